@@ -1,0 +1,39 @@
+# Model Collapse, Hands-On -- the two commands a reader needs: `make book` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: book test test-lib test-notebooks site-check bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## Execute every chapter at MADLIB_SCALE=default and render the site into _build/html.
+book: $(STAMP)
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --builder html
+
+## Library unit tests, then every notebook under chapters/ at MADLIB_SCALE=smoke (nbmake).
+test: $(STAMP)
+	MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake --nbmake-timeout=600
+
+test-lib: $(STAMP)
+	MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) -q tests
+
+## Build the book at smoke scale, serve it on localhost and check every page in headless Chromium.
+site-check: $(STAMP)
+	MADLIB_SCALE=smoke $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --builder html
+	$(PY) -m madlib.sitecheck _build/html --screenshots site-check
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_gaussian.py
+
+clean:
+	rm -rf _build .pytest_cache site-check

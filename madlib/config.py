@@ -1,0 +1,92 @@
+"""Scale, device and seeding: one place each.
+
+``MADLIB_SCALE`` picks how big every experiment is:
+
+* ``smoke``   -- seconds per chapter (the test suite),
+* ``default`` -- a few minutes per chapter on a laptop CPU (the book),
+* ``full``    -- the papers' sizes, meant for a GPU.
+
+``MADLIB_DEVICE`` overrides the device helper (``cpu``, ``cuda``, ``mps``).
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import torch
+
+SCALES = ("smoke", "default", "full")
+T = TypeVar("T")
+
+
+def get_scale() -> str:
+    """The scale named by ``MADLIB_SCALE`` (``default`` when unset)."""
+    scale = os.environ.get("MADLIB_SCALE", "default").strip().lower() or "default"
+    if scale not in SCALES:
+        raise ValueError(f"MADLIB_SCALE must be one of {SCALES}, got {scale!r}")
+    return scale
+
+
+@dataclass(frozen=True)
+class Scaled(Generic[T]):
+    """A value that depends on the scale, resolved when an experiment runs."""
+
+    smoke: T
+    default: T
+    full: T
+
+    def resolve(self, scale: str | None = None) -> T:
+        scale = scale or get_scale()
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        return getattr(self, scale)
+
+
+def scaled(smoke: T, default: T, full: T | None = None) -> Scaled[T]:
+    """Shorthand: ``scaled(smoke=10, default=100, full=1000)``; ``full`` defaults to ``default``."""
+    return Scaled(smoke, default, default if full is None else full)
+
+
+def resolve(value: Any, scale: str | None = None) -> Any:
+    """Resolve a possibly :class:`Scaled` value."""
+    return value.resolve(scale) if isinstance(value, Scaled) else value
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA if present, else Apple MPS, else CPU (``MADLIB_DEVICE`` or ``prefer`` overrides)."""
+    name = prefer or os.environ.get("MADLIB_DEVICE")
+    if name:
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} was requested but CUDA is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+
+
+def make_generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
+    """A torch generator on ``device`` seeded with ``seed`` (library code never uses global RNG)."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    device = torch.device(device) if device is not None else get_device()
+    # MPS generators are not supported everywhere; sample on CPU there and move.
+    gen_device = "cpu" if device.type == "mps" else device
+    generator = torch.Generator(device=gen_device)
+    generator.manual_seed(int(seed))
+    return generator

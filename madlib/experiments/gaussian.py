@@ -1,0 +1,126 @@
+"""Experiment ``gaussian``: the mean/std recursion of chapter 1."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import scaled
+from ..loop import WORKFLOWS, run_loop
+from ..models.gaussian import GaussianFamily, gaussian_source_sampler, record_grid, simulate_exact
+from ..sources import DistributionSource
+from ..theory import gaussian as theory
+from ..validation import check_fraction, check_int
+from . import ExperimentResult, RunContext, experiment
+
+
+@experiment(
+    "gaussian",
+    defaults={
+        "n": 1000,
+        "generations": scaled(smoke=200, default=1000, full=10000),
+        "replicates": scaled(smoke=200, default=1000, full=1000),
+        "ddof": 0,
+        "method": "exact",
+        "workflow": "replace",
+        "sampling_bias": 1.0,
+        "n_synthetic": 0,
+        "kept_real_fraction": 0.0,
+        "dim": 1,
+        "points": 201,
+        "seed": 0,
+    },
+    choices={"method": ("exact", "sample"), "workflow": WORKFLOWS, "ddof": (0, 1)},
+)
+def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Fit a Gaussian, sample from the fit, refit: generation 0 is the truth N(0, 1), generation t the t-th fit."""
+    n = check_int("n", config["n"], 2)
+    generations = check_int("generations", config["generations"], 0)
+    replicates = check_int("replicates", config["replicates"], 1)
+    dim = check_int("dim", config["dim"], 1)
+    n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n
+    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
+    record = record_grid(generations, check_int("points", config["points"], 2))
+    method, ddof, lam, workflow = config["method"], config["ddof"], config["sampling_bias"], config["workflow"]
+
+    if method == "exact":
+        if dim != 1 or kept > 0:
+            raise ValueError("method='exact' supports dim=1 and kept_real_fraction=0; use method='sample'")
+        chain = simulate_exact(n, generations, replicates, ddof=ddof, workflow=workflow, sampling_bias=lam,
+                               n_synthetic=n_synthetic, record=record, seed=config["seed"])
+        mean, std = chain.mean, chain.std
+        log_det = chain.log_var
+    else:
+        if workflow == "replace" and theory.median_std(n, generations, ddof, lam) < 1e-12:
+            warnings.warn(
+                "sigma falls below 1e-12 of the mean's scale: float64 samples can no longer resolve it "
+                "(the spread is lost to rounding). Use method='exact', which works in log space.",
+                stacklevel=2,
+            )
+        mean, std, log_det = _sample_chain(config, ctx, n, generations, replicates, dim, n_synthetic, kept, record)
+
+    rows = []
+    for metric, values in (("mean", mean), ("std", std)) + ((("log_det_cov", log_det),) if dim > 1 else ()):
+        frame = pd.DataFrame(values, index=record).stack().reset_index()
+        frame.columns = ["generation", "replicate", "value"]
+        frame["metric"] = metric
+        rows.append(frame)
+    table = pd.concat(rows, ignore_index=True)[["generation", "replicate", "metric", "value"]]
+
+    final_std, final_mean = std[-1], mean[-1]
+    summary = {
+        "final_generation": int(record[-1]),
+        "final_std_mean": float(final_std.mean()),
+        "final_std_median": float(np.median(final_std)),
+        "final_std_q05": float(np.quantile(final_std, 0.05)),
+        "final_std_q95": float(np.quantile(final_std, 0.95)),
+        "final_var_mean": float((final_std**2).mean()),
+        "final_var_median": float(np.median(final_std**2)),
+        "final_mean_sq_mean": float((final_mean**2).mean()),
+        "final_w2_sq_mean": float(theory.w2_squared(final_mean, final_std).mean()) if dim == 1 else None,
+    }
+    if workflow == "replace" and kept == 0 and n_synthetic == n and dim == 1:
+        T = generations
+        summary.update({
+            "theory_std_mean": float(theory.expected_std(n, T, ddof, lam)),
+            "theory_std_median": float(theory.median_std(n, T, ddof, lam)),
+            "theory_var_mean": float(theory.expected_var(n, T, ddof, lam)),
+            "theory_mean_sq": float(theory.mean_drift(n, T, ddof, lam)),
+            "theory_w2_sq_mean": float(theory.expected_w2_squared(n, T, ddof, lam)),
+        })
+    if dim > 1:
+        summary["final_log_det_cov_mean"] = float(log_det[-1].mean())
+        if workflow == "replace" and kept == 0 and n_synthetic == n:
+            step = theory.log_det_step_mean(n, dim, ddof)
+            summary["theory_log_det_cov_mean"] = float(generations * step + max(generations - 1, 0) * dim * np.log(lam))
+    return ExperimentResult(summary=summary, table=table)
+
+
+def _sample_chain(config, ctx, n, generations, replicates, dim, n_synthetic, kept, record):
+    """Draw the samples for real, batched over replicates, through the generic loop."""
+    device = ctx.device if ctx.device.type != "mps" else torch.device("cpu")  # MPS has no float64
+    source = DistributionSource(gaussian_source_sampler(dim=dim), replicates, device=device)
+    wanted = set(int(g) for g in record)
+    out = {g: None for g in wanted}
+    if 0 in wanted:
+        out[0] = (np.zeros(replicates), np.ones(replicates), np.zeros(replicates))
+
+    def evaluate(model, data, loop_generation, generator):
+        g = loop_generation + 1  # loop generation 0 is the first fit
+        if g in wanted:
+            cov = model.cov
+            mean = model.mean[:, 0] if dim == 1 else (model.mean**2).sum(-1).sqrt()
+            out[g] = (mean.cpu().numpy(), model.std.cpu().numpy(), torch.logdet(cov).cpu().numpy())
+        return {}
+
+    if generations >= 1:
+        run_loop(GaussianFamily(ddof=config["ddof"]), source, generations=generations - 1, n_real=n,
+                 n_synthetic=n_synthetic, workflow=config["workflow"], kept_real_fraction=kept,
+                 sampling_bias=config["sampling_bias"], seed=config["seed"], evaluate=evaluate,
+                 progress=ctx.progress, desc="gaussian (sample)")
+    mean = np.stack([out[g][0] for g in record])
+    std = np.stack([out[g][1] for g in record])
+    log_det = np.stack([out[g][2] for g in record])
+    return mean, std, log_det

@@ -1,0 +1,95 @@
+"""The course's house style: colour-blind-safe Okabe-Ito colours, quiet axes, replicate bands."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+# Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
+PALETTE = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#999999",
+}
+CYCLE = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow")]
+# Line styles paired with colours so curves stay apart in greyscale too.
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
+THEORY_STYLE = {"color": PALETTE["black"], "linestyle": "--", "linewidth": 1.4}
+
+
+def use_house_style() -> None:
+    """Apply the course style to matplotlib (and seaborn, when it is imported)."""
+    mpl.rcParams.update({
+        "figure.figsize": (7.5, 4.2),
+        "figure.dpi": 110,
+        "savefig.dpi": 130,
+        "savefig.bbox": "tight",
+        "axes.prop_cycle": mpl.cycler(color=CYCLE),
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.25,
+        "axes.titlesize": 12,
+        "axes.titleweight": "bold",
+        "axes.labelsize": 11,
+        "legend.frameon": False,
+        "font.size": 10.5,
+        "lines.linewidth": 2.0,
+    })
+    try:
+        import seaborn as sns
+
+        sns.set_palette(CYCLE)
+    except ImportError:  # pragma: no cover - seaborn is a requirement, but style must not depend on it
+        pass
+
+
+def per_generation(table: pd.DataFrame, metric: str, quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """Per-generation mean and quantiles of ``metric`` over replicates, from a tidy table."""
+    if metric not in set(table["metric"]):
+        raise ValueError(f"metric {metric!r} is not in the table; it has {sorted(set(table['metric']))}")
+    values = table[table["metric"] == metric].groupby("generation")["value"]
+    out = pd.DataFrame({"mean": values.mean()})
+    for q in quantiles:
+        out[f"q{int(round(q * 100)):02d}"] = values.quantile(q)
+    out["count"] = values.count()
+    return out
+
+
+def band_plot(ax, table: pd.DataFrame, metric: str, *, label: str | None = None, color: str | None = None,
+              center: str = "median", band: tuple[float, float] = (0.05, 0.95), linestyle="-",
+              alpha: float = 0.18):
+    """Draw the per-generation centre (median or mean) of ``metric`` with a replicate quantile band."""
+    if center not in ("median", "mean"):
+        raise ValueError(f"center must be 'median' or 'mean', got {center!r}")
+    stats = per_generation(table, metric, quantiles=(band[0], 0.5, band[1]))
+    lo, hi = stats.columns[1], stats.columns[3]
+    mid = stats["q50"] if center == "median" else stats["mean"]
+    (line,) = ax.plot(stats.index, mid, label=label, color=color, linestyle=linestyle)
+    if stats["count"].max() > 1:
+        ax.fill_between(stats.index, stats[lo], stats[hi], color=line.get_color(), alpha=alpha, linewidth=0)
+    ax.set_xlabel("generation")
+    return line
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Save a figure as PNG (creating folders) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def quantile_band(values: np.ndarray, q=(0.05, 0.95)) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper quantiles over the last axis."""
+    return np.quantile(values, q[0], axis=-1), np.quantile(values, q[1], axis=-1)

@@ -1,0 +1,1 @@
+"""Closed forms to overlay on simulations, one module per family."""

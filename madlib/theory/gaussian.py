@@ -1,0 +1,131 @@
+"""Closed forms for the Gaussian refitting chain (chapter 1).
+
+With n samples a generation, the fitted variance obeys
+``sigma_T^2 / sigma_0^2 = lambda^T prod_t Q_t / (n - ddof)``, ``Q_t ~ chi2(n-1)`` iid,
+so ``ln sigma_T^2`` is a sum of T iid terms: its mean and variance are exact
+(digamma and trigamma), and by the central limit theorem it is close to normal,
+which gives medians and quantiles of sigma_T.
+
+Convention: generation 0 is the true distribution N(mu_0, sigma_0^2) and
+generation T the T-th fit. The first fit sees real data, so the sampling bias
+lambda acts on the T - 1 later fits only.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma, gammaln, polygamma
+from scipy.stats import norm
+
+from ..validation import check_float, check_int
+
+
+def _args(n, generations, ddof, sampling_bias=1.0):
+    n = check_int("n", n, 2)
+    ddof = check_int("ddof", ddof, 0, 1)
+    sampling_bias = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
+    generations = np.asarray(generations, dtype=float)
+    if np.any(generations < 0):
+        raise ValueError("generations must be >= 0")
+    return n, generations, ddof, sampling_bias
+
+
+def log_var_step_mean(n: int, ddof: int = 0, sampling_bias: float = 1.0) -> float:
+    """E[ln(sigma_t^2 / sigma_{t-1}^2)] = psi((n-1)/2) + ln(2/(n-ddof)) + ln(lambda)."""
+    n, _, ddof, lam = _args(n, 0, ddof, sampling_bias)
+    return float(digamma((n - 1) / 2) + np.log(2 / (n - ddof)) + np.log(lam))
+
+
+def log_var_step_var(n: int) -> float:
+    """Var[ln(sigma_t^2 / sigma_{t-1}^2)] = psi'((n-1)/2), about 2/(n-1)."""
+    n = check_int("n", n, 2)
+    return float(polygamma(1, (n - 1) / 2))
+
+
+def _biased_steps(T):
+    return np.maximum(T - 1, 0)
+
+
+def log_var_mean(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+    """E[ln sigma_T^2] (exact)."""
+    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    return 2 * np.log(sigma0) + T * log_var_step_mean(n, ddof) + _biased_steps(T) * np.log(lam)
+
+
+def log_var_var(n: int, generations):
+    """Var[ln sigma_T^2] (exact)."""
+    return np.asarray(generations, dtype=float) * log_var_step_var(n)
+
+
+def expected_var(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+    """E[sigma_T^2] = sigma_0^2 ((n-1)/(n-ddof))^T lambda^(T-1): a martingale for ddof=1 and lambda=1."""
+    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    return sigma0**2 * np.exp(T * np.log((n - 1) / (n - ddof)) + _biased_steps(T) * np.log(lam))
+
+
+def expected_std(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+    """E[sigma_T] = sigma_0 [sqrt(2/(n-ddof)) Gamma(n/2)/Gamma((n-1)/2)]^T lambda^((T-1)/2)."""
+    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    log_step = 0.5 * np.log(2 / (n - ddof)) + gammaln(n / 2) - gammaln((n - 1) / 2)
+    return sigma0 * np.exp(T * log_step + 0.5 * _biased_steps(T) * np.log(lam))
+
+
+def std_quantile(q, n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+    """Quantile q of sigma_T from the normal (CLT) law of ln sigma_T^2; exact at q=0.5 up to the skew."""
+    q = np.asarray(q, dtype=float)
+    if np.any((q <= 0) | (q >= 1)):
+        raise ValueError("q must lie in (0, 1)")
+    mean = log_var_mean(n, generations, ddof, sampling_bias, sigma0)
+    sd = np.sqrt(log_var_var(n, generations))
+    return np.exp(0.5 * (mean + norm.ppf(q) * sd))
+
+
+def median_std(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+    """Median of sigma_T (CLT): exp(E[ln sigma_T^2] / 2)."""
+    return std_quantile(0.5, n, generations, ddof, sampling_bias, sigma0)
+
+
+def prob_std_below(threshold: float, n: int, generations, ddof: int = 0, sampling_bias: float = 1.0,
+                   sigma0: float = 1.0):
+    """P(sigma_T < threshold) from the normal law of ln sigma_T^2."""
+    threshold = check_float("threshold", threshold, 0.0, open_minimum=True)
+    mean = log_var_mean(n, generations, ddof, sampling_bias, sigma0)
+    sd = np.sqrt(np.maximum(log_var_var(n, generations), 1e-300))
+    return norm.cdf((2 * np.log(threshold) - mean) / sd)
+
+
+def mean_drift(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+    """E[(mu_T - mu_0)^2] = (sigma_0^2/n) [1 + lambda r sum_{s<T-1} (lambda r)^s], r = (n-1)/(n-ddof).
+
+    With lambda = 1 this is (sigma_0^2/n) sum_{t<T} r^t: it grows like T/n for
+    ddof=1 (the mean random-walks away) and stays bounded for ddof=0."""
+    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    ratio = lam * (n - 1) / (n - ddof)
+    steps = _biased_steps(T)
+    geometric = steps if ratio == 1.0 else (1 - ratio**steps) / (1 - ratio)
+    return np.where(T > 0, sigma0**2 / n * (1 + lam * (n - 1) / (n - ddof) * geometric), 0.0)
+
+
+def w2_squared(mean1, std1, mean2=0.0, std2=1.0):
+    """Squared 2-Wasserstein distance between N(mean1, std1^2) and N(mean2, std2^2)."""
+    return (np.asarray(mean1) - mean2) ** 2 + (np.asarray(std1) - std2) ** 2
+
+
+def expected_w2_squared(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0):
+    """E[W2^2] between the generation-T fit and the truth N(0, 1)."""
+    return (
+        mean_drift(n, generations, ddof, sampling_bias)
+        + expected_var(n, generations, ddof, sampling_bias)
+        - 2 * expected_std(n, generations, ddof, sampling_bias)
+        + 1.0
+    )
+
+
+def log_det_step_mean(n: int, dim: int, ddof: int = 0, sampling_bias: float = 1.0) -> float:
+    """E[ln det Sigma_t - ln det Sigma_{t-1}] in d dimensions (Wishart log-determinant):
+    sum_{i=1..d} psi((n-i)/2) + d ln(2 lambda/(n-ddof))."""
+    n = check_int("n", n, 2)
+    dim = check_int("dim", dim, 1)
+    if n <= dim:
+        raise ValueError(f"n must exceed dim for a full-rank covariance, got n={n}, dim={dim}")
+    i = np.arange(1, dim + 1)
+    return float(digamma((n - i) / 2).sum() + dim * np.log(2 * sampling_bias / (n - ddof)))
