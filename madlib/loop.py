@@ -187,7 +187,9 @@ def run_loop(
                 f"checkpoint_dir {str(ckpt)!r} holds a different run; use another directory or delete it"
             )
         model, data, weights, original = state["model"], state["data"], state["weights"], state["original"]
-        records, snapshots, real = state["records"], state["snapshots"], state["real"]
+        records, snapshots = state["records"], state["snapshots"]
+        if state["real_state"] is not None:
+            real.load_state_dict(state["real_state"])
         generator.set_state(state["generator"])
         eval_generator.set_state(state["eval_generator"])
         resumed_from = state["generation"]
@@ -276,7 +278,8 @@ def _save_generation(ckpt, state_path, t, fingerprint, model, data, weights, ori
         "original": original,
         "records": records,
         "snapshots": snapshots,
-        "real": real,
+        # only stateful sources (a pool dealing items) have something to save
+        "real_state": real.state_dict() if hasattr(real, "state_dict") else None,
         "generator": generator.get_state(),
         "eval_generator": eval_generator.get_state(),
     }

@@ -60,6 +60,14 @@ class PoolSource:
         self.order = keys.argsort(dim=1).to(pool.device)
         self.cursor = 0
 
+    def state_dict(self) -> dict:
+        return {"order": self.order, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["order"].shape != self.order.shape:
+            raise ValueError("the saved pool state does not match this pool's size or replicates")
+        self.order, self.cursor = state["order"].to(self.order.device), int(state["cursor"])
+
     @property
     def remaining(self) -> int:
         return self.pool.shape[0] - self.cursor

@@ -104,20 +104,22 @@ class GaussianFamily:
         return GaussianModel(mean=mean, cov=cov)
 
 
-def gaussian_source_sampler(mean: torch.Tensor | float = 0.0, std: float = 1.0, dim: int = 1,
-                            cov: torch.Tensor | None = None):
-    """A sampler ``(replicates, n, generator) -> (R, n, d)`` for the true distribution N(mean, std^2 I) or N(mean, cov)."""
-    dim = check_int("dim", dim, 1)
-    chol = _safe_cholesky(cov.to(torch.float64)) if cov is not None else None
+class gaussian_source_sampler:
+    """A picklable sampler ``(replicates, n, generator) -> (R, n, d)`` for N(mean, std^2 I) or N(mean, cov)."""
 
-    def sampler(replicates: int, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = torch.randn(replicates, n, dim, generator=generator, device=generator.device, dtype=torch.float64)
-        m = torch.as_tensor(mean, dtype=torch.float64, device=generator.device)
-        if chol is not None:
-            return m + z @ chol.to(generator.device).T
-        return m + std * z
+    def __init__(self, mean: torch.Tensor | float = 0.0, std: float = 1.0, dim: int = 1,
+                 cov: torch.Tensor | None = None):
+        self.dim = check_int("dim", dim, 1)
+        self.std = check_float("std", std, 0.0, open_minimum=True)
+        self.mean = torch.as_tensor(mean, dtype=torch.float64)
+        self.chol = _safe_cholesky(torch.as_tensor(cov, dtype=torch.float64)) if cov is not None else None
 
-    return sampler
+    def __call__(self, replicates: int, n: int, generator: torch.Generator) -> torch.Tensor:
+        device = generator.device
+        z = torch.randn(replicates, n, self.dim, generator=generator, device=device, dtype=torch.float64)
+        if self.chol is not None:
+            return self.mean.to(device) + z @ self.chol.to(device).T
+        return self.mean.to(device) + self.std * z
 
 
 @dataclass
