@@ -1,0 +1,168 @@
+"""Chapter 1: both simulation methods agree with the closed forms."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from madlib import run_experiment
+from madlib.cli import main as cli_main
+from madlib.loop import run_loop
+from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler, simulate_exact
+from madlib.sources import DistributionSource
+from madlib.theory import gaussian as theory
+
+
+def z_score(samples, expected):
+    samples = np.asarray(samples)
+    return abs(samples.mean() - expected) / (samples.std(ddof=1) / np.sqrt(samples.size))
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_exact_method_matches_log_variance_law(ddof):
+    n, T = 50, 40
+    chain = simulate_exact(n, T, 20000, ddof=ddof, record=[T], seed=3)
+    log_var = chain.log_var[-1]
+    assert z_score(log_var, theory.log_var_mean(n, T, ddof)) < 4
+    assert log_var.var() == pytest.approx(theory.log_var_var(n, T), rel=0.05)
+    assert z_score(chain.std[-1], theory.expected_std(n, T, ddof)) < 4
+
+
+def test_ddof1_variance_is_a_martingale_that_goes_to_zero():
+    n = 20
+    chain = simulate_exact(n, 200, 40000, ddof=1, record=[10, 200], seed=5)
+    # the mean of sigma^2 stays 1 ...
+    assert z_score(chain.var[0], 1.0) < 4
+    # ... while its median heads to zero (almost surely)
+    assert np.median(chain.var[1]) < 0.01
+    assert np.median(chain.var[1]) == pytest.approx(theory.median_std(n, 200, 1) ** 2, rel=0.15)
+
+
+def test_sample_method_matches_exact_method_and_theory():
+    n, T, R = 30, 25, 4000
+    source = DistributionSource(gaussian_source_sampler(), replicates=R)
+    result = run_loop(GaussianFamily(ddof=0), source, generations=T - 1, n_real=n, seed=2)
+    sampled_std = result.model.std.numpy()
+    exact_std = simulate_exact(n, T, R, record=[T], seed=2).std[-1]
+    expected = theory.expected_std(n, T, 0)
+    assert z_score(sampled_std, expected) < 4
+    assert z_score(exact_std, expected) < 4
+    # the two methods sample the same law: medians agree too
+    assert np.median(sampled_std) == pytest.approx(np.median(exact_std), rel=0.06)
+    # mean drift E[(mu_T - mu_0)^2]
+    assert z_score(result.model.mean[:, 0].numpy() ** 2, theory.mean_drift(n, T, 0)) < 4
+
+
+def test_sampling_bias_shrinks_variance_by_lambda_per_generation():
+    n, T, lam = 100, 10, 0.8
+    chain = simulate_exact(n, T, 20000, ddof=1, sampling_bias=lam, record=[T], seed=1)
+    assert z_score(chain.var[-1], theory.expected_var(n, T, 1, lam)) < 4
+    assert theory.expected_var(n, T, 1, lam) == pytest.approx(lam ** (T - 1))
+
+
+def test_magazine_numbers():
+    """1,000 samples, 1,000 runs: mean final std about 0.45 after 1,000 iterations, 0.0004 after 10,000."""
+    c1 = simulate_exact(1000, 1000, 1000, record=[1000], seed=0)
+    assert 0.42 < c1.std[-1].mean() < 0.52
+    c2 = simulate_exact(1000, 10000, 1000, record=[10000], seed=0)
+    assert 2e-4 < c2.std[-1].mean() < 1.2e-3
+    assert theory.expected_std(1000, 1000) == pytest.approx(0.472, abs=0.001)
+    assert theory.median_std(1000, 1000) == pytest.approx(0.368, abs=0.002)
+    assert theory.expected_std(1000, 10000) == pytest.approx(5.5e-4, rel=0.02)
+    assert theory.median_std(1000, 10000) == pytest.approx(4.5e-5, rel=0.02)
+    assert theory.median_std(1000, 1000, ddof=1) == pytest.approx(0.606, abs=0.002)
+
+
+def test_exact_method_is_sound_at_100000_generations():
+    chain = simulate_exact(100, 100_000, 50, record=[100_000], seed=0)
+    assert np.isfinite(chain.log_var).all() and np.isfinite(chain.mean).all()
+    # sigma itself underflows (e^-1000); log space keeps the law
+    assert np.median(chain.log_var[-1]) == pytest.approx(theory.log_var_mean(100, 100_000), rel=0.01)
+
+
+def test_accumulate_keeps_variance_where_replace_collapses():
+    """The public "Collapse or Thrive?" sweep, n=100, 100 iterations: replace 0.309/0.141, accumulate 0.997/0.975."""
+    acc = simulate_exact(100, 100, 4000, workflow="accumulate", record=[100], seed=0).var[-1]
+    rep = simulate_exact(100, 100, 4000, workflow="replace", record=[100], seed=0).var[-1]
+    assert np.median(acc) > 0.93 and 0.9 < acc.mean() < 1.05
+    assert 0.11 < np.median(rep) < 0.17
+
+
+@pytest.mark.parametrize("workflow", ["augment", "fresh", "accumulate"])
+def test_exact_pooled_workflows_match_sample_method(workflow):
+    n, T, R = 20, 8, 3000
+    source = DistributionSource(gaussian_source_sampler(), replicates=R)
+    sampled = run_loop(GaussianFamily(), source, generations=T - 1, n_real=n, workflow=workflow, seed=4)
+    exact = simulate_exact(n, T, R, workflow=workflow, record=[T], seed=4)
+    s_var, e_var = sampled.model.cov[:, 0, 0].numpy(), exact.var[-1]
+    pooled_se = np.sqrt(s_var.var() / R + e_var.var() / R)
+    assert abs(s_var.mean() - e_var.mean()) < 4 * pooled_se
+
+
+def test_multivariate_log_det_follows_wishart_law():
+    n, d, T, R = 40, 5, 6, 3000
+    source = DistributionSource(gaussian_source_sampler(dim=d), replicates=R)
+    result = run_loop(GaussianFamily(), source, generations=T - 1, n_real=n, seed=0)
+    log_det = torch.logdet(result.model.cov).numpy()
+    assert z_score(log_det, T * theory.log_det_step_mean(n, d)) < 4
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(n=1), "n"), (dict(generations=-1), "generations"), (dict(replicates=0), "replicates"),
+    (dict(ddof=2), "ddof"), (dict(workflow="recycle"), "workflow"), (dict(sampling_bias=1.5), "sampling_bias"),
+])
+def test_exact_bad_arguments(kwargs, name):
+    args = dict(n=10, generations=5, replicates=3)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=name):
+        simulate_exact(**args)
+
+
+def test_theory_bad_arguments():
+    with pytest.raises(ValueError, match="n"):
+        theory.expected_std(1, 10)
+    with pytest.raises(ValueError, match="generations"):
+        theory.expected_var(10, -1)
+
+
+def test_gaussian_experiment_is_cached_and_methods_agree():
+    exact = run_experiment("gaussian", n=100, generations=50, replicates=2000)
+    assert not exact.cached
+    assert exact.summary["final_std_mean"] == pytest.approx(exact.summary["theory_std_mean"], rel=0.05)
+    again = run_experiment("gaussian", n=100, generations=50, replicates=2000)
+    assert again.cached and again.summary["final_std_mean"] == exact.summary["final_std_mean"]
+    sample = run_experiment("gaussian", n=100, generations=50, replicates=2000, method="sample")
+    assert sample.summary["final_std_median"] == pytest.approx(exact.summary["final_std_median"], rel=0.08)
+    assert set(sample.table["metric"]) == {"mean", "std"}
+
+
+def test_experiment_bad_names_and_parameters():
+    with pytest.raises(ValueError, match="experiment name"):
+        run_experiment("no-such-experiment")
+    with pytest.raises(ValueError, match="wiggles"):
+        run_experiment("gaussian", wiggles=3)
+    with pytest.raises(ValueError, match="method"):
+        run_experiment("gaussian", method="guess")
+    with pytest.raises(ValueError, match="generations"):
+        run_experiment("gaussian", generations=-1)
+
+
+def test_cli_prints_one_json_object(capsys):
+    assert cli_main(["run", "gaussian", "n=50", "generations=20", "replicates=100"]) == 0
+    out = capsys.readouterr().out.strip()
+    summary = json.loads(out)
+    assert summary["config"]["n"] == 50 and "final_std_mean" in summary and summary["cached"] is False
+    assert cli_main(["run", "gaussian", "n=50", "generations=20", "replicates=100"]) == 0
+    assert json.loads(capsys.readouterr().out)["cached"] is True
+    assert cli_main(["run", "gaussian", "n=x"]) == 2
+    assert cli_main(["list"]) == 0
+    assert "gaussian" in capsys.readouterr().out
+
+
+def test_module_entry_point(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "madlib", "run", "gaussian", "n=20", "generations=5",
+                           "replicates=10", "--no-cache"], capture_output=True, text=True, check=True,
+                          env={**__import__("os").environ, "MADLIB_CACHE": str(tmp_path)})
+    assert json.loads(proc.stdout)["final_generation"] == 5
