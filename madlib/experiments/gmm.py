@@ -1,0 +1,245 @@
+"""Experiments ``gmm`` (a mixture refitted on its own samples) and ``mad-phase`` (where synthetic data helps).
+
+``gmm`` runs one self-consuming chain per replicate, batched, through
+:func:`madlib.loop.run_loop`, and measures at about ``eval_points`` generations:
+precision and recall (k=5), the true modes still covered, the share of
+high-quality samples, the sliced W2^2 to the truth, the total variance and the
+number of live components.
+
+``mad-phase`` maps the MAD study's fresh-data loop over a grid of n_real,
+n_synthetic / n_real and lambda: for each point it compares the model the loop
+ends with (mean over the last ``tail`` generations) with the model fitted on the
+n_real real items alone (generation 0 of the same chains).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import scaled
+from ..data.toy import TOY_DATASETS, ToyDataset, get_toy
+from ..loop import WORKFLOWS, run_loop
+from ..metrics.frechet import gaussian_w2_squared
+from ..metrics.manifold import precision_recall
+from ..metrics.modes import high_quality_share, modes_covered, sliced_w2_squared
+from ..models.gaussian import GaussianFamily, gaussian_source_sampler
+from ..models.gmm import GMMFamily, GMMModel, StartFrom
+from ..sources import DistributionSource
+from ..validation import check_float, check_int
+from . import ExperimentResult, RunContext, experiment
+
+GMM_METRICS = ("precision", "recall", "modes_covered", "high_quality", "sliced_w2", "spread", "components")
+
+
+def _device(ctx: RunContext) -> torch.device:
+    return ctx.device if ctx.device.type != "mps" else torch.device("cpu")  # MPS has no float64
+
+
+def eval_grid(generations: int, points: int) -> list[int]:
+    """About ``points`` generations from 0 to ``generations``, denser early (where things change fastest)."""
+    if generations == 0:
+        return [0]
+    grid = np.unique(np.round(np.geomspace(1, generations + 1, max(points - 1, 1)) - 1).astype(int))
+    return sorted(set(grid.tolist()) | {0, generations})
+
+
+def collapsed_start(dataset: ToyDataset, replicates: int, n_components: int, spread: float = 0.05,
+                    device: torch.device | str = "cpu") -> GMMModel:
+    """A deliberately bad first generation: every component piled on the first true mode with a tiny covariance."""
+    d = dataset.modes.shape[1]
+    centre = dataset.modes[0].to(device)
+    offsets = 0.01 * torch.arange(n_components, dtype=torch.float64, device=device)[:, None]
+    means = (centre + offsets).expand(replicates, n_components, d).clone()
+    covs = (spread**2 * torch.eye(d, dtype=torch.float64, device=device)).expand(replicates, n_components, d, d).clone()
+    weights = torch.full((replicates, n_components), 1.0 / n_components, dtype=torch.float64, device=device)
+    return GMMModel(weights, means, covs)
+
+
+def mixture_evaluator(dataset: ToyDataset, reference: torch.Tensor, *, wanted: set[int], n_eval: int,
+                      snapshot_generations: set[int], snapshots: dict[int, torch.Tensor], k: int = 5):
+    """An ``evaluate`` hook for :func:`run_loop` measuring :data:`GMM_METRICS` at the ``wanted`` generations.
+
+    ``reference`` (1, n_eval, d) is a fixed real sample shared by every replicate
+    and generation; samples of replicate 0 at ``snapshot_generations`` go to ``snapshots``.
+    """
+
+    def evaluate(model: GMMModel, data, generation: int, generator: torch.Generator):
+        if generation not in wanted:
+            return {}
+        samples = model.sample(n_eval, generator=generator, cherry_pick=1.0)
+        if generation in snapshot_generations:
+            snapshots[generation] = samples[0].detach().cpu()
+        precision, recall = precision_recall(reference, samples, k=k)
+        return {
+            "precision": precision,
+            "recall": recall,
+            "modes_covered": modes_covered(samples, dataset.modes, dataset.mode_radius),
+            "high_quality": high_quality_share(samples, dataset.modes, dataset.mode_radius),
+            "sliced_w2": sliced_w2_squared(samples, reference, generator=generator),
+            "spread": torch.diagonal(model.cov, dim1=-2, dim2=-1).sum(-1),
+            "components": model.alive.sum(1),
+        }
+
+    return evaluate
+
+
+@experiment(
+    "gmm",
+    defaults={
+        "dataset": "blobs",
+        "workflow": "replace",
+        "generations": scaled(smoke=12, default=200, full=2000),
+        "replicates": scaled(smoke=6, default=40, full=200),
+        "n_real": scaled(smoke=300, default=1000, full=1000),
+        "n_synthetic": 0,
+        "sampling_bias": 1.0,
+        "cherry_pick": 1.0,
+        "kept_real_fraction": 0.0,
+        "n_components": 0,
+        "start": "fit",
+        "eval_points": scaled(smoke=5, default=16, full=30),
+        "n_eval": scaled(smoke=300, default=1000, full=1000),
+        "snapshots": [],
+        "seed": 0,
+    },
+    choices={"dataset": TOY_DATASETS, "workflow": WORKFLOWS, "start": ("fit", "collapsed")},
+)
+def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Refit a Gaussian mixture on its own samples (a toy data set, one of the loop's workflows)."""
+    dataset = get_toy(config["dataset"])
+    generations = check_int("generations", config["generations"], 0)
+    replicates = check_int("replicates", config["replicates"], 1)
+    n_real = check_int("n_real", config["n_real"], 2)
+    n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
+    n_eval = check_int("n_eval", config["n_eval"], 6)
+    components = check_int("n_components", config["n_components"], 0) or dataset.n_components
+    cherry_pick = check_float("cherry_pick", config["cherry_pick"], 0.0, 1.0, open_minimum=True)
+    device = _device(ctx)
+    wanted = set(eval_grid(generations, check_int("eval_points", config["eval_points"], 2)))
+    snapshot_generations = {check_int("snapshot generation", g, 0, generations) for g in config["snapshots"]}
+    wanted |= snapshot_generations
+
+    family = GMMFamily(components, cherry_pick=cherry_pick)
+    if config["start"] == "collapsed":
+        family = StartFrom(family, collapsed_start(dataset, replicates, components, device=device))
+    source = DistributionSource(dataset.sampler, replicates, device=device)
+    reference_gen = torch.Generator(device=device).manual_seed(config["seed"] + 7_777)
+    reference = dataset.sampler(1, n_eval, reference_gen)
+    snapshots: dict[int, torch.Tensor] = {}
+    evaluate = mixture_evaluator(dataset, reference, wanted=wanted, n_eval=n_eval,
+                                 snapshot_generations=snapshot_generations, snapshots=snapshots)
+    result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
+                      workflow=config["workflow"], kept_real_fraction=config["kept_real_fraction"],
+                      sampling_bias=config["sampling_bias"], seed=config["seed"], evaluate=evaluate,
+                      progress=ctx.progress, desc=f"gmm {config['dataset']} {config['workflow']}")
+    table = result.table
+    means = table.groupby(["metric", "generation"])["value"].mean()
+    summary: dict = {"generations": sorted(int(g) for g in table["generation"].unique()),
+                     "n_modes": int(dataset.modes.shape[0]), "n_components": components}
+    for metric in GMM_METRICS:
+        summary[metric] = [float(v) for v in means[metric].sort_index().values]
+        summary[f"final_{metric}"] = summary[metric][-1]
+    return ExperimentResult(summary=summary, table=table,
+                            extras={"snapshots": snapshots, "reference": reference[0].cpu(),
+                                    "modes": dataset.modes})
+
+
+# --------------------------------------------------------------------------- phase diagram
+def _gaussian_distance(dim: int):
+    """W2^2 between each fitted Gaussian and the truth N(0, I): closed form."""
+    def distance(model, generator):
+        eye = torch.eye(dim, dtype=torch.float64, device=model.mean.device)
+        return gaussian_w2_squared(model.mean, model.cov, torch.zeros_like(model.mean), eye.expand_as(model.cov))
+    return distance
+
+
+def _mixture_distance(dataset: ToyDataset, test: torch.Tensor):
+    """KL(truth || model) estimated on a fixed test sample (shared, so differences are low-noise)."""
+    true_log_prob = dataset.truth.log_prob(test).mean()
+
+    def distance(model, generator):
+        return true_log_prob - model.log_prob(test.expand(model.replicates, -1, -1)).mean(1)
+    return distance
+
+
+def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, sampling_bias: float,
+                generations: int, tail: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One point of the phase diagram: per-replicate distance of the real-only fit and of the loop's end.
+
+    The loop's end is the mean over the last ``tail`` generations of the fresh-data loop.
+    """
+    per_generation: dict[int, torch.Tensor] = {}
+    keep = set(range(max(generations - tail + 1, 1), generations + 1)) | {0}
+
+    def evaluate(model, data, generation, generator):
+        if generation in keep:
+            per_generation[generation] = distance(model, generator).detach().cpu()
+        return {}
+
+    run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic, workflow="fresh",
+             sampling_bias=sampling_bias, seed=seed, evaluate=evaluate)
+    baseline = per_generation.pop(0).numpy()
+    final = torch.stack(list(per_generation.values())).mean(0).numpy() if per_generation else baseline
+    return baseline, final
+
+
+@experiment(
+    "mad-phase",
+    defaults={
+        "family": "gaussian",
+        "dim": scaled(smoke=2, default=10, full=100),
+        "dataset": "blobs",
+        "n_real": scaled(smoke=[20, 100], default=[20, 50, 100, 250, 1000], full=[150, 250, 500, 1000, 2500]),
+        "synthetic_ratio": scaled(smoke=[0.5, 4.0], default=[0.25, 0.5, 1.0, 2.0, 4.0, 9.0],
+                                  full=[0.25, 0.5, 1.0, 2.0, 4.0, 9.0]),
+        "sampling_bias": scaled(smoke=[0.7, 1.0], default=[0.7, 0.85, 1.0], full=[0.5, 0.7, 0.85, 0.95, 1.0]),
+        "generations": scaled(smoke=8, default=40, full=100),
+        "tail": scaled(smoke=4, default=20, full=50),
+        "replicates": scaled(smoke=20, default=200, full=500),
+        "n_test": 4000,
+        "seed": 0,
+    },
+    choices={"family": ("gaussian", "gmm"), "dataset": ("blobs", "grid25")},
+)
+def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""
+    generations = check_int("generations", config["generations"], 1)
+    tail = check_int("tail", config["tail"], 1, generations)
+    replicates = check_int("replicates", config["replicates"], 1)
+    device = _device(ctx)
+    if config["family"] == "gaussian":
+        dim = check_int("dim", config["dim"], 1)
+        family, sampler = GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim)
+        distance, label = _gaussian_distance(dim), "W2^2 to the truth"
+        min_real = dim + 1
+    else:
+        dataset = get_toy(config["dataset"])
+        family, sampler = GMMFamily(dataset.n_components), dataset.sampler
+        test = dataset.sampler(1, check_int("n_test", config["n_test"], 10),
+                               torch.Generator(device=device).manual_seed(config["seed"] + 99))
+        distance, label = _mixture_distance(dataset, test), "KL(truth || model)"
+        min_real = 2 * dataset.n_components
+    rows = []
+    points = [(int(n), float(r), float(lam)) for n in config["n_real"] for r in config["synthetic_ratio"]
+              for lam in config["sampling_bias"]]
+    iterator = points
+    if ctx.progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(points, desc=f"mad-phase {config['family']}", leave=False)
+    for index, (n_real, ratio, lam) in enumerate(iterator):
+        n_real = check_int("n_real", n_real, min_real)
+        ratio = check_float("synthetic_ratio", ratio, 0.0)
+        n_synthetic = int(round(ratio * n_real))
+        source = DistributionSource(sampler, replicates, device=device)
+        baseline, final = phase_point(family, source, distance, n_real=n_real, n_synthetic=n_synthetic,
+                                      sampling_bias=lam, generations=generations, tail=tail,
+                                      seed=config["seed"] + 1000 * index)
+        rows.append({"n_real": n_real, "synthetic_ratio": ratio, "n_synthetic": n_synthetic, "sampling_bias": lam,
+                     "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
+                     "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),
+                     "share_better": float(np.mean(final < baseline))})
+    frame = pd.DataFrame(rows)
+    summary = {"distance": label, "points": rows,
+               "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean())}
+    return ExperimentResult(summary=summary, table=frame)
