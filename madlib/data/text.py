@@ -1,0 +1,138 @@
+"""Text corpora for chapter 5: the frozen offline corpus, local files, wikitext-2, tiny-shakespeare.
+
+Every corpus comes as fixed ``train`` / ``valid`` / ``test`` strings. The default
+is the snapshot frozen in ``data/corpus`` (see its README for provenance and
+licence), so results never depend on the network.
+"""
+from __future__ import annotations
+
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "data" / "corpus"
+SPLITS = ("train", "valid", "test")
+CORPORA = ("pydoc", "file", "wikitext2", "tinyshakespeare")
+
+_URLS = {
+    "tinyshakespeare": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+    "wikitext2": "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/{split}.txt",
+}
+
+
+@dataclass
+class Corpus:
+    """Fixed splits of one corpus."""
+
+    name: str
+    train: str
+    valid: str
+    test: str
+
+    def split(self, name: str) -> str:
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
+        return getattr(self, name)
+
+
+def split_text(text: str, valid_fraction: float = 0.05, test_fraction: float = 0.05) -> tuple[str, str, str]:
+    """Deterministic split by lines: line i goes to test / valid / train by a fixed stride."""
+    if not (0 <= valid_fraction < 1 and 0 <= test_fraction < 1 and valid_fraction + test_fraction < 1):
+        raise ValueError("valid_fraction and test_fraction must be in [0, 1) with a sum below 1")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 3:
+        # Too few lines: cut the characters instead (90 / 5 / 5 by position).
+        n = len(text)
+        a, b = int(n * (1 - valid_fraction - test_fraction)), int(n * (1 - test_fraction))
+        return text[:a], text[a:b], text[b:]
+    parts: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
+    acc_test = acc_valid = 0.0
+    for line in lines:
+        acc_test += test_fraction
+        acc_valid += valid_fraction
+        if acc_test >= 1:
+            acc_test -= 1
+            parts["test"].append(line)
+        elif acc_valid >= 1:
+            acc_valid -= 1
+            parts["valid"].append(line)
+        else:
+            parts["train"].append(line)
+    return tuple("\n".join(parts[s]) + "\n" for s in SPLITS)  # type: ignore[return-value]
+
+
+def _cache_dir() -> Path:
+    from ..experiments import cache_root
+
+    return cache_root() / "corpora"
+
+
+def _download(url: str, target: Path) -> str:
+    if target.exists():
+        return target.read_text(encoding="utf-8")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - fixed https URLs
+            text = response.read().decode("utf-8")
+    except OSError as error:
+        raise RuntimeError(
+            f"could not download {url} ({error}). Offline: pass path=... to a local copy, "
+            "or use the frozen default corpus load_corpus('pydoc')"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return text
+
+
+def load_corpus(name: str = "pydoc", path: str | os.PathLike | None = None, *, download: bool = True) -> Corpus:
+    """Load a corpus with fixed train/valid/test splits.
+
+    ``pydoc`` (default): the frozen offline snapshot in ``data/corpus``.
+    ``file``: any local UTF-8 text file ``path``, split by :func:`split_text`.
+    ``tinyshakespeare``: ``path`` to ``input.txt`` or downloaded once and cached.
+    ``wikitext2``: ``path`` to a folder with ``wiki.{train,valid,test}.tokens`` (or
+    ``train.txt`` ...) or downloaded once and cached. Offline without a copy: a clear error.
+    """
+    if name not in CORPORA:
+        raise ValueError(f"corpus name must be one of {CORPORA}, got {name!r}")
+    if name == "pydoc":
+        return Corpus(name, *(CORPUS_DIR.joinpath(f"{s}.txt").read_text(encoding="utf-8") for s in SPLITS))
+    if name == "file":
+        if path is None:
+            raise ValueError("corpus 'file' needs path= to a local text file")
+        return Corpus(str(path), *split_text(Path(path).read_text(encoding="utf-8")))
+    if name == "tinyshakespeare":
+        if path is not None:
+            text = Path(path).read_text(encoding="utf-8")
+        elif download:
+            text = _download(_URLS[name], _cache_dir() / "tinyshakespeare.txt")
+        else:
+            raise RuntimeError("tinyshakespeare is not cached; pass path= or allow download")
+        return Corpus(name, *split_text(text))
+    # wikitext2
+    texts = []
+    for split in SPLITS:
+        if path is not None:
+            folder = Path(path)
+            candidates = [folder / f"wiki.{split}.tokens", folder / f"wiki.{split}.raw", folder / f"{split}.txt"]
+            found = next((c for c in candidates if c.exists()), None)
+            if found is None:
+                raise ValueError(f"no wikitext-2 {split} split in {folder} (looked for {[c.name for c in candidates]})")
+            texts.append(found.read_text(encoding="utf-8"))
+        elif download:
+            texts.append(_download(_URLS[name].format(split=split), _cache_dir() / f"wikitext2_{split}.txt"))
+        else:
+            raise RuntimeError("wikitext2 is not cached; pass path= or allow download")
+    return Corpus(name, *texts)
+
+
+def text_to_blocks(ids: torch.Tensor, block_len: int) -> torch.Tensor:
+    """Cut a 1-D token sequence into non-overlapping blocks ``(N_blocks, block_len)`` (the tail is dropped)."""
+    if block_len < 2:
+        raise ValueError(f"block_len must be >= 2, got {block_len}")
+    n_blocks = ids.numel() // block_len
+    if n_blocks == 0:
+        raise ValueError(f"text of {ids.numel()} tokens is shorter than one block of {block_len}")
+    return ids[: n_blocks * block_len].reshape(n_blocks, block_len)

@@ -1,0 +1,277 @@
+"""A tiny decoder-only transformer (GPT-style) with a proper training loop and decoding.
+
+Training: random mini-batches of blocks, AdamW, linear warm-up then cosine decay of the
+learning rate, validation perplexity, and checkpoints that an interrupted run resumes
+from exactly (model, optimizer, schedule and random state). Decoding lives in
+:mod:`madlib.models.decoding` and is shared with the n-gram model.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..validation import check_float, check_int
+from .decoding import Decoding, generate
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Sizes of the tiny transformer."""
+
+    vocab_size: int = 256
+    context: int = 64
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        check_int("vocab_size", self.vocab_size, 2)
+        check_int("context", self.context, 2)
+        check_int("d_model", self.d_model, 4)
+        check_int("n_layers", self.n_layers, 1)
+        check_int("n_heads", self.n_heads, 1)
+        check_float("dropout", self.dropout, 0.0, 1.0)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+
+
+class _Block(nn.Module):
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(),
+                                 nn.Linear(4 * cfg.d_model, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        h = self.cfg.n_heads
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        att = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                             dropout_p=self.cfg.dropout if self.training else 0.0)
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
+        return x + self.drop(self.mlp(self.ln2(x)))
+
+
+class TinyTransformer(nn.Module):
+    """Decoder-only transformer: token + learned position embeddings, pre-LN blocks, tied output."""
+
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos = nn.Embedding(cfg.context, cfg.d_model)
+        self.blocks = nn.ModuleList(_Block(cfg) for _ in range(cfg.n_layers))
+        self.ln = nn.LayerNorm(cfg.d_model)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, T, V)`` of the next token at every position (T <= context)."""
+        t = tokens.shape[1]
+        if t > self.cfg.context:
+            raise ValueError(f"sequence length {t} exceeds the model context {self.cfg.context}")
+        x = self.tok(tokens) + self.pos(torch.arange(t, device=tokens.device))
+        for block in self.blocks:
+            x = block(x)
+        return self.ln(x) @ self.tok.weight.T
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def build_model(cfg: TransformerConfig, seed: int = 0, device: torch.device | str = "cpu") -> TinyTransformer:
+    """A freshly initialised model, deterministic in ``seed``."""
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)  # nn.Module init uses the global RNG; restore it afterwards
+    model = TinyTransformer(cfg)
+    torch.random.set_rng_state(gen_state)
+    return model.to(device)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def token_log_probs(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """log p(x_t | x_<t) for t >= 1 of every block ``(N, L)``: returns ``(N, L - 1)``."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, blocks.shape[0], batch_size):
+        batch = blocks[start : start + batch_size].to(device)
+        log_probs = torch.log_softmax(model(batch).float(), dim=-1)[:, :-1]
+        out.append(log_probs.gather(-1, batch[:, 1:, None]).squeeze(-1).cpu())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, blocks.shape[1] - 1)
+
+
+def perplexity(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 256) -> float:
+    """exp of the mean negative log-likelihood per predicted token over ``blocks``."""
+    return float(torch.exp(-token_log_probs(model, blocks, batch_size).double().mean()))
+
+
+def next_log_probs_fn(model: TinyTransformer) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``tokens (B, T) -> (B, V)`` log-probabilities of the next token (last ``context`` tokens used)."""
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def fn(tokens: torch.Tensor) -> torch.Tensor:
+        window = tokens[:, -model.cfg.context :].to(device)
+        return torch.log_softmax(model(window)[:, -1].float(), dim=-1)
+
+    return fn
+
+
+@torch.no_grad()
+def continue_text(model: TinyTransformer, prompt: torch.Tensor, n_new: int, decoding: Decoding = Decoding(), *,
+                  generator: torch.Generator | None = None, batch_size: int = 512) -> torch.Tensor:
+    """Continue prompts ``(B, T0)`` by ``n_new`` tokens with ``decoding``; returns ``(B, T0 + n_new)`` on the CPU."""
+    was_training = model.training
+    model.eval()
+    fn = next_log_probs_fn(model)
+    device = next(model.parameters()).device
+    outs = []
+    for start in range(0, prompt.shape[0], batch_size):
+        part = prompt[start : start + batch_size].to(device)
+        outs.append(generate(fn, part, n_new, decoding, generator=generator).cpu())
+    model.train(was_training)
+    return torch.cat(outs)
+
+
+# ----------------------------------------------------------------------------- training
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: ``steps`` optimizer steps of ``batch_size`` blocks, AdamW, warm-up + cosine."""
+
+    steps: int = 200
+    batch_size: int = 32
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup: int = 20
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    eval_every: int = 0
+    checkpoint_every: int = 0
+
+    def __post_init__(self):
+        check_int("steps", self.steps, 0)
+        check_int("batch_size", self.batch_size, 1)
+        check_float("lr", self.lr, 0.0, open_minimum=True)
+        check_float("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        check_int("warmup", self.warmup, 0)
+        check_float("weight_decay", self.weight_decay, 0.0)
+        check_float("grad_clip", self.grad_clip, 0.0)
+        check_int("eval_every", self.eval_every, 0)
+        check_int("checkpoint_every", self.checkpoint_every, 0)
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Multiplier of the base learning rate at ``step``: linear warm-up, then cosine down to ``min_lr_ratio``."""
+    if cfg.warmup and step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    span = max(cfg.steps - cfg.warmup, 1)
+    progress = min((step - cfg.warmup) / span, 1.0)
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class Interrupted(RuntimeError):
+    """Raised by :func:`train` when ``stop_after`` steps are done (simulates a killed run in tests)."""
+
+
+def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, weights: torch.Tensor | None = None,
+          valid_blocks: torch.Tensor | None = None, seed: int = 0, checkpoint_path: str | Path | None = None,
+          stop_after: int | None = None, progress: bool = False) -> dict[str, list[float]]:
+    """Train ``model`` in place on ``blocks (N, L)`` (next-token cross-entropy).
+
+    ``weights (N,)`` make a block's chance to be in a batch proportional to its weight
+    (0 drops it). With ``checkpoint_path`` the full training state is saved every
+    ``cfg.checkpoint_every`` steps and at the end, and a call with an existing checkpoint
+    resumes from it: the result is the same as an uninterrupted run. Returns the history:
+    ``step``, ``train_loss``, ``lr`` and (with ``valid_blocks``) ``valid_step``, ``valid_perplexity``.
+    """
+    if blocks.ndim != 2 or blocks.shape[1] < 2:
+        raise ValueError(f"blocks must have shape (N, L) with L >= 2, got {tuple(blocks.shape)}")
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)  # batches drawn on the CPU: identical on every device
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    history: dict[str, list[float]] = {"step": [], "train_loss": [], "lr": [], "valid_step": [], "valid_perplexity": []}
+    start = 0
+    path = Path(checkpoint_path) if checkpoint_path is not None else None
+    if path is not None and path.exists():
+        state = torch.load(path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        history, start = state["history"], state["step"]
+    probs = None
+    if weights is not None:
+        probs = weights.detach().double().cpu().clamp_min(0)
+        if probs.shape != (blocks.shape[0],) or probs.sum() <= 0:
+            raise ValueError("weights must have shape (N,), be non-negative and not all zero")
+    iterator = range(start, cfg.steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, total=cfg.steps, initial=start, desc="train", leave=False)
+    model.train()
+    for step in iterator:
+        if stop_after is not None and step >= stop_after:
+            raise Interrupted(f"stopped after {stop_after} steps")
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * lr_factor(step, cfg)
+        if probs is None:
+            index = torch.randint(blocks.shape[0], (cfg.batch_size,), generator=generator)
+        else:
+            index = torch.multinomial(probs, cfg.batch_size, replacement=True, generator=generator)
+        batch = blocks[index].to(device)
+        logits = model(batch[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), batch[:, 1:].reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        history["step"].append(step)
+        history["train_loss"].append(float(loss.detach()))
+        history["lr"].append(optimizer.param_groups[0]["lr"])
+        last = step == cfg.steps - 1
+        if valid_blocks is not None and ((cfg.eval_every and (step + 1) % cfg.eval_every == 0) or last):
+            history["valid_step"].append(step + 1)
+            history["valid_perplexity"].append(perplexity(model, valid_blocks))
+        if path is not None and ((cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0) or last):
+            _save(path, model, optimizer, generator, history, step + 1)
+    model.eval()
+    return history
+
+
+def _save(path: Path, model, optimizer, generator, history, step: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+                "history": history, "step": step}, tmp)
+    os.replace(tmp, path)  # atomic: a kill never leaves half a checkpoint
+
+
+def config_dict(cfg) -> dict:
+    """A dataclass config as a plain dict (for cache keys)."""
+    return asdict(cfg)
