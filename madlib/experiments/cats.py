@@ -14,7 +14,8 @@ is time t of the Wright-Fisher chain (t resampling steps after the real cats).
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,26 @@ from ..validation import check_float, check_fraction, check_int
 from . import ExperimentResult, RunContext, experiment
 
 YELLOW, BLUE = 0, 1
+
+
+@contextmanager
+def cpu_threads(threads: int | None = 1) -> Iterator[None]:
+    """Run torch's CPU ops with ``threads`` intra-op threads, then restore the setting.
+
+    Why: one generation of these chains is a few small tensor ops; splitting
+    each across threads costs more than it brings, and on a busy machine (the
+    course's 2-core CI) it made the cats chain 10-25x slower. ``None`` leaves
+    torch's setting alone.
+    """
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(check_int("threads", threads, 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _loop_device(ctx: RunContext) -> torch.device:
@@ -86,9 +107,10 @@ def simulate_cats(cats: int = 100, blue: int = 10, generations: int = 1000, repl
         mean_share[t] = p_blue.mean()
         return {}
 
-    run_loop(CategoricalFamily(2), source, generations=generations, n_real=cats, workflow=workflow,
-             kept_real_fraction=kept_real_fraction, sampling_bias=sampling_bias, seed=seed, evaluate=evaluate,
-             progress=progress, desc="cats")
+    with cpu_threads(1 if device.type == "cpu" else None):
+        run_loop(CategoricalFamily(2), source, generations=generations, n_real=cats, workflow=workflow,
+                 kept_real_fraction=kept_real_fraction, sampling_bias=sampling_bias, seed=seed, evaluate=evaluate,
+                 progress=progress, desc="cats")
     to_np = lambda x: x.cpu().numpy()  # noqa: E731
     return {
         "loss_time": to_np(loss_time), "fixation_time": to_np(fixation_time), "blue_share": to_np(blue_share),
@@ -212,9 +234,10 @@ def simulate_cat_hues(family: str = "gaussian", cats: int = 100, blue: int = 10,
         hues[t] = h[:keep_hues, :cats]
         return {}
 
-    run_loop(hue_family(family, components, iterations), source, generations=generations, n_real=cats,
-             workflow=workflow, kept_real_fraction=kept_real_fraction, sampling_bias=sampling_bias, seed=seed,
-             evaluate=evaluate, progress=progress, desc=f"cat hues ({family})")
+    with cpu_threads(1 if torch.device(device).type == "cpu" else None):
+        run_loop(hue_family(family, components, iterations), source, generations=generations, n_real=cats,
+                 workflow=workflow, kept_real_fraction=kept_real_fraction, sampling_bias=sampling_bias, seed=seed,
+                 evaluate=evaluate, progress=progress, desc=f"cat hues ({family})")
     return {"shares": shares, "hues": hues}
 
 
@@ -301,9 +324,10 @@ def simulate_zipf_survival(vocabulary: int = 500, tokens: int = 5000, exponent: 
         loss_time[newly] = t
         return {}
 
-    run_loop(CategoricalFamily(V), source, generations=generations, n_real=tokens, workflow=workflow,
-             kept_real_fraction=kept_real_fraction, seed=seed, evaluate=evaluate, progress=progress,
-             desc="zipf survival")
+    with cpu_threads(1 if device.type == "cpu" else None):
+        run_loop(CategoricalFamily(V), source, generations=generations, n_real=tokens, workflow=workflow,
+                 kept_real_fraction=kept_real_fraction, seed=seed, evaluate=evaluate, progress=progress,
+                 desc="zipf survival")
     return {"initial_count": counts.numpy(), "loss_time": loss_time.cpu().numpy()}
 
 

@@ -31,8 +31,8 @@ BLUE_HUE = 215.0
 #: Named hue ranges [start, end) in degrees; red wraps around 0.
 COLOUR_RANGES: dict[str, tuple[float, float]] = {
     "red": (345.0, 15.0),
-    "orange": (15.0, 35.0),
-    "yellow": (35.0, 80.0),
+    "orange": (15.0, 30.0),
+    "yellow": (30.0, 80.0),
     "green": (80.0, 170.0),
     "blue": (170.0, 260.0),
     "purple": (260.0, 345.0),

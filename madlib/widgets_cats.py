@@ -1,0 +1,58 @@
+"""Interactive explorer of chapter 2: blue cats under different workflows (needs a live kernel for the sliders)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from .experiments.cats import simulate_cats
+from .loop import WORKFLOWS
+from .plots.cats import blue_trajectories, survival_plot
+from .theory import wright_fisher as wf
+from .validation import check_choice, check_fraction, check_int
+
+
+def explore_cats(cats: int = 100, blue: int = 10, generations: int = 300, workflow: str = "replace",
+                 kept_fraction: float = 0.0, replicates: int = 1000, seed: int = 0):
+    """Blue-share trajectories and the share of worlds that lost blue, for one setting.
+
+    ``kept_fraction`` is the share of each generation's cats that are original
+    real cats (replace workflow only). Returns the figure.
+    """
+    cats = check_int("cats", cats, 2, 5000)
+    blue = check_int("blue", blue, 1, cats - 1)
+    generations = check_int("generations", generations, 1, 5000)
+    workflow = check_choice("workflow", workflow, WORKFLOWS)
+    kept_fraction = check_fraction("kept_fraction", kept_fraction)
+    if workflow != "replace":
+        kept_fraction = 0.0  # the loop keeps real data only in the replace workflow
+    out = simulate_cats(cats, blue, generations, replicates, workflow=workflow, kept_real_fraction=kept_fraction,
+                        seed=seed, trajectories=30)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9))
+    blue_trajectories(out["blue_share"], ax=axes[0], title=f"{cats} cats, {blue} blue: 30 worlds")
+    theory = wf.survival_curve_loss(blue / cats, cats, generations) if cats <= 2000 else None
+    label = workflow + (f", keep {kept_fraction:.0%} real" if kept_fraction else "")
+    survival_plot({label: out["ever_lost"], f"{label}: blue absent now": out["absent"]},
+                  theory=theory if (workflow == "replace" and kept_fraction == 0) else None, ax=axes[1],
+                  ylabel="share of worlds", title="Worlds without blue cats")
+    fig.suptitle(f"blue absent in {out['absent'][-1]:.0%} of {replicates} worlds after {generations} generations "
+                 f"(Wright-Fisher, replace: eventually {1 - blue / cats:.0%})", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def cats_explorer():
+    """The ipywidgets explorer: number of cats, blue share, generations, workflow, kept fraction."""
+    import ipywidgets as widgets
+
+    def show(cats, blue_percent, generations, workflow, kept_fraction):
+        blue = max(1, min(cats - 1, round(cats * blue_percent / 100)))
+        explore_cats(cats=cats, blue=blue, generations=generations, workflow=workflow, kept_fraction=kept_fraction)
+        plt.show()
+
+    return widgets.interact(
+        show,
+        cats=widgets.IntSlider(value=100, min=10, max=1000, step=10, description="cats"),
+        blue_percent=widgets.IntSlider(value=10, min=1, max=50, step=1, description="blue %"),
+        generations=widgets.IntSlider(value=300, min=20, max=2000, step=20, description="generations"),
+        workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
+        kept_fraction=widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="kept real"),
+    )

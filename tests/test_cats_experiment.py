@@ -1,0 +1,102 @@
+"""Chapter 2 experiments: cats, cat-hues, zipf-survival; plots draw."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from madlib import run_experiment
+from madlib.experiments.cats import simulate_cat_hues, simulate_cats
+from madlib.models.hue import COLOUR_NAMES, HueMixtureFamily, cat_hue_sampler, colour_names
+from madlib.theory import wright_fisher as wf
+
+
+def test_cats_experiment_reports_loss_against_theory():
+    result = run_experiment("cats", replicates=3000, generations=1000, seed=1)
+    s = result.summary
+    assert {"p_blue_lost", "mean_generations_to_lose_blue", "theory_p_blue_lost"} <= set(s)
+    assert abs(s["p_blue_lost"] - 0.9) < 4 * s["p_blue_lost_se"]
+    assert abs(s["mean_generations_to_lose_blue"] - s["exact_generations_to_lose_blue"]) < 4 * s["se_generations_to_lose_blue"]
+    assert s["p_absorbed"] > 0.999
+    assert s["theory_generations_to_lose_blue"] == pytest.approx(51.17, abs=0.01)
+    again = run_experiment("cats", replicates=3000, generations=1000, seed=1)
+    assert again.cached and again.summary["p_blue_lost"] == s["p_blue_lost"]
+
+
+def test_remedies_rank_as_expected():
+    common = dict(replicates=1500, generations=150, seed=3)
+    replace = run_experiment("cats", **common).summary
+    kept = run_experiment("cats", kept_real_fraction=0.1, **common).summary
+    fresh = run_experiment("cats", workflow="fresh", **common).summary
+    accumulate = run_experiment("cats", workflow="accumulate", generations=60, replicates=500, seed=3).summary
+    assert accumulate["p_blue_lost"] == 0.0  # the original 10 blue cats stay in the pool
+    assert fresh["p_blue_absent_final"] < 0.01
+    assert kept["p_blue_absent_final"] < replace["p_blue_absent_final"] - 0.3
+    assert kept["mean_blue_share_final"] > 0.02
+
+
+def test_cats_bad_arguments():
+    with pytest.raises(ValueError, match="workflow"):
+        run_experiment("cats", workflow="nonsense", replicates=10, generations=5)
+    with pytest.raises(ValueError, match="blue"):
+        run_experiment("cats", blue=100, cats=100, replicates=10, generations=5)
+    with pytest.raises(ValueError, match="cats"):
+        simulate_cats(cats=1, blue=1)
+
+
+def test_unimodal_hue_model_draws_green_cats_and_the_mixture_does_not():
+    gauss = run_experiment("cat-hues", family="gaussian", generations=20, replicates=60, seed=0).summary
+    mix = run_experiment("cat-hues", family="mixture", generations=20, replicates=60, seed=0).summary
+    assert len(gauss["green_share"]) == 21
+    assert gauss["green_share"][0] == 0 and mix["green_share"][0] == 0  # real cats: yellow and blue only
+    assert gauss["green_share"][1] > 0.25  # theory for one Gaussian fit: about 0.40
+    assert max(mix["green_share"]) < 0.02
+    assert mix["blue_share"][1] == pytest.approx(0.1, abs=0.03)
+    assert gauss["blue_share"][1] < 0.05  # blue cats turned green at once
+
+
+def test_unimodal_hue_world_ends_in_one_colour():
+    out = simulate_cat_hues("gaussian", generations=600, replicates=40, seed=4)
+    present = (out["shares"] > 0).sum(-1)
+    assert (present[0] == 2).mean() > 0.95 and present[1].mean() > 4  # real: yellow + blue
+    assert (present[-1] == 1).mean() > 0.8
+
+
+def test_mixture_em_recovers_the_two_clusters():
+    g = torch.Generator().manual_seed(0)
+    hues = cat_hue_sampler(0.1)(50, 100, g)
+    model = HueMixtureFamily(components=2, iterations=20).fit(hues)
+    order = model.means.argsort(dim=1)
+    means = model.means.gather(1, order)
+    weights = model.weights.gather(1, order)
+    assert torch.allclose(means[:, 0], torch.full((50,), 55.0, dtype=torch.float64), atol=3)
+    assert torch.allclose(means[:, 1], torch.full((50,), 215.0, dtype=torch.float64), atol=6)
+    assert torch.allclose(weights[:, 1], torch.full((50,), 0.1, dtype=torch.float64), atol=1e-6)
+    draws = model.sample(200, generator=g)
+    assert (colour_names(draws.numpy()) == "green").mean() < 0.01
+    with pytest.raises(ValueError, match="components"):
+        HueMixtureFamily(components=0)
+
+
+def test_zipf_rare_words_survive_linearly_in_their_count():
+    s = run_experiment("zipf-survival", generations=400, replicates=6, seed=0).summary
+    assert s["median_linear_fit_slope"] == pytest.approx(2 / np.log(2), rel=0.3)
+    assert abs(s["p_lost_count_1_first_generation"] - s["theory_p_lost_count_1_first_generation"]) < 0.15
+
+
+def test_plots_draw(tmp_path):
+    from madlib.plots import cats as pc
+    from madlib.widgets_cats import explore_cats
+
+    out = simulate_cat_hues("gaussian", generations=5, replicates=2)
+    figs = [pc.cat_strip({g: out["hues"][g, 0] for g in (0, 1, 5)}),
+            pc.hue_histograms({g: out["hues"][g, 0] for g in (0, 5)}),
+            pc.colour_share_plot({n: out["shares"][:, :, i].mean(1) for i, n in enumerate(COLOUR_NAMES)}),
+            explore_cats(cats=20, blue=2, generations=30, replicates=50)]
+    for i, fig in enumerate(figs):
+        fig.savefig(tmp_path / f"{i}.png")
+        assert (tmp_path / f"{i}.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="blue"):
+        explore_cats(cats=20, blue=25)
