@@ -39,7 +39,8 @@ class Corpus:
 
 
 def split_text(text: str, valid_fraction: float = 0.05, test_fraction: float = 0.05) -> tuple[str, str, str]:
-    """Deterministic split by lines: line i goes to test / valid / train by a fixed stride."""
+    """Deterministic split by lines: line i goes to test when i % round(1/test_fraction) == 0,
+    else to valid when i % round(1/valid_fraction) == 1, else to train (as the frozen corpus)."""
     if not (0 <= valid_fraction < 1 and 0 <= test_fraction < 1 and valid_fraction + test_fraction < 1):
         raise ValueError("valid_fraction and test_fraction must be in [0, 1) with a sum below 1")
     lines = [line for line in text.splitlines() if line.strip()]
@@ -49,15 +50,12 @@ def split_text(text: str, valid_fraction: float = 0.05, test_fraction: float = 0
         a, b = int(n * (1 - valid_fraction - test_fraction)), int(n * (1 - test_fraction))
         return text[:a], text[a:b], text[b:]
     parts: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
-    acc_test = acc_valid = 0.0
-    for line in lines:
-        acc_test += test_fraction
-        acc_valid += valid_fraction
-        if acc_test >= 1:
-            acc_test -= 1
+    test_stride = round(1 / test_fraction) if test_fraction > 0 else 0
+    valid_stride = round(1 / valid_fraction) if valid_fraction > 0 else 0
+    for i, line in enumerate(lines):
+        if test_stride and i % test_stride == 0:
             parts["test"].append(line)
-        elif acc_valid >= 1:
-            acc_valid -= 1
+        elif valid_stride and i % valid_stride == 1 % valid_stride:
             parts["valid"].append(line)
         else:
             parts["train"].append(line)

@@ -1,5 +1,8 @@
 """Text metrics: perplexity, distinct-n / type-token ratio, rare word survival.
 
+The neutral-resampling prediction for rare-word survival is
+:func:`madlib.theory.wright_fisher.rare_loss_probability_by` (chapter 2).
+
 Lexical metrics work on words (``\\w+`` runs, lower-cased) of decoded text, so they
 mean the same for byte- and character-level models.
 """
@@ -84,16 +87,3 @@ def survival_by_frequency(initial: Counter, later: Counter | set, bins: Sequence
         surv.append(sum(w in later for w in members) / len(members) if members else math.nan)
     return {"low": np.array(low, float), "high": np.array(high, float), "words": np.array(n_words),
             "survival": np.array(surv, float)}
-
-
-def neutral_survival(initial_count: np.ndarray | float, generations: int) -> np.ndarray:
-    """Chance that a category seen k times survives ``generations`` rounds of neutral resampling
-    (Wright-Fisher with a large population, chapter 2): each copy leaves Poisson(1) copies, so
-    one lineage is extinct by generation t with probability q_t, q_{t+1} = exp(q_t - 1), q_0 = 0,
-    and k independent lineages survive with probability 1 - q_t^k (about 1 - exp(-k) after one round)."""
-    if generations < 0:
-        raise ValueError(f"generations must be >= 0, got {generations}")
-    q = 0.0
-    for _ in range(generations):
-        q = math.exp(q - 1.0)
-    return 1.0 - q ** np.asarray(initial_count, dtype=float)
