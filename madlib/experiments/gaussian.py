@@ -124,3 +124,36 @@ def _sample_chain(config, ctx, n, generations, replicates, dim, n_synthetic, kep
     std = np.stack([out[g][1] for g in record])
     log_det = np.stack([out[g][2] for g in record])
     return mean, std, log_det
+
+
+# sigma^2 after 100 iterations / initial, mean / median: the public sweep of the
+# "Collapse or Thrive?" study (d=1, MLE, 100 iterations, 100 seeds), SOURCES.md section 1.
+PUBLISHED_SWEEP = {
+    ("replace", 32): (0.073, 0.0024), ("replace", 100): (0.309, 0.141), ("replace", 316): (0.703, 0.530),
+    ("accumulate", 32): (0.955, 0.869), ("accumulate", 100): (0.997, 0.975), ("accumulate", 316): (1.008, 0.986),
+}
+
+
+@experiment(
+    "gaussian-sweep",
+    defaults={"generations": 100, "replicates": scaled(smoke=2000, default=20000, full=100000), "ddof": 0, "seed": 0},
+    choices={"ddof": (0, 1)},
+)
+def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Replace vs accumulate for n = 32, 100, 316, beside the published sweep (variance ratio, mean / median)."""
+    generations = check_int("generations", config["generations"], 1)
+    replicates = check_int("replicates", config["replicates"], 1)
+    rows = []
+    for (workflow, n), (pub_mean, pub_median) in PUBLISHED_SWEEP.items():
+        chain = simulate_exact(n, generations, replicates, ddof=config["ddof"], workflow=workflow,
+                               record=[generations], seed=config["seed"])
+        var = chain.var[-1]
+        replace = workflow == "replace"
+        rows.append({"workflow": workflow, "n": n, "var_mean": float(var.mean()),
+                     "var_median": float(np.median(var)),
+                     "theory_mean": float(theory.expected_var(n, generations, config["ddof"])) if replace else None,
+                     "theory_median": float(theory.median_std(n, generations, config["ddof"]) ** 2) if replace else None,
+                     "published_mean": pub_mean, "published_median": pub_median})
+    table = pd.DataFrame(rows)
+    summary = {f"{r['workflow']}_n{r['n']}": {"var_mean": r["var_mean"], "var_median": r["var_median"]} for r in rows}
+    return ExperimentResult(summary=summary, table=table)
