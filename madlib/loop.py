@@ -19,6 +19,7 @@ finished generation is saved, and a rerun resumes at the first unfinished one.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from .validation import check_choice, check_float, check_fraction, check_int
 WORKFLOWS = ("replace", "augment", "fresh", "accumulate")
 
 Evaluate = Callable[[GenerativeModel, torch.Tensor, int, torch.Generator], Mapping[str, Any]]
-Curate = Callable[[torch.Tensor, int, torch.Generator], torch.Tensor]
+Curate = Callable[..., torch.Tensor]
 
 
 @dataclass
@@ -135,8 +136,10 @@ def run_loop(
         metric name to one value per replicate (or one value). It gets its own
         random stream, so measuring never changes the chains.
     curate:
-        ``curate(synthetic, generation, generator)`` -> weights ``(R, m)`` for the
-        synthetic items (0 drops an item): verification, filtering, reweighting.
+        ``curate(synthetic, generation, generator, model)`` -> weights ``(R, m)`` for
+        the synthetic items (0 drops an item): verification, filtering, reweighting.
+        ``model`` is the model that generated them; a hook of three arguments is
+        called without it.
     checkpoint_dir:
         save every finished generation there and resume from it; ``config`` (any
         JSON-able mapping) is stored with it so a different run never resumes it.
@@ -208,7 +211,7 @@ def run_loop(
         else:
             n_new = n_synthetic - n_kept if workflow == "replace" else n_synthetic
             synthetic = model.sample(n_new, sampling_bias=sampling_bias, generator=generator, context=data)
-            syn_weights = curate(synthetic, t, generator) if curate is not None else None
+            syn_weights = _call_curate(curate, synthetic, t, generator, model) if curate is not None else None
             if syn_weights is not None and syn_weights.shape != synthetic.shape[:2]:
                 raise ValueError(f"curate must return weights of shape {tuple(synthetic.shape[:2])}")
             if workflow == "replace":
@@ -242,6 +245,16 @@ def run_loop(
 
     table = pd.DataFrame.from_records(records, columns=["generation", "replicate", "metric", "value"])
     return LoopResult(table=table, model=model, snapshots=snapshots, resumed_from=resumed_from)
+
+
+def _call_curate(curate, synthetic, generation, generator, model):
+    try:
+        takes_model = len(inspect.signature(curate).parameters) >= 4
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_model = True
+    if takes_model:
+        return curate(synthetic, generation, generator, model)
+    return curate(synthetic, generation, generator)
 
 
 def _gather(data: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

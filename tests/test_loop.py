@@ -148,3 +148,16 @@ def test_curate_weights_reach_the_fit():
     result = run_loop(GaussianFamily(), source, generations=1, n_real=200, curate=keep_positive)
     # keeping only the right half of N(mu, s) moves the mean up by about s * sqrt(2/pi)
     assert result.model.mean.mean().item() == pytest.approx(np.sqrt(2 / np.pi), abs=0.05)
+
+
+def test_curate_can_see_the_generating_model():
+    source = DistributionSource(gaussian_source_sampler(), replicates=50)
+    seen = []
+
+    def below_model_mean(samples, generation, generator, model):
+        seen.append(model)
+        return (samples[..., 0] < model.mean[:, :1]).to(torch.float64)
+
+    result = run_loop(GaussianFamily(), source, generations=2, n_real=400, curate=below_model_mean)
+    assert len(seen) == 2 and all(hasattr(m, "cov") for m in seen)
+    assert result.model.mean.mean().item() < -0.9  # two halvings to the left
