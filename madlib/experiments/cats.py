@@ -373,8 +373,9 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     table["theory_mean_generations_to_loss"] = wf.mean_time_to_loss(p, M)
     table["theory_median_generations_to_loss"] = wf.rare_median_time_to_loss(table["initial_count"].to_numpy())
     usable = table["share_lost"] > 0.5  # the median is known only where most copies were lost
-    slope, intercept = np.polyfit(table.loc[usable, "initial_count"],
-                                  table.loc[usable, "median_generations_to_loss"], 1)
+    # Weight by sqrt(samples): large counts are single words, their medians are noisy.
+    slope, intercept = np.polyfit(table.loc[usable, "initial_count"], table.loc[usable, "median_generations_to_loss"],
+                                  1, w=np.sqrt(table.loc[usable, "samples"]))
     summary = {
         "initial_count": table["initial_count"].tolist(),
         "median_generations_to_loss": table["median_generations_to_loss"].tolist(),
@@ -390,3 +391,47 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
         "share_vocabulary_lost_final": float((out["loss_time"] >= 0).mean()),
     }
     return ExperimentResult(summary=summary, table=table, extras=out)
+
+
+# ---------------------------------------------------------------- remedies
+
+REMEDIES = {
+    "replace (fully synthetic)": {"workflow": "replace", "kept_real_fraction": 0.0},
+    "replace, keep 10% real": {"workflow": "replace", "kept_real_fraction": 0.1},
+    "fresh real cats each generation": {"workflow": "fresh", "kept_real_fraction": 0.0},
+    "accumulate all data": {"workflow": "accumulate", "kept_real_fraction": 0.0},
+}
+
+
+@experiment(
+    "cat-remedies",
+    defaults={
+        "cats": 100,
+        "blue": 10,
+        "generations": scaled(smoke=100, default=300, full=1000),
+        "replicates": scaled(smoke=400, default=2000, full=20000),
+        "kept_real_fraction": 0.1,
+        "seed": 0,
+    },
+)
+def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Blue cats under four workflows: fully synthetic, keep a share of real cats, fresh real cats, accumulate."""
+    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
+    rows, curves = [], {}
+    for label, setting in REMEDIES.items():
+        setting = dict(setting)
+        if setting["kept_real_fraction"]:
+            setting["kept_real_fraction"] = kept
+            label = f"replace, keep {kept:.0%} real"
+        out = simulate_cats(config["cats"], config["blue"], config["generations"], config["replicates"],
+                            seed=config["seed"], trajectories=0, device=_loop_device(ctx), progress=ctx.progress,
+                            **setting)
+        curves[label] = {"ever_lost": out["ever_lost"], "absent": out["absent"], "mean_blue_share": out["mean_blue_share"]}
+        G = out["absent"].size
+        rows.append({"remedy": label, "p_blue_ever_lost": float(out["ever_lost"][-1]),
+                     "p_blue_absent_final": float(out["absent"][-1]),
+                     "share_of_generations_without_blue": float(out["absent"][1:].mean()) if G > 1 else 0.0,
+                     "mean_blue_share_final": float(out["mean_blue_share"][-1])})
+    table = pd.DataFrame(rows)
+    summary = {"remedies": rows}
+    return ExperimentResult(summary=summary, table=table, extras={"curves": curves})

@@ -140,13 +140,16 @@ def hue_histograms(hues_by_generation: Mapping[int, np.ndarray], *, bins: np.nda
 
 def colour_share_plot(shares: Mapping[str, Sequence[float]], *, names: Sequence[str] = ("yellow", "green", "blue"),
                       ax=None, title: str | None = None, linestyle_offset: int = 0, label_suffix: str = ""):
-    """Share of cats of each colour name per generation (mean over replicates)."""
+    """Share of cats of each colour name per generation (mean over replicates).
+
+    ``shares`` maps a colour name (or ``"<name>_share"``, as in the ``cat-hues`` summary) to a sequence.
+    """
     if ax is None:
         fig, ax = plt.subplots()
     else:
         fig = ax.figure
     for i, name in enumerate(names):
-        values = np.asarray(shares[name], dtype=float)
+        values = np.asarray(shares[name] if name in shares else shares[f"{name}_share"], dtype=float)
         ax.plot(np.arange(values.size), values, color=NAME_COLOURS[name],
                 linestyle=LINESTYLES[(i + linestyle_offset) % len(LINESTYLES)], marker=NAME_MARKERS[name],
                 markevery=max(values.size // 8, 1), label=f"{name}{label_suffix}")
