@@ -1,0 +1,396 @@
+"""Browser check of the rendered book: ``python -m madlib.sitecheck _build/html --screenshots DIR``.
+
+Serves the built site on 127.0.0.1 (a random free port, in a thread), opens every page in
+headless Chromium driven over the Chrome DevTools Protocol (CDP) and fails a page on
+
+* a page that does not load (navigation error or HTTP status >= 400),
+* a missing image (an ``<img>`` from this site whose ``naturalWidth`` is 0),
+* a JavaScript exception, a ``console.error`` call or a browser error log entry
+  (e.g. a 404 for a script or stylesheet of this site),
+* a traceback or an error in the text: "Traceback (most recent call last)", an error
+  output cell, a ``SomethingError:`` line in a cell output, or a docutils system message.
+
+Other hosts (the MathJax CDN, widget scripts) do not resolve in the checking browser, so the
+check is the same with and without network; what fails only because of that is reported as
+a note, not a failure. A PNG screenshot of each page is saved. Exit status 0 when every page passes.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
+SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_sphinx_design_static"}
+
+# Evaluated in the page after load: everything the DOM can tell us, as one JSON string.
+PAGE_PROBE_JS = r"""
+(() => {
+  const local = (u) => { try { return new URL(u, location.href).origin === location.origin; } catch (e) { return false; } };
+  const images = Array.from(document.images).map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0, local: local(i.currentSrc || i.src)}));
+  const outputs = Array.from(document.querySelectorAll('.cell_output, .output')).map(e => e.innerText).join('\n');
+  const errorCells = document.querySelectorAll('.output.traceback, .output.error, .cell_output .traceback').length;
+  const systemMessages = Array.from(document.querySelectorAll('.system-message, .problematic')).map(e => e.innerText.slice(0, 200));
+  // A solution counts as hidden when its body takes no space on the page (a closed toggle).
+  const solutions = Array.from(document.querySelectorAll('div.solution'));
+  const openSolutions = solutions.filter(e => Array.from(e.children).some(c => !c.classList.contains('admonition-title') && c.getBoundingClientRect().height > 0 && c.tagName !== 'BUTTON')).length;
+  return JSON.stringify({
+    title: document.title,
+    text: document.body ? document.body.innerText : '',
+    outputs, errorCells, systemMessages, images,
+    solutions: solutions.length, openSolutions,
+    height: Math.max(document.body ? document.body.scrollHeight : 0, document.documentElement.scrollHeight),
+  });
+})()
+"""
+
+TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)")
+# An exception line as Python prints it, e.g. "ValueError: n must be ...", at the start of an output line.
+ERROR_LINE_RE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception): ", re.MULTILINE)
+
+
+@dataclass
+class PageReport:
+    """Outcome of one page: ``problems`` fail it, ``notes`` do not."""
+
+    page: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    images: int = 0
+    solutions: int = 0
+    open_solutions: int = 0
+    screenshot: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def find_chromium(explicit: str | None = None) -> str | None:
+    """Path of a Chromium/Chrome executable: ``explicit``, ``$CHROMIUM``, or the first on PATH."""
+    for candidate in (explicit, os.environ.get("CHROMIUM"), *CHROMIUM_CANDIDATES):
+        if candidate:
+            path = shutil.which(candidate)
+            if path:
+                return path
+    return None
+
+
+def list_pages(root: Path) -> list[str]:
+    """Every .html page under ``root`` (posix paths relative to it), minus search/index/static files."""
+    pages = []
+    for path in sorted(root.rglob("*.html")):
+        rel = path.relative_to(root)
+        if rel.name in SKIP_PAGES or any(part in SKIP_DIRS for part in rel.parts[:-1]):
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        pass
+
+
+@contextlib.contextmanager
+def serve_directory(root: Path) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 at a free port in a daemon thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class CDPError(RuntimeError):
+    pass
+
+
+class Browser:
+    """Headless Chromium with a minimal synchronous CDP client over one websocket."""
+
+    def __init__(self, executable: str, width: int = 1280, height: int = 900, timeout: float = 30.0):
+        import websocket  # websocket-client
+
+        self.width, self.height, self.timeout = width, height, timeout
+        self.profile = tempfile.mkdtemp(prefix="sitecheck-chromium-")
+        args = [
+            executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+            f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "--remote-allow-origins=*",
+            # Every host but this machine fails to resolve: the check never depends on the network.
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            f"--window-size={width},{height}", "about:blank",
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            ws_url = self._wait_for_endpoint()
+            self.ws = websocket.create_connection(ws_url, timeout=timeout, suppress_origin=True,
+                                                  enable_multithread=False)
+        except BaseException:
+            self.close()
+            raise
+        self._next_id = 0
+        self._events: list[dict] = []
+
+    def _wait_for_endpoint(self) -> str:
+        port_file = Path(self.profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise CDPError(f"chromium exited with status {self.process.returncode} before opening CDP")
+            if port_file.exists():
+                lines = port_file.read_text().split()
+                if len(lines) >= 2:
+                    return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+            time.sleep(0.05)
+        raise CDPError("chromium did not open its DevTools port in time")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self) -> "Browser":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- protocol ---------------------------------------------------------------------------
+    def _recv(self, timeout: float) -> dict | None:
+        import websocket
+
+        self.ws.settimeout(max(timeout, 0.01))
+        try:
+            return json.loads(self.ws.recv())
+        except websocket.WebSocketTimeoutException:
+            return None
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        """Send a command and wait for its result; events arriving meanwhile are kept."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self.ws.send(json.dumps(message))
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            reply = self._recv(deadline - time.monotonic())
+            if reply is None:
+                break
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise CDPError(f"{method}: {reply['error'].get('message')}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self._events.append(reply)
+        raise CDPError(f"{method}: no reply within {self.timeout:.0f} s")
+
+    def pump(self, seconds: float, until: str | None = None, session: str | None = None) -> bool:
+        """Collect events for up to ``seconds``; stop early (returning True) when event ``until`` arrives."""
+        if until and any(e["method"] == until and e.get("sessionId") == session for e in self._events):
+            return True
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            event = self._recv(left)
+            if event is None:
+                break
+            if "method" in event:
+                self._events.append(event)
+                if until and event["method"] == until and event.get("sessionId") == session:
+                    return True
+        return False
+
+    def take_events(self, session: str) -> list[dict]:
+        mine = [e for e in self._events if e.get("sessionId") == session]
+        self._events = [e for e in self._events if e.get("sessionId") != session]
+        return mine
+
+    # -- one page -----------------------------------------------------------------------------
+    def check_page(self, url: str, screenshot: Path | None = None,
+                   full_page: bool = False, settle: float = 0.5) -> tuple[dict, list[dict], str | None]:
+        """Open ``url`` in a fresh tab; return the DOM probe, the CDP events and the navigation error."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        try:
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                self.send(f"{domain}.enable", session=session)
+            self.send("Emulation.setDeviceMetricsOverride",
+                      {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+                      session=session)
+            nav_error = self._navigate(url, session, settle)
+            probe = json.loads(self.send("Runtime.evaluate", {"expression": PAGE_PROBE_JS, "returnByValue": True},
+                                         session=session)["result"]["value"])
+            if screenshot is not None:
+                params: dict[str, Any] = {"format": "png"}
+                if full_page:
+                    height = min(int(probe.get("height") or self.height), 16000)
+                    params.update(captureBeyondViewport=True,
+                                  clip={"x": 0, "y": 0, "width": self.width, "height": height, "scale": 1})
+                data = self.send("Page.captureScreenshot", params, session=session)["data"]
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                screenshot.write_bytes(base64.b64decode(data))
+            return probe, self.take_events(session), nav_error
+        finally:
+            with contextlib.suppress(CDPError):
+                self.send("Target.closeTarget", {"targetId": target})
+            self.take_events(session)
+
+    def _navigate(self, url: str, session: str, settle: float) -> str | None:
+        result = self.send("Page.navigate", {"url": url}, session=session)
+        if result.get("errorText"):
+            return result["errorText"]
+        if not self.pump(self.timeout, until="Page.loadEventFired", session=session):
+            return f"no load event within {self.timeout:.0f} s"
+        # Late scripts (MathJax, togglebutton) may still log errors: listen a little longer.
+        self.pump(settle, session=session)
+        return None
+
+
+def _event_problems(events: list[dict], origin: str, report: PageReport, page_url: str) -> None:
+    """Sort the page's CDP events into failures and notes."""
+    for event in events:
+        method, params = event["method"], event.get("params", {})
+        if method == "Network.responseReceived":
+            response = params.get("response", {})
+            # Browsers ask for /favicon.ico on their own; a site without one is not broken.
+            if (response.get("status", 200) >= 400 and response.get("url", "").startswith(origin)
+                    and not response["url"].endswith("/favicon.ico")):
+                what = "page" if response["url"] == page_url else "resource"
+                report.problems.append(f"HTTP {response['status']} for {what} {response['url'][len(origin):]}")
+    for event in events:
+        method, params = event["method"], event.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            text = details.get("exception", {}).get("description") or details.get("text", "exception")
+            report.problems.append(f"JavaScript exception: {text.splitlines()[0]}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            report.problems.append(f"console.{params['type']}: {text[:200]}")
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            entry = params["entry"]
+            url = entry.get("url", "")
+            if url and not url.startswith(origin):
+                report.notes.append(f"offline: {url[:120]}")
+            elif entry.get("source") == "network" and url.startswith(origin):
+                pass  # already reported from the HTTP status above
+            else:
+                report.problems.append(f"browser error: {entry.get('text', '')[:200]}")
+
+
+def check_site(root: Path, screenshots: Path | None = None, chromium: str | None = None,
+               full_page: bool = False, timeout: float = 30.0, pages: list[str] | None = None) -> list[PageReport]:
+    """Check every page of the built site at ``root``; returns one report per page."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory (build the book first)")
+    executable = find_chromium(chromium)
+    if executable is None:
+        raise FileNotFoundError("no Chromium found: install Debian's `chromium` package or set $CHROMIUM")
+    pages = list_pages(root) if pages is None else pages
+    reports = []
+    with serve_directory(root) as base, Browser(executable, timeout=timeout) as browser:
+        origin = base.rstrip("/")
+        for page in pages:
+            report = PageReport(page)
+            start = time.monotonic()
+            shot = screenshots / (page[:-5].replace("/", "__") + ".png") if screenshots else None
+            url = base + page
+            try:
+                probe, events, nav_error = browser.check_page(url, shot, full_page=full_page)
+            except CDPError as error:
+                report.problems.append(f"browser: {error}")
+                reports.append(report)
+                continue
+            if nav_error:
+                report.problems.append(f"page did not load: {nav_error}")
+            _event_problems(events, origin, report, url)
+            for image in probe["images"]:
+                if not image["ok"]:
+                    src = image["src"][len(origin):] if image["local"] else image["src"]
+                    (report.problems if image["local"] else report.notes).append(f"missing image: {src}")
+            report.images = sum(1 for i in probe["images"] if i["ok"])
+            report.solutions = probe["solutions"]
+            report.open_solutions = probe["openSolutions"]
+            if TRACEBACK_RE.search(probe["text"]):
+                report.problems.append("a traceback appears in the page text")
+            if probe["errorCells"]:
+                report.problems.append(f"{probe['errorCells']} error output cell(s)")
+            error_line = ERROR_LINE_RE.search(probe["outputs"])
+            if error_line:
+                line = probe["outputs"][error_line.start():].strip().splitlines()[0]
+                report.problems.append(f"error in a cell output: {line[:160]}")
+            for message in probe["systemMessages"]:
+                report.problems.append(f"build error rendered in the page: {message.splitlines()[0][:160]}")
+            if not probe["text"].strip():
+                report.problems.append("page is empty")
+            report.screenshot = str(shot) if shot else None
+            report.seconds = time.monotonic() - start
+            reports.append(report)
+    return reports
+
+
+def format_report(reports: list[PageReport]) -> str:
+    """One line per page, then its problems (FAIL) and notes."""
+    lines = []
+    for r in reports:
+        status = "ok  " if r.ok else "FAIL"
+        lines.append(f"{status} {r.page}  ({r.images} images, {r.solutions} solutions ({r.open_solutions} shown open), {r.seconds:.1f} s)")
+        lines += [f"       - {p}" for p in r.problems]
+        offline = [n for n in r.notes if n.startswith("offline:")]
+        if offline:
+            lines.append(f"       note: {len(offline)} request(s) to other hosts blocked (CDN scripts: MathJax, widgets)")
+        lines += [f"       note: {n}" for n in r.notes if not n.startswith("offline:")]
+    failed = sum(not r.ok for r in reports)
+    lines.append(f"{len(reports)} pages checked, {failed} failed")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m madlib.sitecheck", description=__doc__.split("\n\n")[0])
+    parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
+    parser.add_argument("--screenshots", type=Path, default=None, help="folder for one PNG per page")
+    parser.add_argument("--full-page", action="store_true", help="screenshot whole pages, not just the top")
+    parser.add_argument("--chromium", default=None, help="browser executable (default: chromium on PATH)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a page")
+    args = parser.parse_args(argv)
+    try:
+        reports = check_site(args.site, args.screenshots, args.chromium, args.full_page, args.timeout)
+    except FileNotFoundError as error:
+        print(f"sitecheck: {error}", file=sys.stderr)
+        return 2
+    print(format_report(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
