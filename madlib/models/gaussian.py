@@ -42,6 +42,19 @@ class GaussianModel:
         """Per-replicate standard deviation (1-D models) or sqrt of the mean variance."""
         return torch.diagonal(self.cov, dim1=-2, dim2=-1).mean(-1).clamp_min(0).sqrt()
 
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-density of items ``x`` (R, m, d) (or (R, m) for d=1) under each replicate's Gaussian: (R, m)."""
+        x = torch.as_tensor(x, dtype=torch.float64)
+        if x.ndim == 2:
+            x = x[..., None]
+        d = self.dim
+        chol = _safe_cholesky(self.cov)
+        centred = (x - self.mean[:, None, :]).transpose(-1, -2)  # (R, d, m)
+        solved = torch.linalg.solve_triangular(chol, centred, upper=False)
+        maha = (solved**2).sum(dim=-2)
+        log_det = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+        return -0.5 * (maha + log_det[:, None] + d * np.log(2 * np.pi))
+
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None) -> torch.Tensor:
         n = check_int("n", n, 0)

@@ -1,0 +1,153 @@
+"""Ways out of collapse, as hooks for the one loop (chapter 6).
+
+Each remedy is a ``curate`` hook for :func:`madlib.loop.run_loop`: it sees the
+synthetic items of a generation (and the model that made them) and returns a
+weight per item, 0 to drop it. Workflow remedies (accumulate, fresh data, a kept
+real fraction) are loop settings and need no hook.
+
+* :class:`VerifierFilter` -- a verifier that knows the real distribution accepts
+  each item with probability proportional to p_real(x) / p_model(x) (rejection
+  sampling towards the truth), or reweights by that ratio;
+* :class:`SelfLikelihoodFilter` -- keeps the items the generator itself finds most
+  likely: curation by the model's own taste, which is sampling bias;
+* :class:`ProvenanceFilter` -- a detector of synthetic data with a miss rate: the
+  detected items are dropped, the missed ones leak in;
+* :class:`TailReweighting` -- upweights items the model finds unlikely,
+  w ~ p_model(x)^(-strength), to resist the loss of tails.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .validation import check_float, check_fraction
+
+LogProb = Callable[[torch.Tensor], torch.Tensor]
+
+
+def model_log_prob(model, items: torch.Tensor) -> torch.Tensor:
+    """log p_model(items), ``(R, m)``: ``model.log_prob`` where it exists, category probabilities otherwise."""
+    if hasattr(model, "log_prob"):
+        return model.log_prob(items)
+    if hasattr(model, "log_density"):
+        return model.log_density(items)
+    probs = getattr(model, "probs", None)
+    if probs is not None:  # categorical: items are category ids
+        ids = items[..., 0] if items.ndim == 3 else items
+        return torch.log(probs.gather(1, ids.to(torch.int64)).clamp_min(1e-300))
+    raise ValueError(f"{type(model).__name__} exposes no log_prob, log_density or probs; this remedy needs one")
+
+
+def _normalise(weights: torch.Tensor) -> torch.Tensor:
+    """Scale weights so each replicate's weights average 1 (the effective data size stays honest)."""
+    return weights / weights.mean(dim=1, keepdim=True).clamp_min(1e-300)
+
+
+class VerifierFilter:
+    """A verifier that knows the real distribution's log-density ``reference_log_prob``.
+
+    With r = p_real / p_model, ``mode="reject"`` accepts x with probability
+    min(1, r(x) / c), c the ``cap_quantile`` of r over the generation's items: the
+    accepted items follow the real distribution wherever the model put enough mass
+    (rejection sampling with an empirical bound; a bound at the maximum would accept
+    almost nothing once the model's tails are thinner than the truth's).
+    ``mode="importance"`` keeps every item with weight min(r, c), self-normalised.
+    At least ``min_keep`` items (the highest r) are kept per replicate.
+    """
+
+    def __init__(self, reference_log_prob: LogProb, mode: str = "reject", cap_quantile: float = 0.9,
+                 min_keep: int = 2):
+        if mode not in ("reject", "importance"):
+            raise ValueError(f"mode must be 'reject' or 'importance', got {mode!r}")
+        self.reference_log_prob = reference_log_prob
+        self.mode = mode
+        self.cap_quantile = check_fraction("cap_quantile", cap_quantile)
+        self.min_keep = int(min_keep)
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
+        log_ratio = (self.reference_log_prob(synthetic).to(torch.float64)
+                     - model_log_prob(model, synthetic).to(torch.float64))
+        log_ratio = torch.nan_to_num(log_ratio, nan=-np.inf)
+        log_cap = torch.quantile(log_ratio.clamp_min(-1e300), self.cap_quantile, dim=1, keepdim=True)
+        ratio = (log_ratio - log_cap).clamp_max(0).exp()
+        if self.mode == "importance":
+            weights = ratio
+        else:
+            u = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
+            weights = (u.to(ratio.device) < ratio).to(torch.float64)
+        keep = min(self.min_keep, ratio.shape[1])
+        if keep:
+            best = log_ratio.topk(keep, dim=1).indices
+            weights = weights.scatter(1, best, torch.maximum(weights.gather(1, best), torch.ones_like(best, dtype=weights.dtype)))
+        return _normalise(weights) if self.mode == "importance" else weights
+
+
+class SelfLikelihoodFilter:
+    """Keep the ``keep_fraction`` of items the generating model finds most likely (cherry-picking)."""
+
+    def __init__(self, keep_fraction: float = 0.8):
+        self.keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
+        log_prob = model_log_prob(model, synthetic).to(torch.float64)
+        m = log_prob.shape[1]
+        n_keep = max(1, int(round(self.keep_fraction * m)))
+        # random tie-breaking: categorical items share their log-probability
+        noise = torch.rand(log_prob.shape, generator=generator, device=generator.device, dtype=torch.float64)
+        top = (log_prob + 1e-9 * noise.to(log_prob.device)).topk(n_keep, dim=1).indices
+        return torch.zeros_like(log_prob).scatter_(1, top, 1.0)
+
+
+class ProvenanceFilter:
+    """A detector of synthetic data that misses a share ``miss_rate`` of it: missed items leak into training."""
+
+    def __init__(self, miss_rate: float):
+        self.miss_rate = check_fraction("miss_rate", miss_rate)
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model=None) -> torch.Tensor:
+        u = torch.rand(synthetic.shape[:2], generator=generator, device=generator.device, dtype=torch.float64)
+        weights = (u < self.miss_rate).to(torch.float64).to(synthetic.device)
+        if self.miss_rate > 0:
+            # never hand a fit an empty replicate: keep one item where the detector caught all
+            empty = weights.sum(dim=1) == 0
+            weights[empty, 0] = 1.0
+        return weights
+
+
+class TailReweighting:
+    """Upweight rare items: w ~ p_model(x)^(-strength), self-normalised (0 = no reweighting).
+
+    For a Gaussian, weighting N(mu, s^2) samples by exp(strength * z^2 / 2) inflates
+    the weighted variance by 1 / (1 - strength): strength about 2/n cancels the
+    maximum-likelihood shrinkage on average, at the price of noisier fits.
+    """
+
+    def __init__(self, strength: float, max_weight: float = 50.0):
+        self.strength = check_float("strength", strength, 0.0, 0.99)
+        self.max_weight = check_float("max_weight", max_weight, 1.0)
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
+        log_prob = model_log_prob(model, synthetic).to(torch.float64)
+        log_w = -self.strength * log_prob
+        log_w = log_w - log_w.mean(dim=1, keepdim=True)
+        return _normalise(log_w.exp().clamp_max(self.max_weight))
+
+
+def effective_sample_size(weights: torch.Tensor) -> torch.Tensor:
+    """Kish's effective sample size (sum w)^2 / sum w^2 per replicate: what reweighting costs."""
+    weights = torch.as_tensor(weights, dtype=torch.float64)
+    return weights.sum(dim=1) ** 2 / (weights**2).sum(dim=1).clamp_min(1e-300)
+
+
+def generations_to_collapse(generations: Sequence[int], relative_quality: Sequence[float],
+                            threshold: float = 0.5) -> int | None:
+    """First generation whose quality, relative to generation 0 (1.0), falls below ``threshold``; None if never."""
+    threshold = check_float("threshold", threshold, 0.0, 1.0, open_minimum=True)
+    generations = np.asarray(generations)
+    values = np.asarray(relative_quality, dtype=float)
+    if generations.shape != values.shape:
+        raise ValueError("generations and relative_quality must have the same length")
+    below = np.flatnonzero(values < threshold)
+    return int(generations[below[0]]) if below.size else None

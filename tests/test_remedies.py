@@ -1,0 +1,89 @@
+"""Chapter 6 remedies on the Gaussian family, where the answers are known."""
+import numpy as np
+import pytest
+import torch
+
+from madlib.loop import run_loop
+from madlib.models.gaussian import GaussianFamily, GaussianModel, gaussian_source_sampler
+from madlib.remedies import (ProvenanceFilter, SelfLikelihoodFilter, TailReweighting, VerifierFilter,
+                             effective_sample_size, generations_to_collapse, model_log_prob)
+from madlib.sources import DistributionSource
+
+
+def standard_normal_log_prob(x):
+    return -0.5 * (x[..., 0] ** 2) - 0.5 * np.log(2 * np.pi)
+
+
+def chain(curate=None, generations=30, n=50, replicates=400, **kw):
+    source = DistributionSource(gaussian_source_sampler(), replicates=replicates)
+    result = run_loop(GaussianFamily(), source, generations=generations, n_real=n, n_synthetic=kw.pop("n_synthetic", n),
+                      curate=curate, seed=3, **kw)
+    return result.model.cov[:, 0, 0].numpy(), result.model.mean[:, 0].numpy()
+
+
+def test_gaussian_log_prob_matches_scipy():
+    from scipy.stats import multivariate_normal
+
+    cov = torch.tensor([[[2.0, 0.3], [0.3, 0.5]]], dtype=torch.float64)
+    model = GaussianModel(mean=torch.tensor([[1.0, -1.0]], dtype=torch.float64), cov=cov)
+    x = torch.tensor([[[0.0, 0.0], [1.0, 2.0]]], dtype=torch.float64)
+    expected = multivariate_normal(mean=[1, -1], cov=cov[0].numpy()).logpdf(x[0].numpy())
+    assert np.allclose(model_log_prob(model, x)[0].numpy(), expected)
+
+
+def test_verifier_stops_the_collapse_and_self_likelihood_speeds_it():
+    baseline, _ = chain()
+    verified, _ = chain(VerifierFilter(standard_normal_log_prob))
+    cherry, _ = chain(SelfLikelihoodFilter(0.8))
+    # replace with n=50 for 30 generations: median variance about exp(-30*2/50) = 0.30
+    assert 0.2 < np.median(baseline) < 0.45
+    # a verifier that knows N(0, 1) turns samples back into (nearly) real ones
+    assert np.median(verified) > 0.8
+    # keeping the 80% most likely cuts the tails: the variance collapses much faster
+    assert np.median(cherry) < 1e-3
+
+
+def test_importance_verifier_also_holds_the_variance():
+    verified, _ = chain(VerifierFilter(standard_normal_log_prob, mode="importance"))
+    assert np.median(verified) > 0.7
+
+
+def test_provenance_filter_leak_controls_the_outcome():
+    # fresh real data each generation plus 4x as much synthetic content, made with sampling bias
+    # (cherry-picked, lambda = 0.8); the detector decides how much of it leaks into training
+    outcomes = {}
+    for miss in (0.0, 0.3, 1.0):
+        var, _ = chain(ProvenanceFilter(miss), workflow="fresh", n_synthetic=200, generations=25, sampling_bias=0.8)
+        outcomes[miss] = np.median(var)
+    assert outcomes[0.0] > outcomes[0.3] > outcomes[1.0]
+    assert outcomes[0.0] == pytest.approx(1.0, abs=0.1)
+    # lambda = 0.8 with a synthetic share s = 200/250: fixed point (1 - s) / (1 - s * lambda) = 0.56
+    assert outcomes[1.0] == pytest.approx(0.2 / (1 - 0.8 * 0.8), abs=0.08)
+
+
+def test_tail_reweighting_cancels_mle_shrinkage_on_average_at_a_cost():
+    n = 50
+    plain, _ = chain(n=n, generations=40)
+    reweighted, _ = chain(TailReweighting(2 / n), n=n, generations=40)
+    assert np.median(reweighted) > 2 * np.median(plain)
+    weights = TailReweighting(2 / n)(torch.randn(10, n, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
+                                     1, torch.Generator().manual_seed(1),
+                                     GaussianModel(torch.zeros(10, 1, dtype=torch.float64), torch.ones(10, 1, 1, dtype=torch.float64)))
+    ess = effective_sample_size(weights)
+    assert bool((ess < n).all()) and bool((ess > 0.8 * n).all())
+
+
+def test_generations_to_collapse():
+    assert generations_to_collapse([0, 1, 2, 3], [1.0, 0.8, 0.4, 0.2], 0.5) == 2
+    assert generations_to_collapse([0, 10, 20], [1.0, 0.9, 0.8], 0.5) is None
+    with pytest.raises(ValueError, match="threshold"):
+        generations_to_collapse([0], [1.0], 0.0)
+
+
+@pytest.mark.parametrize("factory, name", [
+    (lambda: ProvenanceFilter(1.5), "miss_rate"), (lambda: SelfLikelihoodFilter(0), "keep_fraction"),
+    (lambda: TailReweighting(-1), "strength"), (lambda: VerifierFilter(lambda x: x, mode="maybe"), "mode"),
+])
+def test_bad_arguments(factory, name):
+    with pytest.raises(ValueError, match=name):
+        factory()
