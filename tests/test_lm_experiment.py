@@ -89,12 +89,17 @@ def test_loop_resumes_after_interruption_without_loss(tmp_path, kind):
         assert torch.equal(resumed.snapshots[g], straight.snapshots[g])
 
 
-def test_sampling_keeps_each_blocks_first_half_as_prompt():
+def test_sampling_prompts_with_the_first_or_the_rolling_last_half():
     blocks = _blocks()[None, :10]
-    model = NGramFamily(order=3, prompt_len=16).fit(blocks)
+    model = NGramFamily(order=3, prompt_len=16, prompt_mode="first").fit(blocks)
     out = model.sample(10, context=blocks, generator=torch.Generator().manual_seed(0))
     assert torch.equal(out[..., :16], blocks[..., :16])
     assert not torch.equal(out, blocks)
+    rolling = NGramFamily(order=3, prompt_len=16).fit(blocks)
+    out = rolling.sample(10, context=blocks, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out[..., :16], blocks[..., 16:])  # the predecessor's last half opens the new block
+    with pytest.raises(ValueError, match="prompt_mode"):
+        NGramFamily(prompt_mode="middle")
     fewer = model.sample(4, context=blocks, generator=torch.Generator().manual_seed(0))
     assert fewer.shape == (1, 4, 32)
     with pytest.raises(ValueError, match="context"):

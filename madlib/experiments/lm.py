@@ -2,8 +2,9 @@
 
 The recipe of "The Curse of Recursion" (Shumailov et al. 2024), small: the training
 text is cut into blocks; generation 0 is fitted to real blocks; every later generation
-is fitted to blocks whose first half is a prompt from its predecessor's training blocks
-and whose second half the predecessor wrote. ``model='transformer'`` fine-tunes the same
+is fitted to blocks made by its predecessor: a prompt from each training block (its last
+half by default, ``prompt_mode='rolling'``, so text becomes fully synthetic; its first half
+with ``prompt_mode='first'``, the study's literal recipe) continued by the model. ``model='transformer'`` fine-tunes the same
 cached pre-trained base every generation; ``model='ngram'`` refits a Kneser-Ney n-gram
 model (the fast exact baseline, batched over replicates).
 """
@@ -22,7 +23,7 @@ from ..data.text import CORPORA, load_corpus, text_to_blocks
 from ..loop import WORKFLOWS, run_loop
 from ..metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, word_counts
 from ..models.decoding import Decoding
-from ..models.lm_family import NGramFamily, TransformerFamily, pretrained_base, torch_threads
+from ..models.lm_family import NGramFamily, TransformerFamily, pretrained_base, torch_threads, PROMPT_MODES
 from ..models.ngram import SMOOTHINGS
 from ..models.tokenizer import ByteTokenizer
 from ..models.transformer import TrainConfig, TransformerConfig, perplexity
@@ -38,17 +39,18 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
     defaults={
         "model": "ngram",
         "workflow": "replace",
-        "generations": scaled(smoke=3, default=10, full=10),
+        "generations": scaled(smoke=3, default=8, full=10),
         "kept_real_fraction": 0.0,
         "temperature": 1.0,
         "top_k": 0,
         "beams": 1,
         "repetition_penalty": 1.0,
         "seed": 0,
-        "replicates": scaled(smoke=2, default=5, full=5),
-        "n_blocks": scaled(smoke=200, default=1000, full=3000),
+        "replicates": scaled(smoke=2, default=3, full=5),
+        "n_blocks": scaled(smoke=150, default=400, full=3000),
         "block_len": 64,
         "prompt_len": 32,
+        "prompt_mode": "rolling",
         "corpus": "pydoc",
         "corpus_path": "",
         "test_blocks": scaled(smoke=60, default=170, full=170),
@@ -66,7 +68,7 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
         "n_sample_texts": 6,
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
-             "smoothing": SMOOTHINGS},
+             "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES},
 )
 def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     """A tiny LM (transformer or n-gram) trained generation after generation on its own continuations of text blocks."""
@@ -117,12 +119,14 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
                                              progress=ctx.progress)
         finetune_cfg = TrainConfig(steps=int(config["finetune_steps"]), batch_size=int(config["batch_size"]),
                                    lr=float(config["finetune_lr"]), warmup=max(int(config["finetune_steps"]) // 10, 1))
-        family = TransformerFamily(base, finetune_cfg, decoding, prompt_len, seed=seed, threads=config["threads"])
+        family = TransformerFamily(base, finetune_cfg, decoding, prompt_len, seed=seed, threads=config["threads"],
+                                   prompt_mode=config["prompt_mode"])
         summary_extra["base_test_perplexity"] = perplexity(base, test.to(device))
         summary_extra["n_parameters"] = base.n_parameters()
     else:
         family = NGramFamily(order=int(config["order"]), vocab_size=tokenizer.vocab_size,
-                             smoothing=config["smoothing"], decoding=decoding, prompt_len=prompt_len)
+                             smoothing=config["smoothing"], decoding=decoding, prompt_len=prompt_len,
+                             prompt_mode=config["prompt_mode"])
 
     pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(seed))
     test_r = test.to(device)[None].expand(replicates, -1, -1)
@@ -150,7 +154,8 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     # ---- text of each generation: the newest synthetic blocks (all real blocks at generation 0)
     gen0_model = torch.load(ckpt / "gen_0000.pt", weights_only=False, map_location=device)["model"]
     rows = []
-    per_gen: dict[str, list] = {k: [] for k in ("distinct_1", "distinct_2", "distinct_3", "word_survival",
+    vocabulary = set(word_counts([corpus.train]))
+    per_gen: dict[str, list] = {k: [] for k in ("distinct_1", "distinct_2", "distinct_3", "word_survival", "real_word_share",
                                                 "seq_ppl_median", "seq_ppl_q05", "seq_ppl_q95", "seq_ppl_mean")}
     seq_ppl: dict[int, np.ndarray] = {}
     survival = np.full((generations + 1, len(SURVIVAL_BINS)), np.nan)
@@ -171,13 +176,18 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
         survival[g] = np.nanmean(np.stack([s["survival"] for s in surv]), axis=0)
         bins_words = surv[0]["words"]
         present = np.array([np.mean([w in counts[r] for w in initial_counts[r]]) for r in range(replicates)])
+        # share of word tokens that are words of the human corpus (byte models also invent words)
+        real_share = np.array([sum(k for w, k in counts[r].items() if w in vocabulary) / max(sum(counts[r].values()), 1)
+                               for r in range(replicates)])
         for r in range(replicates):
             rows += [(g, r, f"distinct_{n}", float(d[n][r])) for n in (1, 2, 3)]
             rows.append((g, r, "word_survival", float(present[r])))
+            rows.append((g, r, "real_word_share", float(real_share[r])))
             rows.append((g, r, "seq_ppl_median", float(np.median(ppl[r]))))
         for n in (1, 2, 3):
             per_gen[f"distinct_{n}"].append(float(d[n].mean()))
         per_gen["word_survival"].append(float(present.mean()))
+        per_gen["real_word_share"].append(float(real_share.mean()))
         per_gen["seq_ppl_median"].append(float(np.median(seq_ppl[g])))
         per_gen["seq_ppl_q05"].append(float(np.quantile(seq_ppl[g], 0.05)))
         per_gen["seq_ppl_q95"].append(float(np.quantile(seq_ppl[g], 0.95)))

@@ -1,9 +1,13 @@
 """Language-model families for the self-consuming loop (:mod:`madlib.protocol`).
 
 Data are blocks of token ids ``(R, N_blocks, block_len)``. Sampling follows "The Curse
-of Recursion": each training block's first ``prompt_len`` tokens are the prompt and the
-model writes the rest, so the synthetic set has as many blocks as asked, of the same
-length. The decoding options (temperature, top-k, beams, repetition penalty) are the
+of Recursion": a piece of each training block is the prompt and the model writes the
+rest of a new block of the same length. ``prompt_mode='first'`` takes the block's first
+``prompt_len`` tokens, the study's literal recipe: the first half of every block then stays
+the original human text forever (prompts act as kept real data). ``prompt_mode='rolling'``
+(default) takes the block's *last* ``prompt_len`` tokens, so the new block is the
+predecessor's own words followed by the model's: from generation 2 on every token is
+model-written (fully synthetic). The decoding options (temperature, top-k, beams, repetition penalty) are the
 sampling bias; the loop's ``sampling_bias`` lambda further multiplies the temperature.
 
 * :class:`NGramFamily` -- counts, refitted from scratch each generation (exact and fast).
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ..validation import check_int
+from ..validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
 from .transformer import TinyTransformer, TrainConfig, TransformerConfig, build_model, continue_text, train
@@ -40,11 +44,15 @@ def _prompt_blocks(context: torch.Tensor, n: int, generator: torch.Generator | N
     return context[torch.arange(R, device=context.device)[:, None], index]
 
 
+PROMPT_MODES = ("rolling", "first")
+
+
 class _LMModel:
-    """Shared ``sample``: continue the first ``prompt_len`` tokens of context blocks."""
+    """Shared ``sample``: continue ``prompt_len`` tokens of context blocks (see ``prompt_mode``)."""
 
     decoding: Decoding
     prompt_len: int
+    prompt_mode: str = "rolling"
 
     def _continue(self, prompts: torch.Tensor, n_new: int, decoding: Decoding,
                   generator: torch.Generator | None) -> torch.Tensor:
@@ -52,7 +60,8 @@ class _LMModel:
 
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None) -> torch.Tensor:
-        """``(R, n, L)`` blocks: prompt = first ``prompt_len`` tokens of ``n`` context blocks, rest generated."""
+        """``(R, n, L)`` blocks: a ``prompt_len``-token prompt from each of ``n`` context blocks
+        (its last tokens when ``prompt_mode='rolling'``, its first when ``'first'``), the rest generated."""
         n = check_int("n", n, 0)
         if context is None:
             raise ValueError("language models sample by continuing prompts: pass context=(R, N, L) blocks")
@@ -62,7 +71,8 @@ class _LMModel:
         if n == 0:
             return context[:, :0]
         decoding = replace(self.decoding, temperature=self.decoding.temperature * sampling_bias)
-        prompts = _prompt_blocks(context, n, generator)[..., : self.prompt_len]
+        chosen = _prompt_blocks(context, n, generator)
+        prompts = chosen[..., L - self.prompt_len :] if self.prompt_mode == "rolling" else chosen[..., : self.prompt_len]
         out = self._continue(prompts, L - self.prompt_len, decoding, generator)
         return out.to(context.device)
 
@@ -70,8 +80,8 @@ class _LMModel:
 class NGramLM(_LMModel):
     """R n-gram models plus decoding options."""
 
-    def __init__(self, ngram: NGramModel, decoding: Decoding, prompt_len: int):
-        self.ngram, self.decoding, self.prompt_len = ngram, decoding, prompt_len
+    def __init__(self, ngram: NGramModel, decoding: Decoding, prompt_len: int, prompt_mode: str = "rolling"):
+        self.ngram, self.decoding, self.prompt_len, self.prompt_mode = ngram, decoding, prompt_len, prompt_mode
 
     def _continue(self, prompts, n_new, decoding, generator):
         R, n, T0 = prompts.shape
@@ -97,13 +107,14 @@ class NGramFamily:
 
     def __init__(self, order: int = 5, vocab_size: int = 256, smoothing: str = "kneser_ney",
                  decoding: Decoding = Decoding(), prompt_len: int = 32, discount: float = 0.75,
-                 add_k: float = 0.01):
+                 add_k: float = 0.01, prompt_mode: str = "rolling"):
         self.kwargs = dict(order=order, vocab_size=vocab_size, smoothing=smoothing, discount=discount, add_k=add_k)
         NGramModel(**self.kwargs)  # validate now, not in the middle of a run
         self.decoding, self.prompt_len = decoding, check_int("prompt_len", prompt_len, 1)
+        self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> NGramLM:
-        return NGramLM(NGramModel(**self.kwargs).fit(data, weights), self.decoding, self.prompt_len)
+        return NGramLM(NGramModel(**self.kwargs).fit(data, weights), self.decoding, self.prompt_len, self.prompt_mode)
 
 
 # ----------------------------------------------------------------------------- transformer
@@ -127,8 +138,9 @@ class TransformerLM(_LMModel):
     """R fine-tuned transformers (one per replicate) plus decoding options."""
 
     def __init__(self, models: list[TinyTransformer], decoding: Decoding, prompt_len: int, threads: int | None,
-                 history: list[dict] | None = None):
+                 history: list[dict] | None = None, prompt_mode: str = "rolling"):
         self.models, self.decoding, self.prompt_len, self.threads = models, decoding, prompt_len, threads
+        self.prompt_mode = prompt_mode
         self.history = history or []
 
     def _continue(self, prompts, n_new, decoding, generator):
@@ -186,14 +198,14 @@ class TransformerFamily:
     name = "transformer"
 
     def __init__(self, base: TinyTransformer, finetune: TrainConfig, decoding: Decoding = Decoding(),
-                 prompt_len: int = 32, seed: int = 0, threads: int | None = 1):
+                 prompt_len: int = 32, seed: int = 0, threads: int | None = 1, prompt_mode: str = "rolling"):
         self.base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
         self.cfg = base.cfg
         self.device = next(base.parameters()).device
         self.finetune, self.decoding = finetune, decoding
         self.prompt_len = check_int("prompt_len", prompt_len, 1)
         self.seed, self.threads = seed, threads
-        self.calls = 0
+        self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> TransformerLM:
         models, histories = [], []
@@ -207,4 +219,4 @@ class TransformerFamily:
                 w = None if weights is None else weights[r]
                 histories.append(train(model, data[r].to(self.device), self.finetune, weights=w, seed=seed + r))
                 models.append(model.eval())
-        return TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories)
+        return TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)

@@ -54,6 +54,7 @@ class NGramModel:
             raise ValueError(f"vocab_size**order ({vocab_size}**{order}) is too large for int64 keys")
         self.tables: list[_OrderTable] = []
         self.replicates = 0
+        self._dense: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: torch.Tensor, weights: torch.Tensor | None = None) -> "NGramModel":
@@ -70,6 +71,7 @@ class NGramModel:
         if L < self.order:
             raise ValueError(f"blocks of length {L} are shorter than the order {self.order}")
         self.replicates = R
+        self._dense = {}
         V = self.vocab_size
         w = torch.ones(R, N, dtype=torch.float64, device=data.device) if weights is None else weights.double()
         if w.shape != (R, N):
@@ -206,25 +208,47 @@ class NGramModel:
         return dense.scatter_add_(1, token, torch.where(valid, table.counts[pos], torch.zeros((), dtype=torch.float64,
                                                                                                 device=ctx.device)))
 
+    def _dense_table(self, h: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Counts ``(R * V**h, V)``, totals and type counts of every context of length ``h`` (h <= 1)."""
+        if h not in self._dense:
+            V, R = self.vocab_size, self.replicates
+            table = self.tables[h]
+            dev = table.keys.device
+            counts = torch.zeros(R * V**h * V, dtype=torch.float64, device=dev)
+            counts[table.keys] = table.counts
+            total = torch.zeros(R * V**h, dtype=torch.float64, device=dev)
+            total[table.ctx_keys] = table.ctx_total
+            types = torch.zeros(R * V**h, dtype=torch.float64, device=dev)
+            types[table.ctx_keys] = table.ctx_types
+            self._dense[h] = (counts.view(R * V**h, V), total, types)
+        return self._dense[h]
+
     def next_log_probs(self, tokens: torch.Tensor, replicate: torch.Tensor) -> torch.Tensor:
         """log-probabilities ``(B, V)`` of the next token after ``tokens (B, T)``, row b in model ``replicate[b]``."""
         B, T = tokens.shape
         V = self.vocab_size
         h_max = min(self.order - 1, T)
         levels = [h_max] if self.smoothing == "add_k" else range(0, h_max + 1)
-        p = torch.full((B, V), 1.0 / V, dtype=torch.float64, device=tokens.device)
+        # float32 and in-place updates: this runs once per generated token for every sequence
+        p = torch.full((B, V), 1.0 / V, dtype=torch.float32, device=tokens.device)
         for h in levels:
             table = self.tables[h]
             hist = tokens[:, T - h :]
             ctx_local = (hist * V ** torch.arange(h - 1, -1, -1, device=tokens.device)).sum(-1)
             ctx = replicate * V**h + ctx_local
-            counts = self._dense_counts(table, ctx, replicate * V ** (h + 1) + ctx_local * V)
-            total = self._lookup(table.ctx_keys, table.ctx_total, ctx)[:, None]
+            if h <= 1:  # short contexts: a dense (R * V**h, V) table, built once, is faster than lookups
+                counts_all, total_all, types_all = self._dense_table(h)
+                counts, total, types = counts_all[ctx], total_all[ctx][:, None], types_all[ctx][:, None]
+            else:
+                counts = self._dense_counts(table, ctx, replicate * V ** (h + 1) + ctx_local * V)
+                total = self._lookup(table.ctx_keys, table.ctx_total, ctx)[:, None]
+                types = self._lookup(table.ctx_keys, table.ctx_types, ctx)[:, None]
+            counts, total, types = counts.float(), total.float(), types.float()
+            inv_total = torch.where(total > 0, 1.0 / total.clamp_min(1e-30), torch.zeros_like(total))
             if self.smoothing == "add_k":
                 p = (counts + self.add_k) / (total + self.add_k * V)
                 break
-            types = self._lookup(table.ctx_keys, table.ctx_types, ctx)[:, None]
-            safe = total.clamp_min(1e-300)
-            mixed = (counts - self.discount).clamp_min(0) / safe + self.discount * types / safe * p
-            p = torch.where(total > 0, mixed, p)
-        return p.log().float()
+            # p_h = max(c - d, 0) / c(h) + d N1+(h) / c(h) * p_{h-1}; unseen contexts keep p_{h-1}
+            backoff = torch.where(total > 0, self.discount * types * inv_total, torch.ones_like(total))
+            p.mul_(backoff).add_(counts.sub_(self.discount).clamp_min_(0).mul_(inv_total))
+        return p.log_()

@@ -1,0 +1,162 @@
+"""Figures of chapter 5: perplexity per generation, per-sequence perplexity under generation 0,
+rare-word survival against neutral resampling, diversity, and text side by side.
+
+Every curve has its own colour, line style, marker and label (colour is never the only cue).
+"""
+from __future__ import annotations
+
+import textwrap
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..theory.wright_fisher import rare_loss_probability_by
+from .style import CYCLE, LINESTYLES, PALETTE, THEORY_STYLE, band_plot
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def _style(i: int) -> dict:
+    return {"color": CYCLE[i % len(CYCLE)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+def plot_metric_per_generation(results: Mapping[str, object], metric: str = "test_perplexity", *, ax=None,
+                               ylabel: str | None = None, title: str | None = None, reference: float | None = None,
+                               reference_label: str = "generation 0"):
+    """One curve per labelled experiment result: the per-generation median of ``metric`` over
+    replicates with a 5-95 % band (when there are replicates)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for i, (label, result) in enumerate(results.items()):
+        line = band_plot(ax, result.table, metric, label=label, **_style(i))
+        line.set_marker(MARKERS[i % len(MARKERS)])
+        line.set_markersize(5)
+    if reference is not None:
+        ax.axhline(reference, **THEORY_STYLE, label=reference_label)
+    ax.set_ylabel(ylabel or metric.replace("_", " "))
+    ax.set_xlabel("generation")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_sequence_perplexity(result, generations: Sequence[int] | None = None, *, ax=None, bins: int = 40,
+                             title: str | None = None):
+    """Histograms (log x) of the per-sequence perplexity of each generation's text, scored by the
+    generation-0 model: the bulk moves to low perplexity while a tail of improbable text grows."""
+    seq = result.extras["seq_ppl"]
+    if generations is None:
+        last = max(seq)
+        generations = sorted({0, 1, last // 2, last})
+    if ax is None:
+        _, ax = plt.subplots()
+    values = np.concatenate([seq[g] for g in generations])
+    edges = np.geomspace(max(values.min(), 1.0), values.max(), bins + 1)
+    for i, g in enumerate(generations):
+        ax.hist(seq[g], bins=edges, histtype="step", linewidth=2, density=True, label=f"generation {g}",
+                **_style(i))
+    ax.set_xscale("log")
+    ax.set_xlabel("perplexity of a generated sequence under the generation-0 model")
+    ax.set_ylabel("density")
+    ax.set_title(title or "Generated text, scored by the generation-0 model")
+    ax.legend()
+    return ax
+
+
+def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, theory: bool = True,
+                  title: str | None = None):
+    """Share of generation-0 words still used at generation g, by how often they occurred at
+    generation 0; dashed: neutral resampling of a category seen k times (chapter 2)."""
+    survival = result.extras["survival"]
+    low = result.extras["survival_bins"].astype(float)
+    high = np.append(low[1:], low[-1] * 2)
+    centre = np.sqrt(low * np.maximum(high - 1, low))  # geometric centre of the bin's counts
+    if generations is None:
+        last = survival.shape[0] - 1
+        generations = sorted({1, max(last // 2, 1), last})
+    if ax is None:
+        _, ax = plt.subplots()
+    for i, g in enumerate(generations):
+        ax.plot(centre, survival[g], marker=MARKERS[i % len(MARKERS)], label=f"generation {g}", **_style(i))
+        if theory:
+            k = np.geomspace(1, centre.max(), 60)
+            ax.plot(k, 1 - rare_loss_probability_by(k, g), color=_style(i)["color"], linestyle=":", linewidth=1.3)
+    if theory:
+        ax.plot([], [], **{**THEORY_STYLE, "linestyle": ":"}, label="neutral resampling (dotted)")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("count of the word in generation-0 text")
+    ax.set_ylabel("share of words still used")
+    ax.set_title(title or "Rare words vanish first")
+    ax.legend()
+    return ax
+
+
+def plot_final_bars(results: Mapping[str, object], metric: str = "distinct_2", *, ax=None, ylabel: str | None = None,
+                    title: str | None = None):
+    """Bars of ``metric`` at generation 0 and at the last generation for each labelled result."""
+    if ax is None:
+        _, ax = plt.subplots()
+    labels = list(results)
+    first = [results[k].summary[metric][0] for k in labels]
+    last = [results[k].summary[metric][-1] for k in labels]
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, first, 0.4, label="generation 0", color=PALETTE["grey"], hatch="//", edgecolor="white")
+    ax.bar(x + 0.2, last, 0.4, label=f"generation {len(results[labels[0]].summary[metric]) - 1}",
+           color=PALETTE["blue"])
+    ax.set_xticks(x, labels, rotation=15)
+    ax.set_ylabel(ylabel or metric.replace("_", " "))
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def sample_table(result, generations: Sequence[int] | None = None, prompt: int = 0, width: int = 60) -> pd.DataFrame:
+    """The same held-out prompt continued by each generation's model, as a table to read side by side."""
+    texts = result.extras["sample_texts"]
+    if not texts or not texts[0]:
+        raise ValueError("this result holds no sample texts (n_sample_texts=0)")
+    if not 0 <= prompt < len(texts[0]):
+        raise ValueError(f"prompt must be in [0, {len(texts[0]) - 1}], got {prompt}")
+    generations = range(len(texts)) if generations is None else generations
+    rows = [{"generation": g, "continuation": texts[g][prompt].replace("\n", " ⏎ ")} for g in generations]
+    frame = pd.DataFrame(rows).set_index("generation")
+    frame.attrs["prompt"] = result.extras["sample_prompts"][prompt]
+    return frame
+
+
+def plot_explorer(model: str = "ngram", workflow: str = "replace", temperature: float = 1.0, beams: int = 1,
+                  repetition_penalty: float = 1.0, kept_real_fraction: float = 0.0, generations: int | None = None):
+    """Run (cached) experiment ``lm`` with these settings and draw test perplexity and distinct-2."""
+    from ..experiments import run_experiment
+
+    overrides = dict(model=model, workflow=workflow, temperature=float(temperature), beams=int(beams),
+                     repetition_penalty=float(repetition_penalty),
+                     kept_real_fraction=float(kept_real_fraction) if workflow == "replace" else 0.0)
+    if generations is not None:
+        overrides["generations"] = int(generations)
+    if model == "transformer":
+        overrides["replicates"] = 1
+    result = run_experiment("lm", progress=False, **overrides)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    band_plot(axes[0], result.table, "test_perplexity", color=PALETTE["blue"])
+    axes[0].set_ylabel("test perplexity (bytes)")
+    axes[0].set_title("Perplexity on real test text")
+    band_plot(axes[1], result.table, "distinct_2", color=PALETTE["orange"], linestyle="--")
+    axes[1].set_ylabel("distinct-2")
+    axes[1].set_title("Diversity of generated text")
+    band_plot(axes[2], result.table, "word_survival", color=PALETTE["green"], linestyle="-.")
+    axes[2].set_ylabel("share of generation-0 words used")
+    axes[2].set_title("Vocabulary kept")
+    fig.suptitle(f"{model}, {workflow}, T={temperature}, beams={beams}, penalty={repetition_penalty}")
+    fig.tight_layout()
+    return fig
+
+
+def wrap(text: str, width: int = 70) -> str:
+    """Wrap a sample for printing."""
+    return "\n".join(textwrap.wrap(text.replace("\n", " ⏎ "), width))

@@ -1,0 +1,57 @@
+"""Widgets of chapter 5: browse each generation's text, and the interactive explorer."""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+from IPython.display import HTML, display
+
+from .plots.text import plot_explorer
+
+
+def generation_text_html(result, generation: int, prompt: int = 0) -> str:
+    """HTML of one held-out prompt (grey) and the continuation written by ``generation`` (bold)."""
+    texts = result.extras["sample_texts"]
+    if not 0 <= generation < len(texts):
+        raise ValueError(f"generation must be in [0, {len(texts) - 1}], got {generation}")
+    if not 0 <= prompt < len(texts[generation]):
+        raise ValueError(f"prompt must be in [0, {len(texts[generation]) - 1}], got {prompt}")
+    head = html.escape(result.extras["sample_prompts"][prompt])
+    tail = html.escape(texts[generation][prompt])
+    ppl = result.summary["test_perplexity"][generation]
+    return (f"<div style='font-family:monospace;white-space:pre-wrap;max-width:52em'>"
+            f"<span style='color:#666'>{head}</span><b style='color:#0072B2'>{tail}</b></div>"
+            f"<div style='color:#444'>generation {generation}: test perplexity {ppl:.2f}</div>")
+
+
+def browse_generations(result) -> widgets.Widget:
+    """A slider over generations and a prompt picker showing the model's continuation."""
+    texts = result.extras["sample_texts"]
+    generation = widgets.IntSlider(value=0, min=0, max=len(texts) - 1, description="generation")
+    prompt = widgets.Dropdown(options=list(range(len(texts[0]))), value=0, description="prompt")
+    out = widgets.Output()
+
+    def show(*_):
+        out.clear_output(wait=True)
+        with out:
+            display(HTML(generation_text_html(result, generation.value, prompt.value)))
+
+    generation.observe(show, "value")
+    prompt.observe(show, "value")
+    show()
+    return widgets.VBox([widgets.HBox([generation, prompt]), out])
+
+
+def text_explorer() -> widgets.Widget:
+    """``interact`` over the n-gram loop's settings (each setting runs once, then it is cached)."""
+    return widgets.interactive(
+        plot_explorer,
+        {"manual": True, "manual_name": "run"},
+        model=widgets.fixed("ngram"),
+        workflow=widgets.Dropdown(options=["replace", "accumulate", "augment"], value="replace"),
+        temperature=widgets.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1),
+        beams=widgets.IntSlider(value=1, min=1, max=5),
+        repetition_penalty=widgets.FloatSlider(value=1.0, min=1.0, max=2.0, step=0.1),
+        kept_real_fraction=widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05),
+        generations=widgets.fixed(None),
+    )
