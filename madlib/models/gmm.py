@@ -76,9 +76,21 @@ class GMMModel:
         return torch.einsum("rk,rkij->rij", self.weights, self.covs) + between
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Log density of items ``x`` (R, N, d) under each replicate's mixture: (R, N)."""
+        """Log density of items ``x`` (R, N, d) under each replicate's mixture: (R, N).
+
+        A model with R = 1 scores every data set, and a data set with R = 1 is scored by every model.
+        """
         x = _as_data(x).to(self.means.dtype)
-        return torch.logsumexp(_component_log_prob(x, self.weights, self.means, torch.linalg.cholesky(self.covs)), 1)
+        weights, means, covs = self.weights, self.means, self.covs
+        R = max(x.shape[0], weights.shape[0])
+        if weights.shape[0] != R:  # one model scoring R data sets, or R models scoring one shared set
+            weights, means, covs = weights.expand(R, -1), means.expand(R, -1, -1), covs.expand(R, -1, -1, -1)
+        if x.shape[0] != R:
+            x = x.expand(R, -1, -1)
+        model = GMMModel(weights, means, covs)
+        centre = model.mean[:, None, :]  # centring keeps the feature expansion free of cancellation
+        chol = torch.linalg.cholesky(covs)
+        return torch.logsumexp(_component_log_prob(x - centre, weights, means - centre, chol), 1)
 
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None, cherry_pick: float | None = None) -> torch.Tensor:
@@ -122,18 +134,33 @@ def _as_data(data: torch.Tensor) -> torch.Tensor:
     return data
 
 
-def _component_log_prob(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor,
-                        chol: torch.Tensor) -> torch.Tensor:
-    """log(pi_k N(x_n | mu_k, Sigma_k)) for every replicate, component and item: (R, K, N)."""
+def _features(x: torch.Tensor) -> torch.Tensor:
+    """[1, x, vec(x x^T)] per item, (R, N, 1 + d + d^2): with them the E and M steps are single batched matmuls."""
+    R, N, d = x.shape
+    return torch.cat([torch.ones(R, N, 1, dtype=x.dtype, device=x.device), x,
+                      (x[..., :, None] * x[..., None, :]).reshape(R, N, d * d)], -1)
+
+
+def _component_log_prob(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor, chol: torch.Tensor,
+                        features: torch.Tensor | None = None) -> torch.Tensor:
+    """log(pi_k N(x_n | mu_k, Sigma_k)) for every replicate, component and item: (R, K, N).
+
+    The Mahalanobis term x'Px - 2 x'P mu + mu'P mu is linear in the features
+    [1, x, x x'], so all components cost one (R, K, F) x (R, F, N) matmul instead
+    of an (R, K, N, d) tensor of differences (callers centre x to avoid cancellation).
+    """
     d = x.shape[-1]
-    diff = x[:, None, :, :] - means[:, :, None, :]  # (R, K, N, d)
-    # invert the tiny (d x d) factors once, then one batched matmul: far faster than a batched solve
     eye = torch.eye(d, dtype=chol.dtype, device=chol.device).expand_as(chol)
     chol_inv = torch.linalg.solve_triangular(chol, eye, upper=False)
-    mahalanobis = ((diff @ chol_inv.transpose(-1, -2)) ** 2).sum(-1)  # (R, K, N)
+    precision = chol_inv.transpose(-1, -2) @ chol_inv  # (R, K, d, d)
+    projected = (precision @ means[..., None])[..., 0]  # P mu
+    coef = torch.cat([(means * projected).sum(-1, keepdim=True), -2 * projected, precision.flatten(-2)], -1)
+    if features is None:
+        features = _features(x)
+    mahalanobis = torch.bmm(coef, features.transpose(1, 2)).clamp_min(0)  # (R, K, N)
     log_det = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (R, K)
     log_weight = torch.where(weights > 0, weights.clamp_min(1e-300).log(), torch.full_like(weights, -math.inf))
-    return log_weight[..., None] - 0.5 * (mahalanobis + log_det[..., None] + d * LOG_2PI)
+    return (log_weight - 0.5 * (log_det + d * LOG_2PI))[..., None] - 0.5 * mahalanobis
 
 
 class GMMFamily:
@@ -187,16 +214,20 @@ class GMMFamily:
         if N < K:
             raise ValueError(f"need at least n_components={K} items per replicate, got {N}")
         eye = torch.eye(d, dtype=torch.float64, device=x.device)
+        # work on centred data (moments via features cancel badly far from the origin); shift back at the end
+        centre = ((w[..., None] * x).sum(1) / total[:, None])[:, None, :]
+        x = x - centre
+        features = _features(x)
 
         if self.init == "previous" and isinstance(previous, GMMModel) and previous.means.shape == (R, K, d):
-            pi, mu, cov = previous.weights.clone(), previous.means.clone(), previous.covs.clone()
+            pi, mu, cov = previous.weights.clone(), previous.means - centre, previous.covs.clone()
             pi = torch.where(pi > 0, pi, torch.full_like(pi, 1.0 / K))  # give dropped components a new chance
             pi = pi / pi.sum(1, keepdim=True)
         else:
             centres = kmeans_plus_plus(x, w, K, generator=generator, iterations=self.kmeans_iterations)
             hard = torch.cdist(x, centres).argmin(-1)  # (R, N)
             resp = torch.nn.functional.one_hot(hard, K).to(torch.float64).transpose(1, 2)  # (R, K, N)
-            pi, mu, cov = self._m_step(x, w, resp, total, eye, None)
+            pi, mu, cov = self._m_step(features, w, resp, total, eye, None)
             fallback = _weighted_cov(x, w, total)[:, None] + self.reg * eye
             cov = torch.where((resp * w[:, None]).sum(-1)[..., None, None] > 0, cov, fallback)
 
@@ -209,11 +240,15 @@ class GMMFamily:
             if bool((info != 0).any()):  # numerically lost PSD: symmetrise and regularise harder
                 cov = 0.5 * (cov + cov.transpose(-1, -2)) + max(self.reg, 1e-9) * 10 * eye
                 chol = torch.linalg.cholesky(cov)
-            log_joint = _component_log_prob(x, pi, mu, chol)
-            log_norm = torch.logsumexp(log_joint, 1)  # (R, N)
+            log_joint = _component_log_prob(x, pi, mu, chol, features)
+            # one exp pass gives both the normaliser and the responsibilities (cheaper than logsumexp + exp)
+            peak = log_joint.amax(1, keepdim=True)
+            unnormalised = torch.exp(log_joint - peak)
+            norm = unnormalised.sum(1, keepdim=True)
+            resp = unnormalised / norm
+            log_norm = (peak + norm.log())[:, 0]  # (R, N)
             ll = (w * log_norm).sum(1) / total
-            resp = torch.exp(log_joint - log_norm[:, None])
-            pi_new, mu, cov = self._m_step(x, w, resp, total, eye, cov)
+            pi_new, mu, cov = self._m_step(features, w, resp, total, eye, cov)
             dead = (pi_new * total[:, None] < self.min_count) & (pi > 0)
             if bool(dead.any()):
                 if iteration <= reseed_until:
@@ -226,16 +261,19 @@ class GMMFamily:
             if not reseeded and bool(((ll - previous_ll).abs() < self.tol).all()):
                 break
             previous_ll = ll
-        return GMMModel(weights=pi, means=mu, covs=cov, cherry_pick=self.cherry_pick, log_likelihood=ll,
+        return GMMModel(weights=pi, means=mu + centre, covs=cov, cherry_pick=self.cherry_pick, log_likelihood=ll,
                         iterations=iteration)
 
-    def _m_step(self, x, w, resp, total, eye, old_cov):
-        weighted = resp * w[:, None, :]  # (R, K, N)
-        counts = weighted.sum(-1)  # (R, K)
-        safe = counts.clamp_min(1e-12)
-        mu = weighted @ x / safe[..., None]
-        diff = x[:, None] - mu[:, :, None]  # (R, K, N, d)
-        cov = (weighted[..., None] * diff).transpose(-1, -2) @ diff / safe[..., None, None] + self.reg * eye
+    def _m_step(self, features, w, resp, total, eye, old_cov):
+        """Weights, means and covariances from responsibilities: one matmul gives every moment."""
+        d = eye.shape[0]
+        moments = torch.bmm(resp * w[:, None, :], features)  # (R, K, 1 + d + d^2)
+        counts = moments[..., 0]
+        safe = counts.clamp_min(1e-12)[..., None]
+        mu = moments[..., 1 : 1 + d] / safe
+        second = moments[..., 1 + d :].reshape(*counts.shape, d, d) / safe[..., None]
+        cov = second - mu[..., :, None] * mu[..., None, :]
+        cov = 0.5 * (cov + cov.transpose(-1, -2)) + self.reg * eye
         if old_cov is not None:  # an empty component keeps its last covariance: stays invertible
             cov = torch.where(counts[..., None, None] > 1e-12, cov, old_cov)
         return counts / total[:, None], mu, cov

@@ -1,0 +1,136 @@
+"""Figures for chapter 3: scatter snapshots, per-generation metric bands, the phase diagram."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from .style import CYCLE, LINESTYLES, PALETTE, band_plot
+
+METRIC_LABELS = {
+    "precision": "precision (quality)",
+    "recall": "recall (diversity)",
+    "modes_covered": "true modes covered",
+    "high_quality": "share near a true mode",
+    "sliced_w2": "sliced W2² to the truth",
+    "spread": "total variance",
+    "components": "live components",
+}
+
+
+def _scatter(ax, samples: torch.Tensor, modes: torch.Tensor | None, title: str, color: str) -> None:
+    points = torch.as_tensor(samples).cpu().numpy()
+    ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.45, color=color, linewidths=0, label="samples")
+    if modes is not None:
+        m = torch.as_tensor(modes).cpu().numpy()
+        ax.scatter(m[:, 0], m[:, 1], marker="x", s=28, color=PALETTE["black"], linewidths=1.2, label="true modes")
+    ax.set_title(title)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("x₁")
+
+
+def snapshot_figure(snapshots: Mapping[int, torch.Tensor], modes: torch.Tensor | None = None, *,
+                    title: str = "Samples of generation after generation", axes=None):
+    """One scatter panel per generation (sorted), sharing axes, with the true modes as crosses."""
+    generations = sorted(snapshots)
+    if not generations:
+        raise ValueError("snapshots is empty: ask the experiment for snapshots=[...]")
+    if axes is None:
+        fig, axes = plt.subplots(1, len(generations), figsize=(3.0 * len(generations), 3.2), sharex=True,
+                                 sharey=True, squeeze=False)
+        axes = axes[0]
+        fig.suptitle(title, fontweight="bold")
+    else:
+        fig = axes[0].figure
+    for ax, g in zip(axes, generations):
+        _scatter(ax, snapshots[g], modes, f"generation {g}", PALETTE["blue"])
+    axes[0].set_ylabel("x₂")
+    axes[0].legend(loc="lower left", fontsize=8, markerscale=1.5, framealpha=0.8, frameon=True)
+    return fig
+
+
+def metric_bands_figure(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str] = ("precision", "recall",
+                        "modes_covered"), *, title: str | None = None, logx: bool = False, axes=None,
+                        reference: Mapping[str, float] | None = None):
+    """Per-generation median and 5-95% replicate band of each metric, one line per run (colour + line style)."""
+    if axes is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+        axes = axes[0]
+    fig = axes[0].figure
+    for ax, metric in zip(axes, metrics):
+        for i, (label, table) in enumerate(runs.items()):
+            band_plot(ax, table, metric, label=label, color=CYCLE[i % len(CYCLE)],
+                      linestyle=LINESTYLES[i % len(LINESTYLES)])
+        if reference and metric in reference:
+            ax.axhline(reference[metric], color=PALETTE["grey"], linestyle=":", linewidth=1.2, label="truth")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_title(METRIC_LABELS.get(metric, metric).split(" (")[0].capitalize())
+        if logx:
+            ax.set_xscale("symlog", linthresh=1)
+    axes[-1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def phase_diagram_figure(frame: pd.DataFrame, *, title: str = "Where synthetic data helps (fresh-data loop)",
+                         distance: str = "distance", limit: float | None = None, axes=None):
+    """Heatmaps of log10(loop end / real only), one panel per lambda: blue = synthetic data helps, red = it hurts.
+
+    Rows are n_real, columns n_synthetic / n_real; each cell is annotated with the ratio itself.
+    """
+    lambdas = sorted(frame["sampling_bias"].unique())
+    if axes is None:
+        fig, axes = plt.subplots(1, len(lambdas), figsize=(3.9 * len(lambdas) + 0.8, 3.8), squeeze=False,
+                                 sharey=True)
+        axes = axes[0]
+    fig = axes[0].figure
+    limit = limit or max(0.3, float(np.nanmax(np.abs(frame["log10_ratio"]))))
+    image = None
+    for ax, lam in zip(axes, lambdas):
+        grid = frame[frame["sampling_bias"] == lam].pivot(index="n_real", columns="synthetic_ratio",
+                                                           values="log10_ratio").sort_index(ascending=False)
+        image = ax.imshow(grid.values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        for (i, j), value in np.ndenumerate(grid.values):
+            ratio = 10**value
+            ax.text(j, i, f"{ratio:.2g}", ha="center", va="center", fontsize=8,
+                    color="white" if abs(value) > 0.6 * limit else "black")
+        ax.set_xticks(range(grid.shape[1]), [f"{c:g}" for c in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
+        ax.set_xlabel("n_synthetic / n_real")
+        ax.set_title(f"λ = {lam:g}")
+        ax.grid(False)
+    axes[0].set_ylabel("n_real")
+    bar = fig.colorbar(image, ax=list(axes), shrink=0.9)
+    bar.set_label(f"log10({distance}: loop end / real only)\n< 0 helps (blue), > 0 hurts (red)")
+    fig.suptitle(title, fontweight="bold", y=1.04)
+    return fig
+
+
+def explorer_figure(dataset: str = "grid25", workflow: str = "replace", sampling_bias: float = 1.0,
+                    generations: int = 40, synthetic_ratio: float = 1.0, cherry_pick: float = 1.0,
+                    n_real: int = 500, replicates: int = 4, seed: int = 0):
+    """The explorer's figure: snapshots at three generations above precision, recall and modes covered."""
+    from ..experiments import run_experiment
+
+    snaps = sorted({0, generations // 4, generations})
+    result = run_experiment("gmm", dataset=dataset, workflow=workflow, sampling_bias=sampling_bias,
+                            generations=generations, n_real=n_real, n_synthetic=max(1, int(synthetic_ratio * n_real)),
+                            cherry_pick=cherry_pick, replicates=replicates, n_eval=n_real, eval_points=12,
+                            snapshots=snaps, seed=seed)
+    fig = plt.figure(figsize=(12, 6.6))
+    grid = fig.add_gridspec(2, 3)
+    top = [fig.add_subplot(grid[0, i]) for i in range(len(snaps))]
+    snapshot_figure(result.extras["snapshots"], result.extras["modes"], axes=top)
+    bottom = [fig.add_subplot(grid[1, i]) for i in range(3)]
+    metric_bands_figure({f"{workflow}, λ={sampling_bias:g}": result.table}, axes=bottom)
+    for ax in bottom:
+        ax.get_legend() and ax.get_legend().remove()
+    fig.suptitle(f"{dataset}: {workflow} loop, λ = {sampling_bias:g}, cherry-pick {cherry_pick:g}",
+                 fontweight="bold")
+    fig.tight_layout()
+    return fig
