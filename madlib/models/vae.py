@@ -50,14 +50,18 @@ class ConvVAE(nn.Module):
         h = self.decoder_input(z).view(-1, 2 * self.channels, 7, 7)
         return self.decoder(h)
 
-    def loss(self, images: torch.Tensor, noise: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
-        """Negative ELBO per image (summed over pixels), averaged with ``weights``; ``noise`` ~ N(0, I)."""
+    def loss(self, images: torch.Tensor, noise: torch.Tensor, weights: torch.Tensor | None = None,
+             kl_weight: float = 1.0) -> torch.Tensor:
+        """Negative ELBO per image (summed over pixels), averaged with ``weights``; ``noise`` ~ N(0, I).
+
+        ``kl_weight`` < 1 during warm-up lets the decoder learn to use the latent before the prior pulls
+        it in; without it a VAE trained for few steps collapses to drawing the average digit."""
         mean, log_var = self.encode(images)
         z = mean + (0.5 * log_var).exp() * noise
         logits = self.decode_logits(z)
         reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1)
         kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
-        per_image = reconstruction + kl
+        per_image = reconstruction + kl_weight * kl
         if weights is None:
             return per_image.mean()
         return (per_image * weights).sum() / weights.sum().clamp_min(1e-12)
@@ -112,7 +116,7 @@ class VAEFamily:
 
     def __init__(self, *, epochs: int = 10, batch_size: int = 128, learning_rate: float = 2e-3,
                  channels: int = 32, hidden: int = 256, latent_dim: int = LATENT_DIM, binarize: bool = False,
-                 weight_decay: float = 1e-4, warm_start_epochs: int = 0, progress: bool = False, device: torch.device | str | None = None):
+                 weight_decay: float = 1e-4, kl_warmup: float = 0.5, warm_start_epochs: int = 0, progress: bool = False, device: torch.device | str | None = None):
         self.epochs = check_int("epochs", epochs, 1)
         self.batch_size = check_int("batch_size", batch_size, 1)
         self.learning_rate = check_float("learning_rate", learning_rate, 0.0, open_minimum=True)
@@ -121,6 +125,7 @@ class VAEFamily:
         self.latent_dim = check_int("latent_dim", latent_dim, 1)
         self.weight_decay = check_float("weight_decay", weight_decay, 0.0)
         self.binarize = bool(binarize)
+        self.kl_warmup = check_float("kl_warmup", kl_warmup, 0.0, 1.0)
         self.warm_start_epochs = check_int("warm_start_epochs", warm_start_epochs, 0)
         self.progress = bool(progress)
         self.device = torch.device(device) if device is not None else get_device()
@@ -153,6 +158,9 @@ class VAEFamily:
             epochs = tqdm(epochs, desc=f"VAE fit ({n} digits)", leave=False)
         network.train()
         loss_value = float("nan")
+        steps_per_epoch = -(-n // self.batch_size)
+        warmup_steps = max(1, int(self.kl_warmup * len(epochs) * steps_per_epoch))
+        step = 0
         for _ in epochs:
             order = torch.randperm(n, generator=local, device=self.device)
             total, seen = 0.0, 0
@@ -160,7 +168,9 @@ class VAEFamily:
                 index = order[start : start + self.batch_size]
                 batch = images[index]
                 noise = torch.randn(batch.shape[0], self.latent_dim, generator=local, device=self.device)
-                loss = network.loss(batch, noise, None if item_weights is None else item_weights[index])
+                kl_weight = 1.0 if warm else min(1.0, (step + 1) / warmup_steps)
+                step += 1
+                loss = network.loss(batch, noise, None if item_weights is None else item_weights[index], kl_weight)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

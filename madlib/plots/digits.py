@@ -1,0 +1,151 @@
+"""Figures of chapter 4: digit sample grids per generation, metric curves, digit-class histograms."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .style import CYCLE, LINESTYLES, PALETTE, band_plot
+
+METRIC_LABELS = {
+    "fid": "FID (classifier features) ↓",
+    "precision": "precision (quality) ↑",
+    "recall": "recall (diversity) ↑",
+    "class_entropy": "digit-class entropy (bits) ↑",
+}
+FLOOR_KEYS = {"fid": "real_fid", "precision": "real_precision", "recall": "real_recall",
+              "class_entropy": "real_class_entropy"}
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
+def tile(images: torch.Tensor | np.ndarray, columns: int) -> np.ndarray:
+    """Tile images ``(n, 28, 28)`` into one array with ``columns`` per row (1-pixel gaps)."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3:
+        raise ValueError(f"images must be (n, height, width), got {images.shape}")
+    if images.max() > 1.0:
+        images = images / 255.0
+    n, h, w = images.shape
+    rows = -(-n // columns)
+    canvas = np.ones((rows * (h + 1) - 1, columns * (w + 1) - 1), dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[i]
+    return canvas
+
+
+def _grids(result) -> torch.Tensor:
+    return result.extras["grids"][0]  # first replicate: (generations + 1, n, 28, 28)
+
+
+def plot_generation_grid(result, *, generations: Sequence[int] | None = None, n_show: int = 12,
+                         title: str | None = None, ax=None):
+    """One row of samples per generation (rows share latents: a column follows one digit's drift)."""
+    grids = _grids(result)
+    generations = list(range(grids.shape[0])) if generations is None else list(generations)
+    n_show = min(n_show, grids.shape[1])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.55 * n_show + 1.2, 0.6 * len(generations) + 0.8))
+    rows = np.concatenate([tile(grids[g, :n_show], n_show)[None] for g in generations])
+    h = rows.shape[1]
+    canvas = np.ones((len(generations) * (h + 3) - 3, rows.shape[2]), dtype=np.float32)
+    for i, row in enumerate(rows):
+        canvas[i * (h + 3) : i * (h + 3) + h] = row
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([i * (h + 3) + h / 2 for i in range(len(generations))])
+    ax.set_yticklabels([f"gen {g}" for g in generations])
+    ax.set_xticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title or f"{result.config.get('workflow', '')}: samples by generation")
+    return ax
+
+
+def plot_workflow_grids(results: Mapping[str, object], *, generations: Sequence[int] | None = None,
+                        n_show: int = 10):
+    """Side-by-side generation grids, one panel per labelled run."""
+    fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 3.6), squeeze=False)
+    for ax, (label, result) in zip(axes[0], results.items()):
+        plot_generation_grid(result, generations=generations, n_show=n_show, title=label, ax=ax)
+    fig.suptitle("Digits, generation after generation (same latent in each column)", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_curves(results: Mapping[str, object], metrics: Sequence[str] = tuple(METRIC_LABELS),
+                       show_floor: bool = True):
+    """Per-generation FID, precision, recall and class entropy, median with replicate band, per run.
+
+    The dotted grey line is the same metric for real held-out digits: the best a generation can do.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
+    for i, (label, result) in enumerate(results.items()):
+        for ax, metric in zip(axes[0], metrics):
+            line = band_plot(ax, result.table, metric, label=label, color=CYCLE[i % len(CYCLE)],
+                             linestyle=LINESTYLES[i % len(LINESTYLES)])
+            line.set_marker(MARKERS[i % len(MARKERS)])
+            line.set_markersize(4)
+    for ax, metric in zip(axes[0], metrics):
+        if show_floor:
+            first = next(iter(results.values()))
+            floor = first.summary.get(FLOOR_KEYS.get(metric, ""))
+            if floor is not None:
+                ax.axhline(floor, color=PALETTE["grey"], linestyle=":", linewidth=1.5, label="real digits")
+        ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=10.5)
+        ax.set_ylabel(metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0, 0].legend(fontsize=8.5)
+    fig.suptitle("Quality and diversity of the samples, by generation", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_histograms(result, *, generations: Sequence[int] | None = None, ax=None):
+    """Share of samples the classifier calls each digit, for a few generations (grouped bars)."""
+    histograms = result.extras["histograms"].mean(0).numpy()  # (generations + 1, 10)
+    last = histograms.shape[0] - 1
+    generations = sorted({0, last // 2, last}) if generations is None else list(generations)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.4))
+    width = 0.8 / len(generations)
+    hatches = ["", "//", "..", "xx", "\\\\"]
+    for i, g in enumerate(generations):
+        ax.bar(np.arange(10) + (i - (len(generations) - 1) / 2) * width, histograms[g], width=width,
+               color=CYCLE[i % len(CYCLE)], hatch=hatches[i % len(hatches)], edgecolor="white",
+               label=f"generation {g}")
+    ax.axhline(0.1, color=PALETTE["grey"], linestyle=":", linewidth=1.5, label="real digits (10% each)")
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit predicted by the classifier")
+    ax.set_ylabel("share of samples")
+    ax.set_title(f"Which digits survive? ({result.config.get('workflow', '')})")
+    ax.legend(fontsize=8.5, ncol=2)
+    return ax
+
+
+def plot_generation_view(results: Mapping[str, object], workflow: str, generation: int, n_show: int = 40):
+    """The explorer's view: one run's samples at one generation, beside its digit histogram."""
+    if workflow not in results:
+        raise ValueError(f"workflow must be one of {list(results)}, got {workflow!r}")
+    result = results[workflow]
+    grids = _grids(result)
+    generation = int(np.clip(generation, 0, grids.shape[0] - 1))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.2, 1]})
+    images = grids[generation, :n_show]
+    left.imshow(tile(images, 10), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    left.set_axis_off()
+    left.set_title(f"{workflow}, generation {generation}")
+    shares = result.extras["histograms"].mean(0)[generation].numpy()
+    right.bar(range(10), shares, color=PALETTE["blue"], edgecolor="white")
+    right.axhline(0.1, color=PALETTE["grey"], linestyle=":", linewidth=1.5, label="real digits")
+    right.set_xticks(range(10))
+    right.set_ylim(0, max(0.5, float(shares.max()) * 1.1))
+    right.set_xlabel("digit predicted by the classifier")
+    right.set_ylabel("share of samples")
+    summary = result.summary
+    right.set_title(f"FID {summary['fid'][generation]:.1f}, recall {summary['recall'][generation]:.2f}")
+    right.legend(fontsize=8.5)
+    fig.tight_layout()
+    return fig
