@@ -253,9 +253,12 @@ class Browser:
             if screenshot is not None:
                 params: dict[str, Any] = {"format": "png"}
                 if full_page:
-                    height = min(int(probe.get("height") or self.height), 16000)
-                    params.update(captureBeyondViewport=True,
-                                  clip={"x": 0, "y": 0, "width": self.width, "height": height, "scale": 1})
+                    # A viewport as tall as the page (capped), so the layout is the reader's one.
+                    height = max(self.height, min(int(probe.get("height") or self.height), 16000))
+                    self.send("Emulation.setDeviceMetricsOverride",
+                              {"width": self.width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                              session=session)
+                    self.pump(0.3, session=session)
                 data = self.send("Page.captureScreenshot", params, session=session)["data"]
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 screenshot.write_bytes(base64.b64decode(data))
