@@ -34,6 +34,7 @@ def test_remedies_rank_as_expected():
     assert accumulate["p_blue_lost"] == 0.0  # the original 10 blue cats stay in the pool
     assert fresh["p_blue_absent_final"] < 0.01
     assert kept["p_blue_absent_final"] < replace["p_blue_absent_final"] - 0.3
+    assert kept["p_blue_lost"] > 0.3  # blue does hit zero, the kept real cats bring it back
     assert kept["mean_blue_share_final"] > 0.02
 
 

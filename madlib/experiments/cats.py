@@ -25,14 +25,7 @@ from ..config import scaled
 from ..loop import WORKFLOWS, run_loop
 from ..models.categorical import CategoricalFamily, CategoricalSource
 from ..models.gaussian import GaussianFamily
-from ..models.hue import (
-    BLUE_HUE,
-    COLOUR_NAMES,
-    YELLOW_HUE,
-    HueMixtureFamily,
-    cat_hue_sampler,
-    colour_index,
-)
+from ..models.hue import COLOUR_NAMES, HueMixtureFamily, cat_hue_sampler, colour_index
 from ..sources import DistributionSource
 from ..theory import wright_fisher as wf
 from ..validation import check_float, check_fraction, check_int
@@ -352,11 +345,11 @@ def survival_by_count(initial_count: np.ndarray, loss_time: np.ndarray, max_coun
         "vocabulary": 500,
         "tokens": 5000,
         "exponent": 1.0,
-        "generations": scaled(smoke=300, default=2000, full=5000),
-        "replicates": scaled(smoke=4, default=20, full=100),
+        "generations": scaled(smoke=300, default=600, full=3000),
+        "replicates": scaled(smoke=6, default=60, full=200),
         "workflow": "replace",
         "kept_real_fraction": 0.0,
-        "max_count": 40,
+        "max_count": 30,
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
@@ -411,6 +404,7 @@ REMEDIES = {
         "generations": scaled(smoke=100, default=300, full=1000),
         "replicates": scaled(smoke=400, default=2000, full=20000),
         "kept_real_fraction": 0.1,
+        "accumulate_replicates": scaled(smoke=100, default=300, full=2000),
         "seed": 0,
     },
 )
@@ -423,12 +417,17 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
         if setting["kept_real_fraction"]:
             setting["kept_real_fraction"] = kept
             label = f"replace, keep {kept:.0%} real"
-        out = simulate_cats(config["cats"], config["blue"], config["generations"], config["replicates"],
+        # Accumulating makes generation t train on (t + 1) * cats items: its cost grows with t, so it
+        # runs fewer worlds (``accumulate_replicates``).
+        replicates = config["replicates"]
+        if setting["workflow"] == "accumulate":
+            replicates = min(replicates, check_int("accumulate_replicates", config["accumulate_replicates"], 1))
+        out = simulate_cats(config["cats"], config["blue"], config["generations"], replicates,
                             seed=config["seed"], trajectories=0, device=_loop_device(ctx), progress=ctx.progress,
                             **setting)
         curves[label] = {"ever_lost": out["ever_lost"], "absent": out["absent"], "mean_blue_share": out["mean_blue_share"]}
         G = out["absent"].size
-        rows.append({"remedy": label, "p_blue_ever_lost": float(out["ever_lost"][-1]),
+        rows.append({"remedy": label, "worlds": replicates, "p_blue_ever_lost": float(out["ever_lost"][-1]),
                      "p_blue_absent_final": float(out["absent"][-1]),
                      "share_of_generations_without_blue": float(out["absent"][1:].mean()) if G > 1 else 0.0,
                      "mean_blue_share_final": float(out["mean_blue_share"][-1])})
