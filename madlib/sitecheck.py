@@ -8,7 +8,8 @@ headless Chromium driven over the Chrome DevTools Protocol (CDP) and fails a pag
 * a JavaScript exception, a ``console.error`` call or a browser error log entry
   (e.g. a 404 for a script or stylesheet of this site),
 * a traceback or an error in the text: "Traceback (most recent call last)", an error
-  output cell, a ``SomethingError:`` line in a cell output, or a docutils system message.
+  output cell, a ``SomethingError:`` line in a cell output, or a docutils system message,
+* an exercise solution shown open instead of behind its toggle.
 
 Other hosts (the MathJax CDN, widget scripts) do not resolve in the checking browser, so the
 check is the same with and without network; what fails only because of that is reported as
@@ -354,6 +355,9 @@ def check_site(root: Path, screenshots: Path | None = None, chromium: str | None
                 report.problems.append(f"error in a cell output: {line[:160]}")
             for message in probe["systemMessages"]:
                 report.problems.append(f"build error rendered in the page: {message.splitlines()[0][:160]}")
+            if probe["openSolutions"]:
+                report.problems.append(f"{probe['openSolutions']} exercise solution(s) shown open "
+                                       "(give the solution `:class: dropdown`)")
             if not probe["text"].strip():
                 report.problems.append("page is empty")
             report.screenshot = str(shot) if shot else None

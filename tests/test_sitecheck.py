@@ -40,6 +40,10 @@ PAGES = {
     "traceback.html": _page("<div class='cell_output'><pre>Traceback (most recent call last):\n"
                             "  File \"x.py\", line 1\nZeroDivisionError: division by zero</pre></div>"),
     "error_output.html": _page("<div class='cell_output'><pre>ValueError: n must be at least 2</pre></div>"),
+    "open_solution.html": _page("<div class='solution admonition'><p class='admonition-title'>Solution</p>"
+                                "<section><p>The answer is 42.</p></section></div>"),
+    "hidden_solution.html": _page("<div class='solution admonition dropdown'><p class='admonition-title'>Solution"
+                                  "</p><section style='display:none'><p>The answer is 42.</p></section></div>"),
     # Not pages a reader opens: the checker skips them.
     "genindex.html": _page("<script>notDefinedAnywhere();</script>"),
     "_static/skipped.html": _page("<script>notDefinedAnywhere();</script>"),
@@ -98,11 +102,19 @@ def test_good_page_passes_and_is_screenshot(reports) -> None:
     ("console_error.html", "console.error"),
     ("traceback.html", "traceback"),
     ("error_output.html", "error in a cell output"),
+    ("open_solution.html", "solution(s) shown open"),
 ])
 def test_broken_pages_fail(reports, page: str, expected: str) -> None:
     report = reports[page]
     assert not report.ok
     assert any(expected in problem for problem in report.problems), report.problems
+
+
+@needs_chromium
+def test_hidden_solution_passes(reports) -> None:
+    report = reports["hidden_solution.html"]
+    assert report.ok, report.problems
+    assert report.solutions == 1 and report.open_solutions == 0
 
 
 @needs_chromium
