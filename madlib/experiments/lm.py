@@ -47,7 +47,7 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
         "repetition_penalty": 1.0,
         "seed": 0,
         "replicates": scaled(smoke=2, default=3, full=5),
-        "n_blocks": scaled(smoke=100, default=400, full=3000),
+        "n_blocks": scaled(smoke=80, default=400, full=3000),
         "block_len": 64,
         "prompt_len": 32,
         "prompt_mode": "rolling",

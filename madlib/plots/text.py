@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..theory.wright_fisher import rare_loss_probability_by
 from .style import CYCLE, LINESTYLES, PALETTE, THEORY_STYLE, band_plot
@@ -37,6 +38,7 @@ def plot_metric_per_generation(results: Mapping[str, object], metric: str = "tes
         ax.axhline(reference, **THEORY_STYLE, label=reference_label)
     ax.set_ylabel(ylabel or metric.replace("_", " "))
     ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         ax.set_title(title)
     ax.legend()
@@ -152,6 +154,8 @@ def plot_explorer(model: str = "ngram", workflow: str = "replace", temperature: 
     band_plot(axes[2], result.table, "word_survival", color=PALETTE["green"], linestyle="-.")
     axes[2].set_ylabel("share of generation-0 words used")
     axes[2].set_title("Vocabulary kept")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(f"{model}, {workflow}, T={temperature}, beams={beams}, penalty={repetition_penalty}")
     fig.tight_layout()
     return fig
