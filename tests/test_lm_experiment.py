@@ -120,3 +120,28 @@ def test_text_metrics_known_values():
     assert sequence_perplexity(lp, start=1).item() == pytest.approx(4.0)
     with pytest.raises(ValueError):
         sequence_perplexity(lp, start=3)
+
+
+def test_interrupted_experiment_resumes_with_identical_results(monkeypatch):
+    from madlib.models import lm_family
+
+    config = dict(SMALL, replicates=1)
+    straight = run_experiment("lm", use_cache=False, **config).summary
+    original = lm_family._LMModel.sample
+    calls = {"n": 0}
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # killed while writing generation 3's text
+            raise Crash
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(lm_family._LMModel, "sample", flaky)
+    with pytest.raises(Crash):
+        run_experiment("lm", use_cache=False, **config)
+    monkeypatch.setattr(lm_family._LMModel, "sample", original)
+    # rerun with the cache on: the checkpoints of generations 0-2 are reused
+    resumed = run_experiment("lm", **config).summary
+    assert resumed["resumed_from"] == 2
+    for key in ("test_perplexity", "distinct_2", "seq_ppl_median", "word_survival"):
+        assert resumed[key] == pytest.approx(straight[key])
