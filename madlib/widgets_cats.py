@@ -11,7 +11,7 @@ from .validation import check_choice, check_fraction, check_int
 
 
 def explore_cats(cats: int = 100, blue: int = 10, generations: int = 300, workflow: str = "replace",
-                 kept_fraction: float = 0.0, replicates: int = 1000, seed: int = 0):
+                 kept_fraction: float = 0.0, replicates: int = 500, seed: int = 0):
     """Blue-share trajectories and the share of worlds that lost blue, for one setting.
 
     ``kept_fraction`` is the share of each generation's cats that are original
