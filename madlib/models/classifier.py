@@ -19,7 +19,7 @@ from ..validation import check_int
 
 logger = logging.getLogger(__name__)
 FEATURE_DIM = 64
-_VERSION = 1  # bump when the architecture or training changes: old checkpoints are then ignored
+_VERSION = 2  # bump when the architecture or training changes: old checkpoints are then ignored
 
 
 class DigitClassifier(nn.Module):
@@ -61,7 +61,7 @@ class DigitClassifier(nn.Module):
         return float((logits.argmax(1).cpu() == labels.cpu()).float().mean())
 
 
-def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 6, batch_size: int = 128,
+def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 6, batch_size: int = 64,
                      seed: int = 0, device: torch.device | str | None = None,
                      progress: bool = False) -> DigitClassifier:
     """Train a :class:`DigitClassifier` with AdamW, a light random shift as augmentation."""

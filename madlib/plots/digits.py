@@ -29,7 +29,7 @@ def tile(images: torch.Tensor | np.ndarray, columns: int) -> np.ndarray:
         images = images / 255.0
     n, h, w = images.shape
     rows = -(-n // columns)
-    canvas = np.ones((rows * (h + 1) - 1, columns * (w + 1) - 1), dtype=np.float32)
+    canvas = np.zeros((rows * (h + 1) - 1, columns * (w + 1) - 1), dtype=np.float32)  # blank gaps
     for i in range(n):
         r, c = divmod(i, columns)
         canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[i]
@@ -50,7 +50,7 @@ def plot_generation_grid(result, *, generations: Sequence[int] | None = None, n_
         _, ax = plt.subplots(figsize=(0.55 * n_show + 1.2, 0.6 * len(generations) + 0.8))
     rows = np.concatenate([tile(grids[g, :n_show], n_show)[None] for g in generations])
     h = rows.shape[1]
-    canvas = np.ones((len(generations) * (h + 3) - 3, rows.shape[2]), dtype=np.float32)
+    canvas = np.zeros((len(generations) * (h + 3) - 3, rows.shape[2]), dtype=np.float32)
     for i, row in enumerate(rows):
         canvas[i * (h + 3) : i * (h + 3) + h] = row
     ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
