@@ -133,3 +133,15 @@ def test_bad_arguments_raise_value_errors():
     model = build_model(CFG)
     with pytest.raises(ValueError, match="context"):
         model(torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_key_value_cache_gives_the_same_log_probabilities_as_full_recompute():
+    model = random_model(seed=9)
+    tokens = torch.randint(0, 12, (5, 14), generator=torch.Generator().manual_seed(9))
+    full = torch.log_softmax(model(tokens), dim=-1)
+    fn = next_log_probs_fn(model)  # called on growing prefixes: uses its cache after the first call
+    for t in range(3, 15):
+        assert torch.allclose(fn(tokens[:, :t]), full[:, t - 1], atol=1e-5)
+    head, cache = model.forward_cached(tokens[:, :6])
+    tail, _ = model.forward_cached(tokens[:, 6:], cache)  # several new positions at once
+    assert torch.allclose(torch.cat([head, tail], dim=1), model(tokens), atol=1e-5)

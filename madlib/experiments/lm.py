@@ -69,6 +69,7 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
              "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES},
+    version=2,  # 2: key/value cache in transformer decoding
 )
 def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     """A tiny LM (transformer or n-gram) trained generation after generation on its own continuations of text blocks."""

@@ -55,14 +55,24 @@ class _Block(nn.Module):
                                  nn.Linear(4 * cfg.d_model, cfg.d_model))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """New positions ``x (B, t, d)``; ``past`` keys/values of earlier positions (generation cache)."""
         b, t, d = x.shape
         h = self.cfg.n_heads
         q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-        att = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                             dropout_p=self.cfg.dropout if self.training else 0.0)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        if past is None or t > 1:
+            # causal among the new positions; with a past, offset the mask so they see all of it
+            mask = None if past is None else torch.ones(t, k.shape[2], dtype=torch.bool, device=x.device).tril(
+                k.shape[2] - t)
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=past is None, attn_mask=mask,
+                                                 dropout_p=self.cfg.dropout if self.training else 0.0)
+        else:  # one new token attends to everything before it
+            att = F.scaled_dot_product_attention(q, k, v)
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
-        return x + self.drop(self.mlp(self.ln2(x)))
+        return x + self.drop(self.mlp(self.ln2(x))), (k, v)
 
 
 class TinyTransformer(nn.Module):
@@ -86,13 +96,21 @@ class TinyTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, T, V)`` of the next token at every position (T <= context)."""
+        return self.forward_cached(tokens)[0]
+
+    def forward_cached(self, tokens: torch.Tensor, past: list | None = None) -> tuple[torch.Tensor, list]:
+        """Logits of ``tokens`` that follow the positions held in ``past`` (a key/value cache per layer),
+        and the extended cache: generation then costs one position per step, not the whole sequence."""
+        start = 0 if past is None else past[0][0].shape[2]
         t = tokens.shape[1]
-        if t > self.cfg.context:
-            raise ValueError(f"sequence length {t} exceeds the model context {self.cfg.context}")
-        x = self.tok(tokens) + self.pos(torch.arange(t, device=tokens.device))
-        for block in self.blocks:
-            x = block(x)
-        return self.ln(x) @ self.tok.weight.T
+        if start + t > self.cfg.context:
+            raise ValueError(f"sequence length {start + t} exceeds the model context {self.cfg.context}")
+        x = self.tok(tokens) + self.pos(torch.arange(start, start + t, device=tokens.device))
+        presents = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, None if past is None else past[i])
+            presents.append(kv)
+        return self.ln(x) @ self.tok.weight.T, presents
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -132,11 +150,23 @@ def perplexity(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 2
 def next_log_probs_fn(model: TinyTransformer) -> Callable[[torch.Tensor], torch.Tensor]:
     """``tokens (B, T) -> (B, V)`` log-probabilities of the next token (last ``context`` tokens used)."""
     device = next(model.parameters()).device
+    state: dict = {"tokens": None, "cache": None}
 
     @torch.no_grad()
     def fn(tokens: torch.Tensor) -> torch.Tensor:
-        window = tokens[:, -model.cfg.context :].to(device)
-        return torch.log_softmax(model(window)[:, -1].float(), dim=-1)
+        tokens = tokens.to(device)
+        prev = state["tokens"]
+        if tokens.shape[1] > model.cfg.context:  # sliding window: positions shift, no cache
+            state["tokens"] = state["cache"] = None
+            return torch.log_softmax(model(tokens[:, -model.cfg.context :])[:, -1].float(), dim=-1)
+        if (prev is not None and prev.shape[0] == tokens.shape[0] and prev.shape[1] == tokens.shape[1] - 1
+                and torch.equal(prev, tokens[:, :-1])):
+            # the same rows grew by one token (sampling): reuse the key/value cache
+            logits, cache = model.forward_cached(tokens[:, -1:], state["cache"])
+        else:  # first call, or rows were reordered (beam search): recompute
+            logits, cache = model.forward_cached(tokens)
+        state["tokens"], state["cache"] = tokens, cache
+        return torch.log_softmax(logits[:, -1].float(), dim=-1)
 
     return fn
 
