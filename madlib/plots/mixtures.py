@@ -42,7 +42,7 @@ def snapshot_figure(snapshots: Mapping[int, torch.Tensor], modes: torch.Tensor |
         fig, axes = plt.subplots(1, len(generations), figsize=(3.0 * len(generations), 3.2), sharex=True,
                                  sharey=True, squeeze=False)
         axes = axes[0]
-        fig.suptitle(title, fontweight="bold")
+        fig.suptitle(title, fontweight="bold", y=1.03)
     else:
         fig = axes[0].figure
     for ax, g in zip(axes, generations):
@@ -67,7 +67,8 @@ def metric_bands_figure(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str]
         if reference and metric in reference:
             ax.axhline(reference[metric], color=PALETTE["grey"], linestyle=":", linewidth=1.2, label="truth")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-        ax.set_title(METRIC_LABELS.get(metric, metric).split(" (")[0].capitalize())
+        short = METRIC_LABELS.get(metric, metric).split(" (")[0]
+        ax.set_title(short[0].upper() + short[1:])
         if logx:
             ax.set_xscale("symlog", linthresh=1)
     axes[-1].legend(fontsize=8)
