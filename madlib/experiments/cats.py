@@ -14,14 +14,13 @@ is time t of the Wright-Fisher chain (t resampling steps after the real cats).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..config import scaled
+from ..config import cpu_threads, scaled
 from ..loop import WORKFLOWS, run_loop
 from ..models.categorical import CategoricalFamily, CategoricalSource
 from ..models.gaussian import GaussianFamily
@@ -32,26 +31,6 @@ from ..validation import check_float, check_fraction, check_int
 from . import ExperimentResult, RunContext, experiment
 
 YELLOW, BLUE = 0, 1
-
-
-@contextmanager
-def cpu_threads(threads: int | None = 1) -> Iterator[None]:
-    """Run torch's CPU ops with ``threads`` intra-op threads, then restore the setting.
-
-    Why: one generation of these chains is a few small tensor ops; splitting
-    each across threads costs more than it brings, and on a busy machine (the
-    course's 2-core CI) it made the cats chain 10-25x slower. ``None`` leaves
-    torch's setting alone.
-    """
-    if threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(check_int("threads", threads, 1))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _loop_device(ctx: RunContext) -> torch.device:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import scaled
+from ..config import cpu_threads, scaled
 from ..loop import WORKFLOWS, run_loop
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler, record_grid, simulate_exact
 from ..sources import DistributionSource
@@ -116,10 +116,11 @@ def _sample_chain(config, ctx, n, generations, replicates, dim, n_synthetic, kep
         return {}
 
     if generations >= 1:
-        run_loop(GaussianFamily(ddof=config["ddof"]), source, generations=generations - 1, n_real=n,
-                 n_synthetic=n_synthetic, workflow=config["workflow"], kept_real_fraction=kept,
-                 sampling_bias=config["sampling_bias"], seed=config["seed"], evaluate=evaluate,
-                 progress=ctx.progress, desc="gaussian (sample)")
+        with cpu_threads(1 if device.type == "cpu" else None):
+            run_loop(GaussianFamily(ddof=config["ddof"]), source, generations=generations - 1, n_real=n,
+                     n_synthetic=n_synthetic, workflow=config["workflow"], kept_real_fraction=kept,
+                     sampling_bias=config["sampling_bias"], seed=config["seed"], evaluate=evaluate,
+                     progress=ctx.progress, desc="gaussian (sample)")
     mean = np.stack([out[g][0] for g in record])
     std = np.stack([out[g][1] for g in record])
     log_det = np.stack([out[g][2] for g in record])
