@@ -127,3 +127,21 @@ def test_cli_exit_status(site: Path, tmp_path: Path, capsys) -> None:
     assert "1 pages checked, 0 failed" in capsys.readouterr().out
     (good_only / "bad.html").write_text(PAGES["js_error.html"])
     assert sitecheck.main([str(good_only)]) == 1
+
+
+def test_course_site_extension_drops_duplicate_inline_scripts() -> None:
+    """_ext/course_site.py: the second copy of an inline script (filename "" vs None) is dropped."""
+    import importlib.util
+
+    from sphinx.builders.html._assets import _JavaScript
+
+    path = Path(__file__).resolve().parents[1] / "_ext" / "course_site.py"
+    spec = importlib.util.spec_from_file_location("course_site", path)
+    course_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_site)
+    assets = course_site._UniqueAssets()
+    assets.extend([_JavaScript(None, body="const A = 1"), _JavaScript("x.js"), _JavaScript("", body="const A = 1"),
+                   _JavaScript(None, body="const B = 2")])
+    assets.append(_JavaScript("x.js"))
+    assert [(a.filename, a.attributes.get("body")) for a in assets] == [
+        (None, "const A = 1"), ("x.js", None), (None, "const B = 2")]
