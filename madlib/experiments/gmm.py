@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import scaled
+from ..config import cpu_threads, scaled
 from ..data.toy import TOY_DATASETS, ToyDataset, get_toy
 from ..loop import WORKFLOWS, run_loop
 from ..metrics.frechet import gaussian_w2_squared
@@ -107,6 +107,12 @@ def mixture_evaluator(dataset: ToyDataset, reference: torch.Tensor, *, wanted: s
 )
 def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     """Refit a Gaussian mixture on its own samples (a toy data set, one of the loop's workflows)."""
+    # small batched tensor ops: one CPU thread is much faster than two on a busy machine
+    with cpu_threads(1 if _device(ctx).type == "cpu" else None):
+        return _run_gmm(config, ctx)
+
+
+def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     dataset = get_toy(config["dataset"])
     generations = check_int("generations", config["generations"], 0)
     replicates = check_int("replicates", config["replicates"], 1)
@@ -204,6 +210,11 @@ def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, samp
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""
+    with cpu_threads(1 if _device(ctx).type == "cpu" else None):
+        return _run_mad_phase(config, ctx)
+
+
+def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     generations = check_int("generations", config["generations"], 1)
     tail = check_int("tail", config["tail"], 1, generations)
     replicates = check_int("replicates", config["replicates"], 1)
