@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .validation import check_float, check_fraction
+from .validation import check_float, check_fraction, check_int
 
 LogProb = Callable[[torch.Tensor], torch.Tensor]
 
@@ -49,39 +49,40 @@ class VerifierFilter:
     """A verifier that knows the real distribution's log-density ``reference_log_prob``.
 
     With r = p_real / p_model, ``mode="reject"`` accepts x with probability
-    min(1, r(x) / c), c the ``cap_quantile`` of r over the generation's items: the
-    accepted items follow the real distribution wherever the model put enough mass
-    (rejection sampling with an empirical bound; a bound at the maximum would accept
-    almost nothing once the model's tails are thinner than the truth's).
-    ``mode="importance"`` keeps every item with weight min(r, c), self-normalised.
-    At least ``min_keep`` items (the highest r) are kept per replicate.
+    r(x) / max r (the max over the generation's candidates): rejection sampling,
+    so the accepted items follow the real distribution wherever the model still
+    puts mass (it cannot bring back what the model lost entirely). Draw more
+    candidates than you need (the loop's ``n_synthetic``) and set ``max_keep`` to
+    the training size. ``mode="importance"`` keeps every item, weighted by r
+    clipped at its ``clip_quantile`` and self-normalised.
     """
 
-    def __init__(self, reference_log_prob: LogProb, mode: str = "reject", cap_quantile: float = 0.9,
-                 min_keep: int = 2):
+    def __init__(self, reference_log_prob: LogProb, mode: str = "reject", max_keep: int | None = None,
+                 clip_quantile: float = 0.99):
         if mode not in ("reject", "importance"):
             raise ValueError(f"mode must be 'reject' or 'importance', got {mode!r}")
         self.reference_log_prob = reference_log_prob
         self.mode = mode
-        self.cap_quantile = check_fraction("cap_quantile", cap_quantile)
-        self.min_keep = int(min_keep)
+        self.max_keep = None if max_keep is None else check_int("max_keep", max_keep, 2)
+        self.clip_quantile = check_fraction("clip_quantile", clip_quantile)
 
     def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
         log_ratio = (self.reference_log_prob(synthetic).to(torch.float64)
                      - model_log_prob(model, synthetic).to(torch.float64))
-        log_ratio = torch.nan_to_num(log_ratio, nan=-np.inf)
-        log_cap = torch.quantile(log_ratio.clamp_min(-1e300), self.cap_quantile, dim=1, keepdim=True)
-        ratio = (log_ratio - log_cap).clamp_max(0).exp()
+        log_ratio = torch.nan_to_num(log_ratio, nan=-np.inf, posinf=np.inf)
         if self.mode == "importance":
-            weights = ratio
-        else:
-            u = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
-            weights = (u.to(ratio.device) < ratio).to(torch.float64)
-        keep = min(self.min_keep, ratio.shape[1])
-        if keep:
-            best = log_ratio.topk(keep, dim=1).indices
-            weights = weights.scatter(1, best, torch.maximum(weights.gather(1, best), torch.ones_like(best, dtype=weights.dtype)))
-        return _normalise(weights) if self.mode == "importance" else weights
+            cap = torch.quantile(log_ratio.clamp(-1e300, 1e300), self.clip_quantile, dim=1, keepdim=True)
+            return _normalise((log_ratio.clamp(max=cap) - cap).exp())
+        ratio = (log_ratio - log_ratio.max(dim=1, keepdim=True).values).exp()
+        u = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
+        accepted = (u.to(ratio.device) < ratio).to(torch.float64)
+        if self.max_keep is not None:
+            # keep a random max_keep of the accepted items: the training size stays that of the other loops
+            keys = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
+            keys = keys.to(ratio.device) + (1 - accepted) * 2  # accepted first, in random order
+            rank = keys.argsort(dim=1).argsort(dim=1)
+            accepted = accepted * (rank < self.max_keep)
+        return accepted
 
 
 class SelfLikelihoodFilter:
@@ -151,3 +152,49 @@ def generations_to_collapse(generations: Sequence[int], relative_quality: Sequen
         raise ValueError("generations and relative_quality must have the same length")
     below = np.flatnonzero(values < threshold)
     return int(generations[below[0]]) if below.size else None
+
+
+# The remedies compared in chapter 6, each a change to the fully synthetic loop.
+# "web scrape" rows model an internet where 80% of each generation's scrape is
+# machine-made content, cherry-picked (sampling bias 0.8), beside fresh human data.
+REMEDY_NAMES = (
+    "none (replace)",
+    "keep 10% real",
+    "accumulate",
+    "fresh data",
+    "verifier filter",
+    "self-likelihood filter",
+    "tail reweighting",
+    "web scrape, no detector",
+    "web scrape + detector",
+)
+
+
+def remedy_settings(remedy: str, *, n: int, reference_log_prob: LogProb | None = None,
+                    tail_strength: float | None = None, detector_miss_rate: float = 0.1,
+                    self_keep_fraction: float = 0.8) -> dict:
+    """Loop settings (``workflow``, ``n_synthetic``, ``kept_real_fraction``, ``sampling_bias``, ``curate``) for a remedy."""
+    if remedy not in REMEDY_NAMES:
+        raise ValueError(f"remedy must be one of {REMEDY_NAMES}, got {remedy!r}")
+    settings = {"workflow": "replace", "n_synthetic": n, "kept_real_fraction": 0.0, "sampling_bias": 1.0,
+                "curate": None}
+    if remedy == "keep 10% real":
+        settings["kept_real_fraction"] = 0.1
+    elif remedy == "accumulate":
+        settings["workflow"] = "accumulate"
+    elif remedy == "fresh data":
+        settings["workflow"] = "fresh"
+    elif remedy == "verifier filter":
+        if reference_log_prob is None:
+            raise ValueError("the verifier filter needs reference_log_prob (the real distribution's log-density)")
+        # draw 4x the candidates, keep n that the verifier accepts
+        settings.update(n_synthetic=4 * n, curate=VerifierFilter(reference_log_prob, max_keep=n))
+    elif remedy == "self-likelihood filter":
+        settings["curate"] = SelfLikelihoodFilter(self_keep_fraction)
+    elif remedy == "tail reweighting":
+        settings["curate"] = TailReweighting(2.0 / n if tail_strength is None else tail_strength)
+    elif remedy.startswith("web scrape"):
+        settings.update(workflow="fresh", n_synthetic=4 * n, sampling_bias=0.8)
+        if remedy == "web scrape + detector":
+            settings["curate"] = ProvenanceFilter(detector_miss_rate)
+    return settings

@@ -33,7 +33,7 @@ def test_gaussian_log_prob_matches_scipy():
 
 def test_verifier_stops_the_collapse_and_self_likelihood_speeds_it():
     baseline, _ = chain()
-    verified, _ = chain(VerifierFilter(standard_normal_log_prob))
+    verified, _ = chain(VerifierFilter(standard_normal_log_prob, max_keep=50), n_synthetic=200)
     cherry, _ = chain(SelfLikelihoodFilter(0.8))
     # replace with n=50 for 30 generations: median variance about exp(-30*2/50) = 0.30
     assert 0.2 < np.median(baseline) < 0.45
@@ -83,7 +83,19 @@ def test_generations_to_collapse():
 @pytest.mark.parametrize("factory, name", [
     (lambda: ProvenanceFilter(1.5), "miss_rate"), (lambda: SelfLikelihoodFilter(0), "keep_fraction"),
     (lambda: TailReweighting(-1), "strength"), (lambda: VerifierFilter(lambda x: x, mode="maybe"), "mode"),
+    (lambda: VerifierFilter(lambda x: x, max_keep=1), "max_keep"),
 ])
 def test_bad_arguments(factory, name):
     with pytest.raises(ValueError, match=name):
         factory()
+
+
+def test_kept_fraction_and_leak_theory_match_the_simulated_sweeps():
+    from madlib.experiments.scoreboard import sweep_point
+    from madlib.theory import gaussian as theory
+
+    kept = sweep_point("gaussian", "kept real fraction", 0.05, generations=100, replicates=300)
+    assert kept["final_relative_quality"] == pytest.approx(np.sqrt(theory.kept_fraction_variance(100, 0.05, 100)), abs=0.05)
+    leak = sweep_point("gaussian", "detector miss rate", 1.0, generations=40, replicates=300)
+    assert leak["final_relative_quality"] == pytest.approx(np.sqrt(theory.mixed_fixed_point_variance(0.8, 0.8)), abs=0.05)
+    assert theory.kept_fraction_variance(100, 0.0, 100) == pytest.approx(0.99**100)

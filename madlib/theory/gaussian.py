@@ -129,3 +129,23 @@ def log_det_step_mean(n: int, dim: int, ddof: int = 0, sampling_bias: float = 1.
         raise ValueError(f"n must exceed dim for a full-rank covariance, got n={n}, dim={dim}")
     i = np.arange(1, dim + 1)
     return float(digamma((n - i) / 2).sum() + dim * np.log(2 * sampling_bias / (n - ddof)))
+
+
+def kept_fraction_variance(n: int, kept_real_fraction: float, generations, ddof: int = 0):
+    """Approximate E[sigma_t^2] when a share f of each training set is real N(0, 1) data:
+    v_t = f + (1 - f) r v_{t-1}, r = (n-1)/(n-ddof), so v_t = v* + (1 - v*) ((1-f) r)^t with
+    v* = f / (1 - (1-f) r). It ignores the spread between the real and synthetic means."""
+    n, T, ddof, _ = _args(n, generations, ddof)
+    f = check_float("kept_real_fraction", kept_real_fraction, 0.0, 1.0)
+    r = (n - 1) / (n - ddof)
+    decay = (1 - f) * r
+    fixed = f / (1 - decay) if decay < 1 else 1.0
+    return fixed + (1 - fixed) * decay**T
+
+
+def mixed_fixed_point_variance(synthetic_share: float, sampling_bias: float = 1.0):
+    """Stationary variance of a loop whose training data is a share s of synthetic items drawn with
+    sampling bias lambda and 1 - s fresh real N(0, 1) items (large n): v* = (1 - s) / (1 - s lambda)."""
+    s = check_float("synthetic_share", synthetic_share, 0.0, 1.0)
+    lam = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
+    return (1 - s) / (1 - s * lam) if s * lam < 1 else float("nan")
