@@ -65,11 +65,15 @@ def plot_generation_grid(result, *, generations: Sequence[int] | None = None, n_
 
 
 def plot_workflow_grids(results: Mapping[str, object], *, generations: Sequence[int] | None = None,
-                        n_show: int = 10):
-    """Side-by-side generation grids, one panel per labelled run."""
-    fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 3.6), squeeze=False)
-    for ax, (label, result) in zip(axes[0], results.items()):
+                        n_show: int = 10, columns: int = 2):
+    """Generation grids, one panel per labelled run, ``columns`` panels per row (readable at page width)."""
+    columns = max(1, min(columns, len(results)))
+    rows = -(-len(results) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False)
+    for ax, (label, result) in zip(axes.flat, results.items()):
         plot_generation_grid(result, generations=generations, n_show=n_show, title=label, ax=ax)
+    for ax in list(axes.flat)[len(results):]:
+        ax.set_visible(False)
     fig.suptitle("Digits, generation after generation (same latent in each column)", fontweight="bold")
     fig.tight_layout()
     return fig
