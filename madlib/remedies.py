@@ -54,17 +54,21 @@ class VerifierFilter:
     puts mass (it cannot bring back what the model lost entirely). Draw more
     candidates than you need (the loop's ``n_synthetic``) and set ``max_keep`` to
     the training size. ``mode="importance"`` keeps every item, weighted by r
-    clipped at its ``clip_quantile`` and self-normalised.
+    clipped at its ``clip_quantile`` and self-normalised. At least ``min_keep``
+    items (default a quarter of ``max_keep``, at least 2) are kept, the highest
+    ratios first, so a replicate whose model strayed far never trains on a handful.
     """
 
     def __init__(self, reference_log_prob: LogProb, mode: str = "reject", max_keep: int | None = None,
-                 clip_quantile: float = 0.99):
+                 clip_quantile: float = 0.99, min_keep: int | None = None):
         if mode not in ("reject", "importance"):
             raise ValueError(f"mode must be 'reject' or 'importance', got {mode!r}")
         self.reference_log_prob = reference_log_prob
         self.mode = mode
         self.max_keep = None if max_keep is None else check_int("max_keep", max_keep, 2)
         self.clip_quantile = check_fraction("clip_quantile", clip_quantile)
+        default_min = max(2, (self.max_keep or 0) // 4)
+        self.min_keep = default_min if min_keep is None else check_int("min_keep", min_keep, 0)
 
     def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
         log_ratio = (self.reference_log_prob(synthetic).to(torch.float64)
@@ -82,6 +86,10 @@ class VerifierFilter:
             keys = keys.to(ratio.device) + (1 - accepted) * 2  # accepted first, in random order
             rank = keys.argsort(dim=1).argsort(dim=1)
             accepted = accepted * (rank < self.max_keep)
+        short = accepted.sum(dim=1) < self.min_keep
+        if bool(short.any()):
+            best = log_ratio[short].topk(min(self.min_keep, log_ratio.shape[1]), dim=1).indices
+            accepted[short] = accepted[short].scatter(1, best, 1.0)
         return accepted
 
 

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import scaled
+from ..config import cpu_threads, scaled
 from ..data.text import CORPORA, load_corpus, text_to_blocks
 from ..loop import WORKFLOWS, run_loop
 from ..metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, word_counts
 from ..models.decoding import Decoding
-from ..models.lm_family import NGramFamily, TransformerFamily, pretrained_base, torch_threads, PROMPT_MODES
+from ..models.lm_family import NGramFamily, TransformerFamily, pretrained_base, PROMPT_MODES
 from ..models.ngram import SMOOTHINGS
 from ..models.tokenizer import ByteTokenizer
 from ..models.transformer import TrainConfig, TransformerConfig, perplexity
@@ -74,7 +74,7 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
 def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     """A tiny LM (transformer or n-gram) trained generation after generation on its own continuations of text blocks."""
     # Small tensors: one CPU thread is as fast, and on a shared machine much faster (no spinning threads).
-    with torch_threads(check_int("threads", config["threads"], 0)):
+    with cpu_threads(check_int("threads", config["threads"], 0) or None):
         return _run_lm(config, ctx)
 
 

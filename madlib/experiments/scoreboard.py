@@ -84,7 +84,7 @@ def _mixture_case() -> FamilyCase:
         return precision_recall(reference.to(samples.device), samples, k=5)[1]
 
     return FamilyCase(
-        name="mixture", n=100, make_family=lambda: GMMFamily(2, max_iter=50),
+        name="mixture", n=100, make_family=lambda: GMMFamily(2, max_iter=40, init="previous"),
         make_source=lambda R: DistributionSource(data.sampler, R),
         reference_log_prob=lambda x: data.truth.log_prob(x[:, :, :]) if x.shape[0] == 1 else
         data.truth.log_prob(x.reshape(1, -1, x.shape[-1])).reshape(x.shape[:2]),
@@ -122,9 +122,9 @@ def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int,
     defaults={
         "families": "gaussian,cats,mixture,vae,lm",
         "generations": scaled(smoke=20, default=200, full=1000),
-        "mixture_generations": scaled(smoke=8, default=60, full=300),
+        "mixture_generations": scaled(smoke=8, default=40, full=300),
         "replicates": scaled(smoke=100, default=400, full=2000),
-        "mixture_replicates": scaled(smoke=8, default=24, full=100),
+        "mixture_replicates": scaled(smoke=8, default=16, full=100),
         "threshold": 0.75,
         "seed": 0,
     },
@@ -143,22 +143,18 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
             mixture = family == "mixture"
             generations = config["mixture_generations"] if mixture else config["generations"]
             replicates = config["mixture_replicates"] if mixture else config["replicates"]
-            for remedy in REMEDY_NAMES:
-                curve = remedy_curve(family, remedy, generations=generations, replicates=replicates,
-                                     seed=config["seed"], every=max(1, generations // 60) if mixture else 1,
-                                     progress=ctx.progress)
-                curves.append(pd.DataFrame({"family": family, "remedy": remedy, "generation": curve.index,
-                                            "relative_quality": curve.to_numpy()}))
-                rows.append({"family": family, "remedy": remedy, "horizon": int(curve.index[-1]),
-                             "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
-                             "final_relative_quality": float(curve.iloc[-1])})
+            family_curves = {remedy: remedy_curve(family, remedy, generations=generations, replicates=replicates,
+                                                  seed=config["seed"], progress=ctx.progress,
+                                                  every=max(1, generations // 20) if mixture else 1)
+                             for remedy in REMEDY_NAMES}
         else:
-            for remedy, curve in _expensive_family_curves(family).items():
-                curves.append(pd.DataFrame({"family": family, "remedy": remedy, "generation": curve.index,
-                                            "relative_quality": curve.to_numpy()}))
-                rows.append({"family": family, "remedy": remedy, "horizon": int(curve.index[-1]),
-                             "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
-                             "final_relative_quality": float(curve.iloc[-1])})
+            family_curves = _expensive_family_curves(family)
+        for remedy, curve in family_curves.items():
+            curves.append(pd.DataFrame({"family": family, "remedy": remedy, "generation": curve.index,
+                                        "relative_quality": curve.to_numpy()}))
+            rows.append({"family": family, "remedy": remedy, "horizon": int(curve.index[-1]),
+                         "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
+                         "final_relative_quality": float(curve.iloc[-1])})
     table = pd.DataFrame(rows)
     summary = {"threshold": threshold, "families": {}}
     for row in rows:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
+from ..config import cpu_threads
 from ..validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
@@ -119,21 +119,6 @@ class NGramFamily:
 
 # ----------------------------------------------------------------------------- transformer
 
-@contextmanager
-def torch_threads(n: int | None):
-    """Temporarily use ``n`` CPU threads (tiny matrices gain nothing from more, and on a shared
-    machine extra threads spin against each other)."""
-    if not n:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 class TransformerLM(_LMModel):
     """R fine-tuned transformers (one per replicate) plus decoding options."""
 
@@ -144,7 +129,7 @@ class TransformerLM(_LMModel):
         self.history = history or []
 
     def _continue(self, prompts, n_new, decoding, generator):
-        with torch_threads(self.threads):
+        with cpu_threads(self.threads or None):
             out = [continue_text(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
                    for r, m in enumerate(self.models)]
         return torch.stack(out)
@@ -152,7 +137,7 @@ class TransformerLM(_LMModel):
     def token_log_probs(self, blocks: torch.Tensor) -> torch.Tensor:
         from .transformer import token_log_probs
 
-        with torch_threads(self.threads):
+        with cpu_threads(self.threads or None):
             return torch.stack([token_log_probs(m, blocks[r].cpu()).double() for r, m in enumerate(self.models)])
 
 
@@ -183,7 +168,7 @@ def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: Tr
         state = torch.load(path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         return model.eval(), state["history"]
-    with torch_threads(threads):
+    with cpu_threads(threads or None):
         history = train(model, blocks, train_cfg, valid_blocks=valid_blocks, seed=seed,
                         checkpoint_path=path.with_suffix(".partial"), progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +197,7 @@ class TransformerFamily:
         # The fine-tuning seed comes from the loop's generator, so a resumed run trains the same way.
         seed = int(torch.randint(2**31, (1,), generator=generator, device=generator.device)) if generator is not None \
             else self.seed
-        with torch_threads(self.threads):
+        with cpu_threads(self.threads or None):
             for r in range(data.shape[0]):
                 model = build_model(self.cfg, device=self.device)
                 model.load_state_dict(copy.deepcopy(self.base_state))

@@ -1,0 +1,115 @@
+"""Figures of chapter 6 (ways out of collapse)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..theory import gaussian as theory
+from .style import LINESTYLES, PALETTE, THEORY_STYLE
+
+REMEDY_COLOURS = {
+    "none (replace)": PALETTE["vermillion"],
+    "keep 10% real": PALETTE["blue"],
+    "accumulate": PALETTE["green"],
+    "fresh data": PALETTE["sky"],
+    "verifier filter": PALETTE["black"],
+    "self-likelihood filter": PALETTE["orange"],
+    "tail reweighting": PALETTE["purple"],
+    "web scrape, no detector": PALETTE["grey"],
+    "web scrape + detector": PALETTE["yellow"],
+}
+
+
+def plot_remedy_curves(curves: pd.DataFrame, family: str, *, remedies: Sequence[str] | None = None,
+                       threshold: float = 0.75, ax=None, title: str | None = None, ylabel: str = "relative quality"):
+    """Relative quality per generation, one line per remedy, with the collapse threshold."""
+    data = curves[curves["family"] == family]
+    if data.empty:
+        raise ValueError(f"no curves for family {family!r}; it has {sorted(set(curves['family']))}")
+    remedies = list(remedies) if remedies is not None else list(dict.fromkeys(data["remedy"]))
+    if ax is None:
+        _, ax = plt.subplots()
+    for i, remedy in enumerate(remedies):
+        part = data[data["remedy"] == remedy]
+        ax.plot(part["generation"], part["relative_quality"], label=remedy,
+                color=REMEDY_COLOURS.get(remedy, None), linestyle=LINESTYLES[i % len(LINESTYLES)],
+                marker="o" if len(part) <= 12 else None, markersize=4)
+    ax.axhline(threshold, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
+    ax.annotate(f"collapse threshold {threshold:g}", (ax.get_xlim()[0], threshold), xytext=(4, 4),
+                textcoords="offset points", fontsize=8.5, color=PALETTE["grey"])
+    ax.set(xlabel="generation", ylabel=ylabel, title=title or family)
+    return ax
+
+
+def plot_remedy_grid(curves: pd.DataFrame, families: Sequence[str], *, threshold: float = 0.75,
+                     titles: dict[str, str] | None = None):
+    """One panel per family with every remedy's curve; a shared legend below."""
+    fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 4.3), squeeze=False)
+    for ax, family in zip(axes[0], families):
+        plot_remedy_curves(curves, family, threshold=threshold, ax=ax, title=(titles or {}).get(family, family))
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    return fig
+
+
+def plot_scoreboard(table: pd.DataFrame, *, threshold: float = 0.75):
+    """Families x remedies: colour = final relative quality (cividis, colour-blind safe); the text is the
+    generation of collapse, or 'held' when quality never fell below the threshold within the horizon."""
+    remedies = list(dict.fromkeys(table["remedy"]))
+    families = list(dict.fromkeys(table["family"]))
+    quality = np.full((len(families), len(remedies)), np.nan)
+    text = np.full((len(families), len(remedies)), "not run", dtype=object)
+    for row in table.itertuples():
+        i, j = families.index(row.family), remedies.index(row.remedy)
+        quality[i, j] = row.final_relative_quality
+        g = row.generations_to_collapse
+        text[i, j] = "held" if g is None or (isinstance(g, float) and np.isnan(g)) else f"gen {int(g)}"
+    fig, ax = plt.subplots(figsize=(1.25 * len(remedies) + 2.5, 0.75 * len(families) + 2.2))
+    image = ax.imshow(np.clip(quality, 0, 1.2), cmap="cividis", vmin=0, vmax=1.2, aspect="auto")
+    for i in range(len(families)):
+        for j in range(len(remedies)):
+            value = quality[i, j]
+            colour = "white" if np.isnan(value) or value < 0.6 else "black"
+            label = text[i, j] if np.isnan(value) else f"{text[i, j]}\n{value:.2f}"
+            ax.text(j, i, label, ha="center", va="center", fontsize=8.5, color=colour)
+    ax.set_xticks(range(len(remedies)), [r.replace(", ", ",\n").replace(" + ", "\n+ ") for r in remedies],
+                  rotation=0, fontsize=8.5)
+    ax.set_yticks(range(len(families)), families)
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, label="final quality relative to generation 0", shrink=0.8)
+    ax.set_title(f"Scoreboard: generation of collapse (quality below {threshold:g}) and final quality")
+    return fig
+
+
+def plot_sweeps(table: pd.DataFrame, *, n: int = 100, generations: int | None = None):
+    """The three remedy sweeps, one panel each, a line per family; Gaussian theory where it exists."""
+    sweeps = list(dict.fromkeys(table["sweep"]))
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(5.2 * len(sweeps), 4.2), squeeze=False)
+    colours = {"gaussian": PALETTE["blue"], "cats": PALETTE["orange"], "mixture": PALETTE["green"]}
+    markers = {"gaussian": "o", "cats": "s", "mixture": "^"}
+    for ax, sweep in zip(axes[0], sweeps):
+        part = table[table["sweep"] == sweep]
+        for family, rows in part.groupby("family", sort=False):
+            ax.plot(rows["value"], rows["final_relative_quality"], marker=markers.get(family, "o"),
+                    color=colours.get(family), label=family)
+        grid = np.linspace(part["value"].min(), part["value"].max(), 200)
+        if sweep == "kept real fraction" and generations:
+            ax.plot(grid, np.sqrt([theory.kept_fraction_variance(n, f, generations) for f in grid]),
+                    **THEORY_STYLE, label="Gaussian theory")
+        if sweep == "detector miss rate":
+            share = 4 * grid / (1 + 4 * grid)
+            ax.plot(grid, np.sqrt([theory.mixed_fixed_point_variance(s, 0.8) for s in share]), **THEORY_STYLE,
+                    label="Gaussian theory")
+        if sweep == "tail reweighting strength":
+            ax.axvline(2 / n, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
+            ax.annotate("2/n", (2 / n, ax.get_ylim()[1]), xytext=(3, -12), textcoords="offset points", fontsize=9)
+            ax.set_yscale("log")
+        ax.axhline(1.0, color=PALETTE["grey"], linewidth=0.8)
+        ax.set(xlabel=sweep, ylabel="final quality relative to generation 0", title=sweep.capitalize())
+        ax.legend()
+    fig.tight_layout()
+    return fig
