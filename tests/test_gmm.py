@@ -180,3 +180,19 @@ def test_bad_fit_and_sample_arguments():
         TRUTH.sample(5, sampling_bias=0.0)
     with pytest.raises(ValueError, match="keep_fraction"):
         keep_most_likely(TRUTH, data[:1], 0.0)
+
+
+def test_a_tiny_weighted_data_set_keeps_one_component_alive():
+    """Three items of weight and min_count=2: every component looks dead; the heaviest must survive."""
+    import torch
+
+    from madlib.models.gmm import GMMFamily
+
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(2, 50, 2, generator=g, dtype=torch.float64)
+    weights = torch.zeros(2, 50, dtype=torch.float64)
+    weights[:, :3] = 0.6  # total weight 1.8 < min_count: every component is "dead"
+    model = GMMFamily(2, dead="drop").fit(data, weights=weights, generator=g)
+    assert torch.isfinite(model.weights).all()
+    assert torch.allclose(model.weights.sum(1), torch.ones(2, dtype=torch.float64))
+    model.sample(10, generator=g)  # must not raise

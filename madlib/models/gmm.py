@@ -254,6 +254,9 @@ class GMMFamily:
                 if iteration <= reseed_until:
                     pi_new, mu, cov = self._reseed(x, w, total, dead, pi_new, mu, cov, eye, generator)
                 else:
+                    # with too little data every component can look dead: the heaviest one always lives on
+                    heaviest = torch.nn.functional.one_hot(pi_new.argmax(1), pi_new.shape[1]).bool()
+                    dead = dead & ~heaviest
                     pi_new = torch.where(dead, torch.zeros_like(pi_new), pi_new)
                     pi_new = pi_new / pi_new.sum(1, keepdim=True)
             reseeded = bool(dead.any()) and iteration <= reseed_until
