@@ -100,15 +100,15 @@ def _positive_threads(threads: Any) -> int:
 
 
 @contextmanager
-def cpu_threads(threads: int | None = 1) -> Iterator[None]:
+def cpu_threads(threads: int | None = 1, *, device: torch.device | str | None = None) -> Iterator[None]:
     """Run torch's CPU ops with ``threads`` intra-op threads, then restore the setting.
 
     Why: one generation of these chains is a few small tensor ops; splitting
     each across threads costs more than it brings, and on a busy machine (the
     course's 2-core CI) it made the cats chain 10-25x slower. ``None`` leaves
-    torch's setting alone.
+    torch's setting alone, and so does a ``device`` that is not the CPU.
     """
-    if threads is None:
+    if threads is None or (device is not None and torch.device(device).type != "cpu"):
         yield
         return
     before = torch.get_num_threads()

@@ -29,3 +29,17 @@ def test_device_and_generator_are_reproducible(monkeypatch):
         make_generator(-1, "cpu")
     with pytest.raises(ValueError, match="seed"):
         seed_everything(-2)
+
+
+def test_cpu_threads_restores_and_validates():
+    from madlib.config import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_threads(1, device="cuda"):  # another device: leave torch alone
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with cpu_threads(0):
+            pass

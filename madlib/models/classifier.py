@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import get_device
+from ..config import cpu_threads, get_device
 from ..validation import check_int
 
 logger = logging.getLogger(__name__)
@@ -120,9 +120,8 @@ def get_classifier(images: torch.Tensor, labels: torch.Tensor, *, source: str, e
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         logger.info("digit classifier loaded from %s", path)
         return model.to(device).eval()
-    from .vae import cpu_threads
 
-    with cpu_threads(device):
+    with cpu_threads(1, device=device):
         model = train_classifier(images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
