@@ -12,7 +12,8 @@ import torch
 from ..validation import check_int
 
 
-def _as_batch(x: torch.Tensor, name: str) -> torch.Tensor:
+def as_point_batch(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Point sets as ``(R, N, d)``: a single ``(N, d)`` set becomes R = 1; half precision is promoted."""
     x = torch.as_tensor(x)
     if x.ndim == 2:
         x = x[None]
@@ -23,7 +24,7 @@ def _as_batch(x: torch.Tensor, name: str) -> torch.Tensor:
 
 def knn_radii(points: torch.Tensor, k: int = 5, chunk: int = 2048) -> torch.Tensor:
     """Distance from each point to its k-th nearest neighbour in the same set, ``(R, N)``."""
-    points = _as_batch(points, "points")
+    points = as_point_batch(points, "points")
     k = check_int("k", k, 1)
     R, N, _ = points.shape
     if N <= k:
@@ -50,8 +51,8 @@ def precision_recall(real: torch.Tensor, generated: torch.Tensor, k: int = 5) ->
 
     Both are ``(N, d)`` or batched ``(R, N, d)``; a single real set is shared by all replicates.
     """
-    real = _as_batch(real, "real")
-    generated = _as_batch(generated, "generated")
+    real = as_point_batch(real, "real")
+    generated = as_point_batch(generated, "generated")
     dtype = torch.promote_types(real.dtype, generated.dtype)
     real, generated = real.to(dtype), generated.to(dtype)
     if real.shape[-1] != generated.shape[-1]:

@@ -13,19 +13,11 @@ from __future__ import annotations
 import torch
 
 from ..validation import check_float, check_int
-
-
-def _batch(x: torch.Tensor, name: str) -> torch.Tensor:
-    x = torch.as_tensor(x)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3:
-        raise ValueError(f"{name} must have shape (N, d) or (R, N, d), got {tuple(x.shape)}")
-    return x
+from .manifold import as_point_batch
 
 
 def _mode_counts(samples: torch.Tensor, modes: torch.Tensor, radius: float) -> torch.Tensor:
-    samples = _batch(samples, "samples")
+    samples = as_point_batch(samples, "samples")
     modes = torch.as_tensor(modes, dtype=samples.dtype, device=samples.device)
     if modes.ndim != 2 or modes.shape[-1] != samples.shape[-1]:
         raise ValueError(f"modes must have shape (M, {samples.shape[-1]}), got {tuple(modes.shape)}")
@@ -61,7 +53,7 @@ def sliced_w2_squared(x: torch.Tensor, y: torch.Tensor, *, projections: int = 64
     projections is exact (match sorted values); the result is their mean. In one
     dimension it equals W2^2 between the two empirical distributions.
     """
-    x, y = _batch(x, "x").to(torch.float64), _batch(y, "y").to(torch.float64)
+    x, y = as_point_batch(x, "x").to(torch.float64), as_point_batch(y, "y").to(torch.float64)
     projections = check_int("projections", projections, 1)
     if y.shape[0] == 1 and x.shape[0] > 1:
         y = y.expand(x.shape[0], -1, -1)
