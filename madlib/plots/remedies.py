@@ -69,15 +69,17 @@ def plot_scoreboard(table: pd.DataFrame, *, threshold: float = 0.75):
         g = row.generations_to_collapse
         text[i, j] = "held" if g is None or (isinstance(g, float) and np.isnan(g)) else f"gen {int(g)}"
     fig, ax = plt.subplots(figsize=(1.25 * len(remedies) + 2.5, 0.75 * len(families) + 2.2))
-    image = ax.imshow(np.clip(quality, 0, 1.2), cmap="cividis", vmin=0, vmax=1.2, aspect="auto")
+    cmap = plt.get_cmap("cividis").copy()
+    cmap.set_bad(PALETTE["grey"], alpha=0.25)  # remedies not run for a family
+    image = ax.imshow(np.ma.masked_invalid(np.clip(quality, 0, 1.2)), cmap=cmap, vmin=0, vmax=1.2, aspect="auto")
     for i in range(len(families)):
         for j in range(len(remedies)):
             value = quality[i, j]
-            colour = "white" if np.isnan(value) or value < 0.6 else "black"
+            colour = "black" if np.isnan(value) or value >= 0.6 else "white"
             label = text[i, j] if np.isnan(value) else f"{text[i, j]}\n{value:.2f}"
-            ax.text(j, i, label, ha="center", va="center", fontsize=8.5, color=colour)
-    ax.set_xticks(range(len(remedies)), [r.replace(", ", ",\n").replace(" + ", "\n+ ") for r in remedies],
-                  rotation=0, fontsize=8.5)
+            ax.text(j, i, label, ha="center", va="center", fontsize=8.5, color=colour,
+                    style="italic" if np.isnan(value) else "normal")
+    ax.set_xticks(range(len(remedies)), [_wrap(r) for r in remedies], rotation=0, fontsize=8.5)
     ax.set_yticks(range(len(families)), families)
     ax.grid(False)
     fig.colorbar(image, ax=ax, label="final quality relative to generation 0", shrink=0.8)
@@ -113,3 +115,24 @@ def plot_sweeps(table: pd.DataFrame, *, n: int = 100, generations: int | None = 
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def _wrap(label: str, width: int = 12) -> str:
+    """Break a tick label into lines of about ``width`` characters."""
+    lines, line = [], ""
+    for word in label.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])
+
+
+def scoreboard_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Remedies x families: the generation of collapse, 'held', or 'not run'."""
+    labels = table.assign(result=[("held" if g is None or (isinstance(g, float) and np.isnan(g)) else str(int(g)))
+                                  for g in table["generations_to_collapse"]])
+    out = labels.pivot(index="remedy", columns="family", values="result")
+    out = out.reindex(index=list(dict.fromkeys(table["remedy"])), columns=list(dict.fromkeys(table["family"])))
+    return out.fillna("not run")
