@@ -21,8 +21,10 @@ book: $(STAMP)
 	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --builder html
 
 ## Library unit tests, then every notebook under chapters/ at MADLIB_SCALE=smoke (nbmake).
+## A fresh experiment cache each run: the notebooks recompute, never read an old result.
 test: $(STAMP)
-	MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake --nbmake-timeout=600
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
+	MADLIB_CACHE=$$cache MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake --nbmake-timeout=600
 
 test-lib: $(STAMP)
 	MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) -q tests
