@@ -145,3 +145,88 @@ def test_interrupted_experiment_resumes_with_identical_results(monkeypatch):
     assert resumed["resumed_from"] == 2
     for key in ("test_perplexity", "distinct_2", "seq_ppl_median", "word_survival"):
         assert resumed[key] == pytest.approx(straight[key])
+
+
+# ----------------------------------------------------------------------------- curation (chapter 6)
+
+def _text_blocks(text: str, n: int, length: int = 32) -> torch.Tensor:
+    ids = torch.tensor(list((text * (n * length // len(text) + 1)).encode()))[: n * length]
+    return ids.reshape(n, length)
+
+
+def test_keep_highest_and_continuation_scores_known_values():
+    from madlib.models.lm_family import continuation_log_likelihood, keep_highest
+
+    scores = torch.tensor([[0.1, 0.9, 0.5, 0.7], [3.0, 1.0, float("nan"), 2.0]])
+    w = keep_highest(scores, 2, torch.Generator().manual_seed(0))
+    assert w.tolist() == [[0, 1, 0, 1], [1, 0, 0, 1]]
+    ties = torch.zeros(1, 6)
+    picks = {tuple(keep_highest(ties, 3, torch.Generator().manual_seed(s))[0].tolist()) for s in range(10)}
+    assert len(picks) > 1 and all(sum(p) == 3 for p in picks)  # ties broken at random, count exact
+    with pytest.raises(ValueError, match="n_keep"):
+        keep_highest(scores, 5)
+    lp = torch.log(torch.tensor([[[0.5, 0.5, 0.25, 0.25]]]))  # tokens 1..4 of a 5-token block
+    assert continuation_log_likelihood(lp, prompt_len=3).item() == pytest.approx(np.log(0.25))  # prompt not judged
+    assert continuation_log_likelihood(lp, prompt_len=1).item() == pytest.approx(np.log(0.125) / 2)
+
+
+def test_verifier_keeps_what_real_text_finds_plausible_self_likelihood_what_the_generator_does():
+    from madlib.models.lm_family import ContinuationFilter, shared_reference
+    from madlib.models.ngram import NGramModel
+
+    english = "the cat sat on the mat and the dog sat on the log "
+    gibberish = "zqx vkj wqp xzv jqk "
+    reference = NGramModel(order=3).fit(_text_blocks(english, 20)[None])
+    generator_model = NGramFamily(order=3, prompt_len=16).fit(_text_blocks(gibberish, 20)[None].repeat(2, 1, 1))
+    # candidates: 4 English and 4 gibberish blocks per replicate, interleaved
+    cands = torch.stack([_text_blocks(english, 4), _text_blocks(gibberish, 4)], dim=1).reshape(8, 32)
+    cands = cands[None].repeat(2, 1, 1)
+    is_english = torch.tensor([1.0, 0.0] * 4).repeat(2, 1)
+    verifier = ContinuationFilter("verifier", 4, 16, shared_reference(reference.token_log_probs))
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(verifier(cands, 1, gen, generator_model), is_english)
+    self_filter = ContinuationFilter("self-likelihood", 4, 16)
+    assert torch.equal(self_filter(cands, 1, gen, generator_model), 1 - is_english)
+    with pytest.raises(ValueError, match="curate"):
+        ContinuationFilter("oracle", 4, 16)
+    with pytest.raises(ValueError, match="reference"):
+        ContinuationFilter("verifier", 4, 16)
+
+
+def test_fit_drops_zero_weight_blocks_and_prompts_only_from_kept_blocks():
+    blocks = torch.cat([_text_blocks("abc abd abe ", 6), _text_blocks("xyz xyw ", 6)])[None].repeat(2, 1, 1)
+    weights = torch.tensor([1.0] * 6 + [0.0] * 6).repeat(2, 1)
+    family = NGramFamily(order=3, prompt_len=16)
+    weighted = family.fit(blocks, weights=weights)
+    subset = family.fit(blocks[:, :6])
+    test = _text_blocks("abc xyz abd ", 3)[None].repeat(2, 1, 1)
+    assert torch.allclose(weighted.token_log_probs(test), subset.token_log_probs(test))
+    out = weighted.sample(12, context=blocks, generator=torch.Generator().manual_seed(0))
+    prompts = {bytes(p.tolist()) for p in out[..., :16].reshape(-1, 16)}
+    assert prompts <= {bytes(b[16:].tolist()) for b in blocks[0, :6]}  # never from a dropped block
+    assert weighted.kept.shape == (2, 12) and int(weighted.kept.sum()) == 12
+    assert family.fit(blocks).kept is None
+
+
+def test_lm_curation_runs_through_the_loop_and_the_verifier_keeps_plausible_text():
+    config = dict(SMALL, generations=1)
+    none = run_experiment("lm", **config).summary
+    verifier = run_experiment("lm", curate="verifier", **config).summary
+    picky = run_experiment("lm", curate="self-likelihood", curate_keep=0.25, **config).summary
+    assert none["n_candidates"] == SMALL["n_blocks"] and verifier["n_candidates"] == 2 * SMALL["n_blocks"]
+    assert picky["n_candidates"] == 4 * SMALL["n_blocks"]
+    assert verifier["test_perplexity"][0] == none["test_perplexity"][0]  # generation 0 is real data either way
+    # the kept blocks are those the real-text model likes: the generation-0 model agrees (lower perplexity)
+    assert verifier["seq_ppl_median"][1] < none["seq_ppl_median"][1]
+    # cherry-picking by the model's own taste narrows its text
+    assert picky["distinct_2"][1] < none["distinct_2"][1]
+
+
+def test_bad_curation_parameters_raise_value_errors():
+    with pytest.raises(ValueError, match="curate"):
+        run_experiment("lm", curate="oracle", **SMALL)
+    for bad in (0.0, 1.5, -0.5):
+        with pytest.raises(ValueError, match="curate_keep"):
+            run_experiment("lm", curate="verifier", curate_keep=bad, **SMALL)
+    with pytest.raises(ValueError, match="kept_real_fraction"):
+        run_experiment("lm", curate="verifier", kept_real_fraction=0.2, **SMALL)

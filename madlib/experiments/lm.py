@@ -7,6 +7,12 @@ half by default, ``prompt_mode='rolling'``, so text becomes fully synthetic; its
 with ``prompt_mode='first'``, the study's literal recipe) continued by the model. ``model='transformer'`` fine-tunes the same
 cached pre-trained base every generation; ``model='ngram'`` refits a Kneser-Ney n-gram
 model (the fast exact baseline, batched over replicates).
+
+Curation (chapter 6): with ``curate='verifier'`` or ``'self-likelihood'`` each generation writes
+``n_blocks / curate_keep`` candidate blocks and the loop's ``curate`` hook keeps the ``n_blocks``
+whose continuations score the highest per-byte log-likelihood -- under a model of the real
+training text (the verifier: an n-gram fitted on all of it, or the pre-trained transformer base)
+or under the generator itself (cherry-picking by its own taste).
 """
 from __future__ import annotations
 
@@ -23,8 +29,9 @@ from ..data.text import CORPORA, load_corpus, text_to_blocks
 from ..loop import WORKFLOWS, run_loop
 from ..metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, word_counts
 from ..models.decoding import Decoding
-from ..models.lm_family import NGramFamily, TransformerFamily, pretrained_base, PROMPT_MODES
-from ..models.ngram import SMOOTHINGS
+from ..models.lm_family import (CURATIONS, PROMPT_MODES, ContinuationFilter, NGramFamily, TransformerFamily,
+                                 pretrained_base, shared_reference)
+from ..models.ngram import SMOOTHINGS, NGramModel
 from ..models.tokenizer import ByteTokenizer
 from ..models.transformer import TrainConfig, TransformerConfig, perplexity
 from ..sources import PoolSource
@@ -66,9 +73,11 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
         "finetune_lr": 1e-3,
         "threads": 1,
         "n_sample_texts": 6,
+        "curate": "none",
+        "curate_keep": 0.5,
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
-             "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES},
+             "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS},
     version=2,  # 2: key/value cache in transformer decoding
 )
 def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -91,6 +100,16 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     decoding = Decoding(temperature=float(config["temperature"]), top_k=int(config["top_k"]),
                         beams=int(config["beams"]), repetition_penalty=float(config["repetition_penalty"]))
     seed = check_int("seed", config["seed"], 0)
+    curate = config["curate"]
+    if curate not in CURATIONS:
+        raise ValueError(f"curate must be one of {CURATIONS}, got {curate!r}")
+    curate_keep = check_float("curate_keep", config["curate_keep"], 0.0, 1.0, open_minimum=True)
+    curating = curate != "none"
+    if curating and kept > 0:
+        raise ValueError("curate applies to fully synthetic or growing training sets: use kept_real_fraction=0 "
+                         f"with curate={curate!r}")
+    # candidates written per generation; the filter keeps n_blocks of them
+    n_candidates = max(int(round(n_blocks / curate_keep)), n_blocks) if curating else n_blocks
     is_transformer = config["model"] == "transformer"
     # Transformers run on the accelerator when there is one; counts are cheap on the CPU.
     device = ctx.device if (is_transformer and ctx.device.type == "cuda") else torch.device("cpu")
@@ -123,11 +142,17 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
         family = TransformerFamily(base, finetune_cfg, decoding, prompt_len, seed=seed, threads=config["threads"],
                                    prompt_mode=config["prompt_mode"])
         summary_extra["base_test_perplexity"] = perplexity(base, test.to(device))
+        from ..models.transformer import token_log_probs as transformer_log_probs
+
+        reference = shared_reference(lambda b: transformer_log_probs(base, b[0]).double()[None])
         summary_extra["n_parameters"] = base.n_parameters()
     else:
         family = NGramFamily(order=int(config["order"]), vocab_size=tokenizer.vocab_size,
                              smoothing=config["smoothing"], decoding=decoding, prompt_len=prompt_len,
                              prompt_mode=config["prompt_mode"])
+        # the verifier knows real text: an n-gram of the same kind fitted on ALL the training text, once
+        reference = shared_reference(NGramModel(**family.kwargs).fit(train_blocks[None].to(device)).token_log_probs)
+    hook = ContinuationFilter(curate, n_blocks, prompt_len, reference) if curating else None
 
     pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(seed))
     test_r = test.to(device)[None].expand(replicates, -1, -1)
@@ -135,6 +160,9 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     ckpt = Path(ctx.checkpoint_dir)
 
     def evaluate(model, data, t, generator):
+        if curating:  # which training blocks the filter kept, for the text metrics below
+            ckpt.mkdir(parents=True, exist_ok=True)
+            torch.save(model.kept, ckpt / f"kept_{t:04d}.pt")
         lp = model.token_log_probs(test_r)
         values = {"test_perplexity": torch.exp(-lp.double().mean(dim=(1, 2)))}
         if n_sample_texts:
@@ -147,8 +175,8 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
         return values
 
     n_kept = int(round(kept * n_blocks)) if config["workflow"] == "replace" else 0
-    result = run_loop(family, pool, generations=generations, n_real=n_blocks, n_synthetic=n_blocks,
-                      workflow=config["workflow"], kept_real_fraction=kept, seed=seed, evaluate=evaluate,
+    result = run_loop(family, pool, generations=generations, n_real=n_blocks, n_synthetic=n_candidates,
+                      workflow=config["workflow"], kept_real_fraction=kept, seed=seed, evaluate=evaluate, curate=hook,
                       snapshot_generations=range(generations + 1), checkpoint_dir=ckpt,
                       config={k: v for k, v in config.items()}, progress=ctx.progress, desc=f"lm ({config['model']})")
 
@@ -164,7 +192,12 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     bins_words = None
     for g in range(generations + 1):
         data = result.snapshots[g].to(device)
-        new = data if g == 0 else data[:, data.shape[1] - (n_blocks - n_kept):]
+        new = data if g == 0 else data[:, data.shape[1] - (n_candidates - n_kept):]
+        if curating and g > 0:  # the candidates the filter kept (n_blocks per replicate)
+            mask = torch.load(ckpt / f"kept_{g:04d}.pt")
+            if mask is not None:
+                mask = mask[:, mask.shape[1] - new.shape[1]:].to(new.device)
+                new = new[mask].view(replicates, -1, new.shape[-1])
         lp = gen0_model.token_log_probs(new)  # (R, n, L-1), scored by the generation-0 model
         ppl = sequence_perplexity(lp, start=prompt_len - 1).cpu().numpy()  # continuation tokens only
         seq_ppl[g] = ppl.reshape(-1)
@@ -201,6 +234,9 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     summary = {
         "model": config["model"],
         "workflow": config["workflow"],
+        "curate": curate,
+        "curate_keep": curate_keep if curating else 1.0,
+        "n_candidates": n_candidates,
         "generations": generations,
         "test_perplexity": test_ppl.mean().tolist(),
         "test_perplexity_sd": test_ppl.std(ddof=0).tolist(),

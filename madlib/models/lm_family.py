@@ -13,6 +13,12 @@ sampling bias; the loop's ``sampling_bias`` lambda further multiplies the temper
 * :class:`NGramFamily` -- counts, refitted from scratch each generation (exact and fast).
 * :class:`TransformerFamily` -- every generation fine-tunes the SAME pre-trained base
   model (cached on disk, trained once) on its training blocks, as the study did.
+
+Curation (chapter 6) is a ``curate`` hook for the loop: :class:`ContinuationFilter`
+scores each candidate block by the per-byte log-likelihood of its continuation, under a
+reference model that knows real text (``"verifier"``) or under the generator itself
+(``"self-likelihood"``), and keeps the best. Blocks of weight 0 are dropped by every
+fit, and a fitted model draws its prompts only from the blocks it kept.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import hashlib
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -31,17 +38,39 @@ from .ngram import NGramModel
 from .transformer import TinyTransformer, TrainConfig, TransformerConfig, build_model, continue_text, train
 
 
-def _prompt_blocks(context: torch.Tensor, n: int, generator: torch.Generator | None) -> torch.Tensor:
+def _prompt_blocks(context: torch.Tensor, n: int, generator: torch.Generator | None,
+                   kept: torch.Tensor | None = None) -> torch.Tensor:
     """``n`` blocks per replicate from ``context (R, N, L)``: all of them in order when n == N,
-    otherwise a random choice (without replacement while n <= N)."""
+    otherwise a random choice (without replacement while n <= N, cycling through all when n > N).
+
+    ``kept (R, N)`` (bool) restricts the choice to the kept blocks (curation dropped the others):
+    they come first in random order, and the first ``n`` of them cycled are taken."""
     R, N, _ = context.shape
-    if n == N:
+    if kept is None and n == N:
         return context
     gen_device = generator.device if generator is not None else torch.device("cpu")
-    keys = torch.rand(R, N, generator=generator, device=gen_device)
-    order = keys.argsort(dim=1).to(context.device)
-    index = order[:, torch.arange(n, device=context.device) % N]
+    keys = torch.rand(R, N, generator=generator, device=gen_device).to(context.device)
+    positions = torch.arange(n, device=context.device)
+    if kept is None:
+        index = keys.argsort(dim=1)[:, positions % N]
+    else:
+        kept = kept.to(context.device)
+        n_kept = kept.sum(dim=1)
+        if bool((n_kept == 0).any()):
+            raise ValueError("every replicate needs at least one kept block to prompt from")
+        order = (keys + (~kept) * 2.0).argsort(dim=1)  # kept blocks first, in random order
+        index = order.gather(1, positions[None] % n_kept[:, None])
     return context[torch.arange(R, device=context.device)[:, None], index]
+
+
+def _kept_mask(data: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor | None:
+    """Which blocks of ``data (R, N, L)`` a fit trained on: None when all of them."""
+    if weights is None:
+        return None
+    if weights.shape != data.shape[:2]:
+        raise ValueError(f"weights must have shape {tuple(data.shape[:2])}, got {tuple(weights.shape)}")
+    kept = weights > 0
+    return None if bool(kept.all()) else kept.detach().cpu()
 
 
 PROMPT_MODES = ("rolling", "first")
@@ -53,6 +82,11 @@ class _LMModel:
     decoding: Decoding
     prompt_len: int
     prompt_mode: str = "rolling"
+    # (R, N) bool: the blocks of the training data with positive weight (None: all)
+    kept: torch.Tensor | None = None
+
+    def token_log_probs(self, blocks: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def _continue(self, prompts: torch.Tensor, n_new: int, decoding: Decoding,
                   generator: torch.Generator | None) -> torch.Tensor:
@@ -61,7 +95,10 @@ class _LMModel:
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None) -> torch.Tensor:
         """``(R, n, L)`` blocks: a ``prompt_len``-token prompt from each of ``n`` context blocks
-        (its last tokens when ``prompt_mode='rolling'``, its first when ``'first'``), the rest generated."""
+        (its last tokens when ``prompt_mode='rolling'``, its first when ``'first'``), the rest generated.
+
+        When ``context`` is the model's own training data and the fit dropped blocks (weight 0),
+        prompts come only from the kept blocks: a rejected text never seeds the next one."""
         n = check_int("n", n, 0)
         if context is None:
             raise ValueError("language models sample by continuing prompts: pass context=(R, N, L) blocks")
@@ -71,7 +108,8 @@ class _LMModel:
         if n == 0:
             return context[:, :0]
         decoding = replace(self.decoding, temperature=self.decoding.temperature * sampling_bias)
-        chosen = _prompt_blocks(context, n, generator)
+        kept = self.kept if self.kept is not None and tuple(self.kept.shape) == tuple(context.shape[:2]) else None
+        chosen = _prompt_blocks(context, n, generator, kept)
         prompts = chosen[..., L - self.prompt_len :] if self.prompt_mode == "rolling" else chosen[..., : self.prompt_len]
         out = self._continue(prompts, L - self.prompt_len, decoding, generator)
         return out.to(context.device)
@@ -114,7 +152,10 @@ class NGramFamily:
         self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> NGramLM:
-        return NGramLM(NGramModel(**self.kwargs).fit(data, weights), self.decoding, self.prompt_len, self.prompt_mode)
+        """Counts weighted by ``weights (R, N)``; a block of weight 0 adds nothing (it is dropped)."""
+        model = NGramLM(NGramModel(**self.kwargs).fit(data, weights), self.decoding, self.prompt_len, self.prompt_mode)
+        model.kept = _kept_mask(data, weights)
+        return model
 
 
 # ----------------------------------------------------------------------------- transformer
@@ -193,6 +234,7 @@ class TransformerFamily:
         self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> TransformerLM:
+        """Fine-tune the base per replicate; ``weights`` set each block's batch probability (0 never drawn)."""
         models, histories = [], []
         # The fine-tuning seed comes from the loop's generator, so a resumed run trains the same way.
         seed = int(torch.randint(2**31, (1,), generator=generator, device=generator.device)) if generator is not None \
@@ -204,4 +246,71 @@ class TransformerFamily:
                 w = None if weights is None else weights[r]
                 histories.append(train(model, data[r].to(self.device), self.finetune, weights=w, seed=seed + r))
                 models.append(model.eval())
-        return TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
+        out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
+        out.kept = _kept_mask(data, weights)
+        return out
+
+
+# ----------------------------------------------------------------------------- curation
+
+CURATIONS = ("none", "verifier", "self-likelihood")
+
+TokenLogProbs = Callable[[torch.Tensor], torch.Tensor]
+
+
+def continuation_log_likelihood(token_log_probs: torch.Tensor, prompt_len: int) -> torch.Tensor:
+    """Mean log-probability per token (per byte for byte models) of each block's continuation.
+
+    ``token_log_probs (..., L - 1)`` predicts tokens 1..L-1; the continuation is tokens
+    ``prompt_len``..L-1 (the prompt was not written by the model, so it is not judged)."""
+    prompt_len = check_int("prompt_len", prompt_len, 1, token_log_probs.shape[-1])
+    return token_log_probs[..., prompt_len - 1 :].double().mean(dim=-1)
+
+
+def keep_highest(scores: torch.Tensor, n_keep: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Weights ``(R, m)`` in {0, 1}: 1 for the ``n_keep`` highest ``scores`` of each replicate.
+
+    Ties are broken at random (a tiny jitter from ``generator``); NaN scores rank last."""
+    R, m = scores.shape
+    n_keep = check_int("n_keep", n_keep, 1, m)
+    scores = torch.nan_to_num(scores.double(), nan=-torch.inf)
+    gen_device = generator.device if generator is not None else torch.device("cpu")
+    jitter = torch.rand(R, m, generator=generator, device=gen_device, dtype=torch.float64).to(scores.device)
+    # rank by score, then by jitter among equal scores (a lexicographic sort, exact for any score scale)
+    order = jitter.argsort(dim=1)
+    order = order.gather(1, scores.gather(1, order).argsort(dim=1, descending=True, stable=True))
+    return torch.zeros(R, m, dtype=torch.float64, device=scores.device).scatter_(1, order[:, :n_keep], 1.0)
+
+
+class ContinuationFilter:
+    """A ``curate`` hook: keep the ``n_keep`` candidate blocks whose continuations score highest.
+
+    ``mode="verifier"``: a model that knows real text judges -- ``reference(blocks (R, m, L))``
+    returns its token log-probabilities ``(R, m, L - 1)``. ``mode="self-likelihood"``: the model
+    that generated the candidates judges them (cherry-picking by its own taste: sampling bias).
+    The score is the per-byte log-likelihood of the continuation (:func:`continuation_log_likelihood`).
+    """
+
+    def __init__(self, mode: str, n_keep: int, prompt_len: int, reference: TokenLogProbs | None = None):
+        self.mode = check_choice("curate", mode, CURATIONS[1:])
+        self.n_keep = check_int("n_keep", n_keep, 1)
+        self.prompt_len = check_int("prompt_len", prompt_len, 1)
+        if self.mode == "verifier" and reference is None:
+            raise ValueError("curate='verifier' needs a reference model (token log-probabilities of real text)")
+        self.reference = reference
+
+    def scores(self, synthetic: torch.Tensor, model) -> torch.Tensor:
+        """Per-byte log-likelihood ``(R, m)`` of each candidate's continuation under the judge."""
+        judge = self.reference if self.mode == "verifier" else model.token_log_probs
+        return continuation_log_likelihood(judge(synthetic), self.prompt_len).to(synthetic.device)
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
+        return keep_highest(self.scores(synthetic, model), min(self.n_keep, synthetic.shape[1]), generator)
+
+
+def shared_reference(token_log_probs: TokenLogProbs) -> TokenLogProbs:
+    """Use one model (a single replicate, e.g. fitted on all real training text) to score blocks of every replicate."""
+    def score(blocks: torch.Tensor) -> torch.Tensor:
+        R, m, L = blocks.shape
+        return token_log_probs(blocks.reshape(1, R * m, L)).reshape(R, m, L - 1)
+    return score
