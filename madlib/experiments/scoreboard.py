@@ -119,6 +119,7 @@ def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int,
 
 @experiment(
     "scoreboard",
+    version=2,  # 2: curation filters for the VAE and the language model
     defaults={
         "families": "gaussian,cats,mixture,vae,lm",
         "generations": scaled(smoke=20, default=200, full=1000),
@@ -172,6 +173,10 @@ EXPENSIVE_REMEDIES = {
     "keep 10% real": {"workflow": "replace", "kept_real_fraction": 0.1},
     "accumulate": {"workflow": "accumulate"},
     "fresh data": {"workflow": "fresh"},
+    # curation: the classifier trained on real digits / a model of real text as the verifier,
+    # against the generator's own likelihood (see the vae and lm experiments' `curate`)
+    "verifier filter": {"workflow": "replace", "curate": "verifier"},
+    "self-likelihood filter": {"workflow": "replace", "curate": "self-likelihood"},
 }
 EXPENSIVE_QUALITY = {
     "vae": "digit-class entropy of the samples, relative to generation 0",
