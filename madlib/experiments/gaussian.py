@@ -137,6 +137,7 @@ PUBLISHED_SWEEP = {
 
 @experiment(
     "gaussian-sweep",
+    version=2,  # 2: theory columns beside the published ones
     defaults={"generations": 100, "replicates": scaled(smoke=2000, default=20000, full=100000), "ddof": 0, "seed": 0},
     choices={"ddof": (0, 1)},
 )
