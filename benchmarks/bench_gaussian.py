@@ -14,6 +14,7 @@ import time
 import numpy as np
 import torch
 
+from madlib.config import cpu_threads
 from madlib.loop import run_loop
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler, simulate_exact
 from madlib.sources import DistributionSource
@@ -33,8 +34,10 @@ def magazine_loop(n: int, generations: int, runs: int, seed: int = 0) -> np.ndar
 
 
 def batched_sampling(n: int, generations: int, runs: int, seed: int = 0) -> np.ndarray:
+    """All runs at once through the generic loop, on one CPU thread like the numpy loop."""
     source = DistributionSource(gaussian_source_sampler(), replicates=runs)
-    result = run_loop(GaussianFamily(ddof=0), source, generations=generations - 1, n_real=n, seed=seed)
+    with cpu_threads(1):
+        result = run_loop(GaussianFamily(ddof=0), source, generations=generations - 1, n_real=n, seed=seed)
     return result.model.std.numpy()
 
 
@@ -50,21 +53,19 @@ def timed(fn, *args):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000], help="samples per generation (a grid)")
+    parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--generations", type=int, default=1000)
     args = parser.parse_args()
-    n, T, R = args.n, args.generations, args.runs
-    print(f"grid: n={n}, runs={R}, generations={T}; torch threads={torch.get_num_threads()}")
-    rows = []
-    for name, fn in (("magazine per-run loop", magazine_loop), ("madlib batched sampling", batched_sampling),
-                     ("madlib exact", exact)):
-        seconds, finals = timed(fn, n, T, R)
-        rows.append((name, seconds, finals))
-        print(f"{name:26s} {seconds:9.3f} s   mean final std {finals.mean():.3f}  median {np.median(finals):.3f}")
-    base = rows[0][1]
-    print("speed-up over the per-run loop: " + ", ".join(f"{name}: {base / s:,.1f}x" for name, s, _ in rows[1:]))
-    print(f"exact over batched sampling: {rows[1][1] / rows[2][1]:,.0f}x")
+    T, R = args.generations, args.runs
+    print(f"runs={R}, generations={T}; one CPU thread for both sampling methods")
+    print(f"{'n':>6} {'per-run loop':>13} {'batched':>9} {'exact':>8} {'batched/loop':>13} {'exact/loop':>11}")
+    for n in args.n:
+        times = {}
+        for name, fn in (("loop", magazine_loop), ("batched", batched_sampling), ("exact", exact)):
+            times[name], _ = timed(fn, n, T, R)
+        print(f"{n:>6} {times['loop']:>12.2f}s {times['batched']:>8.2f}s {times['exact']:>7.3f}s "
+              f"{times['loop'] / times['batched']:>12.1f}x {times['loop'] / times['exact']:>10.0f}x")
     seconds, finals = timed(exact, 1000, 10_000, 1000)
     print(f"madlib exact, 1,000 runs x 10,000 generations (n=1000): {seconds:.2f} s, mean final std {finals.mean():.2e}")
 
