@@ -93,6 +93,22 @@ class VerifierFilter:
         return accepted
 
 
+def keep_top_fraction(log_prob: torch.Tensor, keep_fraction: float,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """Weights ``(R, m)``: 1 for the ``keep_fraction`` most likely items of each replicate, 0 for the rest.
+
+    With a ``generator``, ties (categorical items share a log-probability) break at random.
+    """
+    keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
+    log_prob = log_prob.to(torch.float64)
+    n_keep = max(1, int(round(keep_fraction * log_prob.shape[1])))
+    if generator is not None:
+        noise = torch.rand(log_prob.shape, generator=generator, device=generator.device, dtype=torch.float64)
+        log_prob = log_prob + 1e-9 * noise.to(log_prob.device)
+    top = log_prob.topk(n_keep, dim=1).indices
+    return torch.zeros_like(log_prob).scatter_(1, top, 1.0)
+
+
 class SelfLikelihoodFilter:
     """Keep the ``keep_fraction`` of items the generating model finds most likely (cherry-picking)."""
 
@@ -100,13 +116,7 @@ class SelfLikelihoodFilter:
         self.keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
 
     def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
-        log_prob = model_log_prob(model, synthetic).to(torch.float64)
-        m = log_prob.shape[1]
-        n_keep = max(1, int(round(self.keep_fraction * m)))
-        # random tie-breaking: categorical items share their log-probability
-        noise = torch.rand(log_prob.shape, generator=generator, device=generator.device, dtype=torch.float64)
-        top = (log_prob + 1e-9 * noise.to(log_prob.device)).topk(n_keep, dim=1).indices
-        return torch.zeros_like(log_prob).scatter_(1, top, 1.0)
+        return keep_top_fraction(model_log_prob(model, synthetic), self.keep_fraction, generator)
 
 
 class ProvenanceFilter:

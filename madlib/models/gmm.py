@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from ..validation import check_choice, check_float, check_int
+from ..remedies import keep_top_fraction  # the one top-fraction rule, shared with SelfLikelihoodFilter
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -335,13 +336,8 @@ def keep_most_likely(model: GMMModel, samples: torch.Tensor, keep_fraction: floa
 
     Use it in the loop's ``curate`` hook with the model that produced the samples.
     """
-    keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
-    samples = _as_data(samples)
-    m = samples.shape[1]
-    n_keep = max(1, int(round(keep_fraction * m)))
-    top = model.log_prob(samples).topk(n_keep, dim=1).indices
-    out = torch.zeros(samples.shape[:2], dtype=torch.float64, device=samples.device)
-    return out.scatter_(1, top, 1.0)
+    check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
+    return keep_top_fraction(model.log_prob(_as_data(samples)), keep_fraction)
 
 
 class StartFrom:
