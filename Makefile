@@ -35,7 +35,7 @@ test-lib: $(STAMP)
 ## Build the book at smoke scale, serve it on localhost and check every page in headless Chromium.
 site-check: $(STAMP)
 	MADLIB_SCALE=smoke $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --builder html
-	$(PY) -m madlib.sitecheck _build/html --screenshots site-check
+	$(PY) -m tools.sitecheck _build/html --screenshots site-check
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_gaussian.py

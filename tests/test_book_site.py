@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from madlib import sitecheck
+from tools import sitecheck
 
 REPO = Path(__file__).resolve().parents[1]
 pytest.importorskip("websocket", reason="websocket-client is not installed (see requirements.txt)")

@@ -1,4 +1,4 @@
-"""The browser check (madlib.sitecheck) on a tiny generated site: good pages pass, broken ones fail."""
+"""The browser check (tools/sitecheck.py) on a tiny generated site: good pages pass, broken ones fail."""
 from __future__ import annotations
 
 import struct
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from madlib import sitecheck
+from tools import sitecheck
 
 CHROMIUM = sitecheck.find_chromium()
 needs_chromium = pytest.mark.skipif(

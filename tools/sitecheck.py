@@ -1,4 +1,4 @@
-"""Browser check of the rendered book: ``python -m madlib.sitecheck _build/html --screenshots DIR``.
+"""Browser check of the rendered book: ``python -m tools.sitecheck _build/html --screenshots DIR``.
 
 Serves the built site on 127.0.0.1 (a random free port, in a thread), opens every page in
 headless Chromium driven over the Chrome DevTools Protocol (CDP) and fails a page on
@@ -383,7 +383,7 @@ def format_report(reports: list[PageReport]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m madlib.sitecheck", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.sitecheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
     parser.add_argument("--screenshots", type=Path, default=None, help="folder for one PNG per page")
     parser.add_argument("--full-page", action="store_true", help="screenshot whole pages, not just the top")
