@@ -3,18 +3,24 @@
 Chapters are narrative over these calls::
 
     from madlib import run_experiment, use_house_style
-    result = run_experiment("gaussian", generations=1000)
+    result = run_experiment("gaussian", preset="essay")
+
+The layers (imports point down only; ``make test`` checks it): ``core`` (config, validation,
+protocol, sources, workflows, loop, checkpoints, selection rules, cache) < ``models`` <
+``theory`` | ``metrics`` | ``data`` < ``remedies`` < ``simulations`` < ``experiments`` <
+``plots`` < ``widgets`` < ``cli``. See ARCHITECTURE.md.
 """
-from .config import SCALES, get_device, get_scale, make_generator, scaled, seed_everything
+from .core.config import SCALES, get_device, get_scale, make_generator, scaled, seed_everything
+from .core.loop import LoopResult, Observation, run_loop
+from .core.sources import DistributionSource, PoolSource
+from .core.workflows import WORKFLOWS
 from .experiments import ExperimentResult, list_experiments, run_experiment
-from .loop import WORKFLOWS, LoopResult, run_loop
-from .plots.style import PALETTE, use_house_style
-from .sources import DistributionSource, PoolSource
+from .plots.style import PALETTE, save_figure, use_house_style
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SCALES", "WORKFLOWS", "PALETTE", "ExperimentResult", "LoopResult", "DistributionSource", "PoolSource",
-    "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop", "scaled",
-    "seed_everything", "use_house_style",
+    "SCALES", "WORKFLOWS", "PALETTE", "ExperimentResult", "LoopResult", "Observation", "DistributionSource",
+    "PoolSource", "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop",
+    "save_figure", "scaled", "seed_everything", "use_house_style",
 ]

@@ -92,9 +92,9 @@ def test_plots_draw(tmp_path):
     from madlib.widgets_cats import explore_cats
 
     out = simulate_cat_hues("gaussian", generations=5, replicates=2)
-    figs = [pc.cat_strip({g: out["hues"][g, 0] for g in (0, 1, 5)}),
-            pc.hue_histograms({g: out["hues"][g, 0] for g in (0, 5)}),
-            pc.colour_share_plot({n: out["shares"][:, :, i].mean(1) for i, n in enumerate(COLOUR_NAMES)}),
+    figs = [pc.plot_cat_strip({g: out["hues"][g, 0] for g in (0, 1, 5)}),
+            pc.plot_hue_histograms({g: out["hues"][g, 0] for g in (0, 5)}),
+            pc.plot_colour_shares({n: out["shares"][:, :, i].mean(1) for i, n in enumerate(COLOUR_NAMES)}),
             explore_cats(cats=20, blue=2, generations=30, replicates=50)]
     for i, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{i}.png")

@@ -80,7 +80,7 @@ def test_mad_phase_mixture_runs():
 
 
 @pytest.mark.parametrize("overrides", [dict(dataset="spiral"), dict(start="middle"), dict(replicates=0),
-                                       dict(snapshots=[99]), dict(cherry_pick=0.0)])
+                                       dict(snapshots=[99]), dict(keep_fraction=0.0)])
 def test_gmm_bad_arguments(overrides):
     with pytest.raises(ValueError):
         run_experiment("gmm", generations=3, **overrides)

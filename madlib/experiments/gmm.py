@@ -17,71 +17,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import cpu_threads, scaled
-from ..data.toy import TOY_DATASETS, ToyDataset, get_toy
-from ..loop import WORKFLOWS, run_loop
-from ..metrics.frechet import gaussian_w2_squared
-from ..metrics.manifold import precision_recall
-from ..metrics.modes import high_quality_share, modes_covered, sliced_w2_squared
+from ..core.config import cpu_threads, float64_device, scaled
+from ..core.loop import run_loop
+from ..core.sources import DistributionSource
+from ..core.validation import check_float, check_int
+from ..core.workflows import WORKFLOWS
+from ..data.toy import TOY_DATASETS, get_toy
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
-from ..models.gmm import GMMFamily, GMMModel, StartFrom
-from ..sources import DistributionSource
-from ..validation import check_float, check_int
+from ..models.gmm import GMMFamily, StartFrom
+from ..simulations.gmm import (GMM_METRICS, collapsed_start, eval_grid, gaussian_distance, mixture_distance,
+                               mixture_observer, phase_point)
 from . import ExperimentResult, RunContext, experiment
-
-GMM_METRICS = ("precision", "recall", "modes_covered", "high_quality", "sliced_w2", "spread", "components")
-
-
-def _device(ctx: RunContext) -> torch.device:
-    return ctx.device if ctx.device.type != "mps" else torch.device("cpu")  # MPS has no float64
-
-
-def eval_grid(generations: int, points: int) -> list[int]:
-    """About ``points`` generations from 0 to ``generations``, denser early (where things change fastest)."""
-    if generations == 0:
-        return [0]
-    grid = np.unique(np.round(np.geomspace(1, generations + 1, max(points - 1, 1)) - 1).astype(int))
-    return sorted(set(grid.tolist()) | {0, generations})
-
-
-def collapsed_start(dataset: ToyDataset, replicates: int, n_components: int, spread: float = 0.05,
-                    device: torch.device | str = "cpu") -> GMMModel:
-    """A deliberately bad first generation: every component piled on the first true mode with a tiny covariance."""
-    d = dataset.modes.shape[1]
-    centre = dataset.modes[0].to(device)
-    offsets = 0.01 * torch.arange(n_components, dtype=torch.float64, device=device)[:, None]
-    means = (centre + offsets).expand(replicates, n_components, d).clone()
-    covs = (spread**2 * torch.eye(d, dtype=torch.float64, device=device)).expand(replicates, n_components, d, d).clone()
-    weights = torch.full((replicates, n_components), 1.0 / n_components, dtype=torch.float64, device=device)
-    return GMMModel(weights, means, covs)
-
-
-def mixture_evaluator(dataset: ToyDataset, reference: torch.Tensor, *, wanted: set[int], n_eval: int,
-                      snapshot_generations: set[int], snapshots: dict[int, torch.Tensor], k: int = 5):
-    """An ``evaluate`` hook for :func:`run_loop` measuring :data:`GMM_METRICS` at the ``wanted`` generations.
-
-    ``reference`` (1, n_eval, d) is a fixed real sample shared by every replicate
-    and generation; samples of replicate 0 at ``snapshot_generations`` go to ``snapshots``.
-    """
-
-    def evaluate(model: GMMModel, data, generation: int, generator: torch.Generator):
-        if generation not in wanted:
-            return {}
-        samples = model.sample(n_eval, generator=generator, cherry_pick=1.0)
-        if generation in snapshot_generations:
-            snapshots[generation] = samples[0].detach().cpu()
-        precision, recall = precision_recall(reference, samples, k=k)
-        return {
-            "precision": precision,
-            "recall": recall,
-            "modes_covered": modes_covered(samples, dataset.modes, dataset.mode_radius),
-            "high_quality": high_quality_share(samples, dataset.modes, dataset.mode_radius),
-            "sliced_w2": sliced_w2_squared(samples, reference, generator=generator),
-            "spread": torch.diagonal(model.cov, dim1=-2, dim2=-1).sum(-1),
-            "components": model.alive.sum(1),
-        }
-
-    return evaluate
 
 
 @experiment(
@@ -94,7 +40,7 @@ def mixture_evaluator(dataset: ToyDataset, reference: torch.Tensor, *, wanted: s
         "n_real": scaled(smoke=300, default=1000, full=1000),
         "n_synthetic": 0,
         "sampling_bias": 1.0,
-        "cherry_pick": 1.0,
+        "keep_fraction": 1.0,
         "kept_real_fraction": 0.0,
         "n_components": 0,
         "start": "fit",
@@ -108,7 +54,7 @@ def mixture_evaluator(dataset: ToyDataset, reference: torch.Tensor, *, wanted: s
 def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     """Refit a Gaussian mixture on its own samples (a toy data set, one of the loop's workflows)."""
     # small batched tensor ops: one CPU thread is much faster than two on a busy machine
-    with cpu_threads(1 if _device(ctx).type == "cpu" else None):
+    with cpu_threads(1 if float64_device(ctx.device).type == "cpu" else None):
         return _run_gmm(config, ctx)
 
 
@@ -120,24 +66,24 @@ def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
     n_eval = check_int("n_eval", config["n_eval"], 6)
     components = check_int("n_components", config["n_components"], 0) or dataset.n_components
-    cherry_pick = check_float("cherry_pick", config["cherry_pick"], 0.0, 1.0, open_minimum=True)
-    device = _device(ctx)
+    keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
+    device = float64_device(ctx.device)
     wanted = set(eval_grid(generations, check_int("eval_points", config["eval_points"], 2)))
     snapshot_generations = {check_int("snapshot generation", g, 0, generations) for g in config["snapshots"]}
     wanted |= snapshot_generations
 
-    family = GMMFamily(components, cherry_pick=cherry_pick)
+    family = GMMFamily(components, keep_fraction=keep_fraction)
     if config["start"] == "collapsed":
         family = StartFrom(family, collapsed_start(dataset, replicates, components, device=device))
     source = DistributionSource(dataset.sampler, replicates, device=device)
     reference_gen = torch.Generator(device=device).manual_seed(config["seed"] + 7_777)
     reference = dataset.sampler(1, n_eval, reference_gen)
-    snapshots: dict[int, torch.Tensor] = {}
-    evaluate = mixture_evaluator(dataset, reference, wanted=wanted, n_eval=n_eval,
-                                 snapshot_generations=snapshot_generations, snapshots=snapshots)
+    observe = mixture_observer(dataset, reference, wanted=wanted, n_eval=n_eval,
+                               snapshot_generations=snapshot_generations)
     result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
                       workflow=config["workflow"], kept_real_fraction=config["kept_real_fraction"],
-                      sampling_bias=config["sampling_bias"], seed=config["seed"], evaluate=evaluate,
+                      sampling_bias=config["sampling_bias"], seed=config["seed"], observe=observe,
+                      checkpoint_dir=ctx.checkpoint_dir, config=config,
                       progress=ctx.progress, desc=f"gmm {config['dataset']} {config['workflow']}")
     table = result.table
     means = table.groupby(["metric", "generation"])["value"].mean()
@@ -147,47 +93,8 @@ def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
         summary[metric] = [float(v) for v in means[metric].sort_index().values]
         summary[f"final_{metric}"] = summary[metric][-1]
     return ExperimentResult(summary=summary, table=table,
-                            extras={"snapshots": snapshots, "reference": reference[0].cpu(),
+                            extras={"snapshots": result.artefact("snapshot"), "reference": reference[0].cpu(),
                                     "modes": dataset.modes})
-
-
-# --------------------------------------------------------------------------- phase diagram
-def _gaussian_distance(dim: int):
-    """W2^2 between each fitted Gaussian and the truth N(0, I): closed form."""
-    def distance(model, generator):
-        eye = torch.eye(dim, dtype=torch.float64, device=model.mean.device)
-        return gaussian_w2_squared(model.mean, model.cov, torch.zeros_like(model.mean), eye.expand_as(model.cov))
-    return distance
-
-
-def _mixture_distance(dataset: ToyDataset, test: torch.Tensor):
-    """KL(truth || model) estimated on a fixed test sample (shared, so differences are low-noise)."""
-    true_log_prob = dataset.truth.log_prob(test).mean()
-
-    def distance(model, generator):
-        return true_log_prob - model.log_prob(test.expand(model.replicates, -1, -1)).mean(1)
-    return distance
-
-
-def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, sampling_bias: float,
-                generations: int, tail: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """One point of the phase diagram: per-replicate distance of the real-only fit and of the loop's end.
-
-    The loop's end is the mean over the last ``tail`` generations of the fresh-data loop.
-    """
-    per_generation: dict[int, torch.Tensor] = {}
-    keep = set(range(max(generations - tail + 1, 1), generations + 1)) | {0}
-
-    def evaluate(model, data, generation, generator):
-        if generation in keep:
-            per_generation[generation] = distance(model, generator).detach().cpu()
-        return {}
-
-    run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic, workflow="fresh",
-             sampling_bias=sampling_bias, seed=seed, evaluate=evaluate)
-    baseline = per_generation.pop(0).numpy()
-    final = torch.stack(list(per_generation.values())).mean(0).numpy() if per_generation else baseline
-    return baseline, final
 
 
 @experiment(
@@ -210,7 +117,7 @@ def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, samp
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""
-    with cpu_threads(1 if _device(ctx).type == "cpu" else None):
+    with cpu_threads(1 if float64_device(ctx.device).type == "cpu" else None):
         return _run_mad_phase(config, ctx)
 
 
@@ -218,18 +125,18 @@ def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     generations = check_int("generations", config["generations"], 1)
     tail = check_int("tail", config["tail"], 1, generations)
     replicates = check_int("replicates", config["replicates"], 1)
-    device = _device(ctx)
+    device = float64_device(ctx.device)
     if config["family"] == "gaussian":
         dim = check_int("dim", config["dim"], 1)
         family, sampler = GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim)
-        distance, label = _gaussian_distance(dim), "W2^2 to the truth"
+        distance, label = gaussian_distance(dim), "W2^2 to the truth"
         min_real = dim + 1
     else:
         dataset = get_toy(config["dataset"])
         family, sampler = GMMFamily(dataset.n_components), dataset.sampler
         test = dataset.sampler(1, check_int("n_test", config["n_test"], 10),
                                torch.Generator(device=device).manual_seed(config["seed"] + 99))
-        distance, label = _mixture_distance(dataset, test), "KL(truth || model)"
+        distance, label = mixture_distance(dataset, test), "KL(truth || model)"
         min_real = 2 * dataset.n_components
     rows = []
     points = [(int(n), float(r), float(lam)) for n in config["n_real"] for r in config["synthetic_ratio"]

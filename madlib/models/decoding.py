@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 
 NextLogProbs = Callable[[torch.Tensor], torch.Tensor]
 

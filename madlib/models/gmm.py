@@ -15,7 +15,7 @@ data live there). Details that matter for a self-consuming loop:
   from the data therefore vanishes from the model, cleanly, without NaNs;
 * **frequency weights** (from the loop's ``curate`` hook) weight every item;
 * two kinds of **sampling bias**: ``sampling_bias`` lambda scales every
-  covariance (the MAD study's Gaussian bias), and ``cherry_pick`` keeps only the
+  covariance (the MAD study's Gaussian bias), and ``keep_fraction`` keeps only the
   most likely share of a larger batch of candidates (what a person who keeps the
   "best-looking" samples does).
 """
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_choice, check_float, check_int
-from ..remedies import keep_top_fraction  # the one top-fraction rule, shared with SelfLikelihoodFilter
+from ..core.validation import check_choice, check_float, check_int
+from ..core.select import n_candidates, top_indices
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -36,14 +36,14 @@ LOG_2PI = math.log(2 * math.pi)
 class GMMModel:
     """R fitted mixtures: ``weights`` (R, K), ``means`` (R, K, d), ``covs`` (R, K, d, d), float64.
 
-    A dropped component has weight exactly 0. ``cherry_pick`` (in (0, 1]) is the
+    A dropped component has weight exactly 0. ``keep_fraction`` (in (0, 1]) is the
     share of candidates :meth:`sample` keeps by likelihood (1 keeps all).
     """
 
     weights: torch.Tensor
     means: torch.Tensor
     covs: torch.Tensor
-    cherry_pick: float = 1.0
+    keep_fraction: float = 1.0
     log_likelihood: torch.Tensor | None = None
     iterations: int = 0
 
@@ -94,20 +94,20 @@ class GMMModel:
         return torch.logsumexp(_component_log_prob(x - centre, weights, means - centre, chol), 1)
 
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
-               context: torch.Tensor | None = None, cherry_pick: float | None = None) -> torch.Tensor:
+               context: torch.Tensor | None = None, keep_fraction: float | None = None) -> torch.Tensor:
         """Draw ``n`` items per replicate, ``(R, n, d)``.
 
         ``sampling_bias`` lambda scales every covariance (1: the fitted model as it is).
-        ``cherry_pick`` (default: the model's) draws ``ceil(n / cherry_pick)`` candidates
+        ``keep_fraction`` (default: the model's) draws ``ceil(n / keep_fraction)`` candidates
         and keeps the ``n`` most likely under the unbiased model.
         """
         n = check_int("n", n, 0)
         lam = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
-        keep = self.cherry_pick if cherry_pick is None else cherry_pick
-        keep = check_float("cherry_pick", keep, 0.0, 1.0, open_minimum=True)
+        keep = self.keep_fraction if keep_fraction is None else keep_fraction
+        keep = check_float("keep_fraction", keep, 0.0, 1.0, open_minimum=True)
         if keep < 1.0 and n > 0:
-            candidates = self._draw(math.ceil(n / keep), lam, generator)
-            return candidates[_rows(candidates), self.log_prob(candidates).topk(n, dim=1).indices]
+            candidates = self._draw(n_candidates(n, keep), lam, generator)
+            return candidates[_rows(candidates), top_indices(self.log_prob(candidates), n)]
         return self._draw(n, lam, generator)
 
     def _draw(self, n: int, lam: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -178,14 +178,14 @@ class GMMFamily:
     kmeans_iterations: Lloyd steps after k-means++ seeding.
     min_count: a component with a smaller effective (weighted) count is dead.
     dead: ``"reseed"`` (re-seed during the first half of EM, drop after) or ``"drop"``.
-    cherry_pick: share of candidates the fitted models keep by likelihood when sampling.
+    keep_fraction: share of candidates the fitted models keep by likelihood when sampling.
     """
 
     name = "gmm"
 
     def __init__(self, n_components: int = 2, *, max_iter: int = 100, tol: float = 1e-4, reg: float = 1e-6,
                  init: str = "kmeans++", kmeans_iterations: int = 10, min_count: float = 2.0,
-                 dead: str = "reseed", cherry_pick: float = 1.0):
+                 dead: str = "reseed", keep_fraction: float = 1.0):
         self.n_components = check_int("n_components", n_components, 1)
         self.max_iter = check_int("max_iter", max_iter, 1)
         self.tol = check_float("tol", tol, 0.0)
@@ -194,7 +194,7 @@ class GMMFamily:
         self.kmeans_iterations = check_int("kmeans_iterations", kmeans_iterations, 0)
         self.min_count = check_float("min_count", min_count, 0.0)
         self.dead = check_choice("dead", dead, ("reseed", "drop"))
-        self.cherry_pick = check_float("cherry_pick", cherry_pick, 0.0, 1.0, open_minimum=True)
+        self.keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: torch.Tensor, *, weights: torch.Tensor | None = None, previous: GMMModel | None = None,
@@ -265,7 +265,7 @@ class GMMFamily:
             if not reseeded and bool(((ll - previous_ll).abs() < self.tol).all()):
                 break
             previous_ll = ll
-        return GMMModel(weights=pi, means=mu + centre, covs=cov, cherry_pick=self.cherry_pick, log_likelihood=ll,
+        return GMMModel(weights=pi, means=mu + centre, covs=cov, keep_fraction=self.keep_fraction, log_likelihood=ll,
                         iterations=iteration)
 
     def _m_step(self, features, w, resp, total, eye, old_cov):
@@ -329,15 +329,6 @@ def kmeans_plus_plus(x: torch.Tensor, weights: torch.Tensor, k: int, *, generato
         updated = assign.transpose(1, 2) @ x / counts.clamp_min(1e-12)[..., None]
         c = torch.where(counts[..., None] > 0, updated, c)  # an empty cluster keeps its centre
     return c
-
-
-def keep_most_likely(model: GMMModel, samples: torch.Tensor, keep_fraction: float) -> torch.Tensor:
-    """Cherry-picking as curation: weights (R, m) that keep the ``keep_fraction`` most likely samples (1) and drop the rest (0).
-
-    Use it in the loop's ``curate`` hook with the model that produced the samples.
-    """
-    check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
-    return keep_top_fraction(model.log_prob(_as_data(samples)), keep_fraction)
 
 
 class StartFrom:

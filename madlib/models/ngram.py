@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_choice, check_float, check_int
+from ..core.validation import check_choice, check_float, check_int
 
 SMOOTHINGS = ("kneser_ney", "add_k")
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 from .decoding import Decoding, generate
 
 

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import cpu_threads, get_device
-from ..validation import check_float, check_int
+from ..core.config import cpu_threads, get_device
+from ..core.validation import check_float, check_int
 
 LATENT_DIM = 20
 _COLD_FITS: "OrderedDict[tuple, tuple[dict, float]]" = OrderedDict()  # memo of from-scratch fits, see VAEFamily

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import patches
 
-from ..models.hue import BLUE_HUE, COLOUR_LETTERS, COLOUR_NAMES, COLOUR_RANGES, YELLOW_HUE, colour_names, hue_to_rgb
+from ..data.hues import BLUE_HUE, COLOUR_LETTERS, COLOUR_NAMES, COLOUR_RANGES, YELLOW_HUE, colour_names, hue_to_rgb
 from .style import LINESTYLES, PALETTE, THEORY_STYLE
 
 #: Okabe-Ito stand-ins for the colour names, for lines and bars (not fur).
@@ -58,7 +58,7 @@ def representative(hues: np.ndarray, count: int) -> np.ndarray:
     return h[index]
 
 
-def cat_strip(hues_by_generation: Mapping[int, np.ndarray], *, per_row: int = 20, title: str | None = None,
+def plot_cat_strip(hues_by_generation: Mapping[int, np.ndarray], *, per_row: int = 20, title: str | None = None,
               ax=None, label_counts: bool = True):
     """One row of cats per generation, each cat filled with its fur hue and lettered by colour name.
 
@@ -99,11 +99,11 @@ def cat_strip(hues_by_generation: Mapping[int, np.ndarray], *, per_row: int = 20
 
 
 def categorical_hues(blue_counts: Mapping[int, int], cats: int) -> dict[int, np.ndarray]:
-    """Hues of a yellow/blue population from its blue counts, for :func:`cat_strip`."""
+    """Hues of a yellow/blue population from its blue counts, for :func:`plot_cat_strip`."""
     return {g: np.r_[np.full(cats - int(b), YELLOW_HUE), np.full(int(b), BLUE_HUE)] for g, b in blue_counts.items()}
 
 
-def hue_histograms(hues_by_generation: Mapping[int, np.ndarray], *, bins: np.ndarray | None = None,
+def plot_hue_histograms(hues_by_generation: Mapping[int, np.ndarray], *, bins: np.ndarray | None = None,
                    title: str | None = None):
     """Histograms of fur hue at several generations (small multiples), bars filled with their own hue.
 
@@ -138,7 +138,7 @@ def hue_histograms(hues_by_generation: Mapping[int, np.ndarray], *, bins: np.nda
     return fig
 
 
-def colour_share_plot(shares: Mapping[str, Sequence[float]], *, names: Sequence[str] = ("yellow", "green", "blue"),
+def plot_colour_shares(shares: Mapping[str, Sequence[float]], *, names: Sequence[str] = ("yellow", "green", "blue"),
                       ax=None, title: str | None = None, linestyle_offset: int = 0, label_suffix: str = ""):
     """Share of cats of each colour name per generation (mean over replicates).
 
@@ -161,7 +161,7 @@ def colour_share_plot(shares: Mapping[str, Sequence[float]], *, names: Sequence[
     return fig
 
 
-def blue_trajectories(blue_share: np.ndarray, *, ax=None, title: str | None = None, max_lines: int = 40):
+def plot_blue_trajectories(blue_share: np.ndarray, *, ax=None, title: str | None = None, max_lines: int = 40):
     """Blue share of individual replicate chains over generations (one thin line each)."""
     if ax is None:
         fig, ax = plt.subplots()
@@ -179,7 +179,7 @@ def blue_trajectories(blue_share: np.ndarray, *, ax=None, title: str | None = No
     return fig
 
 
-def loss_time_histograms(loss_time: np.ndarray, fixation_time: np.ndarray, *, theory: Mapping[str, float] | None = None,
+def plot_loss_times(loss_time: np.ndarray, fixation_time: np.ndarray, *, theory: Mapping[str, float] | None = None,
                          bins: int = 60):
     """Histograms of the generation at which blue is lost and at which it takes over, with theory means."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
@@ -205,7 +205,7 @@ def loss_time_histograms(loss_time: np.ndarray, fixation_time: np.ndarray, *, th
     return fig
 
 
-def survival_plot(curves: Mapping[str, np.ndarray], *, theory: np.ndarray | None = None, ax=None,
+def plot_survival(curves: Mapping[str, np.ndarray], *, theory: np.ndarray | None = None, ax=None,
                   title: str | None = None, ylabel: str = "P(blue lost at least once by generation t)"):
     """Curves of the share of replicates that lost blue by each generation, one per workflow."""
     if ax is None:
@@ -225,7 +225,7 @@ def survival_plot(curves: Mapping[str, np.ndarray], *, theory: np.ndarray | None
     return fig
 
 
-def zipf_survival_plot(table: pd.DataFrame, *, ax=None, title: str | None = None):
+def plot_zipf_survival(table: pd.DataFrame, *, ax=None, title: str | None = None):
     """Median generations until a word is lost against its initial count, with the branching-process line."""
     if ax is None:
         fig, ax = plt.subplots()

@@ -134,30 +134,6 @@ def plot_workflows(tables: Mapping[str, pd.DataFrame], *, metric: str = "std", t
     return fig
 
 
-def explorer_figure(n: int = 100, generations: int = 200, ddof: int = 0, workflow: str = "replace",
-                    sampling_bias: float = 1.0, runs: int = 400, seed: int = 0):
-    """The explorer's figure: paths, median and band from the exact method, theory where it exists."""
-    from ..models.gaussian import simulate_exact
-
-    chain = simulate_exact(n, generations, runs, ddof=ddof, workflow=workflow, sampling_bias=sampling_bias,
-                           seed=seed)
-    gens, std = chain.generations, chain.std
-    fig, ax = plt.subplots()
-    for r in range(min(15, runs)):
-        ax.plot(gens, std[:, r], color=PALETTE["sky"], alpha=0.35, linewidth=0.8)
-    ax.plot(gens, np.median(std, axis=1), color=PALETTE["vermillion"], linestyle="-.", label="median")
-    ax.plot(gens, std.mean(axis=1), color=PALETTE["blue"], label="mean")
-    ax.fill_between(gens, np.quantile(std, 0.05, axis=1), np.quantile(std, 0.95, axis=1),
-                    color=PALETTE["blue"], alpha=0.15, linewidth=0, label="5-95% of runs")
-    if workflow == "replace":
-        ax.plot(gens, theory.median_std(n, gens, ddof, sampling_bias), **THEORY_STYLE, label="theory: median")
-    ax.set(yscale="log", xlabel="generation", ylabel="$\\sigma_t$",
-           title=f"{workflow}, n={n}, ddof={ddof}, $\\lambda$={sampling_bias:g}: "
-                 f"median $\\sigma_T$ = {np.median(std[-1]):.3g}")
-    ax.legend(loc="lower left")
-    return fig
-
-
 def plot_log_det(table: pd.DataFrame, *, n: int, dim: int, ddof: int = 0):
     """ln det of the fitted covariance in d dimensions against the Wishart law."""
     fig, ax = plt.subplots()

@@ -7,19 +7,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..remedies import remedy_label
 from ..theory import gaussian as theory
 from .style import LINESTYLES, PALETTE, THEORY_STYLE
 
-REMEDY_COLOURS = {
-    "none (replace)": PALETTE["vermillion"],
-    "keep 10% real": PALETTE["blue"],
+REMEDY_COLOURS = {  # by remedy key (madlib.remedies.registry)
+    "none": PALETTE["vermillion"],
+    "keep-real": PALETTE["blue"],
     "accumulate": PALETTE["green"],
-    "fresh data": PALETTE["sky"],
-    "verifier filter": PALETTE["black"],
-    "self-likelihood filter": PALETTE["orange"],
-    "tail reweighting": PALETTE["purple"],
-    "web scrape, no detector": PALETTE["grey"],
-    "web scrape + detector": PALETTE["yellow"],
+    "fresh": PALETTE["sky"],
+    "verifier": PALETTE["black"],
+    "self-likelihood": PALETTE["orange"],
+    "tail-reweighting": PALETTE["purple"],
+    "web-scrape": PALETTE["grey"],
+    "web-scrape-detector": PALETTE["yellow"],
 }
 
 
@@ -34,14 +35,14 @@ def plot_remedy_curves(curves: pd.DataFrame, family: str, *, remedies: Sequence[
         _, ax = plt.subplots()
     for i, remedy in enumerate(remedies):
         part = data[data["remedy"] == remedy]
-        ax.plot(part["generation"], part["relative_quality"], label=remedy,
+        ax.plot(part["generation"], part["relative_quality"], label=remedy_label(remedy),
                 color=REMEDY_COLOURS.get(remedy, None), linestyle=LINESTYLES[i % len(LINESTYLES)],
                 marker="o" if len(part) <= 12 else None, markersize=4)
     ax.axhline(threshold, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
     ax.annotate(f"collapse threshold {threshold:g}", (ax.get_xlim()[0], threshold), xytext=(4, 4),
                 textcoords="offset points", fontsize=8.5, color=PALETTE["grey"])
     ax.set(xlabel="generation", ylabel=ylabel, title=title or family)
-    return ax
+    return ax.figure
 
 
 def plot_remedy_grid(curves: pd.DataFrame, families: Sequence[str], *, threshold: float = 0.75,
@@ -79,7 +80,7 @@ def plot_scoreboard(table: pd.DataFrame, *, threshold: float = 0.75):
             label = text[i, j] if np.isnan(value) else f"{text[i, j]}\n{value:.2f}"
             ax.text(j, i, label, ha="center", va="center", fontsize=8.5, color=colour,
                     style="italic" if np.isnan(value) else "normal")
-    ax.set_xticks(range(len(remedies)), [_wrap(r) for r in remedies], rotation=0, fontsize=8.5)
+    ax.set_xticks(range(len(remedies)), [_wrap(remedy_label(r)) for r in remedies], rotation=0, fontsize=8.5)
     ax.set_yticks(range(len(families)), families)
     ax.grid(False)
     fig.colorbar(image, ax=ax, label="final quality relative to generation 0", shrink=0.8)
@@ -135,4 +136,5 @@ def scoreboard_table(table: pd.DataFrame) -> pd.DataFrame:
                                   for g in table["generations_to_collapse"]])
     out = labels.pivot(index="remedy", columns="family", values="result")
     out = out.reindex(index=list(dict.fromkeys(table["remedy"])), columns=list(dict.fromkeys(table["family"])))
+    out.index = [remedy_label(r) for r in out.index]
     return out.fillna("not run")

@@ -6,9 +6,11 @@ so ``ln sigma_T^2`` is a sum of T iid terms: its mean and variance are exact
 (digamma and trigamma), and by the central limit theorem it is close to normal,
 which gives medians and quantiles of sigma_T.
 
-Convention: generation 0 is the true distribution N(mu_0, sigma_0^2) and
-generation T the T-th fit. The first fit sees real data, so the sampling bias
-lambda acts on the T - 1 later fits only.
+Convention (the course's, see the glossary): generation 0 is the first fit, to n real
+draws from the truth N(mu_0, sigma_0^2); generation g is the (g+1)-th fit. Every function
+here takes the *generation* g and works with the number of fits T = g + 1. The first fit
+sees real data, so the sampling bias lambda acts on the g later fits only. The essay's
+"after 1,000 iterations" (1,000 fits) is generation 999.
 """
 from __future__ import annotations
 
@@ -16,17 +18,23 @@ import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 from scipy.stats import norm
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 
 
-def _args(n, generations, ddof, sampling_bias=1.0):
+def fits(generation):
+    """The number of fits behind ``generation`` (array-like): T = generation + 1."""
+    generation = np.asarray(generation, dtype=float)
+    if np.any(generation < 0):
+        raise ValueError(f"generation must be >= 0, got {generation.min()}")
+    return generation + 1
+
+
+def _args(n, generation, ddof, sampling_bias=1.0):
+    """Checked arguments, with the generation turned into the number of fits T."""
     n = check_int("n", n, 2)
     ddof = check_int("ddof", ddof, 0, 1)
     sampling_bias = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
-    generations = np.asarray(generations, dtype=float)
-    if np.any(generations < 0):
-        raise ValueError("generations must be >= 0")
-    return n, generations, ddof, sampling_bias
+    return n, fits(generation), ddof, sampling_bias
 
 
 def log_var_step_mean(n: int, ddof: int = 0, sampling_bias: float = 1.0) -> float:
@@ -42,67 +50,67 @@ def log_var_step_var(n: int) -> float:
 
 
 def _biased_steps(T):
-    return np.maximum(T - 1, 0)
+    return np.maximum(T - 1, 0)  # every fit after the first sees data drawn with sampling bias
 
 
-def log_var_mean(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+def log_var_mean(n: int, generation, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
     """E[ln sigma_T^2] (exact)."""
-    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    n, T, ddof, lam = _args(n, generation, ddof, sampling_bias)
     return 2 * np.log(sigma0) + T * log_var_step_mean(n, ddof) + _biased_steps(T) * np.log(lam)
 
 
-def log_var_var(n: int, generations):
+def log_var_var(n: int, generation):
     """Var[ln sigma_T^2] (exact)."""
-    return np.asarray(generations, dtype=float) * log_var_step_var(n)
+    return fits(generation) * log_var_step_var(n)
 
 
-def expected_var(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+def expected_var(n: int, generation, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
     """E[sigma_T^2] = sigma_0^2 ((n-1)/(n-ddof))^T lambda^(T-1): a martingale for ddof=1 and lambda=1."""
-    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    n, T, ddof, lam = _args(n, generation, ddof, sampling_bias)
     return sigma0**2 * np.exp(T * np.log((n - 1) / (n - ddof)) + _biased_steps(T) * np.log(lam))
 
 
-def expected_std(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+def expected_std(n: int, generation, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
     """E[sigma_T] = sigma_0 [sqrt(2/(n-ddof)) Gamma(n/2)/Gamma((n-1)/2)]^T lambda^((T-1)/2)."""
-    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    n, T, ddof, lam = _args(n, generation, ddof, sampling_bias)
     log_step = 0.5 * np.log(2 / (n - ddof)) + gammaln(n / 2) - gammaln((n - 1) / 2)
     return sigma0 * np.exp(T * log_step + 0.5 * _biased_steps(T) * np.log(lam))
 
 
-def std_quantile(q, n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+def std_quantile(q, n: int, generation, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
     """Quantile q of sigma_T from the normal (CLT) law of ln sigma_T^2; exact at q=0.5 up to the skew."""
     q = np.asarray(q, dtype=float)
     if np.any((q <= 0) | (q >= 1)):
         raise ValueError("q must lie in (0, 1)")
-    mean = log_var_mean(n, generations, ddof, sampling_bias, sigma0)
-    sd = np.sqrt(log_var_var(n, generations))
+    mean = log_var_mean(n, generation, ddof, sampling_bias, sigma0)
+    sd = np.sqrt(log_var_var(n, generation))
     return np.exp(0.5 * (mean + norm.ppf(q) * sd))
 
 
-def median_std(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+def median_std(n: int, generation, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
     """Median of sigma_T (CLT): exp(E[ln sigma_T^2] / 2)."""
-    return std_quantile(0.5, n, generations, ddof, sampling_bias, sigma0)
+    return std_quantile(0.5, n, generation, ddof, sampling_bias, sigma0)
 
 
-def prob_std_below(threshold: float, n: int, generations, ddof: int = 0, sampling_bias: float = 1.0,
+def prob_std_below(threshold: float, n: int, generation, ddof: int = 0, sampling_bias: float = 1.0,
                    sigma0: float = 1.0):
     """P(sigma_T < threshold) from the normal law of ln sigma_T^2."""
     threshold = check_float("threshold", threshold, 0.0, open_minimum=True)
-    mean = log_var_mean(n, generations, ddof, sampling_bias, sigma0)
-    sd = np.sqrt(np.maximum(log_var_var(n, generations), 1e-300))
+    mean = log_var_mean(n, generation, ddof, sampling_bias, sigma0)
+    sd = np.sqrt(np.maximum(log_var_var(n, generation), 1e-300))
     return norm.cdf((2 * np.log(threshold) - mean) / sd)
 
 
-def mean_drift(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
+def mean_drift(n: int, generation, ddof: int = 0, sampling_bias: float = 1.0, sigma0: float = 1.0):
     """E[(mu_T - mu_0)^2] = (sigma_0^2/n) [1 + lambda r sum_{s<T-1} (lambda r)^s], r = (n-1)/(n-ddof).
 
     With lambda = 1 this is (sigma_0^2/n) sum_{t<T} r^t: it grows like T/n for
     ddof=1 (the mean random-walks away) and stays bounded for ddof=0."""
-    n, T, ddof, lam = _args(n, generations, ddof, sampling_bias)
+    n, T, ddof, lam = _args(n, generation, ddof, sampling_bias)
     ratio = lam * (n - 1) / (n - ddof)
     steps = _biased_steps(T)
     geometric = steps if ratio == 1.0 else (1 - ratio**steps) / (1 - ratio)
-    return np.where(T > 0, sigma0**2 / n * (1 + lam * (n - 1) / (n - ddof) * geometric), 0.0)
+    return sigma0**2 / n * (1 + lam * (n - 1) / (n - ddof) * geometric)
 
 
 def w2_squared(mean1, std1, mean2=0.0, std2=1.0):
@@ -110,12 +118,12 @@ def w2_squared(mean1, std1, mean2=0.0, std2=1.0):
     return (np.asarray(mean1) - mean2) ** 2 + (np.asarray(std1) - std2) ** 2
 
 
-def expected_w2_squared(n: int, generations, ddof: int = 0, sampling_bias: float = 1.0):
+def expected_w2_squared(n: int, generation, ddof: int = 0, sampling_bias: float = 1.0):
     """E[W2^2] between the generation-T fit and the truth N(0, 1)."""
     return (
-        mean_drift(n, generations, ddof, sampling_bias)
-        + expected_var(n, generations, ddof, sampling_bias)
-        - 2 * expected_std(n, generations, ddof, sampling_bias)
+        mean_drift(n, generation, ddof, sampling_bias)
+        + expected_var(n, generation, ddof, sampling_bias)
+        - 2 * expected_std(n, generation, ddof, sampling_bias)
         + 1.0
     )
 
@@ -131,11 +139,11 @@ def log_det_step_mean(n: int, dim: int, ddof: int = 0, sampling_bias: float = 1.
     return float(digamma((n - i) / 2).sum() + dim * np.log(2 * sampling_bias / (n - ddof)))
 
 
-def kept_fraction_variance(n: int, kept_real_fraction: float, generations, ddof: int = 0):
+def kept_fraction_variance(n: int, kept_real_fraction: float, generation, ddof: int = 0):
     """Approximate E[sigma_t^2] when a share f of each training set is real N(0, 1) data:
     v_t = f + (1 - f) r v_{t-1}, r = (n-1)/(n-ddof), so v_t = v* + (1 - v*) ((1-f) r)^t with
     v* = f / (1 - (1-f) r). It ignores the spread between the real and synthetic means."""
-    n, T, ddof, _ = _args(n, generations, ddof)
+    n, T, ddof, _ = _args(n, generation, ddof)
     f = check_float("kept_real_fraction", kept_real_fraction, 0.0, 1.0)
     r = (n - 1) / (n - ddof)
     decay = (1 - f) * r

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 
 
 def _lam(sampling_bias: float) -> float:

@@ -30,7 +30,7 @@ from itertools import combinations
 import numpy as np
 from scipy import stats
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 
 
 def _check_frequency(p) -> np.ndarray:

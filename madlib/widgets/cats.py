@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from .experiments.cats import simulate_cats
-from .loop import WORKFLOWS
-from .plots.cats import blue_trajectories, survival_plot
-from .theory import wright_fisher as wf
-from .validation import check_choice, check_fraction, check_int
+from ..simulations.cats import simulate_cats
+from ..core.workflows import WORKFLOWS
+from ..plots.cats import plot_blue_trajectories, plot_survival
+from ..theory import wright_fisher as wf
+from ..core.validation import check_choice, check_fraction, check_int
 
 
-def explore_cats(cats: int = 100, blue: int = 10, generations: int = 300, workflow: str = "replace",
+def explorer_figure(cats: int = 100, blue: int = 10, generations: int = 300, workflow: str = "replace",
                  kept_fraction: float = 0.0, replicates: int = 500, seed: int = 0):
     """Blue-share trajectories and the share of worlds that lost blue, for one setting.
 
@@ -27,10 +27,10 @@ def explore_cats(cats: int = 100, blue: int = 10, generations: int = 300, workfl
     out = simulate_cats(cats, blue, generations, replicates, workflow=workflow, kept_real_fraction=kept_fraction,
                         seed=seed, trajectories=30)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.9))
-    blue_trajectories(out["blue_share"], ax=axes[0], title=f"{cats} cats, {blue} blue: 30 worlds")
+    plot_blue_trajectories(out["blue_share"], ax=axes[0], title=f"{cats} cats, {blue} blue: 30 worlds")
     theory = wf.survival_curve_loss(blue / cats, cats, generations) if cats <= 2000 else None
     label = workflow + (f", keep {kept_fraction:.0%} real" if kept_fraction else "")
-    survival_plot({label: out["ever_lost"], f"{label}: blue absent now": out["absent"]},
+    plot_survival({label: out["ever_lost"], f"{label}: blue absent now": out["absent"]},
                   theory=theory if (workflow == "replace" and kept_fraction == 0) else None, ax=axes[1],
                   ylabel="share of worlds", title="Worlds without blue cats")
     fig.suptitle(f"blue absent in {out['absent'][-1]:.0%} of {replicates} worlds after {generations} generations "
@@ -45,7 +45,7 @@ def cats_explorer():
 
     def show(cats, blue_percent, generations, workflow, kept_fraction):
         blue = max(1, min(cats - 1, round(cats * blue_percent / 100)))
-        explore_cats(cats=cats, blue=blue, generations=generations, workflow=workflow, kept_fraction=kept_fraction)
+        explorer_figure(cats=cats, blue=blue, generations=generations, workflow=workflow, kept_fraction=kept_fraction)
         plt.show()
 
     return widgets.interact(

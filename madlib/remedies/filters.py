@@ -1,4 +1,4 @@
-"""Ways out of collapse, as hooks for the one loop (chapter 6).
+"""Curation hooks for the one loop (chapter 6): filters and reweightings of synthetic items.
 
 Each remedy is a ``curate`` hook for :func:`madlib.loop.run_loop`: it sees the
 synthetic items of a generation (and the model that made them) and returns a
@@ -22,22 +22,17 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .validation import check_float, check_fraction, check_int
+from ..core.select import keep_top, keep_top_fraction
+from ..core.validation import check_float, check_fraction, check_int
 
 LogProb = Callable[[torch.Tensor], torch.Tensor]
 
 
 def model_log_prob(model, items: torch.Tensor) -> torch.Tensor:
-    """log p_model(items), ``(R, m)``: ``model.log_prob`` where it exists, category probabilities otherwise."""
-    if hasattr(model, "log_prob"):
-        return model.log_prob(items)
-    if hasattr(model, "log_density"):
-        return model.log_density(items)
-    probs = getattr(model, "probs", None)
-    if probs is not None:  # categorical: items are category ids
-        ids = items[..., 0] if items.ndim == 3 else items
-        return torch.log(probs.gather(1, ids.to(torch.int64)).clamp_min(1e-300))
-    raise ValueError(f"{type(model).__name__} exposes no log_prob, log_density or probs; this remedy needs one")
+    """log p_model(items), ``(R, m)``: every family that can score has ``log_prob`` (the protocol)."""
+    if not hasattr(model, "log_prob"):
+        raise ValueError(f"{type(model).__name__} has no log_prob; this remedy needs a model that can score items")
+    return model.log_prob(items)
 
 
 def _normalise(weights: torch.Tensor) -> torch.Tensor:
@@ -88,25 +83,9 @@ class VerifierFilter:
             accepted = accepted * (rank < self.max_keep)
         short = accepted.sum(dim=1) < self.min_keep
         if bool(short.any()):
-            best = log_ratio[short].topk(min(self.min_keep, log_ratio.shape[1]), dim=1).indices
-            accepted[short] = accepted[short].scatter(1, best, 1.0)
+            best = keep_top(log_ratio[short], min(self.min_keep, log_ratio.shape[1]))
+            accepted[short] = torch.maximum(accepted[short], best)
         return accepted
-
-
-def keep_top_fraction(log_prob: torch.Tensor, keep_fraction: float,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """Weights ``(R, m)``: 1 for the ``keep_fraction`` most likely items of each replicate, 0 for the rest.
-
-    With a ``generator``, ties (categorical items share a log-probability) break at random.
-    """
-    keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, open_minimum=True)
-    log_prob = log_prob.to(torch.float64)
-    n_keep = max(1, int(round(keep_fraction * log_prob.shape[1])))
-    if generator is not None:
-        noise = torch.rand(log_prob.shape, generator=generator, device=generator.device, dtype=torch.float64)
-        log_prob = log_prob + 1e-9 * noise.to(log_prob.device)
-    top = log_prob.topk(n_keep, dim=1).indices
-    return torch.zeros_like(log_prob).scatter_(1, top, 1.0)
 
 
 class SelfLikelihoodFilter:
@@ -139,8 +118,10 @@ class TailReweighting:
     """Upweight rare items: w ~ p_model(x)^(-strength), self-normalised (0 = no reweighting).
 
     For a Gaussian, weighting N(mu, s^2) samples by exp(strength * z^2 / 2) inflates
-    the weighted variance by 1 / (1 - strength): strength about 2/n cancels the
-    maximum-likelihood shrinkage on average, at the price of noisier fits.
+    the weighted variance by 1 / (1 - strength). strength = 2/n cancels the drift of
+    ln sigma^2 (the *median* run's shrinkage by the maximum-likelihood fit), after which
+    E[sigma^2] grows by about (1 + 1/n) a generation; strength = 1/n keeps E[sigma^2]
+    instead. Either way the fits get noisier (a smaller effective sample size).
     """
 
     def __init__(self, strength: float, max_weight: float = 50.0):
@@ -170,49 +151,3 @@ def generations_to_collapse(generations: Sequence[int], relative_quality: Sequen
         raise ValueError("generations and relative_quality must have the same length")
     below = np.flatnonzero(values < threshold)
     return int(generations[below[0]]) if below.size else None
-
-
-# The remedies compared in chapter 6, each a change to the fully synthetic loop.
-# "web scrape" rows model an internet where 80% of each generation's scrape is
-# machine-made content, cherry-picked (sampling bias 0.8), beside fresh human data.
-REMEDY_NAMES = (
-    "none (replace)",
-    "keep 10% real",
-    "accumulate",
-    "fresh data",
-    "verifier filter",
-    "self-likelihood filter",
-    "tail reweighting",
-    "web scrape, no detector",
-    "web scrape + detector",
-)
-
-
-def remedy_settings(remedy: str, *, n: int, reference_log_prob: LogProb | None = None,
-                    tail_strength: float | None = None, detector_miss_rate: float = 0.1,
-                    self_keep_fraction: float = 0.8) -> dict:
-    """Loop settings (``workflow``, ``n_synthetic``, ``kept_real_fraction``, ``sampling_bias``, ``curate``) for a remedy."""
-    if remedy not in REMEDY_NAMES:
-        raise ValueError(f"remedy must be one of {REMEDY_NAMES}, got {remedy!r}")
-    settings = {"workflow": "replace", "n_synthetic": n, "kept_real_fraction": 0.0, "sampling_bias": 1.0,
-                "curate": None}
-    if remedy == "keep 10% real":
-        settings["kept_real_fraction"] = 0.1
-    elif remedy == "accumulate":
-        settings["workflow"] = "accumulate"
-    elif remedy == "fresh data":
-        settings["workflow"] = "fresh"
-    elif remedy == "verifier filter":
-        if reference_log_prob is None:
-            raise ValueError("the verifier filter needs reference_log_prob (the real distribution's log-density)")
-        # draw 4x the candidates, keep n that the verifier accepts
-        settings.update(n_synthetic=4 * n, curate=VerifierFilter(reference_log_prob, max_keep=n))
-    elif remedy == "self-likelihood filter":
-        settings["curate"] = SelfLikelihoodFilter(self_keep_fraction)
-    elif remedy == "tail reweighting":
-        settings["curate"] = TailReweighting(2.0 / n if tail_strength is None else tail_strength)
-    elif remedy.startswith("web scrape"):
-        settings.update(workflow="fresh", n_synthetic=4 * n, sampling_bias=0.8)
-        if remedy == "web scrape + detector":
-            settings["curate"] = ProvenanceFilter(detector_miss_rate)
-    return settings

@@ -42,7 +42,7 @@ def plot_metric_per_generation(results: Mapping[str, object], metric: str = "tes
     if title:
         ax.set_title(title)
     ax.legend()
-    return ax
+    return ax.figure
 
 
 def plot_sequence_perplexity(result, generations: Sequence[int] | None = None, *, ax=None, bins: int = 40,
@@ -65,7 +65,7 @@ def plot_sequence_perplexity(result, generations: Sequence[int] | None = None, *
     ax.set_ylabel("density")
     ax.set_title(title or "Generated text, scored by the generation-0 model")
     ax.legend()
-    return ax
+    return ax.figure
 
 
 def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, theory: bool = True,
@@ -94,7 +94,7 @@ def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, 
     ax.set_ylabel("share of words still used")
     ax.set_title(title or "Rare words vanish first")
     ax.legend()
-    return ax
+    return ax.figure
 
 
 def plot_final_bars(results: Mapping[str, object], metric: str = "distinct_2", *, ax=None, ylabel: str | None = None,
@@ -114,7 +114,7 @@ def plot_final_bars(results: Mapping[str, object], metric: str = "distinct_2", *
     if title:
         ax.set_title(title)
     ax.legend()
-    return ax
+    return ax.figure
 
 
 def sample_table(result, generations: Sequence[int] | None = None, prompt: int = 0, width: int = 60) -> pd.DataFrame:
@@ -129,36 +129,6 @@ def sample_table(result, generations: Sequence[int] | None = None, prompt: int =
     frame = pd.DataFrame(rows).set_index("generation")
     frame.attrs["prompt"] = result.extras["sample_prompts"][prompt]
     return frame
-
-
-def plot_explorer(model: str = "ngram", workflow: str = "replace", temperature: float = 1.0, beams: int = 1,
-                  repetition_penalty: float = 1.0, kept_real_fraction: float = 0.0, generations: int | None = None):
-    """Run (cached) experiment ``lm`` with these settings and draw test perplexity and distinct-2."""
-    from ..experiments import run_experiment
-
-    overrides = dict(model=model, workflow=workflow, temperature=float(temperature), beams=int(beams),
-                     repetition_penalty=float(repetition_penalty),
-                     kept_real_fraction=float(kept_real_fraction) if workflow == "replace" else 0.0)
-    if generations is not None:
-        overrides["generations"] = int(generations)
-    if model == "transformer":
-        overrides["replicates"] = 1
-    result = run_experiment("lm", progress=False, **overrides)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    band_plot(axes[0], result.table, "test_perplexity", color=PALETTE["blue"])
-    axes[0].set_ylabel("test perplexity (bytes)")
-    axes[0].set_title("Perplexity on real test text")
-    band_plot(axes[1], result.table, "distinct_2", color=PALETTE["orange"], linestyle="--")
-    axes[1].set_ylabel("distinct-2")
-    axes[1].set_title("Diversity of generated text")
-    band_plot(axes[2], result.table, "word_survival", color=PALETTE["green"], linestyle="-.")
-    axes[2].set_ylabel("share of generation-0 words used")
-    axes[2].set_title("Vocabulary kept")
-    for ax in axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle(f"{model}, {workflow}, T={temperature}, beams={beams}, penalty={repetition_penalty}")
-    fig.tight_layout()
-    return fig
 
 
 def wrap(text: str, width: int = 70) -> str:

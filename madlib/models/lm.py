@@ -23,19 +23,18 @@ fit, and a fitted model draws its prompts only from the blocks it kept.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from ..config import cpu_threads
-from ..validation import check_choice, check_int
+from ..core.cache import atomic_torch_save, digest, read_cached
+from ..core.config import cpu_threads
+from ..core.validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
-from .transformer import TinyTransformer, TrainConfig, TransformerConfig, build_model, continue_text, train
+from .transformer import (TinyTransformer, TrainConfig, TransformerConfig, build_model, continue_text, token_log_probs,
+                          train)
 
 
 def _prompt_blocks(context: torch.Tensor, n: int, generator: torch.Generator | None,
@@ -87,6 +86,10 @@ class _LMModel:
 
     def token_log_probs(self, blocks: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def log_prob(self, blocks: torch.Tensor) -> torch.Tensor:
+        """log p(block) of ``blocks (R, m, L)`` given each block's first token: ``(R, m)`` (the protocol's scoring)."""
+        return self.token_log_probs(blocks).double().sum(-1)
 
     def _continue(self, prompts: torch.Tensor, n_new: int, decoding: Decoding,
                   generator: torch.Generator | None) -> torch.Tensor:
@@ -176,8 +179,6 @@ class TransformerLM(_LMModel):
         return torch.stack(out)
 
     def token_log_probs(self, blocks: torch.Tensor) -> torch.Tensor:
-        from .transformer import token_log_probs
-
         with cpu_threads(self.threads or None):
             return torch.stack([token_log_probs(m, blocks[r].cpu()).double() for r, m in enumerate(self.models)])
 
@@ -193,9 +194,8 @@ def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
 def base_model_path(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, corpus_key: str,
                     seed: int) -> Path:
     """Where the pre-trained base lives: keyed by everything that determines it."""
-    blob = json.dumps({"model": asdict(model_cfg), "train": asdict(train_cfg), "corpus": corpus_key, "seed": seed},
-                      sort_keys=True)
-    return Path(cache_dir) / "lm_base" / f"{hashlib.sha256(blob.encode()).hexdigest()[:16]}.pt"
+    key = digest({"model": asdict(model_cfg), "train": asdict(train_cfg), "corpus": corpus_key, "seed": seed})
+    return Path(cache_dir) / "lm_base" / f"{key}.pt"
 
 
 def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, blocks: torch.Tensor,
@@ -205,15 +205,14 @@ def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: Tr
     """Pre-train the base model once and cache it (an interrupted pre-training resumes)."""
     path = base_model_path(cache_dir, model_cfg, train_cfg, corpus_key, seed)
     model = build_model(model_cfg, seed=seed, device=device)
-    if path.exists():
-        state = torch.load(path, map_location=device, weights_only=False)
+    state = read_cached(path, lambda p: torch.load(p, map_location=device, weights_only=False))
+    if state is not None:
         model.load_state_dict(state["model"])
         return model.eval(), state["history"]
     with cpu_threads(threads or None):
         history = train(model, blocks, train_cfg, valid_blocks=valid_blocks, seed=seed,
                         checkpoint_path=path.with_suffix(".partial"), progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "history": history}, path)
+    atomic_torch_save({"model": model.state_dict(), "history": history}, path)  # a kill never leaves half a file
     path.with_suffix(".partial").unlink(missing_ok=True)
     return model.eval(), history
 
@@ -249,68 +248,3 @@ class TransformerFamily:
         out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
         out.kept = _kept_mask(data, weights)
         return out
-
-
-# ----------------------------------------------------------------------------- curation
-
-CURATIONS = ("none", "verifier", "self-likelihood")
-
-TokenLogProbs = Callable[[torch.Tensor], torch.Tensor]
-
-
-def continuation_log_likelihood(token_log_probs: torch.Tensor, prompt_len: int) -> torch.Tensor:
-    """Mean log-probability per token (per byte for byte models) of each block's continuation.
-
-    ``token_log_probs (..., L - 1)`` predicts tokens 1..L-1; the continuation is tokens
-    ``prompt_len``..L-1 (the prompt was not written by the model, so it is not judged)."""
-    prompt_len = check_int("prompt_len", prompt_len, 1, token_log_probs.shape[-1])
-    return token_log_probs[..., prompt_len - 1 :].double().mean(dim=-1)
-
-
-def keep_highest(scores: torch.Tensor, n_keep: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Weights ``(R, m)`` in {0, 1}: 1 for the ``n_keep`` highest ``scores`` of each replicate.
-
-    Ties are broken at random (a tiny jitter from ``generator``); NaN scores rank last."""
-    R, m = scores.shape
-    n_keep = check_int("n_keep", n_keep, 1, m)
-    scores = torch.nan_to_num(scores.double(), nan=-torch.inf)
-    gen_device = generator.device if generator is not None else torch.device("cpu")
-    jitter = torch.rand(R, m, generator=generator, device=gen_device, dtype=torch.float64).to(scores.device)
-    # rank by score, then by jitter among equal scores (a lexicographic sort, exact for any score scale)
-    order = jitter.argsort(dim=1)
-    order = order.gather(1, scores.gather(1, order).argsort(dim=1, descending=True, stable=True))
-    return torch.zeros(R, m, dtype=torch.float64, device=scores.device).scatter_(1, order[:, :n_keep], 1.0)
-
-
-class ContinuationFilter:
-    """A ``curate`` hook: keep the ``n_keep`` candidate blocks whose continuations score highest.
-
-    ``mode="verifier"``: a model that knows real text judges -- ``reference(blocks (R, m, L))``
-    returns its token log-probabilities ``(R, m, L - 1)``. ``mode="self-likelihood"``: the model
-    that generated the candidates judges them (cherry-picking by its own taste: sampling bias).
-    The score is the per-byte log-likelihood of the continuation (:func:`continuation_log_likelihood`).
-    """
-
-    def __init__(self, mode: str, n_keep: int, prompt_len: int, reference: TokenLogProbs | None = None):
-        self.mode = check_choice("curate", mode, CURATIONS[1:])
-        self.n_keep = check_int("n_keep", n_keep, 1)
-        self.prompt_len = check_int("prompt_len", prompt_len, 1)
-        if self.mode == "verifier" and reference is None:
-            raise ValueError("curate='verifier' needs a reference model (token log-probabilities of real text)")
-        self.reference = reference
-
-    def scores(self, synthetic: torch.Tensor, model) -> torch.Tensor:
-        """Per-byte log-likelihood ``(R, m)`` of each candidate's continuation under the judge."""
-        judge = self.reference if self.mode == "verifier" else model.token_log_probs
-        return continuation_log_likelihood(judge(synthetic), self.prompt_len).to(synthetic.device)
-
-    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:
-        return keep_highest(self.scores(synthetic, model), min(self.n_keep, synthetic.shape[1]), generator)
-
-
-def shared_reference(token_log_probs: TokenLogProbs) -> TokenLogProbs:
-    """Use one model (a single replicate, e.g. fitted on all real training text) to score blocks of every replicate."""
-    def score(blocks: torch.Tensor) -> torch.Tensor:
-        R, m, L = blocks.shape
-        return token_log_probs(blocks.reshape(1, R * m, L)).reshape(R, m, L - 1)
-    return score

@@ -12,28 +12,13 @@ drops the rest (weight 0) through :func:`madlib.loop.run_loop`'s ``curate`` hook
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .remedies import SelfLikelihoodFilter
-from .validation import check_choice, check_float, check_int
+from ..core.select import keep_top, largest_remainder
+from ..core.validation import check_choice, check_int
+from .filters import SelfLikelihoodFilter
 
-CURATIONS = ("none", "verifier", "self-likelihood")
-
-
-def class_quotas(n_keep: int, shares: torch.Tensor) -> torch.Tensor:
-    """How many items of each class to keep: ``n_keep * shares`` rounded by largest remainder (sums to ``n_keep``)."""
-    n_keep = check_int("n_keep", n_keep, 0)
-    shares = torch.as_tensor(shares, dtype=torch.float64).cpu()
-    if shares.ndim != 1 or shares.numel() == 0 or (shares < 0).any() or float(shares.sum()) <= 0:
-        raise ValueError("shares must be a non-empty 1-D tensor of non-negative class frequencies")
-    exact = n_keep * shares / shares.sum()
-    quotas = exact.floor().to(torch.int64)
-    short = n_keep - int(quotas.sum())
-    if short:
-        quotas[(exact - quotas).argsort(descending=True)[:short]] += 1
-    return quotas
+from .registry import CURATIONS
 
 
 def keep_per_class(confidence: torch.Tensor, predicted: torch.Tensor, quotas: torch.Tensor) -> torch.Tensor:
@@ -65,8 +50,7 @@ def keep_per_class(confidence: torch.Tensor, predicted: torch.Tensor, quotas: to
     in_quota.scatter_(1, order, (rank_in_class < quotas[sorted_class]).to(torch.float64))
     # In-quota items first (key >= 2), then the rest by confidence: the top n_keep fill any shortfall.
     n_keep = min(int(quotas.sum()), m)
-    top = (2.0 * in_quota + confidence).topk(n_keep, dim=1).indices
-    return torch.zeros_like(confidence).scatter_(1, top, 1.0)
+    return keep_top(2.0 * in_quota + confidence, n_keep)
 
 
 class ClassifierVerifier:
@@ -79,7 +63,7 @@ class ClassifierVerifier:
     def __init__(self, classifier, class_shares: torch.Tensor, n_keep: int):
         self.classifier = classifier
         self.n_keep = check_int("n_keep", n_keep, 1)
-        self.quotas = class_quotas(self.n_keep, class_shares)
+        self.quotas = largest_remainder(class_shares, self.n_keep)
 
     @torch.no_grad()
     def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model=None) -> torch.Tensor:
@@ -88,13 +72,6 @@ class ClassifierVerifier:
         probs = logits.to(torch.float64).softmax(-1).reshape(replicates, m, -1)
         confidence, predicted = probs.max(-1)
         return keep_per_class(confidence, predicted, self.quotas).to(synthetic.device)
-
-
-def n_candidates(n_keep: int, keep_fraction: float) -> int:
-    """Candidates to draw so that keeping ``n_keep`` of them keeps a share ``keep_fraction``."""
-    n_keep = check_int("n_keep", n_keep, 1)
-    keep_fraction = check_float("curate_keep", keep_fraction, 0.0, 1.0, open_minimum=True)
-    return max(n_keep, math.ceil(n_keep / keep_fraction - 1e-9))
 
 
 def image_curator(curate: str, *, n_keep: int, n_drawn: int, classifier=None, class_shares: torch.Tensor | None = None):

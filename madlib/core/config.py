@@ -72,6 +72,13 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def float64_device(device: torch.device | str) -> torch.device:
+    """``device``, or the CPU where it cannot hold float64 tensors (Apple MPS): the exact chains
+    (Gaussian, categorical, mixtures) need float64."""
+    device = torch.device(device)
+    return torch.device("cpu") if device.type == "mps" else device
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -87,8 +94,7 @@ def make_generator(seed: int, device: torch.device | str | None = None) -> torch
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     device = torch.device(device) if device is not None else get_device()
     # MPS generators are not supported everywhere; sample on CPU there and move.
-    gen_device = "cpu" if device.type == "mps" else device
-    generator = torch.Generator(device=gen_device)
+    generator = torch.Generator(device=float64_device(device))
     generator.manual_seed(int(seed))
     return generator
 

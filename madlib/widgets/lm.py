@@ -4,9 +4,40 @@ from __future__ import annotations
 import html
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 from IPython.display import HTML, display
+from matplotlib.ticker import MaxNLocator
 
-from .plots.text import plot_explorer
+from ..experiments import run_experiment
+from ..plots.style import PALETTE, band_plot
+
+
+def explorer_figure(model: str = "ngram", workflow: str = "replace", temperature: float = 1.0, beams: int = 1,
+                  repetition_penalty: float = 1.0, kept_real_fraction: float = 0.0, generations: int | None = None):
+    """Run (cached) experiment ``lm`` with these settings and draw test perplexity and distinct-2."""
+    overrides = dict(model=model, workflow=workflow, temperature=float(temperature), beams=int(beams),
+                     repetition_penalty=float(repetition_penalty),
+                     kept_real_fraction=float(kept_real_fraction) if workflow == "replace" else 0.0)
+    if generations is not None:
+        overrides["generations"] = int(generations)
+    if model == "transformer":
+        overrides["replicates"] = 1
+    result = run_experiment("lm", progress=False, **overrides)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    band_plot(axes[0], result.table, "test_perplexity", color=PALETTE["blue"])
+    axes[0].set_ylabel("test perplexity (bytes)")
+    axes[0].set_title("Perplexity on real test text")
+    band_plot(axes[1], result.table, "distinct_2", color=PALETTE["orange"], linestyle="--")
+    axes[1].set_ylabel("distinct-2")
+    axes[1].set_title("Diversity of generated text")
+    band_plot(axes[2], result.table, "word_survival", color=PALETTE["green"], linestyle="-.")
+    axes[2].set_ylabel("share of generation-0 words used")
+    axes[2].set_title("Vocabulary kept")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(f"{model}, {workflow}, T={temperature}, beams={beams}, penalty={repetition_penalty}")
+    fig.tight_layout()
+    return fig
 
 
 def generation_text_html(result, generation: int, prompt: int = 0) -> str:
@@ -45,7 +76,7 @@ def browse_generations(result) -> widgets.Widget:
 def text_explorer() -> widgets.Widget:
     """``interact`` over the n-gram loop's settings (each setting runs once, then it is cached)."""
     return widgets.interactive(
-        plot_explorer,
+        explorer_figure,
         {"manual": True, "manual_name": "run"},
         model=widgets.fixed("ngram"),
         workflow=widgets.Dropdown(options=["replace", "accumulate", "augment"], value="replace"),

@@ -32,7 +32,7 @@ def _scatter(ax, samples: torch.Tensor, modes: torch.Tensor | None, title: str, 
     ax.set_xlabel("x₁")
 
 
-def snapshot_figure(snapshots: Mapping[int, torch.Tensor], modes: torch.Tensor | None = None, *,
+def plot_snapshots(snapshots: Mapping[int, torch.Tensor], modes: torch.Tensor | None = None, *,
                     title: str = "Samples of generation after generation", axes=None):
     """One scatter panel per generation (sorted), sharing axes, with the true modes as crosses."""
     generations = sorted(snapshots)
@@ -52,7 +52,7 @@ def snapshot_figure(snapshots: Mapping[int, torch.Tensor], modes: torch.Tensor |
     return fig
 
 
-def metric_bands_figure(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str] = ("precision", "recall",
+def plot_metric_bands(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str] = ("precision", "recall",
                         "modes_covered"), *, title: str | None = None, logx: bool = False, axes=None,
                         reference: Mapping[str, float] | None = None):
     """Per-generation median and 5-95% replicate band of each metric, one line per run (colour + line style)."""
@@ -78,7 +78,7 @@ def metric_bands_figure(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str]
     return fig
 
 
-def phase_diagram_figure(frame: pd.DataFrame, *, title: str = "Where synthetic data helps (fresh-data loop)",
+def plot_phase_diagram(frame: pd.DataFrame, *, title: str = "Where synthetic data helps (fresh-data loop)",
                          distance: str = "distance", limit: float | None = None, axes=None):
     """Heatmaps of log10(loop end / real only), one panel per lambda: blue = synthetic data helps, red = it hurts.
 
@@ -109,29 +109,4 @@ def phase_diagram_figure(frame: pd.DataFrame, *, title: str = "Where synthetic d
     bar = fig.colorbar(image, ax=list(axes), shrink=0.9)
     bar.set_label(f"log10({distance}: loop end / real only)\n< 0 helps (blue), > 0 hurts (red)")
     fig.suptitle(title, fontweight="bold", y=1.04)
-    return fig
-
-
-def explorer_figure(dataset: str = "grid25", workflow: str = "replace", sampling_bias: float = 1.0,
-                    generations: int = 40, synthetic_ratio: float = 1.0, cherry_pick: float = 1.0,
-                    n_real: int = 500, replicates: int = 4, seed: int = 0):
-    """The explorer's figure: snapshots at three generations above precision, recall and modes covered."""
-    from ..experiments import run_experiment
-
-    snaps = sorted({0, generations // 4, generations})
-    result = run_experiment("gmm", dataset=dataset, workflow=workflow, sampling_bias=sampling_bias,
-                            generations=generations, n_real=n_real, n_synthetic=max(1, int(synthetic_ratio * n_real)),
-                            cherry_pick=cherry_pick, replicates=replicates, n_eval=n_real, eval_points=12,
-                            snapshots=snaps, seed=seed)
-    fig = plt.figure(figsize=(12, 6.6))
-    grid = fig.add_gridspec(2, 3)
-    top = [fig.add_subplot(grid[0, i]) for i in range(len(snaps))]
-    snapshot_figure(result.extras["snapshots"], result.extras["modes"], axes=top)
-    bottom = [fig.add_subplot(grid[1, i]) for i in range(3)]
-    metric_bands_figure({f"{workflow}, λ={sampling_bias:g}": result.table}, axes=bottom)
-    for ax in bottom:
-        ax.get_legend() and ax.get_legend().remove()
-    fig.suptitle(f"{dataset}: {workflow} loop, λ = {sampling_bias:g}, cherry-pick {cherry_pick:g}",
-                 fontweight="bold")
-    fig.tight_layout()
     return fig

@@ -1,99 +1,17 @@
-"""Fur hue on the colour wheel: a too-simple and a rich-enough model of cat colours.
+"""A C-component 1-D Gaussian mixture fitted by batched EM (chapter 2's rich-enough hue model).
 
-A cat's fur colour is a hue angle in degrees (HSV hue: yellow ~55, green ~120,
-blue ~215). Real cats form two tight clusters, many yellow and a few blue.
-
-* Too simple: one Gaussian on the hue (:class:`madlib.models.gaussian.GaussianFamily`
-  with data ``(R, N, 1)``; reused, not rewritten). It puts its mass between
-  the clusters, so it draws green (and orange) cats that never existed.
-* Rich enough: :class:`HueMixtureFamily`, a mixture of C Gaussians on the hue
-  fitted by a small batched EM (all replicates at once). With two components
-  it places one on each cluster and draws no green cats; only sampling error
-  is left, and the blue component drifts like a Wright-Fisher category.
-
-Hues stay on the real line (the clusters are far from the 0/360 seam);
-:func:`colour_names` wraps them onto the wheel to name them.
+With two components it places one on each hue cluster and draws no green cats; only
+sampling error is left, and the blue component drifts like a Wright-Fisher category.
+The too-simple model is one Gaussian (:class:`madlib.models.gaussian.GaussianFamily`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from ..validation import check_float, check_int
-
-YELLOW_HUE = 55.0
-GREEN_HUE = 120.0
-BLUE_HUE = 215.0
-
-#: Named hue ranges [start, end) in degrees; red wraps around 0.
-COLOUR_RANGES: dict[str, tuple[float, float]] = {
-    "red": (345.0, 15.0),
-    "orange": (15.0, 30.0),
-    "yellow": (30.0, 80.0),
-    "green": (80.0, 170.0),
-    "blue": (170.0, 260.0),
-    "purple": (260.0, 345.0),
-}
-COLOUR_NAMES = tuple(COLOUR_RANGES)
-#: One letter per colour name, printed on each cat so colour is never the only cue.
-COLOUR_LETTERS = {"red": "R", "orange": "O", "yellow": "Y", "green": "G", "blue": "B", "purple": "P"}
-
-
-def colour_index(hues) -> np.ndarray:
-    """Index into :data:`COLOUR_NAMES` of each hue (any shape; degrees, wrapped mod 360)."""
-    h = np.mod(np.asarray(hues, dtype=float), 360.0)
-    out = np.zeros(h.shape, dtype=np.int64)  # red: the wrap-around range
-    for i, (start, end) in enumerate(COLOUR_RANGES.values()):
-        if start < end:
-            out[(h >= start) & (h < end)] = i
-    return out
-
-
-def colour_names(hues) -> np.ndarray:
-    """The colour name of each hue."""
-    return np.asarray(COLOUR_NAMES, dtype=object)[colour_index(hues)]
-
-
-def colour_shares(hues: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
-    """Per-replicate share of each colour name in ``hues`` ``(R, N)`` or ``(R, N, 1)``."""
-    h = hues.detach().cpu().numpy() if isinstance(hues, torch.Tensor) else np.asarray(hues)
-    if h.ndim == 3:
-        h = h[..., 0]
-    index = colour_index(h)
-    return {name: (index == i).mean(axis=1) for i, name in enumerate(COLOUR_NAMES)}
-
-
-def hue_to_rgb(hues, saturation: float = 0.75, value: float = 0.92) -> np.ndarray:
-    """RGB colours (..., 3) for hues in degrees, for drawing fur."""
-    from matplotlib.colors import hsv_to_rgb
-
-    h = np.mod(np.asarray(hues, dtype=float), 360.0) / 360.0
-    hsv = np.stack([h, np.full_like(h, saturation), np.full_like(h, value)], axis=-1)
-    return hsv_to_rgb(hsv)
-
-
-def cat_hue_sampler(blue_share: float = 0.1, *, yellow_hue: float = YELLOW_HUE, blue_hue: float = BLUE_HUE,
-                    spread: float = 6.0):
-    """A real-data sampler ``(replicates, n, generator) -> (R, n, 1)`` of cat hues.
-
-    Every draw has exactly ``round(blue_share * n)`` blue cats (hue ~ N(blue_hue,
-    spread^2)) and the rest yellow (N(yellow_hue, spread^2)): the given
-    population of the story, not a random share.
-    """
-    blue_share = check_float("blue_share", blue_share, 0.0, 1.0)
-    spread = check_float("spread", spread, 0.0)
-
-    def sampler(replicates: int, n: int, generator: torch.Generator) -> torch.Tensor:
-        n_blue = int(round(blue_share * n))
-        centres = torch.full((n,), float(yellow_hue), dtype=torch.float64, device=generator.device)
-        centres[n - n_blue:] = float(blue_hue)
-        noise = torch.randn(replicates, n, 1, generator=generator, device=generator.device, dtype=torch.float64)
-        return centres[None, :, None] + spread * noise
-
-    return sampler
+from ..core.validation import check_float, check_int
 
 
 @dataclass
@@ -108,8 +26,10 @@ class MixtureModel1D:
     def replicates(self) -> int:
         return self.weights.shape[0]
 
-    def log_density(self, x: torch.Tensor) -> torch.Tensor:
-        """Log density of points ``x`` (R, n) under each replicate's mixture: (R, n)."""
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Log density of points ``x`` (R, n) or (R, n, 1) under each replicate's mixture: (R, n)."""
+        if x.ndim == 3:
+            x = x[..., 0]
         return torch.logsumexp(_component_log_joint(x, self.weights, self.means, self.stds), dim=-1)
 
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,

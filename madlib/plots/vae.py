@@ -61,7 +61,7 @@ def plot_generation_grid(result, *, generations: Sequence[int] | None = None, n_
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_title(title or f"{result.config.get('workflow', '')}: samples by generation")
-    return ax
+    return ax.figure
 
 
 def plot_workflow_grids(results: Mapping[str, object], *, generations: Sequence[int] | None = None,
@@ -129,7 +129,7 @@ def plot_class_histograms(result, *, generations: Sequence[int] | None = None, t
         title = f"Which digits survive? ({result.config.get('workflow', '')}" + (f", λ = {lam:g})" if lam != 1.0 else ")")
     ax.set_title(title)
     ax.legend(fontsize=8.5, ncol=2)
-    return ax
+    return ax.figure
 
 
 def plot_generation_view(results: Mapping[str, object], workflow: str, generation: int, n_show: int = 40):

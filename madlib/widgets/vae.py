@@ -5,7 +5,7 @@ from typing import Mapping
 
 import matplotlib.pyplot as plt
 
-from .plots.digits import plot_generation_view
+from ..plots.vae import plot_generation_view
 
 
 def digit_explorer(results: Mapping[str, object], n_show: int = 40):

@@ -1,0 +1,155 @@
+"""Experiments of chapter 6: every remedy on every family, on one footing.
+
+For each model family a *quality* per replicate and generation is measured and
+divided by its generation-0 value; the family has *collapsed* at the first
+generation where that relative quality falls below ``threshold`` (default 0.75:
+a quarter of the quality or diversity lost).
+
+* gaussian -- the fitted sigma (median over replicates), truth N(0, 1);
+* cats     -- blue cats' representation (see :mod:`madlib.simulations.remedies`);
+* mixture  -- recall (k-NN, k=5) of two Gaussian blobs (median over replicates);
+* vae, lm  -- the runs of chapters 4 and 5 for the remedies those experiments support
+  (the cache answers when the chapters ran them).
+
+Remedies are named by their registry keys (:mod:`madlib.remedies.registry`); tables carry
+the labels beside them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core.cache import code_fingerprint
+from ..core.config import scaled
+from ..core.validation import check_float, check_int
+from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
+from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, remedy_curve, sweep_point
+from . import ExperimentResult, RunContext, experiment, get_experiment, run_experiment
+
+def _sub_experiment_versions(config: dict) -> dict:
+    """The scoreboard's inputs: the version and code fingerprint of the vae and lm experiments it
+    runs, so a change to either never serves a stale scoreboard."""
+    families = [f.strip() for f in str(config["families"]).split(",")]
+    return {f: [get_experiment(f).version, code_fingerprint(get_experiment(f).fn.__module__)]
+            for f in ("vae", "lm") if f in families}
+
+
+
+@experiment(
+    "scoreboard",
+    version=3,  # 3: remedies named by registry keys
+    inputs=_sub_experiment_versions,
+    defaults={
+        "families": "gaussian,cats,mixture,vae,lm",
+        "generations": scaled(smoke=20, default=200, full=1000),
+        "mixture_generations": scaled(smoke=8, default=40, full=300),
+        "replicates": scaled(smoke=100, default=400, full=2000),
+        "mixture_replicates": scaled(smoke=8, default=16, full=100),
+        "threshold": 0.75,
+        "seed": 0,
+    },
+)
+def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Generations until each family loses a share of its quality, under each remedy (null: never, in the horizon)."""
+    threshold = check_float("threshold", config["threshold"], 0.0, 1.0, open_minimum=True)
+    families = [f.strip() for f in str(config["families"]).split(",") if f.strip()]
+    known = TOY_FAMILIES + ("vae", "lm")
+    for family in families:
+        if family not in known:
+            raise ValueError(f"families must be a comma-separated subset of {known}, got {family!r}")
+    rows, curves = [], []
+    for family in families:
+        if family in TOY_FAMILIES:
+            mixture = family == "mixture"
+            generations = config["mixture_generations"] if mixture else config["generations"]
+            replicates = config["mixture_replicates"] if mixture else config["replicates"]
+            family_curves = {remedy: remedy_curve(family, remedy, generations=generations, replicates=replicates,
+                                                  seed=config["seed"], progress=ctx.progress,
+                                                  every=max(1, generations // 20) if mixture else 1)
+                             for remedy in REMEDY_KEYS}
+        else:
+            family_curves = _expensive_family_curves(family, use_cache=ctx.use_cache, progress=ctx.progress)
+        for remedy, curve in family_curves.items():
+            curves.append(pd.DataFrame({"family": family, "remedy": remedy, "label": remedy_label(remedy),
+                                        "generation": curve.index, "relative_quality": curve.to_numpy()}))
+            rows.append({"family": family, "remedy": remedy, "label": remedy_label(remedy),
+                         "horizon": int(curve.index[-1]),
+                         "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
+                         "final_relative_quality": float(curve.iloc[-1])})
+    table = pd.DataFrame(rows)
+    summary = {"threshold": threshold, "families": {}}
+    for row in rows:
+        summary["families"].setdefault(row["family"], {})[row["remedy"]] = {
+            "generations_to_collapse": row["generations_to_collapse"],
+            "final_relative_quality": row["final_relative_quality"], "horizon": row["horizon"]}
+    return ExperimentResult(summary=summary, table=table, extras={"curves": pd.concat(curves, ignore_index=True)})
+
+
+# The VAE and the language model are too costly for every remedy on a CPU: the
+# scoreboard reuses the workflow runs of chapters 4 and 5 (same configs, so the
+# cache answers) and adds the missing ones.
+EXPENSIVE_REMEDIES = {
+    "none": {"workflow": "replace"},
+    "keep-real": {"workflow": "replace", "kept_real_fraction": 0.1},
+    "accumulate": {"workflow": "accumulate"},
+    "fresh": {"workflow": "fresh"},
+    # curation: the classifier trained on real digits / a model of real text as the verifier,
+    # against the generator's own likelihood (see the vae and lm experiments' `curate`)
+    "verifier": {"workflow": "replace", "curate": "verifier"},
+    "self-likelihood": {"workflow": "replace", "curate": "self-likelihood"},
+}
+EXPENSIVE_QUALITY = {
+    "vae": "digit-class entropy of the samples, relative to generation 0",
+    "lm": "1 / perplexity on real test text (5-gram model), relative to generation 0",
+}
+
+
+def expensive_curve(family: str, summary: dict) -> pd.Series:
+    """Relative quality per generation from a ``vae`` or ``lm`` experiment summary."""
+    if family == "vae":
+        values = np.asarray(summary["class_entropy"], dtype=float)
+        curve = values / values[0]
+    elif family == "lm":
+        values = np.asarray(summary["test_perplexity"], dtype=float)
+        curve = values[0] / values
+    else:
+        raise ValueError(f"family must be 'vae' or 'lm', got {family!r}")
+    return pd.Series(curve, index=np.arange(len(curve)))
+
+
+def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False) -> dict[str, pd.Series]:
+    """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached)."""
+    curves = {}
+    for remedy, overrides in EXPENSIVE_REMEDIES.items():
+        try:
+            result = run_experiment(family, use_cache=use_cache, progress=progress, **overrides)
+        except ValueError as error:
+            raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} ({overrides}) failed: {error}") from error
+        curves[remedy] = expensive_curve(family, result.summary)
+    return curves
+
+
+@experiment(
+    "remedy-sweeps",
+    defaults={
+        "families": "gaussian,cats",
+        "generations": scaled(smoke=20, default=200, full=1000),
+        "replicates": scaled(smoke=60, default=400, full=2000),
+        "seed": 0,
+    },
+)
+def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
+    """How much real data is enough, how good must a detector be, how much tail reweighting helps."""
+    families = [f.strip() for f in str(config["families"]).split(",") if f.strip()]
+    for family in families:
+        if family not in CASES:
+            raise ValueError(f"families must be a comma-separated subset of {tuple(CASES)}, got {family!r}")
+    generations = check_int("generations", config["generations"], 1)
+    replicates = check_int("replicates", config["replicates"], 1)
+    rows = [sweep_point(family, sweep, value, generations=generations, replicates=replicates, seed=config["seed"])
+            for family in families for sweep, values in SWEEPS.items() for value in values]
+    table = pd.DataFrame(rows)
+    summary = {family: {sweep: {str(r["value"]): r["final_relative_quality"] for r in rows
+                                if r["family"] == family and r["sweep"] == sweep} for sweep in SWEEPS}
+               for family in families}
+    return ExperimentResult(summary={"generations": generations, "sweeps": summary}, table=table)

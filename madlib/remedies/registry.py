@@ -1,0 +1,78 @@
+"""The remedies of chapter 6, as a small registry: each has a key (for code and the command line),
+a label (for figures and tables) and the loop settings it stands for.
+
+Every remedy is a change to the fully synthetic loop (``replace``): a workflow (accumulate,
+fresh data, a kept share of real data), a ``curate`` hook (a verifier, the model's own taste,
+tail reweighting, a detector of synthetic data), or a different world (a web scrape where 80%
+of each generation's data is machine-made and cherry-picked, sampling bias 0.8).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ..core.validation import check_choice
+from .filters import ProvenanceFilter, SelfLikelihoodFilter, TailReweighting, VerifierFilter
+
+LogProb = Callable[[torch.Tensor], torch.Tensor]
+
+#: The curation choices of the ``vae`` and ``lm`` experiments (their own verifiers, see images/text).
+CURATIONS = ("none", "verifier", "self-likelihood")
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A way out of collapse: ``key`` (code, CLI), ``label`` (figures, tables), ``summary`` (one line)."""
+
+    key: str
+    label: str
+    summary: str
+
+
+REMEDIES: dict[str, Remedy] = {r.key: r for r in (
+    Remedy("none", "none (replace)", "fully synthetic: each generation trains on the last one's samples only"),
+    Remedy("keep-real", "keep 10% real", "a share of each training set is original real data"),
+    Remedy("accumulate", "accumulate", "keep every generation's data, real and synthetic"),
+    Remedy("fresh", "fresh data", "new real data every generation beside the synthetic"),
+    Remedy("verifier", "verifier filter", "a verifier that knows the real data accepts candidates"),
+    Remedy("self-likelihood", "self-likelihood filter", "the generator keeps the candidates it finds most likely"),
+    Remedy("tail-reweighting", "tail reweighting", "unlikely items are upweighted"),
+    Remedy("web-scrape", "web scrape, no detector", "80% of each scrape is cherry-picked synthetic content"),
+    Remedy("web-scrape-detector", "web scrape + detector", "the scrape's synthetic content is filtered by a detector"),
+)}
+REMEDY_KEYS = tuple(REMEDIES)
+
+
+def remedy_label(key: str) -> str:
+    """The display label of remedy ``key``."""
+    return REMEDIES[check_choice("remedy", key, REMEDY_KEYS)].label
+
+
+def remedy_settings(remedy: str, *, n: int, reference_log_prob: LogProb | None = None,
+                    tail_strength: float | None = None, detector_miss_rate: float = 0.1,
+                    keep_fraction: float = 0.8, kept_real_fraction: float = 0.1) -> dict:
+    """Loop settings (``workflow``, ``n_synthetic``, ``kept_real_fraction``, ``sampling_bias``, ``curate``)
+    for the remedy with key ``remedy`` on a family trained on ``n`` items a generation."""
+    remedy = check_choice("remedy", remedy, REMEDY_KEYS)
+    settings = {"workflow": "replace", "n_synthetic": n, "kept_real_fraction": 0.0, "sampling_bias": 1.0,
+                "curate": None}
+    if remedy == "keep-real":
+        settings["kept_real_fraction"] = kept_real_fraction
+    elif remedy in ("accumulate", "fresh"):
+        settings["workflow"] = remedy
+    elif remedy == "verifier":
+        if reference_log_prob is None:
+            raise ValueError("the verifier filter needs reference_log_prob (the real distribution's log-density)")
+        # draw 4x the candidates, keep n that the verifier accepts
+        settings.update(n_synthetic=4 * n, curate=VerifierFilter(reference_log_prob, max_keep=n))
+    elif remedy == "self-likelihood":
+        settings["curate"] = SelfLikelihoodFilter(keep_fraction)
+    elif remedy == "tail-reweighting":
+        settings["curate"] = TailReweighting(2.0 / n if tail_strength is None else tail_strength)
+    elif remedy.startswith("web-scrape"):
+        settings.update(workflow="fresh", n_synthetic=4 * n, sampling_bias=0.8)
+        if remedy == "web-scrape-detector":
+            settings["curate"] = ProvenanceFilter(detector_miss_rate)
+    return settings

@@ -1,0 +1,106 @@
+"""Chapter 3's chains: a Gaussian mixture refitted on its own samples, and one point of MAD's phase diagram.
+
+:func:`mixture_observer` measures a mixture chain (precision and recall with k=5, the true
+modes still covered, the share of high-quality samples, the sliced W2^2 to the truth, the
+total variance, the live components) and keeps sample snapshots as artefacts;
+:func:`phase_point` runs the fresh-data loop at one (n_real, n_synthetic, lambda) and compares
+where it ends with the fit to the real items alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..core.loop import Observation, run_loop
+from ..data.toy import ToyDataset
+from ..metrics.frechet import gaussian_w2_squared
+from ..metrics.manifold import precision_recall
+from ..metrics.modes import high_quality_share, modes_covered, sliced_w2_squared
+from ..models.gmm import GMMModel
+
+GMM_METRICS = ("precision", "recall", "modes_covered", "high_quality", "sliced_w2", "spread", "components")
+
+
+def eval_grid(generations: int, points: int) -> list[int]:
+    """About ``points`` generations from 0 to ``generations``, denser early (where things change fastest)."""
+    if generations == 0:
+        return [0]
+    grid = np.unique(np.round(np.geomspace(1, generations + 1, max(points - 1, 1)) - 1).astype(int))
+    return sorted(set(grid.tolist()) | {0, generations})
+
+
+def collapsed_start(dataset: ToyDataset, replicates: int, n_components: int, spread: float = 0.05,
+                    device: torch.device | str = "cpu") -> GMMModel:
+    """A deliberately bad first generation: every component piled on the first true mode with a tiny covariance."""
+    d = dataset.modes.shape[1]
+    centre = dataset.modes[0].to(device)
+    offsets = 0.01 * torch.arange(n_components, dtype=torch.float64, device=device)[:, None]
+    means = (centre + offsets).expand(replicates, n_components, d).clone()
+    covs = (spread**2 * torch.eye(d, dtype=torch.float64, device=device)).expand(replicates, n_components, d, d).clone()
+    weights = torch.full((replicates, n_components), 1.0 / n_components, dtype=torch.float64, device=device)
+    return GMMModel(weights, means, covs)
+
+
+def mixture_observer(dataset: ToyDataset, reference: torch.Tensor, *, wanted: set[int], n_eval: int,
+                     snapshot_generations: set[int], k: int = 5):
+    """An observer for :func:`run_loop` measuring :data:`GMM_METRICS` at the ``wanted`` generations.
+
+    ``reference`` (1, n_eval, d) is a fixed real sample shared by every replicate and
+    generation; samples of replicate 0 at ``snapshot_generations`` are kept as the artefact
+    ``snapshot``.
+    """
+
+    def observe(model: GMMModel, data, generation: int, generator: torch.Generator):
+        if generation not in wanted:
+            return None
+        samples = model.sample(n_eval, generator=generator, keep_fraction=1.0)
+        precision, recall = precision_recall(reference, samples, k=k)
+        artefacts = {"snapshot": samples[0].detach().cpu()} if generation in snapshot_generations else {}
+        return Observation(artefacts=artefacts, metrics={
+            "precision": precision,
+            "recall": recall,
+            "modes_covered": modes_covered(samples, dataset.modes, dataset.mode_radius),
+            "high_quality": high_quality_share(samples, dataset.modes, dataset.mode_radius),
+            "sliced_w2": sliced_w2_squared(samples, reference, generator=generator),
+            "spread": torch.diagonal(model.cov, dim1=-2, dim2=-1).sum(-1),
+            "components": model.alive.sum(1),
+        })
+
+    return observe
+
+
+def gaussian_distance(dim: int):
+    """W2^2 between each fitted Gaussian and the truth N(0, I): closed form."""
+    def distance(model, generator):
+        eye = torch.eye(dim, dtype=torch.float64, device=model.mean.device)
+        return gaussian_w2_squared(model.mean, model.cov, torch.zeros_like(model.mean), eye.expand_as(model.cov))
+    return distance
+
+
+def mixture_distance(dataset: ToyDataset, test: torch.Tensor):
+    """KL(truth || model) estimated on a fixed test sample (shared, so differences are low-noise)."""
+    true_log_prob = dataset.truth.log_prob(test).mean()
+
+    def distance(model, generator):
+        return true_log_prob - model.log_prob(test.expand(model.replicates, -1, -1)).mean(1)
+    return distance
+
+
+def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, sampling_bias: float,
+                generations: int, tail: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One point of the phase diagram: per-replicate distance of the real-only fit and of the loop's end.
+
+    The loop's end is the mean over the last ``tail`` generations of the fresh-data loop.
+    """
+    keep = set(range(max(generations - tail + 1, 1), generations + 1)) | {0}
+
+    def observe(model, data, generation, generator):
+        return {"distance": distance(model, generator)} if generation in keep else None
+
+    result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
+                      workflow="fresh", sampling_bias=sampling_bias, seed=seed, observe=observe)
+    values = result.table.pivot(index="generation", columns="replicate", values="value")
+    baseline = values.loc[0].to_numpy()
+    tail_values = values.drop(index=0)
+    final = tail_values.to_numpy().mean(0) if len(tail_values) else baseline
+    return baseline, final

@@ -1,0 +1,55 @@
+"""Chapter 1's explorer: the exact Gaussian chain for any n, generations, ddof, workflow and lambda.
+
+:func:`explorer_figure` draws one setting (so the book can show it without a kernel);
+:func:`gaussian_explorer` puts sliders on it (a live kernel)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..core.workflows import WORKFLOWS
+from ..plots.style import PALETTE, THEORY_STYLE
+from ..simulations.gaussian import simulate_exact
+from ..theory import gaussian as theory
+
+
+def explorer_figure(n: int = 100, generations: int = 200, ddof: int = 0, workflow: str = "replace",
+                    sampling_bias: float = 1.0, runs: int = 400, seed: int = 0):
+    """The explorer's figure: paths, median and band from the exact method, theory where it exists."""
+    chain = simulate_exact(n, generations, runs, ddof=ddof, workflow=workflow, sampling_bias=sampling_bias,
+                           seed=seed)
+    gens, std = chain.generations, chain.std
+    fig, ax = plt.subplots()
+    for r in range(min(15, runs)):
+        ax.plot(gens, std[:, r], color=PALETTE["sky"], alpha=0.35, linewidth=0.8)
+    ax.plot(gens, np.median(std, axis=1), color=PALETTE["vermillion"], linestyle="-.", label="median")
+    ax.plot(gens, std.mean(axis=1), color=PALETTE["blue"], label="mean")
+    ax.fill_between(gens, np.quantile(std, 0.05, axis=1), np.quantile(std, 0.95, axis=1),
+                    color=PALETTE["blue"], alpha=0.15, linewidth=0, label="5-95% of runs")
+    if workflow == "replace":
+        ax.plot(gens, theory.median_std(n, gens, ddof, sampling_bias), **THEORY_STYLE, label="theory: median")
+    ax.set(yscale="log", xlabel="generation", ylabel="$\\sigma_t$",
+           title=f"{workflow}, n={n}, ddof={ddof}, $\\lambda$={sampling_bias:g}: "
+                 f"median $\\sigma_T$ = {np.median(std[-1]):.3g}")
+    ax.legend(loc="lower left")
+    return fig
+
+
+
+def gaussian_explorer():
+    """Sliders for n, generations, ddof, workflow and sampling bias over chapter 1's exact simulation."""
+    import ipywidgets as widgets
+
+    def show(n, generations, ddof, workflow, sampling_bias):
+        fig = explorer_figure(n=n, generations=generations, ddof=ddof, workflow=workflow,
+                              sampling_bias=sampling_bias)
+        plt.show()
+
+    return widgets.interact(
+        show,
+        n=widgets.IntSlider(value=100, min=5, max=2000, step=5, description="n"),
+        generations=widgets.IntSlider(value=200, min=10, max=5000, step=10, description="generations"),
+        ddof=widgets.RadioButtons(options=[0, 1], value=0, description="ddof"),
+        workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
+        sampling_bias=widgets.FloatSlider(value=1.0, min=0.5, max=1.0, step=0.01, description="λ"),
+    )
