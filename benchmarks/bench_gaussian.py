@@ -14,10 +14,10 @@ import time
 import numpy as np
 import torch
 
-from madlib.config import cpu_threads
-from madlib.loop import run_loop
+from madlib.core.config import cpu_threads
+from madlib.core.loop import run_loop
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler, simulate_exact
-from madlib.sources import DistributionSource
+from madlib.core.sources import DistributionSource
 
 
 def magazine_loop(n: int, generations: int, runs: int, seed: int = 0) -> np.ndarray:

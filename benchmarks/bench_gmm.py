@@ -16,11 +16,11 @@ import time
 import numpy as np
 import torch
 
-from madlib.config import get_device
+from madlib.core.config import get_device
 from madlib.data.toy import blobs
-from madlib.loop import run_loop
+from madlib.core.loop import run_loop
 from madlib.models.gmm import GMMFamily
-from madlib.sources import DistributionSource
+from madlib.core.sources import DistributionSource
 
 
 def bench_madlib(chains: int, generations: int, n: int, device: torch.device) -> float:

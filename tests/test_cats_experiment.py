@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from madlib import run_experiment
-from madlib.experiments.cats import simulate_cat_hues, simulate_cats
-from madlib.models.hue import COLOUR_NAMES, HueMixtureFamily, cat_hue_sampler, colour_names
+from madlib.data.hues import COLOUR_NAMES, cat_hue_sampler, colour_names
+from madlib.models.mixture1d import HueMixtureFamily
+from madlib.simulations.cats import simulate_cat_hues, simulate_cats
 from madlib.theory import wright_fisher as wf
 
 
@@ -43,8 +44,8 @@ def test_cats_bad_arguments():
         run_experiment("cats", workflow="nonsense", replicates=10, generations=5)
     with pytest.raises(ValueError, match="blue"):
         run_experiment("cats", blue=100, cats=100, replicates=10, generations=5)
-    with pytest.raises(ValueError, match="cats"):
-        simulate_cats(cats=1, blue=1)
+    with pytest.raises(ValueError, match="n_real"):
+        simulate_cats(n_real=1, blue=1)
 
 
 def test_unimodal_hue_model_draws_green_cats_and_the_mixture_does_not():
@@ -89,15 +90,15 @@ def test_zipf_rare_words_survive_linearly_in_their_count():
 
 def test_plots_draw(tmp_path):
     from madlib.plots import cats as pc
-    from madlib.widgets_cats import explore_cats
+    from madlib.widgets.cats import explorer_figure
 
     out = simulate_cat_hues("gaussian", generations=5, replicates=2)
     figs = [pc.plot_cat_strip({g: out["hues"][g, 0] for g in (0, 1, 5)}),
             pc.plot_hue_histograms({g: out["hues"][g, 0] for g in (0, 5)}),
             pc.plot_colour_shares({n: out["shares"][:, :, i].mean(1) for i, n in enumerate(COLOUR_NAMES)}),
-            explore_cats(cats=20, blue=2, generations=30, replicates=50)]
+            explorer_figure(cats=20, blue=2, generations=30, replicates=50)]
     for i, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{i}.png")
         assert (tmp_path / f"{i}.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="blue"):
-        explore_cats(cats=20, blue=25)
+        explorer_figure(cats=20, blue=25)

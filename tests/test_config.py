@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from madlib.config import get_device, get_scale, make_generator, resolve, scaled, seed_everything
+from madlib.core.config import get_device, get_scale, make_generator, resolve, scaled, seed_everything
 
 
 def test_scale_from_environment(monkeypatch):
@@ -32,7 +32,7 @@ def test_device_and_generator_are_reproducible(monkeypatch):
 
 
 def test_cpu_threads_restores_and_validates():
-    from madlib.config import cpu_threads
+    from madlib.core.config import cpu_threads
 
     before = torch.get_num_threads()
     with cpu_threads(1):

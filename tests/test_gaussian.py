@@ -9,9 +9,10 @@ import torch
 
 from madlib import run_experiment
 from madlib.cli import main as cli_main
-from madlib.loop import run_loop
-from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler, simulate_exact
-from madlib.sources import DistributionSource
+from madlib.core.loop import run_loop
+from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
+from madlib.simulations.gaussian import simulate_exact
+from madlib.core.sources import DistributionSource
 from madlib.theory import gaussian as theory
 
 
@@ -59,19 +60,22 @@ def test_sampling_bias_shrinks_variance_by_lambda_per_generation():
     n, T, lam = 100, 10, 0.8
     chain = simulate_exact(n, T, 20000, ddof=1, sampling_bias=lam, record=[T], seed=1)
     assert z_score(chain.var[-1], theory.expected_var(n, T, 1, lam)) < 4
-    assert theory.expected_var(n, T, 1, lam) == pytest.approx(lam ** (T - 1))
+    # generation T is fitted T + 1 times; the T fits after the first see biased samples
+    assert theory.expected_var(n, T, 1, lam) == pytest.approx(lam ** T)
 
 
 def test_magazine_numbers():
-    """1,000 samples, 1,000 runs: mean final std about 0.45 after 1,000 iterations, 0.0004 after 10,000."""
-    c1 = simulate_exact(1000, 1000, 1000, record=[1000], seed=0)
+    """1,000 samples, 1,000 runs: mean final std about 0.45 after 1,000 iterations, 0.0004 after 10,000.
+
+    1,000 iterations are 1,000 fits: generation 999 in the course's numbering."""
+    c1 = simulate_exact(1000, 999, 1000, record=[999], seed=0)
     assert 0.42 < c1.std[-1].mean() < 0.52
-    c2 = simulate_exact(1000, 10000, 1000, record=[10000], seed=0)
+    c2 = simulate_exact(1000, 9999, 1000, record=[9999], seed=0)
     assert 2e-4 < c2.std[-1].mean() < 1.2e-3
-    assert theory.expected_std(1000, 1000) == pytest.approx(0.472, abs=0.001)
-    assert theory.median_std(1000, 1000) == pytest.approx(0.368, abs=0.002)
-    assert theory.expected_std(1000, 10000) == pytest.approx(5.5e-4, rel=0.02)
-    assert theory.median_std(1000, 10000) == pytest.approx(4.5e-5, rel=0.02)
+    assert theory.expected_std(1000, 999) == pytest.approx(0.472, abs=0.0005)
+    assert theory.median_std(1000, 999) == pytest.approx(0.368, abs=0.001)
+    assert theory.expected_std(1000, 9999) == pytest.approx(5.5e-4, rel=0.01)
+    assert theory.median_std(1000, 9999) == pytest.approx(4.5e-5, rel=0.01)
     assert theory.median_std(1000, 1000, ddof=1) == pytest.approx(0.606, abs=0.002)
 
 
@@ -123,17 +127,17 @@ def test_exact_bad_arguments(kwargs, name):
 def test_theory_bad_arguments():
     with pytest.raises(ValueError, match="n"):
         theory.expected_std(1, 10)
-    with pytest.raises(ValueError, match="generations"):
+    with pytest.raises(ValueError, match="generation"):
         theory.expected_var(10, -1)
 
 
 def test_gaussian_experiment_is_cached_and_methods_agree():
-    exact = run_experiment("gaussian", n=100, generations=50, replicates=2000)
+    exact = run_experiment("gaussian", n_real=100, generations=50, replicates=2000)
     assert not exact.cached
     assert exact.summary["final_std_mean"] == pytest.approx(exact.summary["theory_std_mean"], rel=0.05)
-    again = run_experiment("gaussian", n=100, generations=50, replicates=2000)
+    again = run_experiment("gaussian", n_real=100, generations=50, replicates=2000)
     assert again.cached and again.summary["final_std_mean"] == exact.summary["final_std_mean"]
-    sample = run_experiment("gaussian", n=100, generations=50, replicates=2000, method="sample")
+    sample = run_experiment("gaussian", n_real=100, generations=50, replicates=2000, method="sample")
     assert sample.summary["final_std_median"] == pytest.approx(exact.summary["final_std_median"], rel=0.08)
     assert set(sample.table["metric"]) == {"mean", "std"}
 
@@ -150,19 +154,19 @@ def test_experiment_bad_names_and_parameters():
 
 
 def test_cli_prints_one_json_object(capsys):
-    assert cli_main(["run", "gaussian", "n=50", "generations=20", "replicates=100"]) == 0
+    assert cli_main(["run", "gaussian", "n_real=50", "generations=20", "replicates=100"]) == 0
     out = capsys.readouterr().out.strip()
     summary = json.loads(out)
-    assert summary["config"]["n"] == 50 and "final_std_mean" in summary and summary["cached"] is False
-    assert cli_main(["run", "gaussian", "n=50", "generations=20", "replicates=100"]) == 0
+    assert summary["config"]["n_real"] == 50 and "final_std_mean" in summary and summary["cached"] is False
+    assert cli_main(["run", "gaussian", "n_real=50", "generations=20", "replicates=100"]) == 0
     assert json.loads(capsys.readouterr().out)["cached"] is True
-    assert cli_main(["run", "gaussian", "n=x"]) == 2
+    assert cli_main(["run", "gaussian", "n_real=x"]) == 2
     assert cli_main(["list"]) == 0
     assert "gaussian" in capsys.readouterr().out
 
 
 def test_module_entry_point(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "madlib", "run", "gaussian", "n=20", "generations=5",
+    proc = subprocess.run([sys.executable, "-m", "madlib", "run", "gaussian", "n_real=20", "generations=5",
                            "replicates=10", "--no-cache"], capture_output=True, text=True, check=True,
                           env={**__import__("os").environ, "MADLIB_CACHE": str(tmp_path)})
     assert json.loads(proc.stdout)["final_generation"] == 5

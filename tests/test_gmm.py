@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from madlib.loop import run_loop
+from madlib.core.loop import run_loop
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
-from madlib.models.gmm import GMMFamily, GMMModel, StartFrom, keep_most_likely, kmeans_plus_plus
-from madlib.sources import DistributionSource
+from madlib.models.gmm import GMMFamily, GMMModel, StartFrom, kmeans_plus_plus
+from madlib.remedies import SelfLikelihoodFilter
+from madlib.core.sources import DistributionSource
 from madlib.theory import gaussian as theory
 
 
@@ -109,11 +110,11 @@ def test_sampling_bias_scales_covariances():
 def test_cherry_picking_keeps_the_most_likely_samples():
     model = _truth_batch(2)
     plain = model.sample(2000, generator=_gen(13))
-    picked = model.sample(2000, generator=_gen(13), cherry_pick=0.5)
+    picked = model.sample(2000, generator=_gen(13), keep_fraction=0.5)
     assert picked.shape == plain.shape
     # keeping the top half by likelihood: every kept sample beats the median of a plain batch
     assert model.log_prob(picked).min() > model.log_prob(plain).median() - 0.1
-    weights = keep_most_likely(model, plain, 0.25)
+    weights = SelfLikelihoodFilter(0.25)(plain, 1, None, model)
     assert torch.all(weights.sum(1) == 500)
     log_prob = model.log_prob(plain)
     for r in range(2):  # per replicate: every kept sample is at least as likely as every dropped one
@@ -135,14 +136,14 @@ def test_single_component_chain_matches_chapter_one_theory(sampling_bias):
     source = DistributionSource(gaussian_source_sampler(), replicates)
     variances = {}
 
-    def evaluate(model, data, generation, generator):
+    def observe(model, data, generation, generator):
         if generation == loop_generations:
             variances["final"] = model.covs[:, 0, 0, 0] - 1e-6
         return {}
 
     run_loop(GMMFamily(1), source, generations=loop_generations, n_real=n, sampling_bias=sampling_bias,
-             seed=3, evaluate=evaluate)
-    T = loop_generations + 1  # chapter 1 counts the first fit as generation 1
+             seed=3, observe=observe)
+    T = loop_generations  # the theory numbers generations like the loop
     expected = theory.expected_var(n, T, ddof=0, sampling_bias=sampling_bias)
     observed = variances["final"]
     stderr = float(observed.std()) / np.sqrt(replicates)
@@ -157,12 +158,12 @@ def test_start_from_returns_the_given_first_model():
     source = DistributionSource(gaussian_source_sampler(dim=2), 2)
     seen = []
     run_loop(StartFrom(GMMFamily(3), start), source, generations=1, n_real=100,
-             evaluate=lambda m, d, g, gen: seen.append(m) or {})
+             observe=lambda m, d, g, gen: seen.append(m) or {})
     assert seen[0] is start and seen[1] is not start
 
 
 @pytest.mark.parametrize("kwargs", [dict(n_components=0), dict(reg=-1.0), dict(init="random"), dict(dead="keep"),
-                                    dict(cherry_pick=0.0), dict(cherry_pick=1.5), dict(max_iter=0)])
+                                    dict(keep_fraction=0.0), dict(keep_fraction=1.5), dict(max_iter=0)])
 def test_bad_family_arguments(kwargs):
     with pytest.raises(ValueError):
         GMMFamily(**kwargs)
@@ -179,7 +180,7 @@ def test_bad_fit_and_sample_arguments():
     with pytest.raises(ValueError, match="sampling_bias"):
         TRUTH.sample(5, sampling_bias=0.0)
     with pytest.raises(ValueError, match="keep_fraction"):
-        keep_most_likely(TRUTH, data[:1], 0.0)
+        SelfLikelihoodFilter(0.0)
 
 
 def test_a_tiny_weighted_data_set_keeps_one_component_alive():

@@ -4,7 +4,7 @@ import pytest
 
 from madlib.experiments import run_experiment
 from madlib.experiments.gmm import eval_grid
-from madlib.models.gaussian import simulate_exact
+from madlib.simulations.gaussian import simulate_exact
 from madlib.theory import mad
 
 KEYS = ("precision", "recall", "modes_covered", "sliced_w2", "spread", "components")

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from madlib.experiments import run_experiment
-from madlib.loop import run_loop
+from madlib.core.loop import Observation, run_loop
 from madlib.metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, type_token_ratios, words
 from madlib.models.decoding import Decoding
-from madlib.models.lm_family import NGramFamily, TransformerFamily
+from madlib.models.lm import NGramFamily, TransformerFamily
 from madlib.models.transformer import TrainConfig, TransformerConfig, build_model
-from madlib.sources import PoolSource
+from madlib.core.sources import PoolSource
 
 torch.set_num_threads(1)
-SMALL = dict(n_blocks=150, test_blocks=40, replicates=2, generations=3, n_sample_texts=2)
+SMALL = dict(n_real=150, test_blocks=40, replicates=2, generations=3, n_sample_texts=2)
 
 
 def test_ngram_replace_degrades_and_accumulate_degrades_less():
@@ -42,8 +42,8 @@ def test_bad_parameters_raise_value_errors():
         run_experiment("lm", model="rnn")
     with pytest.raises(ValueError, match="temperature"):
         run_experiment("lm", temperature=-1.0, **SMALL)
-    with pytest.raises(ValueError, match="n_blocks"):
-        run_experiment("lm", n_blocks=10**6)
+    with pytest.raises(ValueError, match="n_real"):
+        run_experiment("lm", n_real=10**6)
 
 
 class Crash(RuntimeError):
@@ -66,15 +66,14 @@ def test_loop_resumes_after_interruption_without_loss(tmp_path, kind):
         base = build_model(TransformerConfig(vocab_size=256, context=32, d_model=16, n_layers=1, n_heads=2), seed=0)
         return TransformerFamily(base, TrainConfig(steps=3, batch_size=4, warmup=1), Decoding(), prompt_len=16)
 
-    def evaluate(model, data, t, generator):
+    def observe(model, data, t, generator):
         if crash_at is not None and t == crash_at:
             raise Crash
-        return {"mean_token": data.double().mean()}
+        return Observation(metrics={"mean_token": data.double().mean()}, artefacts={"data": data.clone()})
 
     def run(directory):
         pool = PoolSource(blocks, 1, generator=torch.Generator().manual_seed(0))
-        return run_loop(family(), pool, generations=3, n_real=20, seed=1, evaluate=evaluate,
-                        snapshot_generations=range(4), checkpoint_dir=directory)
+        return run_loop(family(), pool, generations=3, n_real=20, seed=1, observe=observe, checkpoint_dir=directory)
 
     crash_at = None
     straight = run(tmp_path / "a")
@@ -86,7 +85,7 @@ def test_loop_resumes_after_interruption_without_loss(tmp_path, kind):
     assert resumed.resumed_from == 1
     assert resumed.table.equals(straight.table)
     for g in range(4):
-        assert torch.equal(resumed.snapshots[g], straight.snapshots[g])
+        assert torch.equal(resumed.artefacts[g]["data"], straight.artefacts[g]["data"])
 
 
 def test_sampling_prompts_with_the_first_or_the_rolling_last_half():
@@ -122,11 +121,13 @@ def test_text_metrics_known_values():
         sequence_perplexity(lp, start=3)
 
 
-def test_interrupted_experiment_resumes_with_identical_results(monkeypatch):
-    from madlib.models import lm_family
+def test_interrupted_experiment_resumes_with_identical_results(monkeypatch, tmp_path):
+    from madlib.models import lm as lm_family
 
     config = dict(SMALL, replicates=1)
-    straight = run_experiment("lm", use_cache=False, **config).summary
+    with monkeypatch.context() as patch:  # the uninterrupted run, in a cache of its own
+        patch.setenv("MADLIB_CACHE", str(tmp_path / "straight"))
+        straight = run_experiment("lm", **config).summary
     original = lm_family._LMModel.sample
     calls = {"n": 0}
 
@@ -138,7 +139,7 @@ def test_interrupted_experiment_resumes_with_identical_results(monkeypatch):
 
     monkeypatch.setattr(lm_family._LMModel, "sample", flaky)
     with pytest.raises(Crash):
-        run_experiment("lm", use_cache=False, **config)
+        run_experiment("lm", use_cache=False, **config)  # nothing finished yet: its checkpoints are kept
     monkeypatch.setattr(lm_family._LMModel, "sample", original)
     # rerun with the cache on: the checkpoints of generations 0-2 are reused
     resumed = run_experiment("lm", **config).summary
@@ -155,7 +156,8 @@ def _text_blocks(text: str, n: int, length: int = 32) -> torch.Tensor:
 
 
 def test_keep_highest_and_continuation_scores_known_values():
-    from madlib.models.lm_family import continuation_log_likelihood, keep_highest
+    from madlib.core.select import keep_top as keep_highest
+    from madlib.remedies.text import continuation_log_likelihood
 
     scores = torch.tensor([[0.1, 0.9, 0.5, 0.7], [3.0, 1.0, float("nan"), 2.0]])
     w = keep_highest(scores, 2, torch.Generator().manual_seed(0))
@@ -163,7 +165,7 @@ def test_keep_highest_and_continuation_scores_known_values():
     ties = torch.zeros(1, 6)
     picks = {tuple(keep_highest(ties, 3, torch.Generator().manual_seed(s))[0].tolist()) for s in range(10)}
     assert len(picks) > 1 and all(sum(p) == 3 for p in picks)  # ties broken at random, count exact
-    with pytest.raises(ValueError, match="n_keep"):
+    with pytest.raises(ValueError, match="k must be"):
         keep_highest(scores, 5)
     lp = torch.log(torch.tensor([[[0.5, 0.5, 0.25, 0.25]]]))  # tokens 1..4 of a 5-token block
     assert continuation_log_likelihood(lp, prompt_len=3).item() == pytest.approx(np.log(0.25))  # prompt not judged
@@ -171,7 +173,7 @@ def test_keep_highest_and_continuation_scores_known_values():
 
 
 def test_verifier_keeps_what_real_text_finds_plausible_self_likelihood_what_the_generator_does():
-    from madlib.models.lm_family import ContinuationFilter, shared_reference
+    from madlib.remedies.text import ContinuationFilter, shared_reference
     from madlib.models.ngram import NGramModel
 
     english = "the cat sat on the mat and the dog sat on the log "
@@ -212,9 +214,9 @@ def test_lm_curation_runs_through_the_loop_and_the_verifier_keeps_plausible_text
     config = dict(SMALL, generations=1)
     none = run_experiment("lm", **config).summary
     verifier = run_experiment("lm", curate="verifier", **config).summary
-    picky = run_experiment("lm", curate="self-likelihood", curate_keep=0.25, **config).summary
-    assert none["n_candidates"] == SMALL["n_blocks"] and verifier["n_candidates"] == 2 * SMALL["n_blocks"]
-    assert picky["n_candidates"] == 4 * SMALL["n_blocks"]
+    picky = run_experiment("lm", curate="self-likelihood", keep_fraction=0.25, **config).summary
+    assert none["n_candidates"] == SMALL["n_real"] and verifier["n_candidates"] == 2 * SMALL["n_real"]
+    assert picky["n_candidates"] == 4 * SMALL["n_real"]
     assert verifier["test_perplexity"][0] == none["test_perplexity"][0]  # generation 0 is real data either way
     # the kept blocks are those the real-text model likes: the generation-0 model agrees (lower perplexity)
     assert verifier["seq_ppl_median"][1] < none["seq_ppl_median"][1]
@@ -226,7 +228,7 @@ def test_bad_curation_parameters_raise_value_errors():
     with pytest.raises(ValueError, match="curate"):
         run_experiment("lm", curate="oracle", **SMALL)
     for bad in (0.0, 1.5, -0.5):
-        with pytest.raises(ValueError, match="curate_keep"):
-            run_experiment("lm", curate="verifier", curate_keep=bad, **SMALL)
+        with pytest.raises(ValueError, match="keep_fraction"):
+            run_experiment("lm", curate="verifier", keep_fraction=bad, **SMALL)
     with pytest.raises(ValueError, match="kept_real_fraction"):
         run_experiment("lm", curate="verifier", kept_real_fraction=0.2, **SMALL)

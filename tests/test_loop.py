@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from madlib.loop import run_loop, training_set_size
+from madlib.core.loop import run_loop
+from madlib.core.workflows import training_set_size
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
-from madlib.sources import DistributionSource, PoolSource
+from madlib.core.sources import DistributionSource, PoolSource
 
 
 class RecordingFamily:
@@ -88,7 +89,7 @@ def test_bad_arguments_name_the_argument(kwargs, name):
 def test_evaluate_gets_one_value_per_replicate_and_tidy_table():
     source = DistributionSource(gaussian_source_sampler(), replicates=4)
     result = run_loop(GaussianFamily(), source, generations=3, n_real=50,
-                      evaluate=lambda m, d, g, gen: {"std": m.std, "size": d.shape[1]})
+                      observe=lambda m, d, g, gen: {"std": m.std, "size": d.shape[1]})
     assert list(result.table.columns) == ["generation", "replicate", "metric", "value"]
     assert len(result.table) == 4 * 4 * 2
     assert set(result.table["generation"]) == {0, 1, 2, 3}
@@ -98,7 +99,7 @@ def test_same_seed_same_chain_and_evaluation_does_not_perturb_it():
     source = lambda: DistributionSource(gaussian_source_sampler(), replicates=3)
     a = run_loop(GaussianFamily(), source(), generations=5, n_real=20, seed=7)
     b = run_loop(GaussianFamily(), source(), generations=5, n_real=20, seed=7,
-                 evaluate=lambda m, d, g, gen: {"noise": torch.randn(3, generator=gen)})
+                 observe=lambda m, d, g, gen: {"noise": torch.randn(3, generator=gen)})
     assert torch.equal(a.model.mean, b.model.mean)
 
 
@@ -112,24 +113,24 @@ def test_interrupted_run_resumes_without_redoing_finished_generations(tmp_path):
 
     source = lambda: DistributionSource(gaussian_source_sampler(), replicates=3)
     full = run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
-                    evaluate=lambda m, d, g, gen: {"std": m.std})
+                    observe=lambda m, d, g, gen: {"std": m.std})
     calls.clear()
 
     class Interrupt(Exception):
         pass
 
-    def evaluate(m, d, g, gen):
+    def observe(m, d, g, gen):
         if g == 4:
             raise Interrupt
         return {"std": m.std}
 
     with pytest.raises(Interrupt):
         run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
-                 evaluate=evaluate, checkpoint_dir=tmp_path)
+                 observe=observe, checkpoint_dir=tmp_path)
     assert len(calls) == 5  # generations 0..4 fitted, 0..3 saved
     calls.clear()
     resumed = run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
-                       evaluate=lambda m, d, g, gen: {"std": m.std}, checkpoint_dir=tmp_path)
+                       observe=lambda m, d, g, gen: {"std": m.std}, checkpoint_dir=tmp_path)
     assert resumed.resumed_from == 3
     assert len(calls) == 3  # only generations 4, 5, 6
     assert torch.allclose(resumed.model.mean, full.model.mean)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from madlib.models.decoding import Decoding
-from madlib.models.lm_family import NGramFamily
+from madlib.models.lm import NGramFamily
 from madlib.models.ngram import NGramModel
 from madlib.models.tokenizer import ByteTokenizer
 

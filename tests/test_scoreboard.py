@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 
 from madlib import run_experiment
-from madlib.experiments.scoreboard import remedy_curve
+from madlib.simulations.remedies import remedy_curve
 from madlib.remedies import remedy_settings
 
 
 def test_accumulate_keeps_gaussian_variance_bounded_where_replace_collapses():
-    replace = remedy_curve("gaussian", "none (replace)", generations=60, replicates=200)
+    replace = remedy_curve("gaussian", "none", generations=60, replicates=200)
     accumulate = remedy_curve("gaussian", "accumulate", generations=60, replicates=200)
     # replace, n=100, ddof=0: median sigma ~ exp(-60/100) = 0.55
     assert replace.iloc[-1] == pytest.approx(np.exp(-0.6), abs=0.08)
@@ -16,9 +16,9 @@ def test_accumulate_keeps_gaussian_variance_bounded_where_replace_collapses():
 
 
 def test_verifier_keeps_blue_cats_where_self_likelihood_loses_them_faster():
-    verified = remedy_curve("cats", "verifier filter", generations=60, replicates=300)
-    plain = remedy_curve("cats", "none (replace)", generations=60, replicates=300)
-    cherry = remedy_curve("cats", "self-likelihood filter", generations=60, replicates=300)
+    verified = remedy_curve("cats", "verifier", generations=60, replicates=300)
+    plain = remedy_curve("cats", "none", generations=60, replicates=300)
+    cherry = remedy_curve("cats", "self-likelihood", generations=60, replicates=300)
     assert verified.iloc[-1] > 0.7
     assert verified.iloc[-1] > plain.iloc[-1] + 0.2
     assert cherry.iloc[-1] < 0.05
@@ -27,8 +27,8 @@ def test_verifier_keeps_blue_cats_where_self_likelihood_loses_them_faster():
 
 
 def test_detector_reduces_the_damage_of_leaked_synthetic_cats():
-    leaky = remedy_curve("cats", "web scrape, no detector", generations=40, replicates=300)
-    filtered = remedy_curve("cats", "web scrape + detector", generations=40, replicates=300)
+    leaky = remedy_curve("cats", "web-scrape", generations=40, replicates=300)
+    filtered = remedy_curve("cats", "web-scrape-detector", generations=40, replicates=300)
     assert filtered.iloc[-1] > leaky.iloc[-1] + 0.2
 
 
@@ -37,7 +37,7 @@ def test_scoreboard_experiment_reports_every_family_and_remedy():
     board = result.summary["families"]
     assert set(board) == {"gaussian", "cats"}
     assert len(board["cats"]) == 9
-    assert board["gaussian"]["self-likelihood filter"]["generations_to_collapse"] is not None
+    assert board["gaussian"]["self-likelihood"]["generations_to_collapse"] is not None
     assert board["gaussian"]["accumulate"]["generations_to_collapse"] is None
 
 

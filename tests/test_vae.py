@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from madlib.experiments import run_experiment
-from madlib.experiments.vae import auto_n_real, vanished_digits
+from madlib.experiments.vae import capped_n_real, vanished_digits
 from madlib.metrics.images import class_entropy, class_histogram, image_metrics
 from madlib.models import vae as vae_module
 from madlib.models.vae import VAEFamily
@@ -51,10 +51,11 @@ def test_vanished_digits_in_order():
         vanished_digits(torch.zeros(3, 9))
 
 
-def test_auto_n_real_never_exhausts_the_pool():
-    assert auto_n_real(0, 500, 4000, "replace", 5) == 500
-    assert auto_n_real(0, 10000, 4000, "fresh", 9) == 400  # ten generations of fresh digits
-    assert auto_n_real(123, 500, 4000, "fresh", 5) == 123  # an explicit request is kept
+def test_n_real_is_capped_loudly_so_the_pool_is_never_exhausted():
+    assert capped_n_real(500, 4000, "replace", 5) == 500
+    with pytest.warns(UserWarning, match="n_real=10000"):
+        assert capped_n_real(10000, 4000, "fresh", 9) == 400  # ten generations of fresh digits
+    assert capped_n_real(123, 4000, "fresh", 5) == 123  # a request that fits is kept
 
 
 def test_vae_family_sampling_and_bias():
@@ -137,8 +138,12 @@ def test_interrupted_run_resumes_at_first_unfinished_generation(tmp_path_factory
 
 # ---- chapter 6 on MNIST: verification and curation -------------------------------------------------------
 
-from madlib.curation_images import (ClassifierVerifier, class_quotas, image_curator, keep_per_class,  # noqa: E402
-                                    n_candidates)
+from madlib.core.select import largest_remainder, n_candidates  # noqa: E402
+from madlib.remedies.images import ClassifierVerifier, image_curator, keep_per_class  # noqa: E402
+
+
+def class_quotas(n_keep, shares):
+    return largest_remainder(shares, n_keep)
 
 
 def test_class_quotas_follow_the_shares_and_sum_to_n_keep():
@@ -242,8 +247,8 @@ def test_curation_arguments_are_checked(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="curate"):
         run_experiment("vae", curate="best-looking")
     for bad in (0.0, 1.5, -0.2):
-        with pytest.raises(ValueError, match="curate_keep"):
-            run_experiment("vae", curate="verifier", curate_keep=bad)
+        with pytest.raises(ValueError, match="keep_fraction"):
+            run_experiment("vae", curate="verifier", keep_fraction=bad)
     with pytest.raises(ValueError, match="kept_real_fraction"):
         run_experiment("vae", curate="verifier", kept_real_fraction=0.1)
 
@@ -251,7 +256,7 @@ def test_curation_arguments_are_checked(tmp_path, monkeypatch):
 def test_curated_runs_draw_more_candidates_and_share_generation_zero(tmp_path, monkeypatch):
     monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
     small = dict(SMALL, generations=1)
-    verified = run_experiment("vae", progress=False, curate="verifier", curate_keep=0.25, **small)
+    verified = run_experiment("vae", progress=False, curate="verifier", keep_fraction=0.25, **small)
     assert verified.summary["n_synthetic"] == 100 and verified.summary["n_candidates"] == 400
     selfish = run_experiment("vae", progress=False, curate="self-likelihood", **small)
     assert selfish.summary["n_candidates"] == 200

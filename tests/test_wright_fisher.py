@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from madlib.experiments.cats import cpu_threads, simulate_cats
-from madlib.loop import run_loop
+from madlib.core.config import cpu_threads
+from madlib.simulations.cats import simulate_cats
+from madlib.core.loop import run_loop
 from madlib.models.categorical import CategoricalFamily, CategoricalSource
 from madlib.theory import wright_fisher as wf
 
@@ -86,14 +87,14 @@ def test_three_colours_reach_a_single_colour_in_the_exact_time():
     R, M = 4000, 20
     first_single = torch.full((R,), -1)
 
-    def evaluate(model, data, t, generator):
+    def observe(model, data, t, generator):
         single = (model.probs > 0).sum(1) == 1
         first_single[(first_single < 0) & single] = t
         return {}
 
     source = CategoricalSource(torch.tensor([6.0, 6.0, 8.0]), R)
     with cpu_threads(1):
-        run_loop(CategoricalFamily(3), source, generations=400, n_real=M, seed=5, evaluate=evaluate)
+        run_loop(CategoricalFamily(3), source, generations=400, n_real=M, seed=5, observe=observe)
     times = first_single.numpy().astype(float)
     assert np.all(times > 0)
     expected = wf.exact_time_to_single_category([6, 6, 8])

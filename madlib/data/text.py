@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from ..core.cache import cache_root
+
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "data" / "corpus"
 SPLITS = ("train", "valid", "test")
 CORPORA = ("pydoc", "file", "wikitext2", "tinyshakespeare")
@@ -63,8 +65,6 @@ def split_text(text: str, valid_fraction: float = 0.05, test_fraction: float = 0
 
 
 def _cache_dir() -> Path:
-    from ..experiments import cache_root
-
     return cache_root() / "corpora"
 
 

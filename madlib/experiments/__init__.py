@@ -226,7 +226,10 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
         result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
-            shutil.rmtree(work, ignore_errors=True)
+            if (directory / "summary.json").exists():
+                shutil.rmtree(work, ignore_errors=True)  # the finished result stays; the partial one goes
+            else:
+                _swap_in(work, directory)  # nothing finished to lose: keep the checkpoints for a resume
         raise
     elapsed = time.perf_counter() - started
     summary = _jsonable({"experiment": name, **result.summary})

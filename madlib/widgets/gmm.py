@@ -34,13 +34,8 @@ def explorer_figure(dataset: str = "grid25", workflow: str = "replace", sampling
 
 
 def mixture_explorer():
-    """Sliders for data set, workflow, lambda, cherry-picking, synthetic share and generations (live kernel only)."""
+    """Sliders for data set, workflow, lambda, the share of candidates kept (cherry-picking), synthetic share and generations (live kernel only)."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    from ..data.toy import TOY_DATASETS
-    from ..core.loop import WORKFLOWS
-    from ..plots.mixtures import explorer_figure
 
     def show(dataset, workflow, sampling_bias, keep_fraction, synthetic_ratio, generations):
         explorer_figure(dataset=dataset, workflow=workflow, sampling_bias=sampling_bias, keep_fraction=keep_fraction,

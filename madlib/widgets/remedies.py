@@ -10,11 +10,8 @@ from ..simulations.remedies import remedy_curve
 
 
 def explorer_figure(family: str = "cats", remedies=("none", "verifier", "self-likelihood", "keep-real"),
-                           generations: int = 100, replicates: int = 200, threshold: float = 0.75, seed: int = 0):
-    """Curves of relative quality for the chosen remedies on one toy family."""
-    from ..experiments.scoreboard import remedy_curve
-    from ..plots.remedies import plot_remedy_curves
-
+                    generations: int = 100, replicates: int = 200, threshold: float = 0.75, seed: int = 0):
+    """Curves of relative quality for the chosen remedies (registry keys) on one toy family."""
     frames = []
     for remedy in remedies:
         curve = remedy_curve(family, remedy, generations=generations, replicates=replicates, seed=seed,
@@ -32,8 +29,6 @@ def explorer_figure(family: str = "cats", remedies=("none", "verifier", "self-li
 def remedy_explorer():
     """Dropdowns and sliders: family, remedies, generations, replicates."""
     import ipywidgets as widgets
-
-    from .remedies import REMEDY_NAMES
 
     def show(family, remedies, generations, replicates):
         if not remedies:
