@@ -24,6 +24,7 @@ book: $(STAMP)
 ## A fresh experiment cache each run: the notebooks recompute, never read an old result.
 ## Then the real book is built and browser-checked, alone: no other kernel runs beside its executor.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
 	MADLIB_CACHE=$$cache MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake \
 		--nbmake-timeout=120 --ignore=tests/test_book_site.py && \
