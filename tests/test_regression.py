@@ -137,7 +137,7 @@ def _chain(workflow, d, n, generations, R, seed, **kw):
 
 def test_accumulate_increments_match_the_exact_finite_sample_terms():
     """Small n, where the exact term m/(N (N - d - 1)) and the fixed-design 1/k^2 term differ a lot."""
-    d, n, T, R = 3, 6, 3, 60_000
+    d, n, T, R = 3, 6, 3, 30_000
     w = _chain("accumulate", d, n, T, R, seed=5)
     increments = ((w[1:] - w[:-1]) ** 2).sum(-1)  # E||w_t - w_{t-1}||^2, free of generation 0's noise
     expected = np.diff(theory.accumulate_test_error(T, n, d))
@@ -147,7 +147,7 @@ def test_accumulate_increments_match_the_exact_finite_sample_terms():
 
 
 def test_replace_with_estimated_noise_and_sampling_bias_matches_closed_form():
-    d, n, T, R, lam = 4, 12, 6, 20_000, 0.6
+    d, n, T, R, lam = 4, 12, 6, 10_000, 0.6
     w = _chain("replace", d, n, T, R, seed=6, noise_std=None, sampling_bias=lam)
     errors = ((w - default_truth(d).numpy()) ** 2).sum(-1)
     expected = theory.replace_test_error(T, n, d, sampling_bias=lam, fit_noise=True)
@@ -158,7 +158,7 @@ def test_replace_with_estimated_noise_and_sampling_bias_matches_closed_form():
 
 @pytest.mark.parametrize("workflow", ["replace", "accumulate"])
 def test_experiment_agrees_with_closed_form(workflow):
-    result = run_experiment("regression", workflow=workflow, replicates=3000)
+    result = run_experiment("regression", workflow=workflow, replicates=2000)
     s = result.summary
     T = len(s["generation"]) - 1
     assert T >= 5 and len(s["test_error"]) == len(s["test_error_se"]) == len(s["theory_test_error"]) == T + 1
@@ -192,3 +192,20 @@ def test_cli_prints_json(capsys):
     assert out["experiment"] == "regression" and out["workflow"] == "accumulate"
     assert len(out["test_error"]) == len(out["theory_test_error"]) == out["config"]["generations"] + 1
     assert all(math.isfinite(v) for v in out["test_error_se"])
+
+
+def test_curation_hooks_can_score_regression_items():
+    """log_prob lets the loop's verifier score items: rejecting by p_real/p_model stops the linear growth."""
+    from madlib.remedies import VerifierFilter
+
+    d, n, R, T = 3, 20, 400, 6
+    sampler = regression_source_sampler(default_truth(d), 1.0)
+    finals = {}
+    for name, curate in (("plain", None), ("verified", VerifierFilter(sampler.log_prob, min_keep=2 * d))):
+        result = run_loop(OLSFamily(d), DistributionSource(sampler, R), generations=T, n_real=n, n_synthetic=2 * n,
+                          workflow="replace", seed=8, curate=curate,
+                          evaluate=lambda model, data, t, g: {"test_error": model.excess_risk(default_truth(d))})
+        finals[name] = result.table[result.table.generation == T].value.mean()
+    plain_theory = theory.replace_test_error(T, n, d, n_synthetic=2 * n)[-1]
+    assert finals["plain"] == pytest.approx(plain_theory, rel=0.15)
+    assert finals["verified"] < 0.6 * finals["plain"]
