@@ -91,6 +91,8 @@ def test_bad_arguments_are_named():
         theory.replace_test_error(5, n_real=11, dim=10)
     with pytest.raises(ValueError, match="n_synthetic must be >= dim"):
         run_experiment("regression", n_synthetic=5)
+    with pytest.raises(ValueError, match="n_real must be >= dim"):
+        run_experiment("regression", n_real=5)
 
 
 def test_closed_forms_have_the_papers_shapes():

@@ -41,7 +41,9 @@ from . import ExperimentResult, RunContext, experiment
 def run_regression(config: dict, ctx: RunContext) -> ExperimentResult:
     """OLS refitted on labels made by its previous fit: test error per generation beside its closed form."""
     dim = check_int("dim", config["dim"], 1)
-    n_real = check_int("n_real", config["n_real"], dim + 2)
+    n_real = check_int("n_real", config["n_real"], 1)
+    if n_real < dim + 2:  # below this the OLS error has no finite mean (inverse Wishart)
+        raise ValueError(f"n_real must be >= dim + 2 = {dim + 2}, got {n_real}")
     n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
     noise_std = check_float("noise_std", config["noise_std"], 0.0, open_minimum=True)
     generations = check_int("generations", config["generations"], 0)

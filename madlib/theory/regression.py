@@ -46,6 +46,11 @@ Gerstgrasser et al. keep a *fixed* design X (only the noise is redrawn); then
 S_k = (k+1) X^T X and the sum is exactly sigma^2 d/(n-d-1) sum_{k=1}^{t+1} 1/k^2
 (:func:`fixed_design_accumulate_test_error`), a little above ours.
 
+Finite moments: the mean above needs n >= d + 2 (and m >= d + 2 under replace);
+the Monte-Carlo standard error of a simulation needs a finite variance of
+||w_t - w*||^2, i.e. n >= d + 4 (inverse-Wishart second moments), so keep n well
+above d when comparing a simulation with these forms.
+
 Generation numbering: generation 0 is the first fit (to real data), as in the
 loop (:mod:`madlib.loop`), not the truth as in :mod:`madlib.theory.gaussian`.
 """
