@@ -9,9 +9,9 @@ from scipy.stats import norm
 
 from madlib import run_experiment
 from madlib.cli import main as cli_main
-from madlib.loop import run_loop
+from madlib.core.loop import run_loop
 from madlib.models.regression import OLSFamily, RegressionModel, default_truth, regression_source_sampler
-from madlib.sources import DistributionSource
+from madlib.core.sources import DistributionSource
 from madlib.theory import regression as theory
 
 
@@ -127,13 +127,13 @@ def _chain(workflow, d, n, generations, R, seed, **kw):
     """Weights w_0..w_T of a loop run (T + 1, R, d)."""
     weights = []
 
-    def evaluate(model, data, generation, generator):
+    def observe(model, data, generation, generator):
         weights.append(model.weight.clone())
         return {}
 
     family = OLSFamily(d, noise_std=kw.pop("noise_std", 1.0))
     source = DistributionSource(regression_source_sampler(default_truth(d), 1.0), R)
-    run_loop(family, source, generations=generations, n_real=n, workflow=workflow, seed=seed, evaluate=evaluate, **kw)
+    run_loop(family, source, generations=generations, n_real=n, workflow=workflow, seed=seed, observe=observe, **kw)
     return torch.stack(weights).numpy()
 
 
@@ -206,7 +206,7 @@ def test_curation_hooks_can_score_regression_items():
     for name, curate in (("plain", None), ("verified", VerifierFilter(sampler.log_prob, min_keep=2 * d))):
         result = run_loop(OLSFamily(d), DistributionSource(sampler, R), generations=T, n_real=n, n_synthetic=2 * n,
                           workflow="replace", seed=8, curate=curate,
-                          evaluate=lambda model, data, t, g: {"test_error": model.excess_risk(default_truth(d))})
+                          observe=lambda model, data, t, g: {"test_error": model.excess_risk(default_truth(d))})
         finals[name] = result.table[result.table.generation == T].value.mean()
     plain_theory = theory.replace_test_error(T, n, d, n_synthetic=2 * n)[-1]
     assert finals["plain"] == pytest.approx(plain_theory, rel=0.15)

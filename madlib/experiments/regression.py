@@ -8,14 +8,14 @@ loop runs all replicates at once; generation 0 is the OLS fit to real data.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..config import cpu_threads, scaled
-from ..loop import WORKFLOWS, run_loop
+from ..core.config import cpu_threads, float64_device, scaled
+from ..core.loop import run_loop
+from ..core.sources import DistributionSource
+from ..core.validation import check_float, check_fraction, check_int
+from ..core.workflows import WORKFLOWS
 from ..models.regression import OLSFamily, default_truth, regression_source_sampler
-from ..sources import DistributionSource
 from ..theory import regression as theory
-from ..validation import check_float, check_fraction, check_int
 from . import ExperimentResult, RunContext, experiment
 
 
@@ -54,19 +54,19 @@ def run_regression(config: dict, ctx: RunContext) -> ExperimentResult:
     if workflow == "replace" and n_synthetic < dim + 2:
         raise ValueError(f"n_synthetic must be >= dim + 2 = {dim + 2} for workflow='replace', got {n_synthetic}")
 
-    device = ctx.device if ctx.device.type != "mps" else torch.device("cpu")  # MPS has no float64
+    device = float64_device(ctx.device)  # OLS runs in float64, which MPS lacks
     w_star = default_truth(dim).to(device)
     source = DistributionSource(regression_source_sampler(w_star, noise_std), replicates, device=device)
     family = OLSFamily(dim, noise_std=None if fit_noise else noise_std)
 
-    def evaluate(model, data, generation, generator):
+    def observe(model, data, generation, generator):
         # x ~ N(0, I): the excess test risk is exactly ||w - w*||^2, no test set needed
         return {"test_error": model.excess_risk(w_star)}
 
     with cpu_threads(1 if device.type == "cpu" else None):
         result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
                           workflow=workflow, kept_real_fraction=kept, sampling_bias=lam, seed=config["seed"],
-                          evaluate=evaluate, progress=ctx.progress, desc=f"regression ({workflow})")
+                          observe=observe, progress=ctx.progress, desc=f"regression ({workflow})")
 
     table = result.table
     errors = (table[table.metric == "test_error"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 
 _LOG_2PI = math.log(2 * math.pi)
 

@@ -52,7 +52,7 @@ the Monte-Carlo standard error of a simulation needs a finite variance of
 above d when comparing a simulation with these forms.
 
 Generation numbering: generation 0 is the first fit (to real data), as in the
-loop (:mod:`madlib.loop`), not the truth as in :mod:`madlib.theory.gaussian`.
+loop (:mod:`madlib.core.loop`), not the truth as in :mod:`madlib.theory.gaussian`.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ import math
 import numpy as np
 from scipy.special import digamma
 
-from ..validation import check_float, check_int
+from ..core.validation import check_float, check_int
 
 CLOSED_FORM_WORKFLOWS = ("replace", "accumulate")
 
