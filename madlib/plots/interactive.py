@@ -162,8 +162,11 @@ def slider_figure(frames: Mapping[Hashable, Sequence[Series]], *, param_name: st
         hovermode="closest", sliders=[slider(first_menu)])
     axis_style = dict(showgrid=True, gridcolor="rgba(0,0,0,0.10)", zeroline=False, showline=True,
                       linecolor="#444", ticks="outside")
-    layout["xaxis"] = dict(title=dict(text=xaxis), type="log" if log_x else "linear", **axis_style)
-    layout["yaxis"] = dict(title=dict(text=yaxis), type="log" if log_y else "linear", **axis_style)
+    # Log axes label decades as powers of ten (10^-4), not SI prefixes (100µ), as in the papers.
+    layout["xaxis"] = dict(title=dict(text=xaxis), type="log" if log_x else "linear", **axis_style,
+                           **(dict(exponentformat="power") if log_x else {}))
+    layout["yaxis"] = dict(title=dict(text=yaxis), type="log" if log_y else "linear", **axis_style,
+                           **(dict(exponentformat="power") if log_y else {}))
     if fixed_axes:
         for axis, attr, log in (("xaxis", "x", log_x), ("yaxis", "y", log_y)):
             arrays = [_finite(getattr(t, attr, None)) for t in traces if getattr(t, attr, None) is not None]
