@@ -74,7 +74,13 @@ PAGE_PROBE_JS = r"""
     if (node.parentElement && !node.parentElement.closest(notProse)) prose.push(node.nodeValue);
   }
   // A formula MathJax could not typeset (e.g. an unknown macro) shows as an error box.
-  const mathErrors = Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || 'error');
+  const mathErrors = Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent || 'error');
+  // An undefined macro is drawn in red as its own name (MathJax's noundefined): find the name in
+  // the formula's MathML copy, which otherwise holds symbols, not TeX.
+  Array.from(document.querySelectorAll('mjx-assistive-mml')).forEach(e => {
+    const macro = (e.textContent || '').match(/\\[A-Za-z]+/);
+    if (macro) mathErrors.push('undefined macro ' + macro[0]);
+  });
   const figures = figureDivs().map(f => ({
     id: f.id, drawn: !!f._fullLayout,
     sliders: f._fullLayout && f._fullLayout.sliders ? f._fullLayout.sliders.map(s => s.steps.length) : [],
@@ -383,7 +389,26 @@ class Browser:
             return f"no load event within {self.timeout:.0f} s"
         # Late scripts (MathJax, togglebutton) may still log errors: listen a little longer.
         self.pump(settle, session=session)
+        # A redirect page (Jupyter Book's index.html: <meta http-equiv="refresh">) starts a second
+        # load after the first: probing mid-way would read a page whose scripts have not run.
+        for _ in range(3):
+            mine = [e["method"] for e in self._events if e.get("sessionId") == session]
+            loaded = len(mine) - 1 - mine[::-1].index("Page.loadEventFired")
+            if "Page.frameStartedLoading" not in mine[loaded + 1:]:
+                break
+            if not self._wait_for_new(session, "Page.loadEventFired", mine.count("Page.loadEventFired")):
+                return f"no load event within {self.timeout:.0f} s after a redirect"
+            self.pump(settle, session=session)
         return None
+
+    def _wait_for_new(self, session: str, method: str, seen: int) -> bool:
+        """Collect events until the session has more than ``seen`` events ``method`` (or time out)."""
+        deadline = time.monotonic() + self.timeout
+        while sum(e["method"] == method and e.get("sessionId") == session for e in self._events) <= seen:
+            if time.monotonic() >= deadline:
+                return False
+            self.pump(min(0.2, deadline - time.monotonic()), session=session)
+        return True
 
 
 def _event_problems(events: list[dict], origin: str, report: PageReport, page_url: str) -> None:
