@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import importlib.util
 import struct
 import zlib
@@ -224,3 +225,73 @@ def test_course_site_extension_drops_duplicate_inline_scripts() -> None:
     assets.append(_JavaScript("x.js"))
     assert [(a.filename, a.attributes.get("body")) for a in assets] == [
         (None, "const A = 1"), ("x.js", None), (None, "const B = 2")]
+
+
+def _install_cell_module():
+    path = Path(__file__).resolve().parents[1] / "_ext" / "install_cell.py"
+    spec = importlib.util.spec_from_file_location("install_cell", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_install_cell(code: str, madlib_importable: bool) -> list[tuple[str, str]]:
+    """Run the cell as IPython would, with a stand-in for %pip; returns the magics it ran."""
+    import sys
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    calls: list[tuple[str, str]] = []
+
+    class FakeShell:
+        def run_line_magic(self, name: str, line: str) -> None:
+            calls.append((name, line))
+
+    python = TransformerManager().transform_cell(code)
+    saved = sys.modules.get("madlib")
+    if not madlib_importable:
+        sys.modules["madlib"] = None  # makes `import madlib` raise ImportError, as on Colab
+    try:
+        exec(compile(python, "install-cell", "exec"), {"get_ipython": FakeShell})
+    finally:
+        if saved is not None:
+            sys.modules["madlib"] = saved
+        else:
+            sys.modules.pop("madlib", None)
+    return calls
+
+
+def test_install_cell_installs_madlib_from_the_configured_repository_only_when_missing(tmp_path: Path) -> None:
+    import shlex
+
+    from packaging.requirements import Requirement
+
+    install_cell = _install_cell_module()
+    cell = install_cell.cell()
+    assert cell["cell_type"] == "code" and cell["metadata"]["tags"] == ["remove-cell"]
+    code = "".join(cell["source"])
+    assert _run_install_cell(code, madlib_importable=True) == []
+    ((magic, line),) = _run_install_cell(code, madlib_importable=False)
+    assert magic == "pip"
+    words = shlex.split(line)
+    assert words[:2] == ["install", "--quiet"]
+    requirement = Requirement(words[2])
+    assert requirement.name == "madlib"
+    assert requirement.url == ("git+https://github.com/model-collapse-hands-on/model-collapse-hands-on@main")
+    # Another repository setting gives another URL; a bad one is refused by name.
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://example.org/fork/\n  branch: dev\n")
+    assert "git+https://example.org/fork@dev" in "".join(install_cell.cell(config)["source"])
+    config.write_text("repository:\n  url: git@github.com:x/y\n")
+    with pytest.raises(ValueError, match="repository.url"):
+        install_cell.cell(config)
+
+
+def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:
+    install_cell = _install_cell_module()
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    other = {"cell_type": "markdown", "metadata": {}, "source": ["# Title"]}
+    good.write_text(json.dumps({"cells": [install_cell.cell(), other]}))
+    bad.write_text(json.dumps({"cells": [other, install_cell.cell()]}))
+    assert install_cell.main(["--check", str(good)]) == 0
+    assert install_cell.main(["--check", str(good), str(bad)]) == 1
