@@ -47,8 +47,9 @@ def source(url: str, branch: str) -> str:
 
 
 def cell(config: Path = ROOT / "_config.yml") -> dict[str, Any]:
-    """The install cell as an nbformat 4 code cell (no id: nbformat adds one when it writes)."""
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": [TAG]}, "outputs": [],
+    """The install cell as an nbformat 4.5 code cell (one per notebook, so a fixed id is unique)."""
+    return {"cell_type": "code", "execution_count": None, "id": "install-madlib", "metadata": {"tags": [TAG]},
+            "outputs": [],
             "source": source(*repository(config)).splitlines(keepends=True)}
 
 
