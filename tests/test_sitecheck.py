@@ -295,3 +295,21 @@ def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"cells": [other, install_cell.cell()]}))
     assert install_cell.main(["--check", str(good)]) == 0
     assert install_cell.main(["--check", str(good), str(bad)]) == 1
+
+
+def test_course_assets_add_plotly_only_to_pages_with_a_figure() -> None:
+    assets = _course_assets()
+
+    class App:
+        def __init__(self) -> None:
+            self.added: list[tuple[str, dict]] = []
+
+        def add_js_file(self, filename: str, **kwargs) -> None:
+            self.added.append((filename, kwargs))
+
+    app = App()
+    assets._plotly_on_plotly_pages(app, "intro", "page.html", {"body": "<p>no figure</p>"}, None)
+    assert app.added == []
+    assets._plotly_on_plotly_pages(app, "ch1", "page.html",
+                                   {"body": '<div id="x" class="plotly-graph-div"></div>'}, None)
+    assert app.added == [("plotly/plotly.min.js", {"loading_method": "defer"})]
