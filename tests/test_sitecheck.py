@@ -1,6 +1,9 @@
 """The browser check (tools/sitecheck.py) on a tiny generated site: good pages pass, broken ones fail."""
 from __future__ import annotations
 
+import base64
+import json
+import importlib.util
 import struct
 import zlib
 from pathlib import Path
@@ -24,16 +27,43 @@ def _png(width: int = 4, height: int = 3) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def _page(body: str, title: str = "page") -> str:
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
+def _page(body: str, title: str = "page", head: str = "") -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+            f"<body>{body}</body></html>")
 
 
+def _explorer(frames: dict) -> str:
+    """A page with one kernel-free explorer, loading plotly.js from the site as the book does."""
+    from madlib.plots import interactive
+
+    figure = interactive.slider_figure(frames, param_name="n", title="explorer", xaxis="x", yaxis="y")
+    return _page("<p>An explorer.</p>" + interactive.to_html(figure),
+                 head="<script defer src='_static/plotly/plotly.min.js'></script>")
+
+
+X = list(range(20))
 PAGES = {
     "good.html": _page("<h1>Good</h1><p>A ValueError is raised for bad arguments.</p>"
                        "<img src='_images/fig.png' alt='a figure'>"
+                       # data: URLs need no host: allowed.
+                       f"<img src='data:image/png;base64,{base64.b64encode(_png()).decode()}' alt='inline'>"
                        "<div class='cell_output'><pre>sigma = 0.47</pre></div>"
-                       # A CDN script: unreachable in the checker's browser, a note and not a failure.
-                       "<script src='https://cdn.jsdelivr.net/npm/nothing@1/x.js'></script>"),
+                       # TeX in code is code, not a formula that failed.
+                       "<pre><code>label = r'$$\\frac{1}{n}\\sigma$$'</code></pre>"),
+    "math.html": _page("<p>Typeset offline: \\(\\sigma_T^2 = \\frac{n-1}{n}\\sigma_{T-1}^2\\)</p>"
+                       "<div class='math'>\\[\\mathbb{E}[\\hat\\sigma^2] = \\sigma^2\\]</div>",
+                       head="<script defer src='_static/mathjax/tex-chtml.js'></script>"),
+    "raw_tex.html": _page("<p>The variance: $$\\frac{n-1}{n}\\sigma^2$$</p>"),
+    "math_error.html": _page("<p>\\(x^2^3\\)</p>",
+                             head="<script defer src='_static/mathjax/tex-chtml.js'></script>"),
+    "math_undefined.html": _page("<p>\\(\\notamacro{x}\\)</p>",
+                             head="<script defer src='_static/mathjax/tex-chtml.js'></script>"),
+    "remote_script.html": _page("<p>text</p><script src='https://cdn.jsdelivr.net/npm/nothing@1/x.js'></script>"),
+    "remote_font.html": _page("<p>text</p>",
+                              head="<link rel='stylesheet' href='https://fonts.example.org/css?family=Lato'>"),
+    "explorer.html": _explorer({n: [(X, [n * x for x in X], "curve")] for n in (1, 2, 3)}),
+    "dead_slider.html": _explorer({n: [(X, X, "curve")] for n in (1, 2, 3)}),
+    "undrawn.html": _page(_explorer({n: [(X, X, "c")] for n in (1, 2)}).split("<body>")[1].split("</body>")[0]),
     "chapters/broken_image.html": _page("<p>text</p><img src='../_images/missing.png' alt='gone'>"),
     "js_error.html": _page("<p>text</p><script>notDefinedAnywhere();</script>"),
     "console_error.html": _page("<p>text</p><script>console.error('widget failed');</script>"),
@@ -58,7 +88,17 @@ def site(tmp_path_factory) -> Path:
         (root / name).write_text(html)
     (root / "_images").mkdir()
     (root / "_images" / "fig.png").write_bytes(_png())
+    # The site's own MathJax and plotly.js, copied as the book build does.
+    _course_assets().vendor_assets(root / "_static")
     return root
+
+
+def _course_assets():
+    path = Path(__file__).resolve().parents[1] / "_ext" / "course_assets.py"
+    spec = importlib.util.spec_from_file_location("course_assets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_list_pages_skips_indexes_and_static(site: Path) -> None:
@@ -89,8 +129,7 @@ def reports(site: Path, tmp_path_factory) -> dict[str, sitecheck.PageReport]:
 def test_good_page_passes_and_is_screenshot(reports) -> None:
     good = reports["good.html"]
     assert good.ok, good.problems
-    assert good.images == 1
-    assert any("offline" in note for note in good.notes)  # the CDN script was blocked, not fatal
+    assert good.images == 2 and not good.notes
     shot = Path(good.screenshot)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 1000
 
@@ -103,11 +142,52 @@ def test_good_page_passes_and_is_screenshot(reports) -> None:
     ("traceback.html", "traceback"),
     ("error_output.html", "error in a cell output"),
     ("open_solution.html", "solution(s) shown open"),
+    ("raw_tex.html", "raw TeX in the page text ($$, \\frac, \\sigma)"),
+    ("math_error.html", "MathJax could not typeset a formula: Double exponent"),
+    ("math_undefined.html", "MathJax could not typeset a formula: undefined macro \\notamacro"),
+    ("remote_script.html", "request to another host: https://cdn.jsdelivr.net/npm/nothing@1/x.js"),
+    ("remote_font.html", "request to another host: https://fonts.example.org/css?family=Lato"),
+    ("dead_slider.html", "figure 1: slider step 0 -> 2 of 3 did not change the figure's data"),
+    ("undrawn.html", "1 Plotly figure(s) not drawn"),
 ])
 def test_broken_pages_fail(reports, page: str, expected: str) -> None:
     report = reports[page]
     assert not report.ok
     assert any(expected in problem for problem in report.problems), report.problems
+
+
+@needs_chromium
+def test_math_typeset_by_the_local_mathjax_passes(reports) -> None:
+    report = reports["math.html"]
+    assert report.ok, report.problems
+
+
+@needs_chromium
+def test_explorer_slider_moved_by_a_click_changes_the_figure(reports) -> None:
+    report = reports["explorer.html"]
+    assert report.ok, report.problems
+    assert report.figures == 1 and report.sliders_moved == 1
+    assert not report.notes  # the mouse click moved it, no fallback to Plotly's API
+
+
+def test_raw_tex_pattern() -> None:
+    for raw in ("$$x$$", "\\frac{1}{2}", "a \\sigma b", "\\mathbb{E}", "\\(x\\)", "\\[x\\]"):
+        assert sitecheck.RAW_TEX_RE.search(raw), raw
+    for prose in ("costs $5 and $6", "a \\ b", "path\\x"):
+        assert not sitecheck.RAW_TEX_RE.search(prose), prose
+
+
+def test_course_assets_copy_mathjax_subset_and_plotly_once(tmp_path: Path) -> None:
+    assets = _course_assets()
+    files = assets.vendor_assets(tmp_path)
+    names = {f.relative_to(tmp_path).as_posix() for f in files}
+    assert {"mathjax/tex-chtml.js", "plotly/plotly.min.js",
+            "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"} <= names
+    total = sum(f.stat().st_size for f in files)
+    assert total < 8_000_000, total  # the MathJax subset (~1.6 MB) and plotly.min.js (~4.6 MB)
+    assert all(not assets.copy_atomic(src, tmp_path / "mathjax" / "tex-chtml.js")
+               for src in [assets.mathjax_es5_dir() / "tex-chtml.js"])  # identical: not rewritten
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 @needs_chromium
@@ -145,3 +225,91 @@ def test_course_site_extension_drops_duplicate_inline_scripts() -> None:
     assets.append(_JavaScript("x.js"))
     assert [(a.filename, a.attributes.get("body")) for a in assets] == [
         (None, "const A = 1"), ("x.js", None), (None, "const B = 2")]
+
+
+def _install_cell_module():
+    path = Path(__file__).resolve().parents[1] / "_ext" / "install_cell.py"
+    spec = importlib.util.spec_from_file_location("install_cell", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_install_cell(code: str, madlib_importable: bool) -> list[tuple[str, str]]:
+    """Run the cell as IPython would, with a stand-in for %pip; returns the magics it ran."""
+    import sys
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    calls: list[tuple[str, str]] = []
+
+    class FakeShell:
+        def run_line_magic(self, name: str, line: str) -> None:
+            calls.append((name, line))
+
+    python = TransformerManager().transform_cell(code)
+    saved = sys.modules.get("madlib")
+    if not madlib_importable:
+        sys.modules["madlib"] = None  # makes `import madlib` raise ImportError, as on Colab
+    try:
+        exec(compile(python, "install-cell", "exec"), {"get_ipython": FakeShell})
+    finally:
+        if saved is not None:
+            sys.modules["madlib"] = saved
+        else:
+            sys.modules.pop("madlib", None)
+    return calls
+
+
+def test_install_cell_installs_madlib_from_the_configured_repository_only_when_missing(tmp_path: Path) -> None:
+    import shlex
+
+    from packaging.requirements import Requirement
+
+    install_cell = _install_cell_module()
+    cell = install_cell.cell()
+    assert cell["cell_type"] == "code" and cell["metadata"]["tags"] == ["remove-cell"]
+    code = "".join(cell["source"])
+    assert _run_install_cell(code, madlib_importable=True) == []
+    ((magic, line),) = _run_install_cell(code, madlib_importable=False)
+    assert magic == "pip"
+    words = shlex.split(line)
+    assert words[:2] == ["install", "--quiet"]
+    requirement = Requirement(words[2])
+    assert requirement.name == "madlib"
+    assert requirement.url == ("git+https://github.com/model-collapse-hands-on/model-collapse-hands-on@main")
+    # Another repository setting gives another URL; a bad one is refused by name.
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://example.org/fork/\n  branch: dev\n")
+    assert "git+https://example.org/fork@dev" in "".join(install_cell.cell(config)["source"])
+    config.write_text("repository:\n  url: git@github.com:x/y\n")
+    with pytest.raises(ValueError, match="repository.url"):
+        install_cell.cell(config)
+
+
+def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:
+    install_cell = _install_cell_module()
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    other = {"cell_type": "markdown", "metadata": {}, "source": ["# Title"]}
+    good.write_text(json.dumps({"cells": [install_cell.cell(), other]}))
+    bad.write_text(json.dumps({"cells": [other, install_cell.cell()]}))
+    assert install_cell.main(["--check", str(good)]) == 0
+    assert install_cell.main(["--check", str(good), str(bad)]) == 1
+
+
+def test_course_assets_add_plotly_only_to_pages_with_a_figure() -> None:
+    assets = _course_assets()
+
+    class App:
+        def __init__(self) -> None:
+            self.added: list[tuple[str, dict]] = []
+
+        def add_js_file(self, filename: str, **kwargs) -> None:
+            self.added.append((filename, kwargs))
+
+    app = App()
+    assets._plotly_on_plotly_pages(app, "intro", "page.html", {"body": "<p>no figure</p>"}, None)
+    assert app.added == []
+    assets._plotly_on_plotly_pages(app, "ch1", "page.html",
+                                   {"body": '<div id="x" class="plotly-graph-div"></div>'}, None)
+    assert app.added == [("plotly/plotly.min.js", {"loading_method": "defer"})]

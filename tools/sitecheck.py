@@ -9,11 +9,16 @@ headless Chromium driven over the Chrome DevTools Protocol (CDP) and fails a pag
   (e.g. a 404 for a script or stylesheet of this site),
 * a traceback or an error in the text: "Traceback (most recent call last)", an error
   output cell, a ``SomethingError:`` line in a cell output, or a docutils system message,
-* an exercise solution shown open instead of behind its toggle.
+* an exercise solution shown open instead of behind its toggle,
+* raw TeX in the rendered prose (``$$``, ``\\frac``, ``\\sigma``, ``\\(`` ...) once MathJax has run,
+  i.e. a formula MathJax did not typeset (code blocks are not prose and are not searched),
+* a request to any other host (every request is recorded from CDP Network events; only the
+  local server, ``data:`` and ``blob:`` URLs are allowed), so the site works offline,
+* an interactive Plotly figure that is not drawn, or whose slider, moved by a real mouse click
+  on its rail, does not change the figure's visible data.
 
-Other hosts (the MathJax CDN, widget scripts) do not resolve in the checking browser, so the
-check is the same with and without network; what fails only because of that is reported as
-a note, not a failure. A PNG screenshot of each page is saved. Exit status 0 when every page passes.
+The browser cannot resolve other hosts, so the check is the same with and without network.
+A PNG screenshot of each page is saved. Exit status 0 when every page passes.
 """
 from __future__ import annotations
 
@@ -40,8 +45,18 @@ SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_sphinx_design_static"}
 
 # Evaluated in the page after load: everything the DOM can tell us, as one JSON string.
+# It first waits for MathJax's first typesetting pass and for every Plotly figure to be drawn.
 PAGE_PROBE_JS = r"""
-(() => {
+(async () => {
+  const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+  const withTimeout = (p, ms) => Promise.race([p, sleep(ms)]);
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await withTimeout(MathJax.startup.promise.catch(() => null), 15000);
+  }
+  const figureDivs = () => Array.from(document.querySelectorAll('.plotly-graph-div'));
+  for (let waited = 0; waited < 10000 && window.Plotly && figureDivs().some(f => !f._fullLayout); waited += 100) {
+    await sleep(100);
+  }
   const local = (u) => { try { return new URL(u, location.href).origin === location.origin; } catch (e) { return false; } };
   const images = Array.from(document.images).map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0, local: local(i.currentSrc || i.src)}));
   const outputs = Array.from(document.querySelectorAll('.cell_output, .output')).map(e => e.innerText).join('\n');
@@ -50,15 +65,81 @@ PAGE_PROBE_JS = r"""
   // A solution counts as hidden when its body takes no space on the page (a closed toggle).
   const solutions = Array.from(document.querySelectorAll('div.solution'));
   const openSolutions = solutions.filter(e => Array.from(e.children).some(c => !c.classList.contains('admonition-title') && c.getBoundingClientRect().height > 0 && c.tagName !== 'BUTTON')).length;
+  // Prose: every text node outside code, scripts and typeset math (hidden ones too: a closed
+  // solution is opened by readers).
+  const notProse = 'pre, code, script, style, textarea, noscript, mjx-container, .highlight';
+  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+  const prose = [];
+  for (let node; (node = walker.nextNode());) {
+    if (node.parentElement && !node.parentElement.closest(notProse)) prose.push(node.nodeValue);
+  }
+  // A formula MathJax could not typeset (e.g. an unknown macro) shows as an error box.
+  const mathErrors = Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent || 'error');
+  // An undefined macro is drawn in red as its own name (MathJax's noundefined): find the name in
+  // the formula's MathML copy, which otherwise holds symbols, not TeX.
+  Array.from(document.querySelectorAll('mjx-assistive-mml')).forEach(e => {
+    const macro = (e.textContent || '').match(/\\[A-Za-z]+/);
+    if (macro) mathErrors.push('undefined macro ' + macro[0]);
+  });
+  const figures = figureDivs().map(f => ({
+    id: f.id, drawn: !!f._fullLayout,
+    sliders: f._fullLayout && f._fullLayout.sliders ? f._fullLayout.sliders.map(s => s.steps.length) : [],
+  }));
   return JSON.stringify({
     title: document.title,
     text: document.body ? document.body.innerText : '',
-    outputs, errorCells, systemMessages, images,
+    prose: prose.join(' '),
+    outputs, errorCells, systemMessages, images, figures, mathErrors,
     solutions: solutions.length, openSolutions,
     height: Math.max(document.body ? document.body.scrollHeight : 0, document.documentElement.scrollHeight),
   });
 })()
 """
+
+# Before a slider move: note the figure's visible data and where on screen to click its rail.
+# The click goes to the end of the rail away from the active step, so it must pick another step.
+SLIDER_PREPARE_JS = r"""
+((index) => {
+  const gd = document.querySelectorAll('.plotly-graph-div')[index];
+  const signature = () => JSON.stringify((gd._fullData || []).filter(t => t.visible === true)
+      .map(t => [t.type, Array.from(t.x || []), Array.from(t.y || []), Array.from(t.z || [])]));
+  const slider = gd._fullLayout.sliders[0];
+  gd.__sitecheck = {signature, before: signature()};
+  gd.scrollIntoView({block: 'center'});
+  const rail = gd.querySelector('.slider-container .slider-rail-touch-rect') || gd.querySelector('.slider-container');
+  const box = rail.getBoundingClientRect();
+  const last = slider.steps.length - 1;
+  const toEnd = (slider.active || 0) < last;
+  return JSON.stringify({active: slider.active || 0, steps: slider.steps.length,
+    x: toEnd ? box.right - 3 : box.left + 3, y: box.top + box.height / 2});
+})
+"""
+
+# After the click: wait (up to 3 s, for animated steps) until the visible data changes.
+SLIDER_RESULT_JS = r"""
+(async (index, useApi) => {
+  const gd = document.querySelectorAll('.plotly-graph-div')[index];
+  const slider = gd._fullLayout.sliders[0];
+  if (useApi) {
+    // The slider ignored the click: run its far step through Plotly's own command API.
+    const target = (slider.active || 0) < slider.steps.length - 1 ? slider.steps.length - 1 : 0;
+    const step = slider.steps[target];
+    await Plotly.relayout(gd, {'sliders[0].active': target});
+    if (step.method !== 'skip') await Plotly.Plots.executeAPICommand(gd, step.method, step.args);
+  }
+  let changed = false;
+  for (let waited = 0; waited <= 3000 && !changed; waited += 100) {
+    changed = gd.__sitecheck.signature() !== gd.__sitecheck.before;
+    if (!changed) await new Promise(r => setTimeout(r, 100));
+  }
+  return JSON.stringify({active: gd._fullLayout.sliders[0].active || 0, changed});
+})
+"""
+
+# Raw TeX in prose: display-math dollars, a TeX command, or MathJax's \( \[ delimiters left in place.
+RAW_TEX_RE = re.compile(r"\$\$|\\[A-Za-z]{2,}(?![A-Za-z])|\\[(\[]")
+# Only these need no host: inline data and in-page objects.
+ALLOWED_SCHEMES = ("data:", "blob:", "about:")
 
 TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)")
 # An exception line as Python prints it, e.g. "ValueError: n must be ...", at the start of an output line.
@@ -75,6 +156,8 @@ class PageReport:
     images: int = 0
     solutions: int = 0
     open_solutions: int = 0
+    figures: int = 0
+    sliders_moved: int = 0
     screenshot: str | None = None
     seconds: float = 0.0
 
@@ -237,9 +320,10 @@ class Browser:
         return mine
 
     # -- one page -----------------------------------------------------------------------------
-    def check_page(self, url: str, screenshot: Path | None = None,
-                   full_page: bool = False, settle: float = 0.5) -> tuple[dict, list[dict], str | None]:
-        """Open ``url`` in a fresh tab; return the DOM probe, the CDP events and the navigation error."""
+    def check_page(self, url: str, screenshot: Path | None = None, full_page: bool = False,
+                   settle: float = 0.5) -> tuple[dict, list[dict], str | None, list[dict]]:
+        """Open ``url`` in a fresh tab; return the DOM probe, the CDP events, the navigation error
+        and one result per interactive figure whose slider was moved (see ``move_slider``)."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         try:
@@ -249,8 +333,7 @@ class Browser:
                       {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
                       session=session)
             nav_error = self._navigate(url, session, settle)
-            probe = json.loads(self.send("Runtime.evaluate", {"expression": PAGE_PROBE_JS, "returnByValue": True},
-                                         session=session)["result"]["value"])
+            probe = json.loads(self.evaluate(PAGE_PROBE_JS, session))
             if screenshot is not None:
                 params: dict[str, Any] = {"format": "png"}
                 if full_page:
@@ -262,12 +345,41 @@ class Browser:
                     self.pump(0.3, session=session)
                 data = self.send("Page.captureScreenshot", params, session=session)["data"]
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
-                screenshot.write_bytes(base64.b64decode(data))
-            return probe, self.take_events(session), nav_error
+                tmp = screenshot.with_name(f".{screenshot.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(base64.b64decode(data))
+                os.replace(tmp, screenshot)
+            moves = [self.move_slider(i, session) for i, figure in enumerate(probe.get("figures", []))
+                     if figure["drawn"] and figure["sliders"] and figure["sliders"][0] > 1]
+            return probe, self.take_events(session), nav_error, moves
         finally:
             with contextlib.suppress(CDPError):
                 self.send("Target.closeTarget", {"targetId": target})
             self.take_events(session)
+
+    def evaluate(self, expression: str, session: str) -> Any:
+        """Value of a JavaScript expression in the page (awaited when it is a promise)."""
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": True}, session=session)
+        if "exceptionDetails" in result:
+            details = result["exceptionDetails"]
+            raise CDPError(details.get("exception", {}).get("description") or details.get("text", "exception"))
+        return result["result"].get("value")
+
+    def move_slider(self, index: int, session: str) -> dict:
+        """Move the first slider of the page's ``index``-th Plotly figure as a reader does: a
+        mouse click on its rail, at the end away from the active step. When the click moves
+        nothing, the far step is run through Plotly's API (``clicked`` False). Returns the
+        steps before/after and whether the visible data ``changed``."""
+        before = json.loads(self.evaluate(f"{SLIDER_PREPARE_JS}({index})", session))
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": before["x"], "y": before["y"],
+                                                   "button": "left", "clickCount": 1}, session=session)
+        after = json.loads(self.evaluate(f"{SLIDER_RESULT_JS}({index}, false)", session))
+        clicked = after["active"] != before["active"]
+        if not clicked:
+            after = json.loads(self.evaluate(f"{SLIDER_RESULT_JS}({index}, true)", session))
+        return {"figure": index, "steps": before["steps"], "from": before["active"], "to": after["active"],
+                "clicked": clicked, "changed": after["changed"]}
 
     def _navigate(self, url: str, session: str, settle: float) -> str | None:
         result = self.send("Page.navigate", {"url": url}, session=session)
@@ -277,7 +389,26 @@ class Browser:
             return f"no load event within {self.timeout:.0f} s"
         # Late scripts (MathJax, togglebutton) may still log errors: listen a little longer.
         self.pump(settle, session=session)
+        # A redirect page (Jupyter Book's index.html: <meta http-equiv="refresh">) starts a second
+        # load after the first: probing mid-way would read a page whose scripts have not run.
+        for _ in range(3):
+            mine = [e["method"] for e in self._events if e.get("sessionId") == session]
+            loaded = len(mine) - 1 - mine[::-1].index("Page.loadEventFired")
+            if "Page.frameStartedLoading" not in mine[loaded + 1:]:
+                break
+            if not self._wait_for_new(session, "Page.loadEventFired", mine.count("Page.loadEventFired")):
+                return f"no load event within {self.timeout:.0f} s after a redirect"
+            self.pump(settle, session=session)
         return None
+
+    def _wait_for_new(self, session: str, method: str, seen: int) -> bool:
+        """Collect events until the session has more than ``seen`` events ``method`` (or time out)."""
+        deadline = time.monotonic() + self.timeout
+        while sum(e["method"] == method and e.get("sessionId") == session for e in self._events) <= seen:
+            if time.monotonic() >= deadline:
+                return False
+            self.pump(min(0.2, deadline - time.monotonic()), session=session)
+        return True
 
 
 def _event_problems(events: list[dict], origin: str, report: PageReport, page_url: str) -> None:
@@ -291,6 +422,15 @@ def _event_problems(events: list[dict], origin: str, report: PageReport, page_ur
                     and not response["url"].endswith("/favicon.ico")):
                 what = "page" if response["url"] == page_url else "resource"
                 report.problems.append(f"HTTP {response['status']} for {what} {response['url'][len(origin):]}")
+    elsewhere: list[str] = []
+    for event in events:
+        if event["method"] == "Network.requestWillBeSent":
+            url = event.get("params", {}).get("request", {}).get("url", "")
+            if not url.startswith(ALLOWED_SCHEMES) and not (url == origin or url.startswith(origin + "/")):
+                if url not in elsewhere:
+                    elsewhere.append(url)
+    for url in elsewhere:
+        report.problems.append(f"request to another host: {url[:160]}")
     for event in events:
         method, params = event["method"], event.get("params", {})
         if method == "Runtime.exceptionThrown":
@@ -304,11 +444,42 @@ def _event_problems(events: list[dict], origin: str, report: PageReport, page_ur
             entry = params["entry"]
             url = entry.get("url", "")
             if url and not url.startswith(origin):
-                report.notes.append(f"offline: {url[:120]}")
+                pass  # already reported from the request above
             elif entry.get("source") == "network" and url.startswith(origin):
                 pass  # already reported from the HTTP status above
             else:
                 report.problems.append(f"browser error: {entry.get('text', '')[:200]}")
+
+
+def _tex_problems(probe: dict, report: PageReport) -> None:
+    """Raw TeX left in the prose, and formulas MathJax flagged as errors."""
+    prose = probe.get("prose", "")
+    found = []
+    for match in RAW_TEX_RE.finditer(prose):
+        if match.group() not in found:
+            found.append(match.group())
+    if found:
+        first = RAW_TEX_RE.search(prose)
+        context = " ".join(prose[max(first.start() - 40, 0):first.end() + 40].split())
+        report.problems.append(f"raw TeX in the page text ({', '.join(found[:6])}): ...{context}...")
+    for message in probe.get("mathErrors", [])[:5]:
+        report.problems.append(f"MathJax could not typeset a formula: {message[:160]}")
+
+
+def _figure_problems(probe: dict, moves: list[dict], report: PageReport) -> None:
+    """Interactive figures: every one drawn, and every slider move changes what is shown."""
+    figures = probe.get("figures", [])
+    report.figures = len(figures)
+    undrawn = [f["id"] or "?" for f in figures if not f["drawn"]]
+    if undrawn:
+        report.problems.append(f"{len(undrawn)} Plotly figure(s) not drawn (is plotly.js loaded?): {', '.join(undrawn[:3])}")
+    for move in moves:
+        report.sliders_moved += 1
+        where = f"figure {move['figure'] + 1}: slider step {move['from']} -> {move['to']} of {move['steps']}"
+        if not move["clicked"]:
+            report.notes.append(f"{where}: a click on the rail did not move the slider; moved it through Plotly's API")
+        if not move["changed"]:
+            report.problems.append(f"{where} did not change the figure's data")
 
 
 def check_site(root: Path, screenshots: Path | None = None, chromium: str | None = None,
@@ -330,7 +501,7 @@ def check_site(root: Path, screenshots: Path | None = None, chromium: str | None
             shot = screenshots / (page[:-5].replace("/", "__") + ".png") if screenshots else None
             url = base + page
             try:
-                probe, events, nav_error = browser.check_page(url, shot, full_page=full_page)
+                probe, events, nav_error, moves = browser.check_page(url, shot, full_page=full_page)
             except CDPError as error:
                 report.problems.append(f"browser: {error}")
                 reports.append(report)
@@ -360,6 +531,8 @@ def check_site(root: Path, screenshots: Path | None = None, chromium: str | None
                                        "(give the solution `:class: dropdown`)")
             if not probe["text"].strip():
                 report.problems.append("page is empty")
+            _tex_problems(probe, report)
+            _figure_problems(probe, moves, report)
             report.screenshot = str(shot) if shot else None
             report.seconds = time.monotonic() - start
             reports.append(report)
@@ -371,12 +544,11 @@ def format_report(reports: list[PageReport]) -> str:
     lines = []
     for r in reports:
         status = "ok  " if r.ok else "FAIL"
-        lines.append(f"{status} {r.page}  ({r.images} images, {r.solutions} solutions ({r.open_solutions} shown open), {r.seconds:.1f} s)")
+        figures = f", {r.figures} interactive figures ({r.sliders_moved} sliders moved)" if r.figures else ""
+        lines.append(f"{status} {r.page}  ({r.images} images, {r.solutions} solutions ({r.open_solutions} shown open)"
+                     f"{figures}, {r.seconds:.1f} s)")
         lines += [f"       - {p}" for p in r.problems]
-        offline = [n for n in r.notes if n.startswith("offline:")]
-        if offline:
-            lines.append(f"       note: {len(offline)} request(s) to other hosts blocked (CDN scripts: MathJax, widgets)")
-        lines += [f"       note: {n}" for n in r.notes if not n.startswith("offline:")]
+        lines += [f"       note: {n}" for n in r.notes]
     failed = sum(not r.ok for r in reports)
     lines.append(f"{len(reports)} pages checked, {failed} failed")
     return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""Serve the site's JavaScript libraries from the site itself: MathJax 3 and plotly.js.
+
+Loaded from _config.yml (``sphinx.local_extensions``). The book must work offline and pass the
+browser check, which fails a page that requests anything from another host, so:
+
+* MathJax 3.2.2 comes from the installed PyPI package ``django-static-mathjax`` (Apache-2.0,
+  module ``mathjax``). Only ``es5/tex-chtml.js`` (TeX input, CommonHTML output, menu, AMS) and
+  its woff-v2 fonts are copied, to ``_static/mathjax/`` (about 1.5 MB). MathJax finds its fonts
+  relative to the script, so the layout under ``_static/mathjax`` mirrors ``es5/``. A TeX macro
+  that MathJax loads on demand (``\\boldsymbol``, ``\\color``, ``\\cancel`` ...) is not copied;
+  using one gives a 404 that the browser check reports: then add ``input/tex/extensions/NAME.js``
+  to ``MATHJAX_FILES``. ``mathjax_path`` in _config.yml points Sphinx at the copy.
+* plotly.js comes from the installed ``plotly`` wheel (``plotly/package_data/plotly.min.js``),
+  copied to ``_static/plotly/plotly.min.js`` and added (deferred) only to pages that contain a
+  Plotly figure (a ``plotly-graph-div``), so other pages do not parse 4.8 MB of script.
+
+Every copy is written atomically (a temporary name unique to the process, then ``os.replace``)
+and skipped when the target already has the same size and bytes.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+# Relative to the mathjax package's es5/ folder; globs allowed. Keep it small: see the docstring.
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2/*.woff")
+MATHJAX_TARGET = "mathjax"  # under _static/
+PLOTLY_TARGET = "plotly/plotly.min.js"  # under _static/
+# The marker Plotly's HTML (and madlib.plots.interactive) gives a figure's <div>.
+PLOTLY_MARKER = "plotly-graph-div"
+
+
+class AssetError(RuntimeError):
+    """A JavaScript library the site serves is not installed (see requirements.txt)."""
+
+
+def _package_dir(module: str, hint: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise AssetError(f"the Python package providing `{module}` is not installed: pip install {hint}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def mathjax_es5_dir() -> Path:
+    """The ``es5`` folder of MathJax 3 inside the installed django-static-mathjax package."""
+    es5 = _package_dir("mathjax", "django-static-mathjax (see requirements.txt)") / "static" / "mathjax" / "es5"
+    if not (es5 / "tex-chtml.js").is_file():
+        raise AssetError(f"{es5}/tex-chtml.js is missing: is `mathjax` the django-static-mathjax package?")
+    return es5
+
+
+def plotly_js_file() -> Path:
+    """``plotly.min.js`` as shipped in the installed plotly wheel."""
+    path = _package_dir("plotly", "plotly (see requirements.txt)") / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise AssetError(f"{path} is missing: this plotly wheel does not ship plotly.min.js")
+    return path
+
+
+def _same_file(src: Path, dst: Path) -> bool:
+    return dst.is_file() and dst.stat().st_size == src.stat().st_size and dst.read_bytes() == src.read_bytes()
+
+
+def copy_atomic(src: Path, dst: Path) -> bool:
+    """Copy ``src`` to ``dst`` through a process-unique temporary file; False when already identical."""
+    if _same_file(src, dst):
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(src.read_bytes())
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def vendor_assets(static_dir: Path) -> list[Path]:
+    """Copy the MathJax subset and plotly.min.js under ``static_dir``; returns the target files."""
+    es5 = mathjax_es5_dir()
+    targets = []
+    for pattern in MATHJAX_FILES:
+        matches = sorted(es5.glob(pattern))
+        if not matches:
+            raise AssetError(f"no MathJax file matches {pattern!r} under {es5}")
+        for src in matches:
+            dst = static_dir / MATHJAX_TARGET / src.relative_to(es5)
+            copy_atomic(src, dst)
+            targets.append(dst)
+    dst = static_dir / PLOTLY_TARGET
+    copy_atomic(plotly_js_file(), dst)
+    targets.append(dst)
+    return targets
+
+
+def _copy_on_init(app: Any) -> None:
+    # Copy before any page is written: Sphinx adds a checksum of each local script (?v=...)
+    # to the page, read from the output folder while writing.
+    if app.builder.format == "html":
+        vendor_assets(Path(app.outdir) / "_static")
+
+
+def _plotly_on_plotly_pages(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    body = context.get("body") or ""
+    if PLOTLY_MARKER in body:
+        # Deferred: the page shows before 4.8 MB of script are parsed; the figures' own scripts
+        # wait for DOMContentLoaded, which follows every deferred script.
+        app.add_js_file(PLOTLY_TARGET, loading_method="defer")
+
+
+def setup(app: Any) -> dict:
+    app.connect("builder-inited", _copy_on_init)
+    app.connect("html-page-context", _plotly_on_plotly_pages)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
