@@ -1,4 +1,9 @@
-"""``python -m madlib list`` and ``python -m madlib run NAME key=value ... [--no-cache]``."""
+"""``python -m madlib list`` and ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]``.
+
+A user or environment error (a bad parameter, missing data, an unusable device or cache folder,
+Ctrl-C) is printed as one line ``madlib: error: ...`` with exit status 2 (130 for Ctrl-C);
+an internal bug still shows its traceback.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,34 +12,53 @@ import sys
 
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
 
+USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"parameters are key=value, got {item!r}")
+        key, value = (part.strip() for part in item.split("=", 1))
+        if key in overrides:
+            raise ValueError(f"parameter {key!r} is given twice ({key}={overrides[key]} and {key}={value})")
+        overrides[key] = value
+    return overrides
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="madlib", description="Model collapse experiments")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="name the experiments and their parameters")
+    sub.add_parser("list", help="name the experiments, their parameters and presets")
     run = sub.add_parser("run", help="run one experiment and print its JSON summary")
     run.add_argument("name")
     run.add_argument("params", nargs="*", metavar="key=value")
+    run.add_argument("--preset", default=None, help="a named configuration of the experiment (see `list`)")
     run.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)  # key=value parameters may also follow an option
+    unknown = [item for item in extra if item.startswith("-") or args.command != "run"]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    params = list(getattr(args, "params", [])) + extra
 
     try:
         if args.command == "list":
             for name, exp in list_experiments().items():
                 config = resolve_config(name)
                 params = " ".join(f"{k}={v}" for k, v in config.items())
-                print(f"{name:12s} {exp.doc}\n{'':12s} {params}")
+                presets = f"\n{'':12s} presets: {', '.join(exp.presets)}" if exp.presets else ""
+                print(f"{name:12s} {exp.doc}\n{'':12s} {params}{presets}")
             return 0
         get_experiment(args.name)
-        overrides = {}
-        for item in args.params:
-            if "=" not in item:
-                raise ValueError(f"parameters are key=value, got {item!r}")
-            key, value = item.split("=", 1)
-            overrides[key.strip()] = value
-        result = run_experiment(args.name, use_cache=not args.no_cache, progress=sys.stderr.isatty(), **overrides)
-    except ValueError as error:
-        print(f"madlib: error: {error}", file=sys.stderr)
+        result = run_experiment(args.name, use_cache=not args.no_cache, progress=sys.stderr.isatty(),
+                                preset=args.preset, **_parse_params(params))
+    except KeyboardInterrupt:
+        print("madlib: interrupted; finished generations are kept and a rerun resumes from them", file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"madlib: error: {message}", file=sys.stderr)
         return 2
     out = dict(result.summary)
     out["config"] = result.config

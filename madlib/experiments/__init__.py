@@ -141,11 +141,15 @@ def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
                 return False
             raise ValueError
         if isinstance(default, int):
-            return int(text)
+            number = float(text)  # "2.0" is the integer 2, as in the library; "2.5" is refused
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
         if isinstance(default, float):
             return float(text)
     except ValueError:
-        raise ValueError(f"{key} must be a {type(default).__name__} for experiment {name!r}, got {value!r}") from None
+        kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(type(default).__name__, type(default).__name__)
+        raise ValueError(f"{key} must be {kind} for experiment {name!r}, got {value!r}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError:
