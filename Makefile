@@ -55,9 +55,11 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 
 ## Open a chapter in JupyterLab with the course's kernel and the explorers' widgets.
 ## The kernel is also registered as "madlib" (Python (madlib)) for other Jupyter front ends.
+## The repository is Lab's root folder (the file browser shows every chapter); as root (a container),
+## Jupyter wants --allow-root, which is added there.
 lab: $(LAB_STAMP)
 	$(PY) -m ipykernel install --user --name madlib --display-name "Python (madlib)"
-	$(VENV)/bin/jupyter lab --port=$(LAB_PORT) $(LAB_ARGS) $(CHAPTER)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --port=$(LAB_PORT) $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) $(CHAPTER)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_gaussian.py

@@ -221,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Book build FAILED (exit status {status or 1}){what}. The warnings above say why (Sphinx prints them when it has read every page).", file=sys.stderr)
         return status or 1
     index = html_output_dir(source, args.path_output) / "index.html"
-    print(f"Open {os.path.relpath(index)} in a browser ({index.resolve().as_uri()}).")
+    shown = os.path.relpath(index)
+    if shown.startswith(".."):  # outside the current folder: the absolute path reads better
+        shown = str(index.resolve())
+    print(f"Open {shown} in a browser ({index.resolve().as_uri()}).")
     return 0
 
 
