@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -50,15 +52,18 @@ RUN_ONE_CELL = textwrap.dedent("""
     transport, runtime, cwd = sys.argv[1:]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; print(6 * 7, os.getcwd())")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    kwargs = {"kernel_manager_class": ipc_kernel_manager_class(runtime)} if transport == "ipc" else {}
+    kwargs = {}
+    if transport == "ipc":
+        kwargs["kernel_manager_class"] = ipc_kernel_manager_class(runtime)
+        assert kwargs["kernel_manager_class"] is not None, "socket path too long under " + runtime
     result = single_nb_execution(nb, cwd=cwd, timeout=120, allow_errors=False, **kwargs)
     print(json.dumps({"err": repr(result.err) if result.err else None, "out": nb.cells[0].outputs[0]["text"]}))
 """)
 
 
-def _run_one_cell(transport: str, tmp_path: Path) -> tuple[dict, str]:
+def _run_one_cell(transport: str, tmp_path: Path, runtime: Path) -> tuple[dict, str]:
     # A subprocess: the kernel writes its log straight to the inherited stderr, which capsys cannot see.
-    runtime, cwd = tmp_path / f"runtime-{transport}", tmp_path / f"notebook-dir-{transport}"
+    cwd = tmp_path / f"notebook-dir-{transport}"
     cwd.mkdir()
     done = subprocess.run([sys.executable, "-c", RUN_ONE_CELL, transport, str(runtime), str(cwd)],
                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -69,16 +74,22 @@ def _run_one_cell(transport: str, tmp_path: Path) -> tuple[dict, str]:
 
 @posix_only
 def test_ipc_kernel_runs_in_the_notebook_folder_without_the_tcp_warning(tmp_path: Path) -> None:
-    result, stderr = _run_one_cell("ipc", tmp_path)
+    # pytest's tmp_path is too long for a Unix socket path; a short private folder instead.
+    runtime = Path(tempfile.mkdtemp(prefix="mb-"))
+    try:
+        result, stderr = _run_one_cell("ipc", tmp_path, runtime)
+        sockets_left = [p.name for p in runtime.iterdir()]
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
     # The kernel ran in the notebook's folder while the client ran elsewhere: the socket path is absolute.
     assert result["err"] is None and result["out"].strip() == f"42 {tmp_path / 'notebook-dir-ipc'}"
     assert TCP_WARNING not in stderr, stderr
     # jupyter_client removes the sockets at shutdown; nothing is left in the runtime folder or the notebook's.
-    assert not [p.name for p in (tmp_path / "runtime-ipc").iterdir() if "-ipc-" in p.name]
+    assert not sockets_left
     assert not list((tmp_path / "notebook-dir-ipc").iterdir())
     # The same notebook over TCP (what jupyter-book does by itself) prints the warning: the check above
     # would see it. If this fails, ipykernel stopped warning and build_book's transport change is moot.
-    result, stderr = _run_one_cell("tcp", tmp_path)
+    result, stderr = _run_one_cell("tcp", tmp_path, runtime)
     assert result["err"] is None and TCP_WARNING in stderr
 
 
@@ -112,7 +123,7 @@ def test_build_prints_one_line_per_notebook_and_the_page_to_open(tmp_path: Path)
     lines = done.stdout.splitlines()
     timed = [line for line in lines if "executed in" in line]
     assert sorted(line.split()[0] for line in timed) == ["alpha.ipynb", "beta.ipynb"], log
-    assert "Executing notebook" not in log and "reading sources" not in log  # Sphinx's chatter is off
+    assert "Executing notebook using" not in log and "reading sources" not in log  # Sphinx's chatter is off
     index = tmp_path / "out" / "_build" / "html" / "index.html"
     assert index.is_file()
     assert lines[-1].startswith("Open ") and index.as_uri() in lines[-1], lines[-1]
