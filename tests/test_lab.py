@@ -72,10 +72,14 @@ def http(method: str, url: str, token: str | None = None, body: dict | None = No
         return error.code, error.read()
 
 
-def server_options(port: int, token: str) -> list[str]:
-    """The headless options: this port only, localhost only, this token, no browser."""
-    return ["--no-browser", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+def server_options(port: int | None, token: str) -> list[str]:
+    """The headless options: this port only, localhost only, this token, no browser.
+
+    ``port=None`` leaves the port out: ``make lab`` sets it from LAB_PORT, and jupyter refuses it twice.
+    """
+    port_option = [f"--ServerApp.port={port}"] if port is not None else []
+    return ["--no-browser", *port_option, "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={token}"]
 
 
 @contextlib.contextmanager
@@ -225,7 +229,7 @@ def test_make_lab_serves_the_chapter(tmp_path: Path) -> None:
     if make is None:
         pytest.skip("make is not installed")
     port, token = free_port(), secrets.token_hex(16)
-    options = " ".join(server_options(port, token))
+    options = " ".join(server_options(None, token))
     command = [make, "lab", f"LAB_PORT={port}", f"LAB_ARGS={options}"]
     # A fresh clone installs everything first (minutes); a ready .venv starts in seconds.
     seen = run_check(command, port, token, tmp_path, start_timeout=1800)
