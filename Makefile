@@ -1,11 +1,20 @@
-# Model Collapse, Hands-On -- the two commands a reader needs: `make book` and `make test`.
+# Model Collapse, Hands-On -- the two commands a reader needs: `make book` and `make test`,
+# and `make lab` to open a chapter in JupyterLab.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+# make lab: the notebook it opens, the port (the next free one if taken), extra options
+# (headless: make lab LAB_ARGS=--no-browser).
+LAB_STAMP  := $(VENV)/.lab-installed
+CHAPTER    ?= chapters/01_gaussian.ipynb
+LAB_PORT   ?= 8888
+LAB_ARGS   ?=
+# make book: extra options for jupyter-book build, e.g. BOOK_ARGS="--path-output /tmp/book".
+BOOK_ARGS  ?=
 
-.PHONY: book test test-lib test-notebooks site-check bench clean venv
+.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab
 
 venv: $(STAMP)
 
@@ -17,8 +26,10 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 ## Execute every chapter at MADLIB_SCALE=default and render the site into _build/html.
+## tools/build_book.py is `jupyter-book build . --warningiserror --keep-going --builder html` with a short
+## log: one line per chapter with its time, Sphinx's warnings in full, the page to open at the end.
 book: $(STAMP)
-	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --builder html
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.build_book . $(BOOK_ARGS)
 
 ## Library unit tests, then every notebook under chapters/ at MADLIB_SCALE=smoke (nbmake).
 ## A fresh experiment cache each run: the notebooks recompute, never read an old result.
@@ -38,8 +49,31 @@ site-check: $(STAMP)
 	MADLIB_SCALE=smoke $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --builder html
 	$(PY) -m tools.sitecheck _build/html --screenshots site-check
 
+## JupyterLab (requirements-lab.txt) goes into the same .venv, once; book, test and CI never install it.
+$(LAB_STAMP): $(STAMP) requirements-lab.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-lab.txt
+	touch $(LAB_STAMP)
+
+## Open a chapter in JupyterLab with the course's kernel and the explorers' widgets.
+## The kernel is also registered as "madlib" (Python (madlib)) for other Jupyter front ends.
+## The repository is Lab's root folder (the file browser shows every chapter); as root (a container),
+## Jupyter wants --allow-root, which is added there.
+lab: $(LAB_STAMP)
+	$(PY) -m ipykernel install --user --name madlib --display-name "Python (madlib)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --port=$(LAB_PORT) $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) $(CHAPTER)
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_gaussian.py
 
 clean:
 	rm -rf _build .pytest_cache site-check
+
+## Delete the experiment cache (every result and checkpoint): $MADLIB_CACHE if set, else .madlib_cache/.
+## The next book build or notebook run recomputes what it needs.
+clean-cache:
+	@dir="$${MADLIB_CACHE:-.madlib_cache}"; \
+	case "$$dir" in ""|.|..|./|/|"$$HOME"|"$$HOME/") echo "clean-cache: refusing to delete '$$dir'" >&2; exit 1;; esac; \
+	if [ -e "$$dir/pyproject.toml" ] || [ -e "$$dir/.git" ]; then \
+		echo "clean-cache: '$$dir' looks like a project folder, not a cache; not deleting it" >&2; exit 1; fi; \
+	if [ -d "$$dir" ]; then echo "removing $$dir ($$(du -sh "$$dir" | cut -f1))"; rm -rf "$$dir"; \
+	else echo "no experiment cache at $$dir"; fi
