@@ -9,6 +9,10 @@ today; ``workers=2`` runs on two loky worker processes, their start-up included
 (the pool is shut down before each timed run). The two settings alternate
 ``--repeats`` times, so a load change on the shared machine hits both; the
 results of every run must be identical, and the ratio of the medians is printed.
+Each run also prints its CPU seconds (loky workers included) and how busy its
+workers were, CPU / (workers x wall): well below 1 means they waited for a core
+that other processes held, so the wall-time ratio says more about the machine's
+load than about the sweep.
 
     python benchmarks/bench_sweep.py [--scale default] [--repeats 2] [--workers 2] [--points 0]
 """
@@ -17,6 +21,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
+import resource
 import statistics
 import time
 
@@ -52,13 +58,28 @@ def phase_grid(scale: str) -> tuple[dict, list[dict]]:
     return fixed | {"seed": config["seed"]}, points
 
 
-def timed_sweep(fn, points: list[dict], seed: int, workers: int) -> tuple[float, list]:
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished (reaped) children, such as shut-down loky workers."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_sweep(fn, points: list[dict], seed: int, workers: int) -> tuple[float, float, list]:
+    """Wall and CPU seconds of one sweep (the CPU of the loky workers included: they are reaped after it)."""
+    from joblib.externals.loky import get_reusable_executor
+
     if workers > 1:
-        from joblib.externals.loky import get_reusable_executor
         get_reusable_executor().shutdown(wait=True)  # time the workers' start-up too, as a fresh kernel pays it
-    start = time.perf_counter()
+    cpu, start = _cpu_seconds(), time.perf_counter()
     results = sweep(fn, points, seed=seed, workers=workers, backend="inline" if workers == 1 else "processes")
-    return time.perf_counter() - start, results
+    wall = time.perf_counter() - start
+    if workers > 1:
+        get_reusable_executor().shutdown(wait=True)
+    return wall, _cpu_seconds() - cpu, results
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -78,12 +99,15 @@ def main() -> None:
     reference = None
     for repeat in range(args.repeats):
         for workers in (1, args.workers):
-            elapsed, results = timed_sweep(fn, points, seed, workers)
+            before = _load()
+            elapsed, cpu, results = timed_sweep(fn, points, seed, workers)
             reference = reference if reference is not None else results
             if json.dumps(results) != json.dumps(reference):
                 raise SystemExit(f"results differ with workers={workers}: the sweep is not backend-independent")
             times[workers].append(elapsed)
-            print(f"repeat {repeat + 1}  workers={workers}  {elapsed:7.1f} s", flush=True)
+            # CPU / (workers x wall) near 1: the workers were busy; well below: they waited for a core
+            print(f"repeat {repeat + 1}  workers={workers}  wall {elapsed:7.1f} s  cpu {cpu:7.1f} s  "
+                  f"busy {cpu / (workers * elapsed):4.2f}  ({before} -> {_load()})", flush=True)
     one, many = statistics.median(times[1]), statistics.median(times[args.workers])
     print(f"workers=1: {', '.join(f'{t:.1f}' for t in times[1])} s (median {one:.1f})")
     print(f"workers={args.workers}: {', '.join(f'{t:.1f}' for t in times[args.workers])} s (median {many:.1f})")

@@ -176,7 +176,8 @@ def _one_thread() -> Iterator[None]:
                 torch.set_num_threads(before)
 
 
-def _run_point(fn: Callable[..., Any], index: int, point: dict[str, Any], seed: int) -> tuple[int, bool, Any]:
+def _run_point(fn: Callable[..., Any], index: int, point: dict[str, Any], seed: int,
+               remote: bool = True) -> tuple[int, bool, Any]:
     """What a worker runs: ``fn(**point, seed=seed)`` on one thread.
 
     Returns ``(index, True, result)``, or ``(index, False, error)`` when ``fn`` raised:
@@ -187,8 +188,9 @@ def _run_point(fn: Callable[..., Any], index: int, point: dict[str, Any], seed: 
         try:
             return index, True, fn(**point, seed=seed)
         except Exception as error:  # not BaseException: Ctrl-C still stops everything at once
-            error.add_note(f"in sweep point {point} (seed={seed}); worker traceback:\n"
-                           + "".join(traceback.format_exception(error)).rstrip())
+            # a worker's traceback is lost on the way back (only the exception pickles): keep it as text
+            worker_traceback = "; worker traceback:\n" + "".join(traceback.format_exception(error)).rstrip()
+            error.add_note(f"in sweep point {point} (seed={seed})" + (worker_traceback if remote else ""))
             return index, False, error
 
 
@@ -302,7 +304,7 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=desc or getattr(fn, "__name__", "sweep"),
+    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=desc or getattr(getattr(fn, "func", fn), "__name__", "sweep"),
                unit="point", disable=not progress, leave=False)
 
     errors: dict[int, Exception] = {}
@@ -320,7 +322,7 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
         if todo:
             if backend == "inline":
                 for index in todo:
-                    finished(*_run_point(fn, index, points[index], seeds[index]))
+                    finished(*_run_point(fn, index, points[index], seeds[index], remote=False))
             elif backend == "processes":
                 _run_processes(fn, todo, points, seeds, min(n_workers, len(todo)), finished)
             else:
