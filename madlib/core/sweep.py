@@ -1,0 +1,378 @@
+"""Map a function over independent sweep points: in-process, on every local core, or on a Dask cluster.
+
+A sweep is a list of *points*, each a dict of JSON-able coordinates (a grid cell,
+a seed index, a remedy name). :func:`sweep` calls ``fn(**point, seed=s)`` once per
+point and returns the results in point order. Three guarantees make a sweep
+safe to spread over processes and machines:
+
+* **Same result whatever the backend.** Each point gets its own seed ``s``,
+  derived from the sweep's seed and a SHA-256 of the point's canonical JSON
+  (:func:`point_seed`), never from its position or from Python's ``hash()``, and
+  runs with one intra-op torch thread (and one BLAS thread), so inline, 2 local
+  processes and a 50-worker cluster give bit-identical results.
+* **Resumable.** With ``cache_dir`` every finished point is written at once
+  (atomically) to its own file; a rerun loads those and computes only the rest,
+  so an interrupted sweep resumes where it stopped.
+* **No home-made machinery.** Local processes are joblib's ``loky`` backend;
+  clusters are ``dask.distributed``, imported only when asked for.
+
+Backends (``backend=None`` picks one):
+
+* ``"inline"``: in this process, one point after another. The default at
+  ``MADLIB_SCALE=smoke`` (the test suite) and whenever only one worker is asked for.
+* ``"processes"``: joblib/loky worker processes on this machine; the default at
+  ``default`` and ``full``. ``workers`` (else ``MADLIB_WORKERS``, else every core) sets how many.
+* ``"dask"``: a ``dask.distributed`` cluster: the ``client`` passed in, else a
+  client connected to ``MADLIB_DASK_SCHEDULER`` (e.g. ``tcp://host:8786``);
+  the default whenever either is given. ``fn`` must be importable on the workers
+  (install madlib there); results come back to this process, which alone
+  writes the cache, so workers need no shared file system.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+import threading
+import traceback
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .config import get_scale
+from .validation import check_choice, check_int
+
+BACKENDS = ("inline", "processes", "dask")
+SEED_BITS = 63  # fits torch.manual_seed, numpy and a signed int64, with room for small offsets
+
+__all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend"]
+
+
+# --------------------------------------------------------------------------- coordinates and seeds
+def _canonical(point: Mapping[str, Any]) -> str:
+    """The point's canonical JSON: sorted keys, no spaces, no NaN (so equal points hash equally)."""
+    return json.dumps(point, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def point_digest(point: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the point's canonical JSON: stable across processes, machines and Python versions.
+
+    Note that JSON tells ``1`` from ``1.0``: keep a coordinate's type fixed across runs.
+    """
+    return hashlib.sha256(_canonical(point).encode()).hexdigest()
+
+
+def point_seed(seed: int, point: Mapping[str, Any]) -> int:
+    """The seed of one point: numpy's SeedSequence over the sweep seed and the point's SHA-256.
+
+    It depends only on ``seed`` and the point's coordinates (not on the order of the
+    points, the backend, the worker or the process), and differs between points.
+    """
+    seed = check_int("seed", seed, 0)
+    words = [int(w) for w in np.frombuffer(bytes.fromhex(point_digest(point)), dtype=">u4")]
+    state = np.random.SeedSequence([seed, *words]).generate_state(1, dtype=np.uint64)[0]
+    return int(state) >> (64 - SEED_BITS)
+
+
+def _check_points(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(points, (str, bytes, Mapping)) or not hasattr(points, "__iter__"):
+        raise ValueError(f"points must be a sequence of dicts of coordinates, got {type(points).__name__}")
+    checked, seen = [], {}
+    for index, point in enumerate(points):
+        if not isinstance(point, Mapping):
+            raise ValueError(f"points[{index}] must be a dict of coordinates, got {point!r}")
+        for name in point:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"points[{index}] coordinate names must be identifiers (they become keyword "
+                                 f"arguments of fn), got {name!r}")
+        if "seed" in point:
+            raise ValueError(f"points[{index}] must not have a 'seed' coordinate: sweep derives each point's seed "
+                             f"(name a replicate axis e.g. 'replicate')")
+        try:
+            text = _canonical(point)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"points[{index}] coordinates must be JSON numbers, strings, booleans, None, "
+                             f"lists or dicts (finite), got {point!r}: {error}") from None
+        if text in seen:
+            raise ValueError(f"points must be distinct (they would share a seed and a cache entry): "
+                             f"points[{seen[text]}] and points[{index}] are both {text}")
+        seen[text] = index
+        checked.append(dict(point))
+    return checked
+
+
+# --------------------------------------------------------------------------- workers and backend
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use (containers, taskset)
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_workers(workers: int | None = None) -> int:
+    """``workers`` if given, else ``MADLIB_WORKERS``, else every core this process may use."""
+    if workers is not None:
+        return check_int("workers", workers, 1)
+    env = os.environ.get("MADLIB_WORKERS", "").strip()
+    if env:
+        try:
+            return check_int("MADLIB_WORKERS", int(env), 1)
+        except ValueError:
+            raise ValueError(f"MADLIB_WORKERS must be an integer >= 1, got {env!r}") from None
+    return _cores()
+
+
+def default_backend(workers: int, client: Any = None) -> str:
+    """``dask`` with a client or ``MADLIB_DASK_SCHEDULER``; else ``inline`` at smoke scale or for one worker;
+    else ``processes``."""
+    if client is not None or os.environ.get("MADLIB_DASK_SCHEDULER", "").strip():
+        return "dask"
+    if workers == 1 or get_scale() == "smoke":
+        return "inline"
+    return "processes"
+
+
+# --------------------------------------------------------------------------- one point, one thread
+_THREADS_LOCK = threading.Lock()
+_THREADS_USERS = 0
+_THREADS_SAVED: tuple[int, Any] | None = None
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """One torch intra-op thread and one BLAS/OpenMP thread while a point runs, then the settings as before.
+
+    Why: these points are small tensor ops; splitting each across threads costs
+    more than it brings when every core already runs a point, and a fixed thread
+    count keeps reductions bit-identical across backends. The setting is
+    process-wide, so it is reference-counted: a Dask worker running several points
+    in threads keeps one thread until the last point leaves, then restores.
+    """
+    global _THREADS_USERS, _THREADS_SAVED
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    with _THREADS_LOCK:
+        if _THREADS_USERS == 0:
+            before = torch.get_num_threads()
+            limits = threadpool_limits(limits=1)
+            torch.set_num_threads(1)
+            _THREADS_SAVED = (before, limits)
+        _THREADS_USERS += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS_USERS -= 1
+            if _THREADS_USERS == 0 and _THREADS_SAVED is not None:
+                before, limits = _THREADS_SAVED
+                _THREADS_SAVED = None
+                limits.restore_original_limits()
+                torch.set_num_threads(before)
+
+
+def _run_point(fn: Callable[..., Any], index: int, point: dict[str, Any], seed: int,
+               remote: bool = True) -> tuple[int, bool, Any]:
+    """What a worker runs: ``fn(**point, seed=seed)`` on one thread.
+
+    Returns ``(index, True, result)``, or ``(index, False, error)`` when ``fn`` raised:
+    the error travels back as a value, so one failing point neither kills the
+    worker pool nor loses the points still running beside it.
+    """
+    with _one_thread():
+        try:
+            return index, True, fn(**point, seed=seed)
+        except Exception as error:  # not BaseException: Ctrl-C still stops everything at once
+            # a worker's traceback is lost on the way back (only the exception pickles): keep it as text
+            worker_traceback = "; worker traceback:\n" + "".join(traceback.format_exception(error)).rstrip()
+            error.add_note(f"in sweep point {point} (seed={seed})" + (worker_traceback if remote else ""))
+            return index, False, error
+
+
+# --------------------------------------------------------------------------- per-point cache
+def _slug(key: str) -> str:
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:60].strip("._") or "sweep"
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+class _PointCache:
+    """One pickle per finished point under ``cache_dir/<key>/``, named by the hash of (key, seed, point)."""
+
+    def __init__(self, cache_dir: Path, key: str, seed: int):
+        self.directory = Path(cache_dir) / _slug(key)
+        self.key, self.seed = key, seed
+
+    def path(self, point: dict[str, Any]) -> Path:
+        blob = json.dumps({"key": self.key, "seed": self.seed, "point": _canonical(point)}, sort_keys=True)
+        return self.directory / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.pkl"
+
+    def load(self, point: dict[str, Any], seed: int) -> tuple[bool, Any]:
+        """``(True, result)`` for a readable entry of this very point, else ``(False, None)``."""
+        path = self.path(point)
+        try:
+            with open(path, "rb") as handle:
+                entry = pickle.load(handle)
+        except FileNotFoundError:
+            return False, None
+        except Exception:  # a damaged entry (disk full, foreign file): recompute it rather than fail the sweep
+            return False, None
+        if not isinstance(entry, dict) or entry.get("point") != _canonical(point) or entry.get("seed") != seed:
+            return False, None
+        return True, entry["result"]
+
+    def store(self, point: dict[str, Any], seed: int, result: Any) -> None:
+        """Write atomically: a temp name unique to this process and call, then ``os.replace``."""
+        path = self.path(point)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                pickle.dump({"key": self.key, "point": _canonical(point), "seed": seed, "result": result}, handle,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def _default_cache_dir() -> Path:
+    from .experiments import cache_root  # LEAD: repoint to core.cache
+    return cache_root() / "sweeps"
+
+
+# --------------------------------------------------------------------------- the sweep
+def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: int, backend: str | None = None,
+          workers: int | None = None, cache_dir: str | os.PathLike | bool | None = None, key: str | None = None,
+          progress: bool = False, desc: str | None = None, client: Any = None) -> list[Any]:
+    """``[fn(**point, seed=point_seed(seed, point)) for point in points]``, spread over workers and cached.
+
+    fn: a picklable top-level function (or a ``functools.partial`` of one) taking the
+        point's coordinates as keyword arguments plus ``seed``; its result must pickle.
+    points: dicts of JSON-able coordinates, distinct, without a ``seed`` key.
+    seed: the sweep's seed (>= 0); each point's seed derives from it and the point.
+    backend: ``"inline"``, ``"processes"`` or ``"dask"``; ``None`` picks (see the module doc).
+    workers: local worker processes (>= 1); default ``MADLIB_WORKERS``, else every core.
+        Ignored by ``dask``, whose cluster decides.
+    cache_dir: a folder for per-point results (``True``: the madlib cache's ``sweeps/``);
+        ``None``/``False``: no cache.
+    key: names the sweep in the cache: put everything besides the coordinates and the
+        seed that changes the results (the experiment, its version and fixed config).
+        Defaults to ``fn``'s module and name; required for a partial or callable object.
+    progress, desc: a tqdm bar over points (terminal or notebook), and its label.
+    client: a ``dask.distributed.Client`` to run on (implies ``backend="dask"``).
+    Returns the results in the order of ``points``. If ``fn`` raises on some points,
+    the sweep still runs (and caches) every other point, then raises the error of the
+    first failing point; a rerun computes only the points that failed.
+    """
+    if not callable(fn):
+        raise ValueError(f"fn must be a callable, got {fn!r}")
+    seed = check_int("seed", seed, 0)
+    points = _check_points(points)
+    n_workers = default_workers(workers)
+    backend = default_backend(n_workers, client) if backend is None else check_choice("backend", backend, BACKENDS)
+    if client is not None and backend != "dask":
+        raise ValueError(f"client is only used with backend='dask', got backend={backend!r}")
+    if desc is not None and not isinstance(desc, str):
+        raise ValueError(f"desc must be a string or None, got {desc!r}")
+
+    cache = None
+    if cache_dir is not None and cache_dir is not False:
+        if key is None:
+            name = getattr(fn, "__qualname__", None)
+            if name is None or "<" in name:
+                raise ValueError("key must be given with cache_dir when fn is a partial, a lambda, a local "
+                                 f"function or a callable object (it names the sweep in the cache), got fn={fn!r}")
+            key = f"{fn.__module__}.{name}"
+        if not isinstance(key, str) or not key.strip():
+            raise ValueError(f"key must be a non-empty string, got {key!r}")
+        cache = _PointCache(_default_cache_dir() if cache_dir is True else Path(cache_dir), key, seed)
+
+    seeds = [point_seed(seed, point) for point in points]
+    results: list[Any] = [None] * len(points)
+    todo: list[int] = []
+    for index, point in enumerate(points):
+        found, value = cache.load(point, seeds[index]) if cache is not None else (False, None)
+        if found:
+            results[index] = value
+        else:
+            todo.append(index)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=desc or getattr(getattr(fn, "func", fn), "__name__", "sweep"),
+               unit="point", disable=not progress, leave=False)
+
+    errors: dict[int, Exception] = {}
+
+    def finished(index: int, ok: bool, value: Any) -> None:
+        if ok:
+            results[index] = value
+            if cache is not None:
+                cache.store(points[index], seeds[index], value)  # as soon as it finishes: an interrupted sweep resumes
+        else:
+            errors[index] = value
+        bar.update(1)
+
+    try:
+        if todo:
+            if backend == "inline":
+                for index in todo:
+                    finished(*_run_point(fn, index, points[index], seeds[index], remote=False))
+            elif backend == "processes":
+                _run_processes(fn, todo, points, seeds, min(n_workers, len(todo)), finished)
+            else:
+                _run_dask(fn, todo, points, seeds, client, finished)
+    finally:
+        bar.close()
+    if errors:
+        first = errors[min(errors)]
+        first.add_note(f"sweep: {len(errors)} of {len(points)} points failed"
+                       + (f"; the {len(points) - len(errors)} others are cached, a rerun computes only the failed"
+                          if cache is not None else ""))
+        raise first
+    return results
+
+
+def _run_processes(fn, todo: list[int], points: list[dict], seeds: list[int], n_jobs: int,
+                   finished: Callable[[int, Any], None]) -> None:
+    from joblib import Parallel, delayed
+
+    # unordered: each result reaches the cache as soon as it finishes, not when the points before it do;
+    # joblib reuses its loky workers across sweeps, so a second sweep does not pay their start-up again
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1)
+    for outcome in parallel(delayed(_run_point)(fn, i, points[i], seeds[i]) for i in todo):
+        finished(*outcome)
+
+
+def _run_dask(fn, todo: list[int], points: list[dict], seeds: list[int], client: Any,
+              finished: Callable[[int, Any], None]) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - pinned in requirements.txt
+        raise ValueError("backend='dask' needs the packages dask and distributed (pip install -r requirements.txt)") \
+            from None
+    own = client is None
+    if own:
+        address = os.environ.get("MADLIB_DASK_SCHEDULER", "").strip()
+        if not address:
+            raise ValueError("backend='dask' needs a client or MADLIB_DASK_SCHEDULER set to a scheduler address "
+                             "such as tcp://host:8786")
+        client = Client(address)
+    futures = {}
+    try:
+        for i in todo:
+            # pure=False: never let Dask merge two submissions; key: readable in the dashboard, unique per sweep run
+            future = client.submit(_run_point, fn, i, points[i], seeds[i], pure=False,
+                                   key=f"madlib-sweep-{i}-{uuid.uuid4().hex[:12]}")
+            futures[future] = i
+        for future in as_completed(futures):
+            finished(*future.result())  # fn's errors come back as values; this raises only if Dask lost the task
+    finally:
+        client.cancel(list(futures))
+        if own:
+            client.close()
