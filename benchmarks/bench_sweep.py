@@ -29,10 +29,10 @@ import time
 import numpy as np
 
 from madlib.experiments import resolve_config
-from madlib.experiments.gmm import _gaussian_distance, phase_point  # LEAD: repoint when gmm moves
+from madlib.simulations.gmm import gaussian_distance as _gaussian_distance, phase_point
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
 from madlib.sources import DistributionSource
-from madlib.sweep import sweep
+from madlib.core.sweep import sweep
 
 
 def mad_phase_point(*, n_real: int, synthetic_ratio: float, sampling_bias: float, seed: int, dim: int,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from madlib.experiments import run_experiment
-from madlib.experiments.gmm import eval_grid
+from madlib.simulations.gmm import eval_grid
 from madlib.simulations.gaussian import simulate_exact
 from madlib.theory import mad
 

@@ -1,4 +1,4 @@
-"""madlib.sweep: same results on every backend, per-point seeds, a resumable per-point cache, clear errors."""
+"""madlib.core.sweep: same results on every backend, per-point seeds, a resumable per-point cache, clear errors."""
 from __future__ import annotations
 
 import functools
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from madlib.sweep import _PointCache, default_backend, default_workers, point_seed, sweep
+from madlib.core.sweep import _PointCache, default_backend, default_workers, point_seed, sweep
 
 GRID = [{"n": n, "scale": s} for n in (3, 5, 8) for s in (0.5, 2.0)]
 
@@ -183,7 +183,7 @@ def test_defaults_from_environment(monkeypatch):
 
 def test_fresh_interpreter_same_seeds_and_no_dask():
     """Another process with another PYTHONHASHSEED derives the same seeds, and an inline sweep imports no Dask."""
-    code = ("import sys; from madlib.sweep import sweep, point_seed; from tests.test_sweep import noisy_stat, GRID; "
+    code = ("import sys; from madlib.core.sweep import sweep, point_seed; from tests.test_sweep import noisy_stat, GRID; "
             "sweep(noisy_stat, GRID[:1], seed=0, backend='inline'); "
             "print(point_seed(0, {'x': 1})); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")

@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .cache import cache_root
 from .config import get_scale
 from .validation import check_choice, check_int
 
@@ -241,7 +242,6 @@ class _PointCache:
 
 
 def _default_cache_dir() -> Path:
-    from .experiments import cache_root  # LEAD: repoint to core.cache
     return cache_root() / "sweeps"
 
 

@@ -13,20 +13,21 @@ n_real real items alone (generation 0 of the same chains).
 """
 from __future__ import annotations
 
-import numpy as np
+from functools import partial
+
 import pandas as pd
 import torch
 
+from ..core.cache import digest
 from ..core.config import cpu_threads, float64_device, scaled
+from ..core.sweep import sweep
 from ..core.loop import run_loop
 from ..core.sources import DistributionSource
 from ..core.validation import check_float, check_int
 from ..core.workflows import WORKFLOWS
 from ..data.toy import TOY_DATASETS, get_toy
-from ..models.gaussian import GaussianFamily, gaussian_source_sampler
 from ..models.gmm import GMMFamily, StartFrom
-from ..simulations.gmm import (GMM_METRICS, collapsed_start, eval_grid, gaussian_distance, mixture_distance,
-                               mixture_observer, phase_point)
+from ..simulations.gmm import GMM_METRICS, collapsed_start, eval_grid, mixture_observer, phase_diagram_point
 from . import ExperimentResult, RunContext, experiment
 
 
@@ -117,46 +118,28 @@ def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""
-    with cpu_threads(1 if float64_device(ctx.device).type == "cpu" else None):
-        return _run_mad_phase(config, ctx)
+    return _run_mad_phase(config, ctx)
 
 
 def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     generations = check_int("generations", config["generations"], 1)
-    tail = check_int("tail", config["tail"], 1, generations)
-    replicates = check_int("replicates", config["replicates"], 1)
-    device = float64_device(ctx.device)
+    fixed = {"family": config["family"], "dim": check_int("dim", config["dim"], 1), "dataset": config["dataset"],
+             "n_test": check_int("n_test", config["n_test"], 10), "test_seed": config["seed"] + 99,
+             "generations": generations, "tail": check_int("tail", config["tail"], 1, generations),
+             "replicates": check_int("replicates", config["replicates"], 1)}
     if config["family"] == "gaussian":
-        dim = check_int("dim", config["dim"], 1)
-        family, sampler = GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim)
-        distance, label = gaussian_distance(dim), "W2^2 to the truth"
-        min_real = dim + 1
+        label, min_real = "W2^2 to the truth", fixed["dim"] + 1
     else:
-        dataset = get_toy(config["dataset"])
-        family, sampler = GMMFamily(dataset.n_components), dataset.sampler
-        test = dataset.sampler(1, check_int("n_test", config["n_test"], 10),
-                               torch.Generator(device=device).manual_seed(config["seed"] + 99))
-        distance, label = mixture_distance(dataset, test), "KL(truth || model)"
-        min_real = 2 * dataset.n_components
-    rows = []
-    points = [(int(n), float(r), float(lam)) for n in config["n_real"] for r in config["synthetic_ratio"]
-              for lam in config["sampling_bias"]]
-    iterator = points
-    if ctx.progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(points, desc=f"mad-phase {config['family']}", leave=False)
-    for index, (n_real, ratio, lam) in enumerate(iterator):
-        n_real = check_int("n_real", n_real, min_real)
-        ratio = check_float("synthetic_ratio", ratio, 0.0)
-        n_synthetic = int(round(ratio * n_real))
-        source = DistributionSource(sampler, replicates, device=device)
-        baseline, final = phase_point(family, source, distance, n_real=n_real, n_synthetic=n_synthetic,
-                                      sampling_bias=lam, generations=generations, tail=tail,
-                                      seed=config["seed"] + 1000 * index)
-        rows.append({"n_real": n_real, "synthetic_ratio": ratio, "n_synthetic": n_synthetic, "sampling_bias": lam,
-                     "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
-                     "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),
-                     "share_better": float(np.mean(final < baseline))})
+        label, min_real = "KL(truth || model)", 2 * get_toy(config["dataset"]).n_components
+    points = [{"n_real": check_int("n_real", n, min_real), "synthetic_ratio": check_float("synthetic_ratio", r, 0.0),
+               "sampling_bias": check_float("sampling_bias", lam, 0.0, 1.0, open_minimum=True)}
+              for n in config["n_real"] for r in config["synthetic_ratio"] for lam in config["sampling_bias"]]
+    # Independent points: on every core (MADLIB_WORKERS), or a Dask cluster (MADLIB_DASK_SCHEDULER); each point
+    # has its own seed from the sweep's seed and its coordinates and is cached as it finishes, so an
+    # interrupted diagram resumes with its finished points.
+    rows = sweep(partial(phase_diagram_point, **fixed), points, seed=check_int("seed", config["seed"], 0),
+                 cache_dir=ctx.checkpoint_dir / "points", key=digest({"mad-phase": fixed}),
+                 progress=ctx.progress, desc=f"mad-phase {config['family']}")
     frame = pd.DataFrame(rows)
     summary = {"distance": label, "points": rows,
                "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean())}

@@ -11,12 +11,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..core.config import cpu_threads
 from ..core.loop import Observation, run_loop
-from ..data.toy import ToyDataset
+from ..core.sources import DistributionSource
+from ..data.toy import ToyDataset, get_toy
 from ..metrics.frechet import gaussian_w2_squared
 from ..metrics.manifold import precision_recall
 from ..metrics.modes import high_quality_share, modes_covered, sliced_w2_squared
-from ..models.gmm import GMMModel
+from ..models.gaussian import GaussianFamily, gaussian_source_sampler
+from ..models.gmm import GMMFamily, GMMModel
 
 GMM_METRICS = ("precision", "recall", "modes_covered", "high_quality", "sliced_w2", "spread", "components")
 
@@ -104,3 +107,26 @@ def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, samp
     tail_values = values.drop(index=0)
     final = tail_values.to_numpy().mean(0) if len(tail_values) else baseline
     return baseline, final
+
+
+def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: float, seed: int, family: str,
+                        dim: int, dataset: str, n_test: int, test_seed: int, generations: int, tail: int,
+                        replicates: int) -> dict:
+    """One cell of MAD's phase diagram as a table row, built from plain arguments (so a sweep can run it in
+    another process): the fresh-data loop of ``family`` ('gaussian' in ``dim`` dimensions, or a mixture fitted
+    to the toy ``dataset``) at (n_real, n_synthetic = synthetic_ratio * n_real, lambda), on the CPU."""
+    if family == "gaussian":
+        model_family, sampler, distance = GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim), gaussian_distance(dim)
+    else:
+        toy = get_toy(dataset)
+        test = toy.sampler(1, n_test, torch.Generator().manual_seed(test_seed))  # shared by every point
+        model_family, sampler, distance = GMMFamily(toy.n_components), toy.sampler, mixture_distance(toy, test)
+    n_synthetic = int(round(synthetic_ratio * n_real))
+    with cpu_threads(1):
+        baseline, final = phase_point(model_family, DistributionSource(sampler, replicates), distance, n_real=n_real,
+                                      n_synthetic=n_synthetic, sampling_bias=sampling_bias, generations=generations,
+                                      tail=tail, seed=seed)
+    return {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "n_synthetic": n_synthetic,
+            "sampling_bias": sampling_bias, "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
+            "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),
+            "share_better": float(np.mean(final < baseline))}
