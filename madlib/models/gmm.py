@@ -160,9 +160,14 @@ def _features_t(x: torch.Tensor) -> torch.Tensor:
     layout as on a transposed view of :func:`_features`.
     """
     R, N, d = x.shape
-    xt = x.transpose(1, 2).contiguous()  # (R, d, N)
-    return torch.cat([torch.ones(R, 1, N, dtype=x.dtype, device=x.device), xt,
-                      (xt[:, :, None, :] * xt[:, None, :, :]).reshape(R, d * d, N)], 1)
+    out = torch.empty(R, 1 + d + d * d, N, dtype=x.dtype, device=x.device)  # filled in place: no cat copy
+    out[:, 0] = 1.0
+    xt = out[:, 1 : 1 + d]
+    xt.copy_(x.transpose(1, 2))
+    for i in range(d):  # pair by pair: one broadcast product over (R, d, d, N) iterates far more slowly
+        for j in range(d):
+            torch.mul(xt[:, i], xt[:, j], out=out[:, 1 + d + i * d + j])
+    return out
 
 
 def _component_log_prob(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor, chol: torch.Tensor,
@@ -249,8 +254,8 @@ class GMMFamily:
         centre = ((w[..., None] * x).sum(1) / total[:, None])[:, None, :]
         x = x - centre
         features_t = _features_t(x)  # (R, F, N) for the E step
-        # the M step's moments are one matmul of responsibilities with weight-scaled features, item-major
-        weighted = (features_t if unit_weights else features_t * w[:, None, :]).transpose(1, 2).contiguous()
+        # the M step's moments are one matmul of responsibilities with weight-scaled features
+        weighted = features_t if unit_weights else features_t * w[:, None, :]
 
         if self.init == "previous" and isinstance(previous, GMMModel) and previous.means.shape == (R, K, d):
             pi, mu, cov = previous.weights.clone(), previous.means - centre, previous.covs.clone()
@@ -258,7 +263,7 @@ class GMMFamily:
             pi = pi / pi.sum(1, keepdim=True)
         else:
             _, hard = _kmeans(x, w, K, generator, self.kmeans_iterations, features_t)
-            resp = (hard[:, None, :] == torch.arange(K, device=x.device)[:, None]).to(torch.float64)  # (R, K, N)
+            resp = _one_hot(hard, K)  # (R, K, N)
             pi, mu, cov = self._m_step(weighted, resp, total, eye, None)
             empty = pi <= 0
             if bool(empty.any()):  # a cluster k-means left empty starts from the data's own covariance
@@ -332,17 +337,18 @@ class GMMFamily:
                     chains, running = chains[keep], running[keep]
                     pi, mu, cov, ll = pi[keep], mu[keep], cov[keep], ll[keep]
                     x, w, total = x[keep], w[keep], total[keep]
-                    features_t, weighted = features_t[keep], weighted[keep]
+                    features_t = features_t[keep]
+                    weighted = features_t if unit_weights else weighted[keep]
             previous_ll = ll
         return out_pi, out_mu, out_cov, out_ll, out_iterations
 
     def _m_step(self, weighted_features, resp, total, eye, old_cov):
         """Weights, means and covariances from responsibilities (R, K, N): one matmul gives every moment.
 
-        ``weighted_features`` are the features (R, N, F) times each item's frequency weight.
+        ``weighted_features`` are the features (R, F, N) times each item's frequency weight.
         """
         d = eye.shape[0]
-        moments = torch.bmm(resp, weighted_features)  # (R, K, 1 + d + d^2)
+        moments = torch.bmm(resp, weighted_features.transpose(1, 2))  # (R, K, 1 + d + d^2)
         counts = moments[..., 0]
         safe = counts.clamp_min(1e-12)[..., None]
         mu = moments[..., 1 : 1 + d] / safe
@@ -431,54 +437,76 @@ def _kmeans(x: torch.Tensor, w: torch.Tensor, k: int, generator: torch.Generator
             features_t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """k-means++ then up to ``iterations`` Lloyd steps: centres (R, k, d) and each item's nearest centre (R, N).
 
-    A chain leaves Lloyd once none of its assignments changes: its centres are then
-    a fixed point, so the remaining steps would return exactly the same centres.
+    A chain leaves Lloyd once a step leaves its centres exactly where they were:
+    they are then a fixed point, so the remaining steps would return the same centres.
     """
     R, N, d = x.shape
+    if features_t is None:
+        features_t = _features_t(x)
+    xt = features_t[:, 1 : 1 + d]  # (R, d, N): coordinate rows, contiguous
+
+    def squared_distance(centre: torch.Tensor) -> torch.Tensor:  # (R, N), coordinate by coordinate
+        total = (xt[:, 0] - centre[:, :1]) ** 2
+        for j in range(1, d):
+            total = total + (xt[:, j] - centre[:, j : j + 1]) ** 2
+        return total
+
     rows = torch.arange(R, device=x.device)
     first = torch.multinomial(w, 1, generator=generator)[:, 0]
     centres = [x[rows, first]]
-    nearest = ((x - centres[0][:, None]) ** 2).sum(-1)
+    nearest = squared_distance(centres[0])
     for _ in range(1, k):
         score = w * nearest
         # all points on existing centres (collapsed data): fall back to the weights alone
         score = torch.where(score.sum(1, keepdim=True) > 0, score, w)
         pick = torch.multinomial(score, 1, generator=generator)[:, 0]
         centres.append(x[rows, pick])
-        nearest = torch.minimum(nearest, ((x - centres[-1][:, None]) ** 2).sum(-1))
+        nearest = torch.minimum(nearest, squared_distance(centres[-1]))
     c = torch.stack(centres, 1)
-    if features_t is None:
-        features_t = _features_t(x)
     linear = features_t[:, : 1 + d]  # (R, 1 + d, N): [1, x] per item
     weighted = (linear * w[:, None, :]).transpose(1, 2)  # (R, N, 1 + d): [w, w x]
-    labels = torch.arange(k, device=x.device)[:, None]
     assign = _nearest_centre(c, linear)
     if iterations == 0:
         return c, assign
-    # Lloyd, chain by chain: a chain whose assignments did not change sits at a fixed point
-    # (its next centres would be exactly these), so it leaves the batch
+    # Lloyd, chain by chain; settled chains leave the batch once a quarter of it has settled
     out_c, out_assign = c.clone(), assign.clone()
     chains = torch.arange(R, device=x.device)
     running = torch.ones(R, dtype=torch.bool, device=x.device)
-    for _ in range(iterations):
-        members = (assign[:, None, :] == labels).to(torch.float64)  # (R', k, N)
+    for step in range(iterations):
+        members = _one_hot(assign, k)  # (R', k, N)
         sums = torch.bmm(members, weighted)  # (R', k, 1 + d): weighted counts and sums
         counts = sums[..., 0]
         updated = sums[..., 1:] / counts.clamp_min(1e-12)[..., None]
-        c = torch.where(counts[..., None] > 0, updated, c)  # an empty cluster keeps its centre
-        previous, assign = assign, _nearest_centre(c, linear)
-        settled = running & (assign == previous).all(1)
-        if bool(settled.any()):
-            running = running & ~settled
-            if not bool(running.any()):
-                break
-            if int(running.sum()) <= 0.75 * running.shape[0]:
-                done, keep = ~running, running
-                out_c[chains[done]], out_assign[chains[done]] = c[done], assign[done]
-                chains, c, assign, linear, weighted = chains[keep], c[keep], assign[keep], linear[keep], weighted[keep]
-                running = running[keep]
+        updated = torch.where(counts[..., None] > 0, updated, c)  # an empty cluster keeps its centre
+        settled = running & (updated == c).flatten(1).all(1)  # then ``assign`` is still each item's nearest
+        c = updated
+        running = running & ~settled
+        if not bool(running.any()):
+            break
+        if step == iterations - 1:
+            assign = torch.where(running[:, None], _nearest_centre(c, linear), assign)
+            break
+        if int(running.sum()) <= 0.75 * running.shape[0]:
+            done, keep = ~running, running
+            out_c[chains[done]], out_assign[chains[done]] = c[done], assign[done]
+            chains, c, assign, linear, weighted = chains[keep], c[keep], assign[keep], linear[keep], weighted[keep]
+            running = running[keep]
+        # settled rows not yet dropped keep their assignment: recomputing it from the same centres changes nothing
+        assign = _nearest_centre(c, linear)
     out_c[chains], out_assign[chains] = c, assign
     return out_c, out_assign
+
+
+def _one_hot(index: torch.Tensor, k: int) -> torch.Tensor:
+    """(R, k, N) float64 indicators of ``index`` (R, N); no bool-to-float pass over (R, k, N)."""
+    R, N = index.shape
+    out = torch.empty(R, k, N, dtype=torch.float64, device=index.device)
+    if k == 2:
+        out[:, 1] = index
+        torch.sub(1.0, out[:, 1], out=out[:, 0])
+    else:
+        torch.eq(index[:, None, :], torch.arange(k, device=index.device)[:, None], out=out)
+    return out
 
 
 def _nearest_centre(centres: torch.Tensor, linear: torch.Tensor) -> torch.Tensor:
