@@ -121,13 +121,15 @@ def pretrain(args) -> None:
     model = build_model(mcfg, seed=args.seed, device=device)
     valid_blocks = text_to_blocks(valid, mcfg.context + 1).to(device)
     _sync(device)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     history = train(model, stream.to(device), tcfg, valid_blocks=valid_blocks, seed=args.seed)
     _sync(device)
-    seconds = time.perf_counter() - start
+    # on a shared machine wall time depends on the neighbours; CPU time (all threads) does much less
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     out = {"device": str(device), "threads": torch.get_num_threads(), "model": asdict_short(mcfg),
            "params": model.n_parameters(), "steps": tcfg.steps, "batch": tcfg.batch_size, "lr": tcfg.lr,
            "warmup": tcfg.warmup, "weight_decay": tcfg.weight_decay, "seconds": round(seconds, 1),
+           "cpu_seconds": round(cpu_seconds, 1),
            "train_loss_last100": round(statistics.mean(history["train_loss"][-100:]), 4),
            "valid_curve": [(s, round(v, 4)) for s, v in zip(history["valid_step"], history["valid_loss"])]}
     for name, ids in (("valid", valid), ("test", test)):

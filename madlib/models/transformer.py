@@ -129,14 +129,15 @@ def build_model(cfg: TransformerConfig, seed: int = 0, device: torch.device | st
 
 @torch.no_grad()
 def token_log_probs(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """log p(x_t | x_<t) for t >= 1 of every block ``(N, L)``: returns ``(N, L - 1)``."""
+    """log p(x_t | x_<t) for t >= 1 of every block ``(N, L)``, ``L <= context + 1``: returns ``(N, L - 1)``."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     out = []
     for start in range(0, blocks.shape[0], batch_size):
         batch = blocks[start : start + batch_size].to(device)
-        log_probs = torch.log_softmax(model(batch).float(), dim=-1)[:, :-1]
+        # the last token is only ever a target: causal attention makes its input position superfluous
+        log_probs = torch.log_softmax(model(batch[:, :-1]).float(), dim=-1)
         out.append(log_probs.gather(-1, batch[:, 1:, None]).squeeze(-1).cpu())
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, blocks.shape[1] - 1)
