@@ -119,6 +119,49 @@ def test_training_resumes_after_interruption_exactly(tmp_path):
     assert h_resumed["train_loss"] == pytest.approx(h_straight["train_loss"], rel=1e-5)
 
 
+def test_training_on_a_token_stream_learns_and_resumes_exactly_with_dropout(tmp_path):
+    # A tiny corpus: a short phrase repeated, read as one stream (random windows of context + 1).
+    from madlib.models.tokenizer import CharTokenizer
+
+    text = "to be or not to be, that is the question. " * 30
+    tok = CharTokenizer(text)
+    stream = tok.encode(text)
+    cfg = TransformerConfig(vocab_size=tok.vocab_size, context=16, d_model=32, n_layers=1, n_heads=2, dropout=0.1)
+    tcfg = TrainConfig(steps=60, batch_size=8, lr=1e-2, warmup=5, checkpoint_every=20)
+    valid = stream[: 17 * 10].reshape(10, 17)
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    straight = build_model(cfg, seed=2)
+    h_straight = train(straight, stream, tcfg, seed=4, valid_blocks=valid)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(3), before)  # the caller's global random state is left alone
+    assert h_straight["valid_loss"][-1] < math.log(tok.vocab_size) / 3  # far below the uniform loss (2.7)
+    assert sum(h_straight["train_loss"][-10:]) < sum(h_straight["train_loss"][:10]) / 2.5
+    assert h_straight["valid_perplexity"][-1] == pytest.approx(math.exp(h_straight["valid_loss"][-1]))
+    path = tmp_path / "run" / "ckpt.pt"
+    with pytest.raises(Interrupted):
+        train(build_model(cfg, seed=2), stream, tcfg, seed=4, valid_blocks=valid, checkpoint_path=path, stop_after=33)
+    assert path.exists() and not list(path.parent.glob("*.tmp"))  # saved at step 20, atomically
+    resumed = build_model(cfg, seed=2)
+    h_resumed = train(resumed, stream, tcfg, seed=4, valid_blocks=valid, checkpoint_path=path)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)  # dropout masks and batches replayed exactly
+    assert h_resumed["train_loss"] == h_straight["train_loss"]
+    other = build_model(cfg, seed=2)
+    train(other, stream, tcfg, seed=5)
+    assert not torch.equal(other.tok.weight, straight.tok.weight)  # the seed matters
+
+
+def test_weight_decay_spares_biases_and_norms():
+    from madlib.models.transformer import make_optimizer
+
+    model = build_model(CFG)
+    decayed, spared = make_optimizer(model, TrainConfig(weight_decay=0.1)).param_groups
+    assert decayed["weight_decay"] == 0.1 and spared["weight_decay"] == 0.0
+    assert all(p.dim() == 2 for p in decayed["params"]) and all(p.dim() == 1 for p in spared["params"])
+    assert len(decayed["params"]) + len(spared["params"]) == len(list(model.parameters()))
+
+
 def test_bad_arguments_raise_value_errors():
     with pytest.raises(ValueError, match="multiple of n_heads"):
         TransformerConfig(d_model=10, n_heads=4)
@@ -133,6 +176,12 @@ def test_bad_arguments_raise_value_errors():
     model = build_model(CFG)
     with pytest.raises(ValueError, match="context"):
         model(torch.zeros(1, 17, dtype=torch.long))
+    with pytest.raises(ValueError, match="context \\+ 1"):
+        train(model, torch.zeros(10, dtype=torch.long), TrainConfig(steps=1))
+    with pytest.raises(ValueError, match="weights need blocks"):
+        train(model, torch.zeros(100, dtype=torch.long), TrainConfig(steps=1), weights=torch.ones(100))
+    with pytest.raises(ValueError, match=r"\(N, L\) or \(T,\)"):
+        train(model, torch.zeros(2, 3, 4, dtype=torch.long), TrainConfig(steps=1))
 
 
 def test_key_value_cache_gives_the_same_log_probabilities_as_full_recompute():

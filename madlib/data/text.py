@@ -1,8 +1,11 @@
-"""Text corpora for chapter 5: the frozen offline corpus, local files, wikitext-2, tiny-shakespeare.
+"""Text corpora for chapter 5: two frozen offline corpora, local files, wikitext-2, tiny-shakespeare.
 
-Every corpus comes as fixed ``train`` / ``valid`` / ``test`` strings. The default
-is the snapshot frozen in ``data/corpus`` (see its README for provenance and
-licence), so results never depend on the network.
+Every corpus comes as fixed ``train`` / ``valid`` / ``test`` strings. The default,
+``shakespeare``, and the smaller ``pydoc`` are frozen inside the package
+(``madlib/data/corpus/<name>/``; provenance, licence and checksums in
+``data/corpus/README.md``), so results never depend on the network. The other sources
+are read from a local copy (``path=...``) or a cached download; nothing is downloaded
+unless ``download=True`` is passed.
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ import torch
 
 from ..core.cache import cache_root
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "data" / "corpus"
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"  # package data: works installed or from a checkout
+FROZEN = ("shakespeare", "pydoc")
 SPLITS = ("train", "valid", "test")
-CORPORA = ("pydoc", "file", "wikitext2", "tinyshakespeare")
+CORPORA = ("shakespeare", "pydoc", "file", "wikitext2", "tinyshakespeare")
 
 _URLS = {
     "tinyshakespeare": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
@@ -35,9 +39,15 @@ class Corpus:
     test: str
 
     def split(self, name: str) -> str:
+        """The text of split ``name`` (train, valid or test)."""
         if name not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
         return getattr(self, name)
+
+    @property
+    def text(self) -> str:
+        """All splits joined (train, valid, test): e.g. for a character vocabulary that covers held-out text."""
+        return self.train + self.valid + self.test
 
 
 def split_text(text: str, valid_fraction: float = 0.05, test_fraction: float = 0.05) -> tuple[str, str, str]:
@@ -68,35 +78,52 @@ def _cache_dir() -> Path:
     return cache_root() / "corpora"
 
 
-def _download(url: str, target: Path) -> str:
+def _fetch(url: str, target: Path, download: bool, how: str) -> str:
+    """The cached copy ``target``; without one, download it when ``download`` is true, else say how to supply it."""
     if target.exists():
         return target.read_text(encoding="utf-8")
+    if not download:
+        raise RuntimeError(f"no local copy of {target.name}: pass path=... to {how}, or download=True "
+                           f"(online) to fetch it once into {target.parent}. Offline, the frozen corpora "
+                           f"{FROZEN} always work")
     try:
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - fixed https URLs
             text = response.read().decode("utf-8")
     except OSError as error:
         raise RuntimeError(
-            f"could not download {url} ({error}). Offline: pass path=... to a local copy, "
-            "or use the frozen default corpus load_corpus('pydoc')"
+            f"could not download {url} ({error}). Offline: pass path=... to {how}, "
+            f"or use a frozen corpus {FROZEN}"
         ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # atomic: a kill never leaves half a file
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
     return text
 
 
-def load_corpus(name: str = "pydoc", path: str | os.PathLike | None = None, *, download: bool = True) -> Corpus:
+def load_frozen(name: str) -> Corpus:
+    """One of the corpora frozen in the package (``shakespeare`` or ``pydoc``)."""
+    if name not in FROZEN:
+        raise ValueError(f"frozen corpus name must be one of {FROZEN}, got {name!r}")
+    folder = CORPUS_DIR / name
+    return Corpus(name, *((folder / f"{s}.txt").read_text(encoding="utf-8") for s in SPLITS))
+
+
+def load_corpus(name: str = "shakespeare", path: str | os.PathLike | None = None, *, download: bool = False) -> Corpus:
     """Load a corpus with fixed train/valid/test splits.
 
-    ``pydoc`` (default): the frozen offline snapshot in ``data/corpus``.
-    ``file``: any local UTF-8 text file ``path``, split by :func:`split_text`.
-    ``tinyshakespeare``: ``path`` to ``input.txt`` or downloaded once and cached.
-    ``wikitext2``: ``path`` to a folder with ``wiki.{train,valid,test}.tokens`` (or
-    ``train.txt`` ...) or downloaded once and cached. Offline without a copy: a clear error.
+    ``shakespeare`` (default): nine plays to train on, *The Comedy of Errors* to validate,
+    *Macbeth* to test (split by play), frozen in the package. ``pydoc``: the frozen Python
+    reference prose. ``file``: any local UTF-8 text file ``path``, split by :func:`split_text`.
+    ``tinyshakespeare``: ``path`` to ``input.txt``, else a cached copy. ``wikitext2``: ``path``
+    to a folder with ``wiki.{train,valid,test}.tokens`` (or ``train.txt`` ...), else a cached
+    copy. Without a local or cached copy these two raise ``RuntimeError`` saying how to supply
+    one; they touch the network only with ``download=True``.
     """
     if name not in CORPORA:
         raise ValueError(f"corpus name must be one of {CORPORA}, got {name!r}")
-    if name == "pydoc":
-        return Corpus(name, *(CORPUS_DIR.joinpath(f"{s}.txt").read_text(encoding="utf-8") for s in SPLITS))
+    if name in FROZEN:
+        return load_frozen(name)
     if name == "file":
         if path is None:
             raise ValueError("corpus 'file' needs path= to a local text file")
@@ -104,10 +131,8 @@ def load_corpus(name: str = "pydoc", path: str | os.PathLike | None = None, *, d
     if name == "tinyshakespeare":
         if path is not None:
             text = Path(path).read_text(encoding="utf-8")
-        elif download:
-            text = _download(_URLS[name], _cache_dir() / "tinyshakespeare.txt")
         else:
-            raise RuntimeError("tinyshakespeare is not cached; pass path= or allow download")
+            text = _fetch(_URLS[name], _cache_dir() / "tinyshakespeare.txt", download, "a local input.txt")
         return Corpus(name, *split_text(text))
     # wikitext2
     texts = []
@@ -119,10 +144,9 @@ def load_corpus(name: str = "pydoc", path: str | os.PathLike | None = None, *, d
             if found is None:
                 raise ValueError(f"no wikitext-2 {split} split in {folder} (looked for {[c.name for c in candidates]})")
             texts.append(found.read_text(encoding="utf-8"))
-        elif download:
-            texts.append(_download(_URLS[name].format(split=split), _cache_dir() / f"wikitext2_{split}.txt"))
         else:
-            raise RuntimeError("wikitext2 is not cached; pass path= or allow download")
+            texts.append(_fetch(_URLS[name].format(split=split), _cache_dir() / f"wikitext2_{split}.txt", download,
+                                "a folder with wiki.{train,valid,test}.tokens"))
     return Corpus(name, *texts)
 
 

@@ -29,7 +29,12 @@ class ByteTokenizer:
 
 
 class CharTokenizer:
-    """Characters as tokens, vocabulary from a training text; unknown characters raise."""
+    """Characters as tokens: the sorted distinct characters of ``text``; unknown characters raise.
+
+    Build it from the whole corpus (:meth:`from_corpus`), not the training split alone, so
+    that held-out text always encodes; ids are the characters' ranks in code-point order,
+    so the same character set always gives the same ids.
+    """
 
     name = "char"
 
@@ -39,18 +44,39 @@ class CharTokenizer:
         self.chars = sorted(set(text))
         self.index = {c: i for i, c in enumerate(self.chars)}
         self.vocab_size = len(self.chars)
+        # a code-point -> id table makes encoding a megabyte one vectorised lookup, not a Python loop
+        self._table = torch.full((ord(self.chars[-1]) + 1,), -1, dtype=torch.long)
+        self._table[torch.tensor([ord(c) for c in self.chars])] = torch.arange(self.vocab_size)
+
+    @classmethod
+    def from_corpus(cls, corpus) -> "CharTokenizer":
+        """Vocabulary of all splits of ``corpus`` (anything with ``train``, ``valid`` and ``test`` strings)."""
+        return cls(corpus.train + corpus.valid + corpus.test)
 
     def encode(self, text: str) -> torch.Tensor:
-        missing = set(text) - self.index.keys()
-        if missing:
-            raise ValueError(f"characters not in the vocabulary: {sorted(missing)[:10]}")
-        return torch.tensor([self.index[c] for c in text], dtype=torch.long)
+        """Token ids (int64) of ``text``; ``ValueError`` naming the characters outside the vocabulary."""
+        if not text:
+            return torch.zeros(0, dtype=torch.long)
+        codes = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
+        ids = self._table[codes.clamp_max(self._table.numel() - 1)]
+        unknown = (codes >= self._table.numel()) | (ids < 0)
+        if unknown.any():
+            missing = sorted({chr(int(c)) for c in codes[unknown].unique()})
+            raise ValueError(f"characters not in the vocabulary: {missing[:10]}")
+        return ids
 
     def decode(self, ids: torch.Tensor | Iterable[int]) -> str:
+        """Text of token ids (1-D)."""
         values = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
         if any(not 0 <= v < self.vocab_size for v in values):
             raise ValueError(f"character token ids must lie in [0, {self.vocab_size - 1}]")
         return "".join(self.chars[v] for v in values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CharTokenizer) and other.chars == self.chars
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.chars))
 
 
 def get_tokenizer(name: str = "byte", text: str | None = None):

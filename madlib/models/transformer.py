@@ -129,14 +129,15 @@ def build_model(cfg: TransformerConfig, seed: int = 0, device: torch.device | st
 
 @torch.no_grad()
 def token_log_probs(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """log p(x_t | x_<t) for t >= 1 of every block ``(N, L)``: returns ``(N, L - 1)``."""
+    """log p(x_t | x_<t) for t >= 1 of every block ``(N, L)``, ``L <= context + 1``: returns ``(N, L - 1)``."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     out = []
     for start in range(0, blocks.shape[0], batch_size):
         batch = blocks[start : start + batch_size].to(device)
-        log_probs = torch.log_softmax(model(batch).float(), dim=-1)[:, :-1]
+        # the last token is only ever a target: causal attention makes its input position superfluous
+        log_probs = torch.log_softmax(model(batch[:, :-1]).float(), dim=-1)
         out.append(log_probs.gather(-1, batch[:, 1:, None]).squeeze(-1).cpu())
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, blocks.shape[1] - 1)
@@ -191,7 +192,12 @@ def continue_text(model: TinyTransformer, prompt: torch.Tensor, n_new: int, deco
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: ``steps`` optimizer steps of ``batch_size`` blocks, AdamW, warm-up + cosine."""
+    """How to train: ``steps`` optimizer steps of ``batch_size`` sequences, AdamW, warm-up + cosine.
+
+    ``weight_decay`` applies to the weight matrices and embeddings only (not to biases and
+    layer-norm gains), as the small GPT trainers do. ``eval_every`` and ``checkpoint_every``
+    (0: only at the end) count optimizer steps.
+    """
 
     steps: int = 200
     batch_size: int = 32
@@ -228,23 +234,89 @@ class Interrupted(RuntimeError):
     """Raised by :func:`train` when ``stop_after`` steps are done (simulates a killed run in tests)."""
 
 
+def mean_loss(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 256) -> float:
+    """Mean negative log-likelihood (nats per predicted token) over ``blocks (N, L)``."""
+    return float(-token_log_probs(model, blocks, batch_size).double().mean())
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices and embeddings only; fused kernels on CUDA."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    fused = all(p.is_cuda for p in params)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=fused or None)
+
+
+def sample_batch(data: torch.Tensor, batch_size: int, window: int, generator: torch.Generator,
+                 probs: torch.Tensor | None = None) -> torch.Tensor:
+    """One batch ``(batch_size, L)`` of token sequences, drawn with the CPU ``generator``.
+
+    ``data (N, L)``: whole blocks (with probabilities ``probs (N,)`` or uniformly). ``data (T,)``:
+    a token stream; windows of ``window`` tokens start at uniform random offsets, as the small
+    GPT trainers draw them (every offset is a fresh example: far more variety than fixed blocks).
+    """
+    if data.ndim == 2:
+        if probs is None:
+            index = torch.randint(data.shape[0], (batch_size,), generator=generator)
+        else:
+            index = torch.multinomial(probs, batch_size, replacement=True, generator=generator)
+        return data[index.to(data.device)]
+    starts = torch.randint(data.numel() - window + 1, (batch_size,), generator=generator)
+    return data[(starts[:, None] + torch.arange(window)).to(data.device)]
+
+
 def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, weights: torch.Tensor | None = None,
           valid_blocks: torch.Tensor | None = None, seed: int = 0, checkpoint_path: str | Path | None = None,
           stop_after: int | None = None, progress: bool = False) -> dict[str, list[float]]:
-    """Train ``model`` in place on ``blocks (N, L)`` (next-token cross-entropy).
+    """Train ``model`` in place by next-token cross-entropy on ``blocks``.
 
-    ``weights (N,)`` make a block's chance to be in a batch proportional to its weight
-    (0 drops it). With ``checkpoint_path`` the full training state is saved every
-    ``cfg.checkpoint_every`` steps and at the end, and a call with an existing checkpoint
-    resumes from it: the result is the same as an uninterrupted run. Returns the history:
-    ``step``, ``train_loss``, ``lr`` and (with ``valid_blocks``) ``valid_step``, ``valid_perplexity``.
+    ``blocks (N, L)``: a batch is ``batch_size`` whole blocks, drawn uniformly or, with
+    ``weights (N,)``, with chance proportional to a block's weight (0 drops it).
+    ``blocks (T,)``: a token stream; a batch is ``batch_size`` windows of ``context + 1``
+    tokens at random offsets (pre-training on a corpus).
+
+    With ``checkpoint_path`` the full training state (model, optimizer, batch generator, the
+    random state that dropout draws from, history) is saved atomically every
+    ``cfg.checkpoint_every`` steps and at the end; a call with an existing checkpoint resumes
+    from it and gives the same result as an uninterrupted run. The caller's global random
+    state is left as it was. Returns the history: ``step``, ``train_loss``, ``lr`` and (with
+    ``valid_blocks``) ``valid_step``, ``valid_loss`` (nats/token), ``valid_perplexity``.
     """
-    if blocks.ndim != 2 or blocks.shape[1] < 2:
-        raise ValueError(f"blocks must have shape (N, L) with L >= 2, got {tuple(blocks.shape)}")
+    window = model.cfg.context + 1
+    if blocks.ndim == 2:
+        if blocks.shape[1] < 2:
+            raise ValueError(f"blocks must have shape (N, L) with L >= 2, got {tuple(blocks.shape)}")
+    elif blocks.ndim == 1:
+        if blocks.numel() < window:
+            raise ValueError(f"a token stream must hold at least context + 1 = {window} tokens, got {blocks.numel()}")
+        if weights is not None:
+            raise ValueError("weights need blocks of shape (N, L), not a token stream")
+    else:
+        raise ValueError(f"blocks must have shape (N, L) or (T,), got {tuple(blocks.shape)}")
+    probs = None
+    if weights is not None:
+        probs = weights.detach().double().cpu().clamp_min(0)
+        if probs.shape != (blocks.shape[0],) or probs.sum() <= 0:
+            raise ValueError("weights must have shape (N,), be non-negative and not all zero")
     device = next(model.parameters()).device
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    # Dropout draws from the global random state: fork it, seed it, and checkpoint it, so a
+    # resumed run draws the same masks, and the caller's random state is not disturbed.
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed + 7919)
+        for index in cuda:
+            torch.cuda.default_generators[index].manual_seed(seed + 7919)
+        return _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, stop_after, progress,
+                           window, device, cuda)
+
+
+def _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, stop_after, progress, window, device,
+                cuda) -> dict[str, list[float]]:
     generator = torch.Generator().manual_seed(seed)  # batches drawn on the CPU: identical on every device
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
-    history: dict[str, list[float]] = {"step": [], "train_loss": [], "lr": [], "valid_step": [], "valid_perplexity": []}
+    optimizer = make_optimizer(model, cfg)
+    history: dict[str, list[float]] = {"step": [], "train_loss": [], "lr": [], "valid_step": [], "valid_loss": [],
+                                       "valid_perplexity": []}
     start = 0
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
@@ -252,28 +324,30 @@ def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, wei
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
+        torch.set_rng_state(state["rng_cpu"])
+        for index, rng in zip(cuda, state.get("rng_cuda", [])):
+            torch.cuda.set_rng_state(rng, index)
         history, start = state["history"], state["step"]
-    probs = None
-    if weights is not None:
-        probs = weights.detach().double().cpu().clamp_min(0)
-        if probs.shape != (blocks.shape[0],) or probs.sum() <= 0:
-            raise ValueError("weights must have shape (N,), be non-negative and not all zero")
     iterator = range(start, cfg.steps)
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, total=cfg.steps, initial=start, desc="train", leave=False)
+    pending: list[torch.Tensor] = []  # losses stay on the device until needed: no sync every step
+
+    def flush() -> None:
+        if pending:
+            history["train_loss"].extend(torch.stack(pending).tolist())
+            pending.clear()
+
     model.train()
     for step in iterator:
         if stop_after is not None and step >= stop_after:
             raise Interrupted(f"stopped after {stop_after} steps")
+        lr = cfg.lr * lr_factor(step, cfg)
         for group in optimizer.param_groups:
-            group["lr"] = cfg.lr * lr_factor(step, cfg)
-        if probs is None:
-            index = torch.randint(blocks.shape[0], (cfg.batch_size,), generator=generator)
-        else:
-            index = torch.multinomial(probs, cfg.batch_size, replacement=True, generator=generator)
-        batch = blocks[index].to(device)
+            group["lr"] = lr
+        batch = sample_batch(blocks, cfg.batch_size, window, generator, probs).to(device, non_blocking=True)
         logits = model(batch[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), batch[:, 1:].reshape(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -281,23 +355,33 @@ def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, wei
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
+        pending.append(loss.detach())
         history["step"].append(step)
-        history["train_loss"].append(float(loss.detach()))
-        history["lr"].append(optimizer.param_groups[0]["lr"])
+        history["lr"].append(lr)
         last = step == cfg.steps - 1
         if valid_blocks is not None and ((cfg.eval_every and (step + 1) % cfg.eval_every == 0) or last):
+            flush()
+            valid = mean_loss(model, valid_blocks)
+            model.train()
             history["valid_step"].append(step + 1)
-            history["valid_perplexity"].append(perplexity(model, valid_blocks))
+            history["valid_loss"].append(valid)
+            history["valid_perplexity"].append(math.exp(valid))
+            if progress:
+                iterator.set_postfix(train=f"{history['train_loss'][-1]:.3f}", valid=f"{valid:.3f}")
         if path is not None and ((cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0) or last):
-            _save(path, model, optimizer, generator, history, step + 1)
+            flush()
+            _save(path, model, optimizer, generator, history, step + 1, cuda)
+    flush()
     model.eval()
     return history
 
 
-def _save(path: Path, model, optimizer, generator, history, step: int) -> None:
+def _save(path: Path, model, optimizer, generator, history, step: int, cuda: list[int] = ()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # a temporary name unique to this process: two runs saving side by side never mix their files
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+                "rng_cpu": torch.get_rng_state(), "rng_cuda": [torch.cuda.get_rng_state(i) for i in cuda],
                 "history": history, "step": step}, tmp)
     os.replace(tmp, path)  # atomic: a kill never leaves half a checkpoint
 
