@@ -198,8 +198,9 @@ class GMMFamily:
     Parameters
     ----------
     n_components: K.
-    max_iter, tol: EM stops after ``max_iter`` iterations or when the mean
-        log-likelihood per item changes by less than ``tol`` in every replicate.
+    max_iter, tol: each replicate's EM stops after ``max_iter`` iterations or when
+        its mean log-likelihood per item changes by less than ``tol`` (scikit-learn's rule).
+        A replicate that has stopped leaves the batch while the others go on.
     reg: added to every covariance's diagonal (as scikit-learn's ``reg_covar``).
     init: ``"kmeans++"`` (fresh each generation) or ``"previous"`` (warm start
         from the last generation's model when there is one).
@@ -210,6 +211,9 @@ class GMMFamily:
     """
 
     name = "gmm"
+    # stop every chain at the first iteration where all have converged (the rule before per-chain
+    # stopping); kept for tests that check per-chain stopping changes results only within tol
+    _common_stop = False
 
     def __init__(self, n_components: int = 2, *, max_iter: int = 100, tol: float = 1e-4, reg: float = 1e-6,
                  init: str = "kmeans++", kmeans_iterations: int = 10, min_count: float = 2.0,
@@ -323,6 +327,8 @@ class GMMFamily:
                     pi_new = pi_new / pi_new.sum(1, keepdim=True)
             pi = pi_new
             stop = running & ~reseeded & ((ll - previous_ll).abs() < self.tol)
+            if self._common_stop and not bool(stop.all()):  # the old rule: every chain or none
+                stop = torch.zeros_like(stop)
             if iteration == self.max_iter:
                 stop = running
             if bool(stop.any()):
