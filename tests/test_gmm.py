@@ -197,3 +197,149 @@ def test_a_tiny_weighted_data_set_keeps_one_component_alive():
     assert torch.isfinite(model.weights).all()
     assert torch.allclose(model.weights.sum(1), torch.ones(2, dtype=torch.float64))
     model.sample(10, generator=g)  # must not raise
+
+
+# ---------------------------------------------------------------- the fast EM's internals against references
+def _sklearn_agrees(model, data, r, reference, ll_atol, param_atol):
+    # the same mean log-likelihood per item, from our fit and from scikit-learn's score
+    assert abs(float(model.log_likelihood[r]) - reference.score(data[r].numpy())) < ll_atol
+    order = torch.cdist(torch.as_tensor(reference.means_), model.means[r]).argmin(1)
+    assert len(set(order.tolist())) == len(order)
+    assert torch.allclose(model.weights[r, order], torch.as_tensor(reference.weights_), atol=param_atol)
+    assert torch.allclose(model.means[r, order], torch.as_tensor(reference.means_), atol=param_atol)
+    assert torch.allclose(model.covs[r, order], torch.as_tensor(reference.covariances_), atol=param_atol)
+
+
+def test_em_from_the_same_start_follows_scikit_learn():
+    """From the same start model, both EMs walk the same path to the same fit (three modes, weighted data)."""
+    from sklearn.mixture import GaussianMixture
+
+    data = _truth_batch(3).sample(1500, generator=_gen(20))
+    start = GMMModel(torch.full((3, 3), 1 / 3, dtype=torch.float64), TRUE_MEANS.expand(3, -1, -1) + 0.7,
+                     torch.eye(2, dtype=torch.float64).expand(3, 3, 2, 2).clone())
+    model = GMMFamily(3, tol=1e-11, max_iter=1000, init="previous").fit(data, previous=start)
+    for r in range(3):
+        reference = GaussianMixture(3, covariance_type="full", tol=1e-11, max_iter=1000, reg_covar=1e-6,
+                                    weights_init=start.weights[r].numpy(), means_init=start.means[r].numpy(),
+                                    precisions_init=torch.linalg.inv(start.covs[r]).numpy()).fit(data[r].numpy())
+        _sklearn_agrees(model, data, r, reference, 1e-9, 1e-6)
+
+
+def test_em_agrees_with_scikit_learn_on_the_chapter_job():
+    """Two blobs, k-means++ starts on both sides: the same optimum to within a tight tolerance."""
+    from sklearn.mixture import GaussianMixture
+
+    from madlib.data.toy import blobs
+
+    data = blobs().sampler(6, 1000, _gen(34))
+    model = GMMFamily(2, tol=1e-10, max_iter=1000).fit(data, generator=_gen(35))
+    for r in range(6):
+        reference = GaussianMixture(2, covariance_type="full", tol=1e-10, max_iter=1000, reg_covar=1e-6,
+                                    random_state=r).fit(data[r].numpy())
+        _sklearn_agrees(model, data, r, reference, 1e-8, 1e-5)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_closed_form_inverse_and_log_det_match_torch_linalg(d):
+    from madlib.models.gmm import _precision_and_log_det
+
+    factor = torch.randn(500, 4, d, d, generator=_gen(22), dtype=torch.float64)
+    scale = torch.exp(torch.randn(500, 4, 1, 1, generator=_gen(23), dtype=torch.float64) * 3)  # 1e-4 .. 1e4
+    spd = scale * (factor @ factor.transpose(-1, -2) + 0.1 * torch.eye(d, dtype=torch.float64))
+    precision, log_det, ok = _precision_and_log_det(spd)
+    assert ok.all()
+    assert torch.allclose(precision @ spd, torch.eye(d, dtype=torch.float64).expand_as(spd), atol=1e-8)
+    assert torch.allclose(precision, torch.linalg.inv(spd), rtol=1e-9, atol=0)
+    assert torch.allclose(log_det, torch.linalg.slogdet(spd).logabsdet, rtol=0, atol=1e-9)
+    # not positive definite: flagged, whatever the other outputs hold
+    indefinite = spd.clone()
+    indefinite[..., 0, 0] = -1.0
+    assert not _precision_and_log_det(indefinite)[2].any()
+
+
+def test_per_chain_stopping_changes_results_only_within_tol():
+    """Chains frozen as soon as they converge end within tol of running every chain to the common stop."""
+    from madlib.data.toy import blobs
+
+    data = blobs().sampler(60, 1000, _gen(24))
+    family = GMMFamily(2)
+    per_chain = family.fit(data, generator=_gen(25))
+    common = GMMFamily(2)
+    common._common_stop = True
+    together = common.fit(data, generator=_gen(25))
+    assert torch.all(together.chain_iterations == together.iterations)
+    assert per_chain.iterations == together.iterations  # the slowest chain sets the common stop
+    assert per_chain.chain_iterations.float().mean() < together.iterations  # and most stop earlier
+    assert torch.all(per_chain.chain_iterations <= together.chain_iterations)
+    gap = per_chain.log_prob(data).mean(1) - together.log_prob(data).mean(1)
+    assert gap.abs().max() < family.tol
+    # chains that stopped at the common stop anyway are bit-for-bit the same fits
+    same = per_chain.chain_iterations == together.iterations
+    assert same.any() and torch.allclose(per_chain.means[same], together.means[same], rtol=0, atol=1e-12)
+
+
+def _reference_kmeans(x, w, k, generator, iterations):
+    """The plain batched k-means++ and Lloyd (cdist, argmin, one-hot), every chain every step."""
+    R = x.shape[0]
+    rows = torch.arange(R)
+    centres = [x[rows, torch.multinomial(w, 1, generator=generator)[:, 0]]]
+    nearest = ((x - centres[0][:, None]) ** 2).sum(-1)
+    for _ in range(1, k):
+        score = w * nearest
+        score = torch.where(score.sum(1, keepdim=True) > 0, score, w)
+        centres.append(x[rows, torch.multinomial(score, 1, generator=generator)[:, 0]])
+        nearest = torch.minimum(nearest, ((x - centres[-1][:, None]) ** 2).sum(-1))
+    c = torch.stack(centres, 1)
+    for _ in range(iterations):
+        assign = torch.nn.functional.one_hot(torch.cdist(x, c).argmin(-1), k).to(torch.float64) * w[..., None]
+        counts = assign.sum(1)
+        c = torch.where(counts[..., None] > 0, assign.transpose(1, 2) @ x / counts.clamp_min(1e-12)[..., None], c)
+    return c
+
+
+@pytest.mark.parametrize("k", [2, 3, 6])
+def test_lloyd_with_settled_chains_leaving_equals_plain_lloyd(k):
+    data = _truth_batch(40).sample(300, generator=_gen(26))
+    w = torch.rand(40, 300, generator=_gen(27), dtype=torch.float64) + 0.5
+    for iterations in (0, 2, 10):
+        fast = kmeans_plus_plus(data, w, k, generator=_gen(28), iterations=iterations)
+        plain = _reference_kmeans(data, w, k, _gen(28), iterations)
+        assert torch.allclose(fast, plain, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("d", [1, 2, 4])
+def test_sampling_is_mean_plus_cholesky_times_the_same_normals(d):
+    """The per-coordinate gather in sampling gives mu + L z with exactly the draws the matmul form used."""
+    means = torch.randn(3, 2, d, generator=_gen(29), dtype=torch.float64)
+    factor = torch.randn(3, 2, d, d, generator=_gen(30), dtype=torch.float64)
+    covs = factor @ factor.transpose(-1, -2) + torch.eye(d, dtype=torch.float64)
+    model = GMMModel(torch.tensor([[0.3, 0.7]] * 3, dtype=torch.float64), means, covs)
+    samples = model.sample(500, sampling_bias=0.8, generator=_gen(31))
+    g = _gen(31)
+    component = torch.multinomial(model.weights, 500, replacement=True, generator=g)
+    z = torch.randn(3, 500, d, 1, generator=g, dtype=torch.float64)
+    rows = torch.arange(3)[:, None]
+    expected = means[rows, component] + (torch.linalg.cholesky(0.8 * covs)[rows, component] @ z)[..., 0]
+    assert torch.allclose(samples, expected, rtol=0, atol=1e-12)
+
+
+def test_reseeding_and_dropping_under_per_chain_stopping_stay_clean():
+    """Chains with a far-away dead component (reseeded or dropped) next to chains that converge at once."""
+    data = _truth_batch(6).sample(400, generator=_gen(32))
+    start = _truth_batch(6)
+    start.means[:3, 2] = 100.0  # three chains start with a component far from every item
+    fits = {}
+    for dead in ("reseed", "drop"):
+        model = GMMFamily(3, init="previous", dead=dead).fit(data, previous=start, generator=_gen(33))
+        assert torch.isfinite(model.means).all() and torch.isfinite(model.covs).all()
+        assert torch.allclose(model.weights.sum(1), torch.ones(6, dtype=torch.float64))
+        assert torch.isfinite(model.log_likelihood).all()
+        fits[dead] = model
+    assert torch.all(fits["drop"].weights[:3, 2] == 0) and torch.all(fits["drop"].weights[3:] > 0)
+    assert torch.all(fits["reseed"].weights > 0)  # the reseeded components live on
+    # a chain's fit does not depend on what happens to the others, nor on the batch around it
+    alone = GMMFamily(3, init="previous").fit(data[3:], previous=_truth_batch(3))
+    for model in fits.values():
+        assert torch.equal(model.chain_iterations[3:], alone.chain_iterations)
+        assert torch.allclose(model.means[3:], alone.means, rtol=0, atol=1e-12)
+        assert torch.allclose(model.covs[3:], alone.covs, rtol=0, atol=1e-12)

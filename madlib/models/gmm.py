@@ -198,8 +198,9 @@ class GMMFamily:
     Parameters
     ----------
     n_components: K.
-    max_iter, tol: EM stops after ``max_iter`` iterations or when the mean
-        log-likelihood per item changes by less than ``tol`` in every replicate.
+    max_iter, tol: each replicate's EM stops after ``max_iter`` iterations or when
+        its mean log-likelihood per item changes by less than ``tol`` (scikit-learn's rule).
+        A replicate that has stopped leaves the batch while the others go on.
     reg: added to every covariance's diagonal (as scikit-learn's ``reg_covar``).
     init: ``"kmeans++"`` (fresh each generation) or ``"previous"`` (warm start
         from the last generation's model when there is one).
@@ -210,6 +211,9 @@ class GMMFamily:
     """
 
     name = "gmm"
+    # stop every chain at the first iteration where all have converged (the rule before per-chain
+    # stopping); kept for tests that check per-chain stopping changes results only within tol
+    _common_stop = False
 
     def __init__(self, n_components: int = 2, *, max_iter: int = 100, tol: float = 1e-4, reg: float = 1e-6,
                  init: str = "kmeans++", kmeans_iterations: int = 10, min_count: float = 2.0,
@@ -262,7 +266,7 @@ class GMMFamily:
             pi = torch.where(pi > 0, pi, torch.full_like(pi, 1.0 / K))  # give dropped components a new chance
             pi = pi / pi.sum(1, keepdim=True)
         else:
-            _, hard = _kmeans(x, w, K, generator, self.kmeans_iterations, features_t)
+            _, hard = _kmeans(x, w, K, generator, self.kmeans_iterations, features_t, unit_weights)
             resp = _one_hot(hard, K)  # (R, K, N)
             pi, mu, cov = self._m_step(weighted, resp, total, eye, None)
             empty = pi <= 0
@@ -291,6 +295,7 @@ class GMMFamily:
         running = torch.ones(R, dtype=torch.bool, device=device)  # working rows whose chain has not stopped
         previous_ll = torch.full((R,), -math.inf, dtype=torch.float64, device=device)
         reseed_until = self.max_iter // 2 if self.dead == "reseed" else 0
+        w_all, total_all = w, total  # x, w_all and total_all stay whole; the rest holds working rows only
         for iteration in range(1, self.max_iter + 1):
             precision, log_det, ok = _precision_and_log_det(cov)
             bad = ~ok.all(1) & running
@@ -312,7 +317,7 @@ class GMMFamily:
             reseeded = torch.zeros_like(running)
             if bool(dead.any()):
                 if iteration <= reseed_until:
-                    pi_new, mu, cov = self._reseed(x, w, total, dead, pi_new, mu, cov, eye, generator)
+                    pi_new, mu, cov = self._reseed(x, w_all, total_all, chains, dead, pi_new, mu, cov, eye, generator)
                     reseeded = dead.any(1)
                 else:
                     # with too little data every component can look dead: the heaviest one always lives on
@@ -322,6 +327,8 @@ class GMMFamily:
                     pi_new = pi_new / pi_new.sum(1, keepdim=True)
             pi = pi_new
             stop = running & ~reseeded & ((ll - previous_ll).abs() < self.tol)
+            if self._common_stop and not bool(stop.all()):  # the old rule: every chain or none
+                stop = torch.zeros_like(stop)
             if iteration == self.max_iter:
                 stop = running
             if bool(stop.any()):
@@ -333,12 +340,14 @@ class GMMFamily:
                 if alive == 0:
                     break
                 if alive <= 0.75 * running.shape[0]:  # compact: keep only the rows still running
-                    keep = running
+                    keep = running.nonzero()[:, 0]
                     chains, running = chains[keep], running[keep]
-                    pi, mu, cov, ll = pi[keep], mu[keep], cov[keep], ll[keep]
-                    x, w, total = x[keep], w[keep], total[keep]
-                    features_t = features_t[keep]
-                    weighted = features_t if unit_weights else weighted[keep]
+                    pi, mu, cov, ll, total = pi[keep], mu[keep], cov[keep], ll[keep], total[keep]
+                    features_t = features_t.index_select(0, keep)
+                    if unit_weights:
+                        weighted = features_t
+                    else:
+                        w, weighted = w[keep], weighted.index_select(0, keep)
             previous_ll = ll
         return out_pi, out_mu, out_cov, out_ll, out_iterations
 
@@ -359,17 +368,19 @@ class GMMFamily:
             cov = torch.where(counts[..., None, None] > 1e-12, cov, old_cov)
         return counts / total[:, None], mu, cov
 
-    def _reseed(self, x, w, total, dead, pi, mu, cov, eye, generator):
+    def _reseed(self, x, w, total, chains, dead, pi, mu, cov, eye, generator):
         """Move dead components onto random data points with the data's covariance shrunk by K.
 
+        ``x``, ``w`` and ``total`` hold every chain; working row i is chain ``chains[i]``.
         Only the chains with a dead component draw (so that which chains are still
         in the batch does not change anyone's random numbers).
         """
         R, K = dead.shape
         rows = dead.any(1).nonzero()[:, 0]
-        pick = torch.multinomial(w[rows], K, replacement=True, generator=generator)  # (R'', K)
-        seeds = x[rows[:, None], pick]
-        spread = _weighted_cov(x[rows], w[rows], total[rows])[:, None] / K + self.reg * eye
+        source = chains[rows]
+        pick = torch.multinomial(w[source], K, replacement=True, generator=generator)  # (R'', K)
+        seeds = x[source[:, None], pick]
+        spread = _weighted_cov(x[source], w[source], total[source])[:, None] / K + self.reg * eye
         dead_rows = dead[rows]
         mu, cov, pi = mu.clone(), cov.clone(), pi.clone()
         mu[rows] = torch.where(dead_rows[..., None], seeds, mu[rows])
@@ -434,8 +445,11 @@ def kmeans_plus_plus(x: torch.Tensor, weights: torch.Tensor, k: int, *, generato
 
 
 def _kmeans(x: torch.Tensor, w: torch.Tensor, k: int, generator: torch.Generator | None, iterations: int,
-            features_t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            features_t: torch.Tensor | None = None, unit_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """k-means++ then up to ``iterations`` Lloyd steps: centres (R, k, d) and each item's nearest centre (R, N).
+
+    ``features_t`` are :func:`_features_t` of ``x`` when the caller has them;
+    ``unit_weights`` says that every weight in ``w`` is 1 (which saves a pass).
 
     A chain leaves Lloyd once a step leaves its centres exactly where they were:
     they are then a fixed point, so the remaining steps would return the same centres.
@@ -464,7 +478,8 @@ def _kmeans(x: torch.Tensor, w: torch.Tensor, k: int, generator: torch.Generator
         nearest = torch.minimum(nearest, squared_distance(centres[-1]))
     c = torch.stack(centres, 1)
     linear = features_t[:, : 1 + d]  # (R, 1 + d, N): [1, x] per item
-    weighted = (linear * w[:, None, :]).transpose(1, 2)  # (R, N, 1 + d): [w, w x]
+    weighted_t = linear if unit_weights else linear * w[:, None, :]  # (R, 1 + d, N): [w, w x]
+    weighted = weighted_t.transpose(1, 2)
     assign = _nearest_centre(c, linear)
     if iterations == 0:
         return c, assign
@@ -472,9 +487,14 @@ def _kmeans(x: torch.Tensor, w: torch.Tensor, k: int, generator: torch.Generator
     out_c, out_assign = c.clone(), assign.clone()
     chains = torch.arange(R, device=x.device)
     running = torch.ones(R, dtype=torch.bool, device=x.device)
+    # with two clusters the second's sums are the totals minus the first's: half the matmul
+    totals = weighted.sum(1) if k == 2 else None  # (R, 1 + d)
     for step in range(iterations):
-        members = _one_hot(assign, k)  # (R', k, N)
-        sums = torch.bmm(members, weighted)  # (R', k, 1 + d): weighted counts and sums
+        if k == 2:
+            second = torch.bmm(assign.to(torch.float64)[:, None, :], weighted)[:, 0]  # (R', 1 + d)
+            sums = torch.stack([totals - second, second], 1)
+        else:
+            sums = torch.bmm(_one_hot(assign, k), weighted)  # (R', k, 1 + d): weighted counts and sums
         counts = sums[..., 0]
         updated = sums[..., 1:] / counts.clamp_min(1e-12)[..., None]
         updated = torch.where(counts[..., None] > 0, updated, c)  # an empty cluster keeps its centre
@@ -487,10 +507,13 @@ def _kmeans(x: torch.Tensor, w: torch.Tensor, k: int, generator: torch.Generator
             assign = torch.where(running[:, None], _nearest_centre(c, linear), assign)
             break
         if int(running.sum()) <= 0.75 * running.shape[0]:
-            done, keep = ~running, running
+            done, keep = ~running, running.nonzero()[:, 0]
             out_c[chains[done]], out_assign[chains[done]] = c[done], assign[done]
-            chains, c, assign, linear, weighted = chains[keep], c[keep], assign[keep], linear[keep], weighted[keep]
-            running = running[keep]
+            chains, c, assign, running = chains[keep], c[keep], assign[keep], running[keep]
+            linear = linear.index_select(0, keep)  # contiguous copies of row blocks
+            weighted_t = linear if unit_weights else weighted_t.index_select(0, keep)
+            weighted = weighted_t.transpose(1, 2)
+            totals = totals[keep] if k == 2 else None
         # settled rows not yet dropped keep their assignment: recomputing it from the same centres changes nothing
         assign = _nearest_centre(c, linear)
     out_c[chains], out_assign[chains] = c, assign
@@ -519,10 +542,10 @@ def _nearest_centre(centres: torch.Tensor, linear: torch.Tensor) -> torch.Tensor
     k = centres.shape[1]
     if k > 4:  # argmin along a contiguous last axis; along the middle axis it is ~10x slower
         return torch.bmm(linear.transpose(1, 2), coef.transpose(1, 2)).argmin(-1)
+    if k == 2:  # the sign of one score difference: a one-row matmul
+        return (torch.bmm(coef[:, 1:] - coef[:, :1], linear)[:, 0] < 0).long()
     scores = torch.bmm(coef, linear)  # (R, k, N)
     # a running minimum over the few centres; a strict < keeps the first on ties, as argmin does
-    if k == 2:
-        return (scores[:, 1] < scores[:, 0]).long()
     best, index = scores[:, 0], torch.zeros(scores[:, 0].shape, dtype=torch.long, device=scores.device)
     for j in range(1, k):
         closer = scores[:, j] < best
