@@ -56,20 +56,46 @@ def resolve(value: Any, scale: str | None = None) -> Any:
     return value.resolve(scale) if isinstance(value, Scaled) else value
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def get_device(prefer: str | None = None) -> torch.device:
-    """CUDA if present, else Apple MPS, else CPU (``MADLIB_DEVICE`` or ``prefer`` overrides)."""
-    name = prefer or os.environ.get("MADLIB_DEVICE")
+    """CUDA if present, else Apple MPS, else CPU; ``prefer`` or ``MADLIB_DEVICE`` names one instead.
+
+    A named device must exist on this machine (``cpu``, ``cuda``, ``cuda:N``, ``mps``; any case):
+    an unknown name or an absent accelerator is a ``ValueError`` that says what is available,
+    never a silent fall-back to the CPU under another name.
+    """
+    source = "device" if prefer else "MADLIB_DEVICE"
+    name = (prefer or os.environ.get("MADLIB_DEVICE") or "").strip().lower()
     if name:
-        device = torch.device(name)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {name!r} was requested but CUDA is not available")
+        available = [t for t in DEVICE_TYPES if _device_available(t)]
+        try:
+            device = torch.device(name)
+        except (RuntimeError, ValueError):
+            raise ValueError(f"{source}={name!r} is not a device; use one of {available}") from None
+        if device.type not in DEVICE_TYPES:
+            raise ValueError(f"{source}={name!r} is not a compute device; use one of {available}")
+        if not _device_available(device.type):
+            raise ValueError(f"{source}={name!r} was requested but this machine has no {device.type.upper()}; "
+                             f"available: {available}")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"{source}={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _device_available("mps"):
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _device_available(kind: str) -> bool:
+    if kind == "cpu":
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def float64_device(device: torch.device | str) -> torch.device:

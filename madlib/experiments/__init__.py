@@ -35,6 +35,7 @@ import torch
 from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
                           digest)
 from ..core.config import get_device, get_scale, resolve
+from ..core.validation import check_int
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Experiment:
     version: int
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    memory: Callable[[dict[str, Any]], float] | None = None
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -80,13 +82,16 @@ _LOADED = False
 
 def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, tuple] | None = None,
                version: int = 1, presets: Mapping[str, Mapping[str, Any]] | None = None,
-               inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
+               inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+               memory: Callable[[dict[str, Any]], float] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
     JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
-    cache key includes. The code is fingerprinted automatically; ``version`` only needs a bump
-    when a result changes for a reason the code fingerprint cannot see.
+    cache key includes. ``memory(config)`` estimates the bytes a run needs, so a run that
+    cannot fit is refused before it allocates anything. The code is fingerprinted
+    automatically; ``version`` only needs a bump when a result changes for a reason the code
+    fingerprint cannot see.
     """
 
     def decorate(fn):
@@ -98,7 +103,7 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                 raise ValueError(f"preset {preset!r} of experiment {name!r} sets unknown parameters {sorted(unknown)}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
-                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs)
+                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory)
         return fn
 
     return decorate
@@ -213,6 +218,11 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     exp = get_experiment(name)
     scale = scale or get_scale()
     config = resolve_config(name, overrides, scale, preset)
+    if "seed" in config:
+        config["seed"] = check_int("seed", config["seed"], 0, 2**63 - 1)
+    device = get_device()
+    if exp.memory is not None:
+        check_memory(name, exp.memory(config))
     key = cache_key(name, config)
     directory = cache_root() / name / key
     if use_cache:
@@ -221,10 +231,10 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
             return cached
     # A fresh recomputation works in its own folder; a cached run resumes its checkpoints in place.
     work = directory.with_name(f"{key}.fresh-{uuid.uuid4().hex[:8]}") if not use_cache else directory
-    work.mkdir(parents=True, exist_ok=True)
+    _make_folder(work)
     ctx = RunContext(checkpoint_dir=work / "checkpoints",
                      progress=sys.stderr.isatty() if progress is None else progress,
-                     device=get_device(), scale=scale, use_cache=use_cache)
+                     device=device, scale=scale, use_cache=use_cache)
     started = time.perf_counter()
     try:
         result = exp.fn(dict(config), ctx)
@@ -234,6 +244,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
                 shutil.rmtree(work, ignore_errors=True)  # the finished result stays; the partial one goes
             else:
                 _swap_in(work, directory)  # nothing finished to lose: keep the checkpoints for a resume
+        _remove_if_empty(directory)  # a run refused at once leaves no empty folder behind
         raise
     elapsed = time.perf_counter() - started
     summary = _jsonable({"experiment": name, **result.summary})
@@ -252,6 +263,38 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
         _swap_in(work, directory)
     result.config, result.cached, result.cache_dir = config, False, directory
     return result
+
+
+def check_memory(name: str, needed_bytes: float) -> None:
+    """Refuse a run whose estimated memory exceeds what this machine has available (a ValueError
+    with both numbers), before anything is allocated."""
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if needed_bytes > available:
+        raise ValueError(f"experiment {name!r} needs about {needed_bytes / 2**30:.1f} GiB of memory with this "
+                         f"configuration, but this machine has {available / 2**30:.1f} GiB available: lower "
+                         "replicates, n_real or generations")
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        raise ValueError(f"the cache folder {cache_root()} is not a folder ({error.strerror}): "
+                         "set MADLIB_CACHE to a writable folder") from None
+    except PermissionError:
+        raise ValueError(f"the cache folder {cache_root()} is not writable: set MADLIB_CACHE to a writable "
+                         "folder") from None
+
+
+def _remove_if_empty(directory: Path) -> None:
+    """Remove ``directory`` (and empty parents up to the cache root) when it holds no files."""
+    try:
+        if directory.exists() and not any(p.is_file() for p in directory.rglob("*")):
+            shutil.rmtree(directory, ignore_errors=True)
+    except OSError:  # pragma: no cover - best effort
+        pass
 
 
 def _swap_in(work: Path, directory: Path) -> None:

@@ -34,8 +34,15 @@ def _mean_and_se(values: np.ndarray) -> tuple[float | None, float | None]:
     return float(values.mean()), se
 
 
+def _cats_memory(config: dict) -> float:
+    """Bytes: per generation two flags per replicate (kept as artefacts) and a few float64 vectors."""
+    replicates, generations = float(config["replicates"]), float(config["generations"]) + 1
+    return generations * replicates * 2 + 40 * 8 * replicates + 8 * generations * config["trajectories"]
+
+
 @experiment(
     "cats",
+    memory=_cats_memory,
     defaults={
         "n_real": 100,
         "blue": 10,

@@ -14,8 +14,20 @@ from ..theory import gaussian as theory
 from . import ExperimentResult, RunContext, experiment
 
 
+def _gaussian_memory(config: dict) -> float:
+    """Bytes: the recorded table (points x replicates, a few float64 columns) plus, when sampling,
+    the batch of n_real (or n_synthetic) items per replicate and its fit, a few copies."""
+    replicates, points, dim = float(config["replicates"]), float(config["points"]), float(config["dim"])
+    table = 6 * 8 * replicates * min(points, float(config["generations"]) + 1) * 3
+    if config["method"] == "exact":
+        return table + 16 * 8 * replicates
+    n = float(max(config["n_real"], config["n_synthetic"]))
+    return table + 6 * 8 * replicates * n * dim + 8 * 8 * replicates * dim * dim
+
+
 @experiment(
     "gaussian",
+    memory=_gaussian_memory,
     defaults={
         "n_real": 1000,
         # the essay's 1,000 and 10,000 iterations are 1,000 and 10,000 fits: generations 999 and 9,999

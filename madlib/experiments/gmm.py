@@ -31,8 +31,19 @@ from ..simulations.gmm import GMM_METRICS, collapsed_start, eval_grid, mixture_o
 from . import ExperimentResult, RunContext, experiment
 
 
+def _gmm_memory(config: dict) -> float:
+    """Bytes: EM's per-item tensors for every replicate (items x components x features, float64),
+    about ten copies, plus the evaluation samples."""
+    replicates, n = float(config["replicates"]), float(max(config["n_real"], config["n_synthetic"]))
+    if config["workflow"] == "accumulate":
+        n *= float(config["generations"]) + 1
+    components = max(int(config["n_components"]), 25)
+    return 10 * 8 * replicates * n * components * 7 + 10 * 8 * replicates * float(config["n_eval"]) * 7
+
+
 @experiment(
     "gmm",
+    memory=_gmm_memory,
     defaults={
         "dataset": "blobs",
         "workflow": "replace",
