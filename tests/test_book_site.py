@@ -62,7 +62,7 @@ def test_the_book_builds_at_smoke_with_no_warning(book: Build) -> None:
         "book build failed:\n" + "\n".join(warnings or book.log.splitlines()[-40:])
     assert "CellTimeoutError" not in book.log and "Timeout waiting" not in book.log
     pages = sitecheck.list_pages(book.site)
-    assert {"intro.html", "chapters/01_gaussian.html", "chapters/06_ways_out.html"} <= set(pages)
+    assert {"intro.html", "chapters/01_gaussian.html", "chapters/06_remedies.html"} <= set(pages)
 
 
 def test_every_page_of_the_book_passes_the_browser_check(book: Build) -> None:
