@@ -45,15 +45,6 @@ def colour_names(hues) -> np.ndarray:
     return np.asarray(COLOUR_NAMES, dtype=object)[colour_index(hues)]
 
 
-def colour_shares(hues: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
-    """Per-replicate share of each colour name in ``hues`` ``(R, N)`` or ``(R, N, 1)``."""
-    h = hues.detach().cpu().numpy() if isinstance(hues, torch.Tensor) else np.asarray(hues)
-    if h.ndim == 3:
-        h = h[..., 0]
-    index = colour_index(h)
-    return {name: (index == i).mean(axis=1) for i, name in enumerate(COLOUR_NAMES)}
-
-
 def hue_to_rgb(hues, saturation: float = 0.75, value: float = 0.92) -> np.ndarray:
     """RGB colours (..., 3) for hues in degrees, for drawing fur."""
     from matplotlib.colors import hsv_to_rgb

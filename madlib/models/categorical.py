@@ -130,15 +130,6 @@ class CategoricalModel:
         ids = items[..., 0] if items.ndim == 3 else items
         return torch.log(self.probs.gather(1, ids.to(torch.int64)).clamp_min(1e-300))
 
-    def sample_counts(self, n: int, *, sampling_bias: float = 1.0,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-        """Counts ``(R, K)`` of ``n`` draws per replicate (the fast path: no items)."""
-        probs = sharpen(self.probs, sampling_bias)
-        if self.num_categories <= BINOMIAL_CHAIN_MAX_CATEGORIES:
-            return draw_counts(probs, n, generator)
-        items = self._multinomial_items(probs, n, generator)
-        return count_items(items, self.num_categories)
-
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` category ids per replicate, ``(R, n)`` (uint8 for K <= 256), in category order."""

@@ -95,9 +95,3 @@ def beam_search(next_log_probs: NextLogProbs, prompt: torch.Tensor, n_new: int, 
     return tokens[torch.arange(batch, device=prompt.device), best]
 
 
-def sequence_log_prob(next_log_probs_all: Callable[[torch.Tensor], torch.Tensor], tokens: torch.Tensor,
-                      start: int) -> torch.Tensor:
-    """Sum of log p(token_t | tokens_<t) over t >= ``start`` per row, given a function returning
-    log-probabilities of every position's next token ``(B, T, V)``."""
-    log_probs = next_log_probs_all(tokens)[:, start - 1 : -1]
-    return log_probs.gather(-1, tokens[:, start:, None]).squeeze(-1).sum(-1)

@@ -5,8 +5,6 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
@@ -90,6 +88,3 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
-def quantile_band(values: np.ndarray, q=(0.05, 0.95)) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper quantiles over the last axis."""
-    return np.quantile(values, q[0], axis=-1), np.quantile(values, q[1], axis=-1)

@@ -41,8 +41,8 @@ def gaussian_explorer():
     import ipywidgets as widgets
 
     def show(n, generations, ddof, workflow, sampling_bias):
-        fig = explorer_figure(n=n, generations=generations, ddof=ddof, workflow=workflow,
-                              sampling_bias=sampling_bias)
+        explorer_figure(n=n, generations=generations, ddof=ddof, workflow=workflow,
+                        sampling_bias=sampling_bias)
         plt.show()
 
     return widgets.interact(
