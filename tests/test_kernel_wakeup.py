@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import yaml
 import zmq
 import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
@@ -18,6 +20,15 @@ from jupyter_client.session import Session
 from tools import kernel_wakeup
 
 POLL_TIMEOUT_S = 2.0
+
+
+def test_notebook_runners_get_the_fix() -> None:
+    # First in this file, before any test here calls install(): nbmake runs the chapters in the
+    # pytest process, so conftest.py must have installed the fix. The book build loads it from
+    # _config.yml.
+    assert getattr(AsyncZMQSocketChannel.send, "_madlib_wakes_pending_poll", False)
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml").read_text())
+    assert config["sphinx"]["local_extensions"].get("tools.kernel_wakeup") == "./"
 
 
 async def _reply_delay(send: Callable[[AsyncZMQSocketChannel, dict], None]) -> float:
@@ -66,3 +77,4 @@ def test_install_is_idempotent() -> None:
     patched = AsyncZMQSocketChannel.send
     assert kernel_wakeup.install() is False
     assert AsyncZMQSocketChannel.send is patched
+
