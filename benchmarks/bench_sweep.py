@@ -6,7 +6,8 @@ Each point of the grid n_real x synthetic_ratio x sampling_bias is one
 grid and sizes are the experiment's defaults at ``--scale`` (``default``: 60
 points). ``workers=1`` runs inline, one point after another, as the book does
 today; ``workers=2`` runs on two loky worker processes, their start-up included
-(the pool is shut down before each timed run; ``--warm`` starts it before). The two settings alternate
+(the pool is shut down before each timed run; ``--warm`` starts it before).
+The two settings alternate
 ``--repeats`` times, so a load change on the shared machine hits both; the
 results of every run must be identical, and the ratio of the medians is printed.
 Each run also prints its CPU seconds (loky workers included) and how busy its
