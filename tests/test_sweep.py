@@ -160,6 +160,25 @@ def test_damaged_cache_entry_is_recomputed(tmp_path):
     assert calls(log) == {1: 2, 2: 1}
 
 
+def recorded(*, x: int, seed: int, order: list) -> int:
+    order.append(x)  # inline only: the same list object in this process
+    return x + seed % 5
+
+
+def test_cost_orders_the_runs_not_the_results():
+    points = [{"x": x} for x in range(6)]
+    order: list[int] = []
+    fn = functools.partial(recorded, order=order)
+    results = sweep(fn, points, seed=0, backend="inline", cost=lambda p: (p["x"] - 2) ** 2)
+    assert order == [5, 0, 4, 1, 3, 2]  # costliest first, ties in the points' order
+    assert results == sweep(fn, points, seed=0, backend="inline") == [x + point_seed(0, p) % 5
+                                                                      for x, p in enumerate(points)]
+    with pytest.raises(ValueError, match=r"cost\(point\) must be >= 0.0"):
+        sweep(fn, points, seed=0, backend="inline", cost=lambda p: -1)
+    with pytest.raises(ValueError, match="cost must be a callable"):
+        sweep(fn, points, seed=0, backend="inline", cost=3)
+
+
 def test_default_key_is_the_function_name(tmp_path):
     first = sweep(noisy_stat, GRID[:2], seed=0, backend="inline", cache_dir=tmp_path)
     (entry,) = [p for p in tmp_path.iterdir()]

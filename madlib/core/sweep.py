@@ -46,7 +46,7 @@ import numpy as np
 
 from .cache import cache_root
 from .config import get_scale
-from .validation import check_choice, check_int
+from .validation import check_choice, check_float, check_int
 
 BACKENDS = ("inline", "processes", "dask")
 SEED_BITS = 63  # fits torch.manual_seed, numpy and a signed int64, with room for small offsets
@@ -248,7 +248,8 @@ def _default_cache_dir() -> Path:
 # --------------------------------------------------------------------------- the sweep
 def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: int, backend: str | None = None,
           workers: int | None = None, cache_dir: str | os.PathLike | bool | None = None, key: str | None = None,
-          progress: bool = False, desc: str | None = None, client: Any = None) -> list[Any]:
+          progress: bool = False, desc: str | None = None, client: Any = None,
+          cost: Callable[[dict[str, Any]], float] | None = None) -> list[Any]:
     """``[fn(**point, seed=point_seed(seed, point)) for point in points]``, spread over workers and cached.
 
     fn: a picklable top-level function (or a ``functools.partial`` of one) taking the
@@ -265,6 +266,9 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
         Defaults to ``fn``'s module and name; required for a partial or callable object.
     progress, desc: a tqdm bar over points (terminal or notebook), and its label.
     client: a ``dask.distributed.Client`` to run on (implies ``backend="dask"``).
+    cost: an estimate of a point's run time (any unit); the costliest points are then
+        started first, so the sweep does not end with one worker running a long point
+        while the others idle. It changes the order of the runs, not the results.
     Returns the results in the order of ``points``. If ``fn`` raises on some points,
     the sweep still runs (and caches) every other point, then raises the error of the
     first failing point; a rerun computes only the points that failed.
@@ -301,6 +305,12 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
             results[index] = value
         else:
             todo.append(index)
+
+    if cost is not None:
+        if not callable(cost):
+            raise ValueError(f"cost must be a callable of a point or None, got {cost!r}")
+        estimates = {index: check_float("cost(point)", cost(dict(points[index])), 0.0) for index in todo}
+        todo.sort(key=lambda index: -estimates[index])  # stable: ties keep the points' order
 
     from tqdm.auto import tqdm
 
@@ -365,9 +375,10 @@ def _run_dask(fn, todo: list[int], points: list[dict], seeds: list[int], client:
         client = Client(address)
     futures = {}
     try:
-        for i in todo:
-            # pure=False: never let Dask merge two submissions; key: readable in the dashboard, unique per sweep run
-            future = client.submit(_run_point, fn, i, points[i], seeds[i], pure=False,
+        for rank, i in enumerate(todo):
+            # pure=False: never let Dask merge two submissions; key: readable in the dashboard, unique per sweep run;
+            # priority: the scheduler starts higher first, so it keeps the order of todo (costliest first)
+            future = client.submit(_run_point, fn, i, points[i], seeds[i], pure=False, priority=len(todo) - rank,
                                    key=f"madlib-sweep-{i}-{uuid.uuid4().hex[:12]}")
             futures[future] = i
         for future in as_completed(futures):
