@@ -2,8 +2,8 @@
 
 The bug, upstream in jupyter_client 8.10 with pyzmq 27 and nbclient 0.11 (reported as
 jupyter/nbclient#312, discussed in jupyter/jupyter_client#1059, unfixed): ``Session.send``
-writes to an asyncio socket through a *blocking shadow* of it. While nbclient executes a cell it awaits the ``execute_reply`` with
-``poll()`` on that same shell socket. When the cell displays into an ipywidgets ``Output`` (every
+writes to an asyncio socket through a *blocking shadow* of it. While nbclient executes a cell it
+awaits the ``execute_reply`` with ``poll()`` on that same shell socket. When the cell displays into an ipywidgets ``Output`` (every
 ``interact`` does, for its first draw), nbclient mirrors the output back to the kernel with a
 ``comm_msg`` sent on the shell channel, *during* that poll. The shadow send runs libzmq's command
 processing, which can consume the socket's edge-triggered read notification of an
