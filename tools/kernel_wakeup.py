@@ -1,16 +1,16 @@
 """Fix a lost wake-up in the notebook executor's shell channel (the "intermittent kernel stall").
 
-The bug, upstream in jupyter_client 8.10 with pyzmq 27 (open upstream as jupyter/nbclient#312;
-jupyter/jupyter_client#1059 proposes a fix): ``Session.send`` writes to an asyncio socket through
-a *blocking shadow* of it. While nbclient executes a cell it awaits the ``execute_reply`` with
-``poll()`` on that same shell socket. When the cell displays into an ipywidgets ``Output`` (every
-``interact`` does, for its first draw), nbclient mirrors the output back to the kernel with a
-``comm_msg`` sent on the shell channel, *during* that poll. The shadow send runs libzmq's command
-processing, which can consume the socket's edge-triggered read notification of an
-``execute_reply`` that has just arrived; pyzmq's asyncio socket never learns of the send, so its
-pending poll is not woken and sleeps until its timeout, sees the reply then and goes on. Under
-nbmake that is the whole cell timeout, with client and kernel both idle (chapter 1, about one run
-in five). ipykernel plays no part: 6.29.5 stalls the same way.
+The bug, upstream in jupyter_client 8.10 with pyzmq 27 and nbclient 0.11 (reported as
+jupyter/nbclient#312, discussed in jupyter/jupyter_client#1059, unfixed): ``Session.send`` writes
+to an asyncio socket through a *blocking shadow* of it. While nbclient executes a cell it awaits
+the ``execute_reply`` with ``poll()`` on that same shell socket. When the cell displays into an
+ipywidgets ``Output`` (every ``interact`` does, for its first draw), nbclient mirrors the output
+back to the kernel with a ``comm_msg`` sent on the shell channel, *during* that poll. The shadow
+send runs libzmq's command processing, which can consume the socket's edge-triggered read
+notification of an ``execute_reply`` that has just arrived; pyzmq's asyncio socket never learns of
+the send, so its pending poll is not woken and sleeps until its timeout, sees the reply then and
+goes on. Under nbmake that is the whole cell timeout, with client and kernel both idle (chapter 1,
+one run in four here). ipykernel plays no part: 6.29.5 stalls the same way.
 
 ``install()`` makes the asyncio shell, stdin and control channels re-check their socket after
 such a send, as pyzmq's own asyncio ``send`` does, so a reply already there wakes the waiting
