@@ -166,3 +166,13 @@ def test_static_explorer_frames():
     assert [c[2] for c in curves] == ["worlds without blue (simulated)", "Wright-Fisher, exact",
                                       "blue share, averaged over worlds"]
     assert all(len(c[0]) == 41 for c in curves)
+
+
+def test_survival_median_counts_survivors_as_never_lost():
+    from madlib.simulations.cats import survival_by_count
+
+    # 5 copies of a count-1 word: lost at 1, 2, 3, and two never lost within the horizon (-1)
+    table = survival_by_count(np.array([1]), np.array([[1], [2], [3], [-1], [-1]]))
+    assert table.loc[0, "median_generations_to_loss"] == 3.0  # not 2.0, the median of the lost ones only
+    assert table.loc[0, "mean_generations_to_loss"] == 2.0
+    assert np.isnan(survival_by_count(np.array([1]), np.array([[1], [-1], [-1]])).loc[0, "median_generations_to_loss"])

@@ -201,6 +201,10 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     table["theory_mean_generations_to_loss"] = wf.mean_time_to_loss(p, M)
     table["theory_median_generations_to_loss"] = wf.rare_median_time_to_loss(table["initial_count"].to_numpy())
     usable = table["share_lost"] > 0.5  # the median is known only where most copies were lost
+    # a median of a handful of samples is mostly noise (and skewed up by the horizon): fit on counts with
+    # at least 50 samples when there are enough of them
+    if (usable & (table["samples"] >= 50)).sum() >= 3:
+        usable &= table["samples"] >= 50
     # Weight by sqrt(samples): large counts are single words, their medians are noisy.
     (slope, intercept), cov = np.polyfit(table.loc[usable, "initial_count"],
                                          table.loc[usable, "median_generations_to_loss"], 1,

@@ -173,7 +173,8 @@ def simulate_zipf_survival(vocabulary: int = 500, n_real: int = 5000, exponent: 
 
 
 def survival_by_count(initial_count: np.ndarray, loss_time: np.ndarray, max_count: int | None = None) -> pd.DataFrame:
-    """Per initial count k: words, share lost within the horizon, mean and median generations to loss (lost only)."""
+    """Per initial count k: words, share lost within the horizon, mean generations to loss (of the lost ones)
+    and median generations to loss (of all, NaN unless more than half were lost)."""
     rows = []
     for k in np.unique(initial_count):
         if max_count is not None and k > max_count:
@@ -183,7 +184,10 @@ def survival_by_count(initial_count: np.ndarray, loss_time: np.ndarray, max_coun
         rows.append({"initial_count": int(k), "words": int((initial_count == k).sum()), "samples": int(times.size),
                      "share_lost": float((times >= 0).mean()),
                      "mean_generations_to_loss": float(lost.mean()) if lost.size else np.nan,
-                     "median_generations_to_loss": float(np.median(lost)) if lost.size else np.nan})
+                     # the median over *all* copies, survivors counted as never lost: the median of the lost
+                     # ones only is biased low when the horizon cuts off the slow losses
+                     "median_generations_to_loss": (float(np.median(np.where(times >= 0, times, np.inf)))
+                                                    if (times >= 0).mean() > 0.5 else np.nan)})
     return pd.DataFrame(rows)
 
 
