@@ -58,7 +58,7 @@ def plot_final_std_distribution(final_std: np.ndarray, *, n: int, generations: i
         ax.axvline(reference, color=PALETTE["orange"], linestyle=":", linewidth=2.2,
                    label=f"{reference_label} {reference:g}")
     ax.set_xscale("log")
-    ax.set(xlabel=f"$\\sigma_T$ after T = {generations:,} generations", ylabel="density",
+    ax.set(xlabel=f"$\\sigma_T$ at generation {generations:,} ({generations + 1:,} fits)", ylabel="density",
            title=f"Where {len(final_std):,} runs end up (n={n}, ddof={ddof})")
     ax.legend()
     return fig
@@ -139,7 +139,8 @@ def plot_log_det(table: pd.DataFrame, *, n: int, dim: int, ddof: int = 0):
     fig, ax = plt.subplots()
     band_plot(ax, table, "log_det_cov", label=f"simulated (d={dim})", color=PALETTE["blue"], center="mean")
     gens = per_generation(table, "log_det_cov").index.to_numpy()
-    ax.plot(gens, gens * theory.log_det_step_mean(n, dim, ddof), **THEORY_STYLE, label="theory: mean")
+    # generation g is the (g+1)-th fit: g + 1 Wishart steps from the truth (ln det = 0)
+    ax.plot(gens, (gens + 1) * theory.log_det_step_mean(n, dim, ddof), **THEORY_STYLE, label="theory: mean")
     ax.set(ylabel="$\\ln\\det\\Sigma_t$ (mean, 5-95% band)",
            title=f"The covariance collapses in every direction (n={n}, d={dim})")
     ax.legend(loc="lower left")
