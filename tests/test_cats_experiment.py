@@ -102,3 +102,77 @@ def test_plots_draw(tmp_path):
         assert (tmp_path / f"{i}.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="blue"):
         explorer_figure(cats=20, blue=25)
+
+
+# ---------------------------------------------------------------- issue 16: tails and scaling laws
+
+def test_tail_cut_data_plateaus_and_clean_data_brings_the_curve_back():
+    from madlib.simulations.cats import simulate_zipf_tails
+    from madlib.theory import wright_fisher as wf
+
+    sizes = [300, 3000, 30000, 300000, 3000000]
+    out = simulate_zipf_tails(vocabulary=20000, exponent=1.5, truncate_rank=500, sizes=sizes, clean_shares=(0.1,),
+                              replicates=12, seed=3)
+    p, q = out["p"], out["q"]
+    plateau = p[500:].sum()
+    for label, error in out["error"].items():
+        theory = wf.memorization_error(p, [(p, out["clean"][label]), (q, out["synthetic"][label])])
+        se = error.std(axis=0, ddof=1) / np.sqrt(error.shape[0])
+        assert np.all(np.abs(error.mean(axis=0) - theory) <= 5 * se + 1e-4), label
+    # tail-cut data: the error stops falling at the mass of the cut tail
+    assert out["error"]["tail-cut"][:, -1].mean() == pytest.approx(plateau, rel=1e-3)
+    assert out["error"]["tail-cut"][:, -1].mean() > 5 * out["error"]["clean"][:, -1].mean()
+    # 10% clean data: the curve leaves the plateau again at large sizes
+    assert out["error"]["10% clean"][:, -1].mean() < 0.6 * plateau
+    # the clean scaling law: slope -(1 - 1/beta) = -1/3 while T << vocabulary^beta
+    clean = wf.memorization_error(p, [(p, np.array([1e3, 1e4]))])
+    assert np.log(clean[1] / clean[0]) / np.log(10) == pytest.approx(-1 / 3, abs=0.07)
+
+
+def test_zipf_tails_experiment_and_bad_arguments():
+    from madlib.simulations.cats import simulate_zipf_tails
+    from madlib.theory import wright_fisher as wf
+
+    result = run_experiment("zipf-tails", preset="tails", scale="smoke")
+    assert result.summary["final_error"]["tail-cut"] == pytest.approx(result.summary["plateau"], rel=1e-3)
+    assert result.summary["clean_slope"] == pytest.approx(result.summary["theory_clean_slope"], abs=0.05)
+    with pytest.raises(ValueError, match="sizes"):
+        simulate_zipf_tails(sizes=[])
+    with pytest.raises(ValueError, match="rank"):
+        wf.truncate_tail(wf.zipf_probabilities(10, 1.0), 11)
+    with pytest.raises(ValueError, match="sources"):
+        wf.memorization_error(np.ones(3) / 3, [(np.ones(2) / 2, 10)])
+
+
+def test_one_gaussian_hue_fit_keeps_about_two_percent_blue():
+    # the first fit to 90 yellow (55 deg) and 10 blue (215 deg) cats still puts ~2% in the blue range
+    from madlib.data.hues import COLOUR_RANGES
+    from madlib.theory.gaussian import normal_share_in_range
+
+    result = run_experiment("cat-hues", preset="one-gaussian", scale="smoke", generations=1, replicates=400)
+    simulated = result.summary["blue_share"][1]
+    se = result.summary["blue_share_first_synthetic_se"]
+    mean, std = 0.9 * 55 + 0.1 * 215, np.sqrt(36 + 0.09 * 160**2)
+    theory = normal_share_in_range(mean, std, *COLOUR_RANGES["blue"])
+    assert 0.015 < theory < 0.025
+    assert abs(simulated - theory) < 5 * se + 0.003
+
+
+def test_static_explorer_frames():
+    from madlib.widgets.cats import explorer_frames
+
+    frames = explorer_frames(cats=(50,), blue_shares=(0.1,), generations=40, replicates=50)
+    (curves,) = frames.values()
+    assert [c[2] for c in curves] == ["worlds without blue (simulated)", "Wright-Fisher, exact",
+                                      "blue share, averaged over worlds"]
+    assert all(len(c[0]) == 41 for c in curves)
+
+
+def test_survival_median_counts_survivors_as_never_lost():
+    from madlib.simulations.cats import survival_by_count
+
+    # 5 copies of a count-1 word: lost at 1, 2, 3, and two never lost within the horizon (-1)
+    table = survival_by_count(np.array([1]), np.array([[1], [2], [3], [-1], [-1]]))
+    assert table.loc[0, "median_generations_to_loss"] == 3.0  # not 2.0, the median of the lost ones only
+    assert table.loc[0, "mean_generations_to_loss"] == 2.0
+    assert np.isnan(survival_by_count(np.array([1]), np.array([[1], [-1], [-1]])).loc[0, "median_generations_to_loss"])

@@ -170,3 +170,93 @@ def test_module_entry_point(tmp_path):
                            "replicates=10", "--no-cache"], capture_output=True, text=True, check=True,
                           env={**__import__("os").environ, "MADLIB_CACHE": str(tmp_path)})
     assert json.loads(proc.stdout)["final_generation"] == 5
+
+
+# ---------------------------------------------------------------- issue 13: the corrected formulas
+
+def test_log_det_drift_first_order_against_exact_digamma_sum():
+    from scipy.special import digamma
+
+    for ddof in (0, 1):
+        for n, dim in ((2000, 3), (5000, 10), (20000, 10)):
+            exact = sum(digamma((n - i) / 2) for i in range(1, dim + 1)) + dim * np.log(2 / (n - ddof))
+            assert theory.log_det_step_mean(n, dim, ddof) == pytest.approx(exact, rel=1e-12)
+            # first order: -d(d+3)/(2n) for ddof=0, -d(d+1)/(2n) for ddof=1; the error is O(d^3/n^2)
+            assert theory.log_det_step_approx(n, dim, ddof) == pytest.approx(exact, rel=3 * dim / n)
+    # d(d+3)/4 = 32.5 times the 1-D log-variance drift at d=10 (ddof=0), d(d+1)/2 = 55 for ddof=1,
+    # not the d(d+1)/2n... "times faster" the chapter once said
+    assert theory.log_det_drift_ratio(20000, 10, 0) == pytest.approx(32.5, rel=0.01)
+    assert theory.log_det_drift_ratio(20000, 10, 1) == pytest.approx(55.0, rel=0.01)
+    assert theory.log_det_step_approx(100, 1, 0) == pytest.approx(-2 / 100)
+
+
+def test_median_rate_differs_between_ddof0_and_ddof1():
+    # median(sigma_T) ~ e^{-T/n} (ddof=0) and e^{-T/(2(n-1))} (ddof=1), T = generation + 1 fits
+    for ddof, worked in ((0, (0.368, 4.5e-5)), (1, (0.606, 0.0067))):
+        for generation, value in zip((999, 9999), worked):
+            exact = theory.median_std(1000, generation, ddof)
+            assert exact == pytest.approx(value, rel=0.01)
+            assert theory.median_std_approx(1000, generation, ddof) == pytest.approx(exact, rel=0.01)
+    assert theory.median_std_rate(1000, 1) == pytest.approx(1 / 1998)
+    # the ddof=1 rate is half the ddof=0 one: e^{-T/n} would be far off for ddof=1
+    assert theory.median_std(1000, 9999, 1) > 100 * np.exp(-10000 / 1000)
+    chain = simulate_exact(200, 399, 20000, ddof=1, record=[399], seed=11)
+    assert np.median(chain.std[-1]) == pytest.approx(theory.median_std_approx(200, 399, 1), rel=0.03)
+
+
+def test_expected_std_with_ddof1_is_not_one():
+    # only E[sigma_T^2] stays 1 with ddof=1; E[sigma_T] decays: 0.779 at 1,000 fits, 0.082 at 10,000
+    assert theory.expected_var(1000, 9999, 1) == pytest.approx(1.0)
+    assert theory.expected_std(1000, 999, 1) == pytest.approx(0.779, abs=5e-4)
+    assert theory.expected_std(1000, 9999, 1) == pytest.approx(0.082, abs=5e-4)
+    chain = simulate_exact(1000, 999, 20000, ddof=1, record=[999], seed=2)
+    assert z_score(chain.std[-1], 0.7786) < 4
+
+
+def test_monte_carlo_standard_error_of_the_essays_averages():
+    # 1,000 runs at 10,000 fits: about 40% relative error, so 4e-4 is within noise of 5.5e-4
+    se = theory.mean_std_standard_error(1000, 9999, 1000)
+    mean = theory.expected_std(1000, 9999)
+    assert se / mean == pytest.approx(0.385, abs=0.01)
+    assert abs(4e-4 - mean) < 1 * se
+    # "100 or even 10 runs give similar results": a 10-run average at 1,000 fits has SE ~0.12
+    assert theory.mean_std_standard_error(1000, 999, 10) == pytest.approx(0.12, abs=0.005)
+    # ... and the simulated spread of 10-run averages agrees with it
+    chain = simulate_exact(1000, 999, 10 * 2000, record=[999], seed=4)
+    averages = chain.std[-1].reshape(2000, 10).mean(axis=1)
+    assert averages.std(ddof=1) == pytest.approx(0.1203, rel=0.06)
+    mean_hat, se_hat = theory.sample_mean_se(chain.std[-1])
+    assert se_hat == pytest.approx(theory.mean_std_standard_error(1000, 999, chain.std[-1].size), rel=0.05)
+    assert abs(mean_hat - theory.expected_std(1000, 999)) < 4 * se_hat
+    with pytest.raises(ValueError, match="runs"):
+        theory.mean_std_standard_error(1000, 999, 0)
+    with pytest.raises(ValueError, match="values"):
+        theory.sample_mean_se([1.0])
+
+
+def test_plain_numpy_loop_follows_the_same_law():
+    from madlib.simulations.gaussian import simulate_plain
+
+    std = simulate_plain(20, 49, 20000, seed=6)
+    assert std.shape == (50, 20000)
+    assert z_score(std[-1], theory.expected_std(20, 49)) < 4
+    assert z_score(np.log(std[-1] ** 2), theory.log_var_mean(20, 49)) < 4
+
+
+def test_normal_share_in_range():
+    # one Gaussian fitted to 90 yellow cats at 55 and 10 blue ones at 215 (spread 6): ~2% still blue
+    share = theory.normal_share_in_range(71.0, np.sqrt(36 + 0.09 * 160**2), 170, 260)
+    assert share == pytest.approx(0.0203, abs=5e-4)
+    assert theory.normal_share_in_range(0, 1, -1.96, 1.96) == pytest.approx(0.95, abs=1e-3)
+    with pytest.raises(ValueError, match="high"):
+        theory.normal_share_in_range(0, 1, 1, 0)
+
+
+def test_standard_error_of_the_mean_variance():
+    # E[sigma^4] exact against simulation, and the 100-seed SE of "Collapse or Thrive?" at n=32
+    chain = simulate_exact(20, 29, 200000, record=[29], seed=9)
+    se = theory.var_mean_standard_error(20, 29, chain.var[-1].size)
+    assert chain.var[-1].std(ddof=1) / np.sqrt(chain.var[-1].size) == pytest.approx(se, rel=0.1)
+    se32 = theory.var_mean_standard_error(32, 99, 100)
+    assert se32 == pytest.approx(0.095, abs=0.002)
+    assert abs(0.073 - theory.expected_var(32, 99)) < se32  # the published 0.073 is within noise

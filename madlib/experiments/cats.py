@@ -7,6 +7,10 @@
 * ``zipf-survival``: a Zipf vocabulary resampled generation after generation:
   how long a word survives as a function of its initial count.
 * ``cat-remedies``: blue cats under four workflows.
+* ``zipf-tails``: error against data size for a memorising model trained on clean, tail-cut
+  generated, or mixed Zipf data (Dohmatob et al. 2024, "A tale of tails").
+
+Every figure of chapter 2 comes from a named preset: ``python -m madlib run NAME --preset P``.
 
 The chains themselves live in :mod:`madlib.simulations.cats`.
 """
@@ -22,7 +26,8 @@ from ..core.validation import check_float, check_fraction, check_int
 from ..core.workflows import WORKFLOWS
 from ..data.hues import COLOUR_NAMES
 from ..remedies import remedy_label, remedy_settings
-from ..simulations.cats import simulate_cat_hues, simulate_cats, simulate_zipf_survival, survival_by_count
+from ..simulations.cats import (simulate_cat_hues, simulate_cats, simulate_zipf_survival, simulate_zipf_tails,
+                                survival_by_count)
 from ..theory import wright_fisher as wf
 from . import ExperimentResult, RunContext, experiment
 
@@ -55,6 +60,11 @@ def _cats_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
+    presets={
+        "blue-cats": {},  # 100 cats, 10 blue, replace: sections 1-2
+        "one-blue-in-1000": {"n_real": 1000, "blue": 1, "generations": 1, "replicates": 4000},
+        "sampling-bias": {"sampling_bias": 0.8, "replicates": 2000, "generations": 300},
+    },
 )
 def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
     """Yellow and blue cats: a categorical model refit to its own samples (Wright-Fisher resampling)."""
@@ -88,6 +98,8 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
         "p_blue_absent_final": float(out["absent"][-1]),
         "mean_blue_share_final": float(out["mean_blue_share"][-1]),
         "p_lost_first_generation": float((loss == 1).mean()),
+        "p_lost_first_generation_se": float(np.sqrt((loss == 1).mean() * (1 - (loss == 1).mean()) / R)),
+        "median_generations_to_absorb": float(np.median(absorbed_time)) if absorbed_time.size else None,
     }
     if config["workflow"] == "replace" and kept == 0 and lam == 1.0:
         exact = wf.exact_two_category_times(blue, cats) if cats <= 2000 else None
@@ -128,6 +140,7 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"family": ("gaussian", "mixture"), "workflow": WORKFLOWS},
+    presets={"one-gaussian": {"family": "gaussian"}, "mixture": {"family": "mixture"}},
 )
 def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
     """Fur hue on the colour wheel, fitted by one Gaussian (too simple) or a 2-Gaussian mixture (rich enough)."""
@@ -141,12 +154,20 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
     mean_shares = shares.mean(axis=1)
     present = (shares > 0).sum(axis=2)  # colours present per generation and replicate
     final_major = np.asarray(COLOUR_NAMES)[shares[-1].argmax(axis=1)]
+    R = shares.shape[1]
     summary: dict[str, Any] = {f"{name}_share": mean_shares[:, i] for i, name in enumerate(COLOUR_NAMES)}
     summary.update({
         "colours_present_mean": present.mean(axis=1),
         "p_one_colour_final": float((present[-1] == 1).mean()),
         "p_blue_absent_final": float((shares[-1, :, COLOUR_NAMES.index("blue")] == 0).mean()),
         "green_share_first_synthetic": float(mean_shares[min(1, len(mean_shares) - 1), COLOUR_NAMES.index("green")]),
+        "green_share_first_synthetic_se": float(shares[min(1, len(shares) - 1), :, COLOUR_NAMES.index("green")].std(ddof=1)
+                                                / np.sqrt(R)) if R > 1 else None,
+        "blue_share_first_synthetic_se": float(shares[min(1, len(shares) - 1), :, COLOUR_NAMES.index("blue")].std(ddof=1)
+                                               / np.sqrt(R)) if R > 1 else None,
+        "p_blue_absent_final_se": float(np.sqrt(max((shares[-1, :, COLOUR_NAMES.index("blue")] == 0).mean()
+                                                    * (1 - (shares[-1, :, COLOUR_NAMES.index("blue")] == 0).mean()), 0)
+                                                / R)),
         "final_majority_colour_share": {name: float((final_major == name).mean()) for name in COLOUR_NAMES},
     })
     rows = []
@@ -173,6 +194,7 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
+    presets={"zipf": {}},
 )
 def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     """A Zipf vocabulary resampled each generation: survival time of a word against its initial count."""
@@ -186,9 +208,14 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     table["theory_mean_generations_to_loss"] = wf.mean_time_to_loss(p, M)
     table["theory_median_generations_to_loss"] = wf.rare_median_time_to_loss(table["initial_count"].to_numpy())
     usable = table["share_lost"] > 0.5  # the median is known only where most copies were lost
+    # a median of a handful of samples is mostly noise (and skewed up by the horizon): fit on counts with
+    # at least 50 samples when there are enough of them
+    if (usable & (table["samples"] >= 50)).sum() >= 3:
+        usable &= table["samples"] >= 50
     # Weight by sqrt(samples): large counts are single words, their medians are noisy.
-    slope, intercept = np.polyfit(table.loc[usable, "initial_count"], table.loc[usable, "median_generations_to_loss"],
-                                  1, w=np.sqrt(table.loc[usable, "samples"]))
+    (slope, intercept), cov = np.polyfit(table.loc[usable, "initial_count"],
+                                         table.loc[usable, "median_generations_to_loss"], 1,
+                                         w=np.sqrt(table.loc[usable, "samples"]), cov=True)
     summary = {
         "initial_count": table["initial_count"].tolist(),
         "median_generations_to_loss": table["median_generations_to_loss"].tolist(),
@@ -197,9 +224,13 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
         "theory_median_generations_to_loss": table["theory_median_generations_to_loss"].tolist(),
         "theory_mean_generations_to_loss": table["theory_mean_generations_to_loss"].tolist(),
         "median_linear_fit_slope": float(slope),
+        "median_linear_fit_slope_se": float(np.sqrt(cov[0, 0])),  # from the fit's residual scatter
         "median_linear_fit_intercept": float(intercept),
         "theory_median_slope": float(2 / np.log(2)),
         "p_lost_count_1_first_generation": float((out["loss_time"][:, out["initial_count"] == 1] == 1).mean()),
+        "p_lost_count_1_first_generation_se": float(np.sqrt(
+            (lambda q, m: q * (1 - q) / m)((out["loss_time"][:, out["initial_count"] == 1] == 1).mean(),
+                                           max((out["loss_time"][:, out["initial_count"] == 1]).size, 1)))),
         "theory_p_lost_count_1_first_generation": float(wf.one_step_loss_probability(1 / M, M)),
         "share_vocabulary_lost_final": float((out["loss_time"] >= 0).mean()),
     }
@@ -223,6 +254,7 @@ CAT_REMEDIES = ("none", "keep-real", "fresh", "accumulate")
         "accumulate_replicates": scaled(smoke=100, default=300, full=2000),
         "seed": 0,
     },
+    presets={"blue-cats": {}},
 )
 def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
     """Blue cats under four workflows: fully synthetic, keep a share of real cats, fresh real cats, accumulate."""
@@ -249,3 +281,49 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
     table = pd.DataFrame(rows)
     summary = {"remedies": rows}
     return ExperimentResult(summary=summary, table=table, extras={"curves": curves})
+
+
+# ---------------------------------------------------------------- tails and scaling laws
+
+@experiment(
+    "zipf-tails",
+    defaults={
+        "vocabulary": scaled(smoke=20_000, default=100_000, full=1_000_000),
+        "exponent": 1.5,
+        "truncate_rank": 1000,
+        "smallest": 100,
+        "largest": scaled(smoke=1_000_000, default=10_000_000, full=100_000_000),
+        "points": 16,
+        "clean_shares": (0.1, 0.01),
+        "replicates": scaled(smoke=4, default=10, full=20),
+        "seed": 0,
+    },
+    presets={"tails": {}},
+)
+def run_zipf_tails(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Error vs data size on Zipf data: clean, tail-cut generated, and mixed training sets (a memorising model)."""
+    smallest = check_int("smallest", config["smallest"], 1)
+    largest = check_int("largest", config["largest"], smallest)
+    sizes = np.unique(np.geomspace(smallest, largest, check_int("points", config["points"], 2)).round().astype(np.int64))
+    out = simulate_zipf_tails(config["vocabulary"], config["exponent"], config["truncate_rank"], sizes,
+                              tuple(config["clean_shares"]), config["replicates"], config["seed"])
+    p, q = out["p"], out["q"]
+    rows = []
+    for label, error in out["error"].items():
+        theory = wf.memorization_error(p, [(p, out["clean"][label]), (q, out["synthetic"][label])])
+        se = error.std(axis=0, ddof=1) / np.sqrt(error.shape[0]) if error.shape[0] > 1 else np.full(sizes.size, np.nan)
+        rows.append(pd.DataFrame({"data": label, "size": sizes, "error": error.mean(axis=0), "error_se": se,
+                                  "theory_error": theory}))
+    table = pd.concat(rows, ignore_index=True)
+    plateau = float(p[config["truncate_rank"]:].sum())
+    clean = table[table["data"] == "clean"]
+    # the clean curve's log-log slope over sizes 10^3..10^5: -(1 - 1/exponent) for an infinite vocabulary
+    # (Hutter's model); a finite one steepens it once T reaches vocabulary^exponent, so compare with the
+    # exact curve over the same sizes too
+    middle = (clean["size"] >= 1e3) & (clean["size"] <= 1e5)
+    fit = lambda y: float(np.polyfit(np.log(clean.loc[middle, "size"]), np.log(y[middle]), 1)[0])  # noqa: E731
+    final = table.groupby("data")["error"].last().to_dict()
+    summary = {"plateau": plateau, "clean_slope": fit(clean["error"]), "theory_clean_slope": fit(clean["theory_error"]),
+               "asymptotic_clean_slope": float(-(1 - 1 / config["exponent"])),
+               "final_error": {k: float(v) for k, v in final.items()}, "largest_size": int(sizes.max())}
+    return ExperimentResult(summary=summary, table=table)

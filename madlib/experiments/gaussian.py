@@ -44,8 +44,27 @@ def _gaussian_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"method": ("exact", "sample"), "workflow": WORKFLOWS, "ddof": (0, 1)},
-    presets={"essay": {"generations": 999, "replicates": 1000},
-             "essay-10000": {"generations": 9999, "replicates": 1000}},
+    # One preset per figure or table of chapter 1, so each is one command:
+    # python -m madlib run gaussian --preset NAME [key=value ...]
+    presets={
+        # the essay: 1,000 runs of 1,000 and 10,000 fits (generations 999 and 9,999)
+        "essay": {"generations": 999, "replicates": 1000},
+        "essay-10000": {"generations": 9999, "replicates": 1000},
+        # 10,000 runs at 1,000 fits, only the last generation kept: averages of 10 and 100 runs
+        "run-averages": {"generations": 999, "replicates": 10000, "points": 2},
+        # both simulators on one grid (method=sample or method=exact)
+        "methods": {"n_real": 100, "generations": scaled(smoke=100, default=300),
+                    "replicates": scaled(smoke=200, default=500)},
+        # ddof=0 against ddof=1 (the martingale), and the mean's drift
+        "martingale": {"n_real": 100, "generations": 500, "replicates": 2000},
+        # d = 10 dimensions, samples drawn for real
+        "many-dims": {"method": "sample", "n_real": 50, "dim": 10,
+                      "generations": scaled(smoke=30, default=100), "replicates": 300},
+        # sampling bias lambda (sampling_bias=0.99, 0.95)
+        "sampling-bias": {"n_real": 1000, "generations": 200, "replicates": 500},
+        # the four workflows (workflow=replace|augment|fresh|accumulate)
+        "workflows": {"n_real": 100, "generations": 100, "replicates": 1000},
+    },
 )
 def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
     """Fit a Gaussian, sample from the fit, refit: generation 0 fits 1,000 draws of N(0, 1), generation t the (t+1)-th fit."""
@@ -89,6 +108,8 @@ def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
     summary = {
         "final_generation": int(record[-1]),
         "final_std_mean": float(final_std.mean()),
+        # Monte-Carlo standard error of that average: sigma_T is heavy-tailed, so it matters
+        "final_std_mean_se": float(final_std.std(ddof=1) / np.sqrt(final_std.size)) if final_std.size > 1 else None,
         "final_std_median": float(np.median(final_std)),
         "final_std_q05": float(np.quantile(final_std, 0.05)),
         "final_std_q95": float(np.quantile(final_std, 0.95)),
@@ -101,6 +122,7 @@ def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
         T = generations
         summary.update({
             "theory_std_mean": float(theory.expected_std(n, T, ddof, lam)),
+            "theory_std_mean_se": float(theory.mean_std_standard_error(n, T, replicates, ddof, lam)),
             "theory_std_median": float(theory.median_std(n, T, ddof, lam)),
             "theory_var_mean": float(theory.expected_var(n, T, ddof, lam)),
             "theory_mean_sq": float(theory.mean_drift(n, T, ddof, lam)),
@@ -124,10 +146,11 @@ PUBLISHED_SWEEP = {
 
 @experiment(
     "gaussian-sweep",
-    version=2,  # 2: theory columns beside the published ones
+    version=3,  # 2: theory columns beside the published ones; 3: the SE of a 100-seed mean
     # the study's 100 iterations are 100 fits: generation 99
     defaults={"generations": 99, "replicates": scaled(smoke=2000, default=20000, full=100000), "ddof": 0, "seed": 0},
     choices={"ddof": (0, 1)},
+    presets={"collapse-or-thrive": {}},
 )
 def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:
     """Replace vs accumulate for n = 32, 100, 316, beside the published sweep (variance ratio, mean / median)."""
@@ -143,7 +166,11 @@ def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:
                      "var_median": float(np.median(var)),
                      "theory_mean": float(theory.expected_var(n, generations, config["ddof"])) if replace else None,
                      "theory_median": float(theory.median_std(n, generations, config["ddof"]) ** 2) if replace else None,
-                     "published_mean": pub_mean, "published_median": pub_median})
+                     "published_mean": pub_mean, "published_median": pub_median,
+                     # the study averaged 100 seeds: the standard error of such a mean, exact for replace,
+                     # from our runs' spread for accumulate (a lower bound when the tail is heavy)
+                     "se_of_100_seed_mean": float(theory.var_mean_standard_error(n, generations, 100, config["ddof"]))
+                     if replace else float(var.std(ddof=1) / np.sqrt(100))})
     table = pd.DataFrame(rows)
     summary = {f"{r['workflow']}_n{r['n']}": {"var_mean": r["var_mean"], "var_median": r["var_median"]} for r in rows}
     return ExperimentResult(summary=summary, table=table)

@@ -243,3 +243,28 @@ def plot_zipf_survival(table: pd.DataFrame, *, ax=None, title: str | None = None
     ax.legend(loc="upper left", fontsize=9)
     ax.set_title(title or "Rare words die first: survival grows linearly with the count")
     return fig
+
+
+def plot_zipf_tails(table: pd.DataFrame, *, plateau: float | None = None, ax=None, title: str | None = None):
+    """Test error against training-set size (log-log) per kind of training data, simulated (markers with
+    standard errors) and exact (lines), with the tail-cut plateau sum_{i>k} p_i."""
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    colours = [PALETTE["black"], PALETTE["vermillion"], PALETTE["blue"], PALETTE["green"], PALETTE["purple"]]
+    markers = ["o", "s", "^", "D", "v"]
+    for i, (label, rows) in enumerate(table.groupby("data", sort=False)):
+        colour = colours[i % len(colours)]
+        ax.errorbar(rows["size"], rows["error"], yerr=rows["error_se"], fmt=markers[i % len(markers)], color=colour,
+                    markersize=4.5, capsize=2, label=f"{label} (simulated)")
+        ax.plot(rows["size"], rows["theory_error"], color=colour, linestyle=LINESTYLES[i % len(LINESTYLES)],
+                linewidth=1.3)
+    ax.plot([], [], color="grey", label="lines: exact expectation")
+    if plateau is not None:
+        ax.axhline(plateau, color="grey", linestyle=":", linewidth=1.2, label=f"tail-cut plateau {plateau:.3g}")
+    ax.set(xscale="log", yscale="log", xlabel="training-set size T (items)",
+           ylabel="test error (true mass of unseen items)",
+           title=title or "Tail-cut training data bends the scaling law to a plateau")
+    ax.legend(loc="lower left", fontsize=8.5)
+    return fig

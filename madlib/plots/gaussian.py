@@ -58,7 +58,7 @@ def plot_final_std_distribution(final_std: np.ndarray, *, n: int, generations: i
         ax.axvline(reference, color=PALETTE["orange"], linestyle=":", linewidth=2.2,
                    label=f"{reference_label} {reference:g}")
     ax.set_xscale("log")
-    ax.set(xlabel=f"$\\sigma_T$ after T = {generations:,} generations", ylabel="density",
+    ax.set(xlabel=f"$\\sigma_T$ at generation {generations:,} ({generations + 1:,} fits)", ylabel="density",
            title=f"Where {len(final_std):,} runs end up (n={n}, ddof={ddof})")
     ax.legend()
     return fig
@@ -139,8 +139,43 @@ def plot_log_det(table: pd.DataFrame, *, n: int, dim: int, ddof: int = 0):
     fig, ax = plt.subplots()
     band_plot(ax, table, "log_det_cov", label=f"simulated (d={dim})", color=PALETTE["blue"], center="mean")
     gens = per_generation(table, "log_det_cov").index.to_numpy()
-    ax.plot(gens, gens * theory.log_det_step_mean(n, dim, ddof), **THEORY_STYLE, label="theory: mean")
+    # generation g is the (g+1)-th fit: g + 1 Wishart steps from the truth (ln det = 0)
+    ax.plot(gens, (gens + 1) * theory.log_det_step_mean(n, dim, ddof), **THEORY_STYLE, label="theory: mean")
     ax.set(ylabel="$\\ln\\det\\Sigma_t$ (mean, 5-95% band)",
            title=f"The covariance collapses in every direction (n={n}, d={dim})")
     ax.legend(loc="lower left")
+    return fig
+
+
+def plot_run_averages(final_std: np.ndarray, *, n: int, generation: int, sizes=(10, 100), ddof: int = 0,
+                      reference: float | None = None, reference_label: str = "essay", ax=None):
+    """How much an average over k runs varies: histograms of many k-run averages of sigma_T, with
+    the theory's mean and +-1 standard error (exact moments) for each k."""
+    final_std = np.asarray(final_std, dtype=float).ravel()
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    colours = [PALETTE["blue"], PALETTE["orange"], PALETTE["green"]]
+    mean = float(theory.expected_std(n, generation, ddof))
+    top = 0.0
+    for i, k in enumerate(sizes):
+        groups = final_std.size // int(k)
+        if groups < 2:
+            raise ValueError(f"sizes: {k} runs per average leaves fewer than 2 averages of {final_std.size} runs")
+        averages = final_std[: groups * k].reshape(groups, k).mean(axis=1)
+        se = float(theory.mean_std_standard_error(n, generation, int(k), ddof))
+        heights, _, _ = ax.hist(averages, bins=30, density=True, alpha=0.5, color=colours[i % 3],
+                                label=f"averages of {k} runs ({groups}): SE {averages.std(ddof=1):.3f}, theory {se:.3f}")
+        top = max(top, heights.max())
+        for side in (-1, 1):
+            ax.axvline(mean + side * se, color=colours[i % 3], linestyle=LINESTYLES[(i + 1) % len(LINESTYLES)],
+                       linewidth=1.2)
+    ax.axvline(mean, **THEORY_STYLE, label=f"theory: E[$\\sigma_T$] = {mean:.3f}")
+    if reference is not None:
+        ax.axvline(reference, color=PALETTE["vermillion"], linestyle=":", linewidth=2.2,
+                   label=f"{reference_label} {reference:g}")
+    ax.set(xlabel=f"average of $\\sigma_T$ over k runs (T = {generation + 1:,} fits)", ylabel="density",
+           title=f"How far an average of k runs can land (n={n}; lines: mean $\\pm$ 1 SE)", ylim=(0, top * 1.35))
+    ax.legend(loc="upper right", fontsize=8.5)
     return fig

@@ -22,8 +22,27 @@ from ..data.hues import COLOUR_NAMES, cat_hue_sampler, colour_index
 from ..models.categorical import CategoricalFamily, CategoricalSource
 from ..models.gaussian import GaussianFamily
 from ..models.mixture1d import HueMixtureFamily
+from ..theory.wright_fisher import truncate_tail, zipf_probabilities
 
 YELLOW, BLUE = 0, 1
+
+
+def wright_fisher_step(counts, rng: np.random.Generator) -> np.ndarray:
+    """One Wright-Fisher generation for a batch of populations, in plain numpy.
+
+    ``counts`` (runs, K) are category counts, each row summing to its population M. Fitting the
+    categorical model gives the shares counts / M; the next generation draws M items from the
+    fit, i.e. a multinomial(M, counts / M) per row. E[new counts] = counts (the fit is unbiased);
+    only the sampling variance moves them."""
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[1] < 2:
+        raise ValueError(f"counts must have shape (runs, K >= 2), got {counts.shape}")
+    if np.any(counts < 0) or not np.all(np.equal(np.mod(counts, 1), 0)):
+        raise ValueError("counts must be non-negative integers")
+    population = counts.sum(axis=1)
+    if np.any(population < 1):
+        raise ValueError("every row of counts must hold at least one item")
+    return rng.multinomial(population.astype(np.int64), counts / population[:, None])
 
 
 def first_generation(flags: torch.Tensor) -> torch.Tensor:
@@ -154,7 +173,8 @@ def simulate_zipf_survival(vocabulary: int = 500, n_real: int = 5000, exponent: 
 
 
 def survival_by_count(initial_count: np.ndarray, loss_time: np.ndarray, max_count: int | None = None) -> pd.DataFrame:
-    """Per initial count k: words, share lost within the horizon, mean and median generations to loss (lost only)."""
+    """Per initial count k: words, share lost within the horizon, mean generations to loss (of the lost ones)
+    and median generations to loss (of all, NaN unless more than half were lost)."""
     rows = []
     for k in np.unique(initial_count):
         if max_count is not None and k > max_count:
@@ -164,5 +184,41 @@ def survival_by_count(initial_count: np.ndarray, loss_time: np.ndarray, max_coun
         rows.append({"initial_count": int(k), "words": int((initial_count == k).sum()), "samples": int(times.size),
                      "share_lost": float((times >= 0).mean()),
                      "mean_generations_to_loss": float(lost.mean()) if lost.size else np.nan,
-                     "median_generations_to_loss": float(np.median(lost)) if lost.size else np.nan})
+                     # the median over *all* copies, survivors counted as never lost: the median of the lost
+                     # ones only is biased low when the horizon cuts off the slow losses
+                     "median_generations_to_loss": (float(np.median(np.where(times >= 0, times, np.inf)))
+                                                    if (times >= 0).mean() > 0.5 else np.nan)})
     return pd.DataFrame(rows)
+
+
+def simulate_zipf_tails(vocabulary: int = 100_000, exponent: float = 1.5, truncate_rank: int = 1000,
+                        sizes=(100, 1000, 10_000, 100_000, 1_000_000), clean_shares=(0.1,), replicates: int = 10,
+                        seed: int = 0) -> dict[str, np.ndarray]:
+    """Error against training-set size for a memorising model on Zipf data (Dohmatob et al. 2024).
+
+    Each training set of size T is drawn (i) from the true Zipf shares ("clean"), (ii) from a
+    generator that emits only the top ``truncate_rank`` ranks ("tail-cut": what a model that lost
+    its tail produces), and (iii) for each share pi in ``clean_shares``, round(pi T) clean items plus
+    the rest tail-cut. The model memorises every item it saw; its test error is the true mass of
+    the items it never saw. Returns ``sizes`` and ``error[label]`` of shape (replicates, len(sizes))."""
+    p = zipf_probabilities(vocabulary, exponent)
+    q = truncate_tail(p, truncate_rank)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if sizes.ndim != 1 or sizes.size == 0 or np.any(sizes < 1):
+        raise ValueError("sizes must be a non-empty list of training-set sizes >= 1")
+    replicates = check_int("replicates", replicates, 1)
+    shares = [check_float("clean_shares", c, 0.0, 1.0) for c in clean_shares]
+    rng = np.random.default_rng(seed)
+    splits = {"clean": (sizes, 0 * sizes), "tail-cut": (0 * sizes, sizes)}
+    for c in shares:
+        clean = np.round(c * sizes).astype(np.int64)
+        splits[f"{c:.0%} clean"] = (clean, sizes - clean)
+    error = {}
+    for label, (clean, synthetic) in splits.items():
+        out = np.empty((replicates, sizes.size))
+        for j in range(sizes.size):
+            seen = rng.multinomial(clean[j], p, size=replicates) + rng.multinomial(synthetic[j], q, size=replicates)
+            out[:, j] = (p[None, :] * (seen == 0)).sum(axis=1)
+        error[label] = out
+    return {"sizes": sizes, "error": error, "clean": {k: v[0] for k, v in splits.items()},
+            "synthetic": {k: v[1] for k, v in splits.items()}, "p": p, "q": q}

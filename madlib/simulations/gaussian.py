@@ -24,6 +24,35 @@ from ..core.workflows import WORKFLOWS
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
 
 
+def one_generation(mu, sigma, n: int, rng: np.random.Generator, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One generation of the essay's recursion for a batch of runs, in plain numpy.
+
+    ``mu`` and ``sigma`` (shape (runs,)) are the current fits; draw ``n`` samples per run from
+    N(mu, sigma^2) -- the *fitted* law, not the truth -- and return the new fits: their mean and
+    their std with ``ddof`` (0: numpy's default and the essay's, the maximum-likelihood estimate)."""
+    n = check_int("n", n, 2)
+    ddof = check_int("ddof", ddof, 0, 1)
+    mu, sigma = np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
+    x = rng.normal(mu[:, None], sigma[:, None], size=(mu.size, n))
+    return x.mean(axis=1), x.std(axis=1, ddof=ddof)
+
+
+def simulate_plain(n: int, generations: int, runs: int, *, ddof: int = 0, seed: int = 0) -> np.ndarray:
+    """The essay's loop as written, drawing every sample: sigma of each run after each generation.
+
+    Returns ``(generations + 1, runs)``; row 0 is the first fit, to real N(0, 1) draws. It costs n
+    normal draws per run and generation: the slow reference that :func:`simulate_exact` replaces."""
+    generations = check_int("generations", generations, 0)
+    runs = check_int("runs", runs, 1)
+    rng = np.random.default_rng(seed)
+    mu, sigma = np.zeros(runs), np.ones(runs)
+    out = np.empty((generations + 1, runs))
+    for t in range(generations + 1):
+        mu, sigma = one_generation(mu, sigma, n, rng, ddof)
+        out[t] = sigma
+    return out
+
+
 @dataclass
 class ExactChain:
     """Per-generation results of :func:`simulate_exact` at the recorded generations.

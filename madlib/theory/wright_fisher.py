@@ -207,3 +207,43 @@ def rare_median_time_to_loss(count) -> np.ndarray:
     horizon = int(np.ceil(4 * count.max() / np.log(2))) + 10
     curve = rare_loss_probability_by(count[:, None], np.arange(horizon + 1)[None, :])
     return (curve < 0.5).sum(axis=1).astype(float)  # first t with P(lost by t) >= 1/2
+
+
+# ---------------------------------------------------------------- tails and scaling laws (Dohmatob et al. 2024)
+
+def zipf_probabilities(vocabulary: int, exponent: float) -> np.ndarray:
+    """Zipf shares p_i proportional to i^-exponent over ranks i = 1..vocabulary."""
+    vocabulary = check_int("vocabulary", vocabulary, 2)
+    exponent = check_float("exponent", exponent, 0.0, open_minimum=True)
+    weights = np.arange(1, vocabulary + 1, dtype=float) ** (-exponent)
+    return weights / weights.sum()
+
+
+def truncate_tail(p, rank: int) -> np.ndarray:
+    """The top-``rank`` shares of ``p`` (sorted by rank), renormalised: a generator that never emits the tail."""
+    p = np.asarray(p, dtype=float)
+    rank = check_int("rank", rank, 1, p.size)
+    q = np.zeros_like(p)
+    q[:rank] = p[:rank]
+    return q / q.sum()
+
+
+def memorization_error(p, sources) -> np.ndarray:
+    """Expected test error of a model that memorises every item it has seen (Hutter's model):
+    the true mass of the items absent from training, ``sum_i p_i prod_j (1 - q_ji)^T_j``.
+
+    ``sources`` is a list of ``(q, sizes)`` pairs: T_j items drawn from the shares q (sizes may be
+    an array, one entry per training-set size, aligned across sources). Clean data: ``[(p, T)]``;
+    tail-truncated synthetic data: ``[(truncate_tail(p, k), T)]``, whose error tends to the
+    plateau sum_{i>k} p_i; a mix: both with their sizes."""
+    p = np.asarray(p, dtype=float)
+    log_absent = 0.0
+    for q, sizes in sources:
+        q = np.asarray(q, dtype=float)
+        if q.shape != p.shape:
+            raise ValueError(f"sources: shares of shape {q.shape} do not match p of shape {p.shape}")
+        sizes = np.atleast_1d(np.asarray(sizes, dtype=float))
+        if np.any(sizes < 0):
+            raise ValueError("sources: sizes must be >= 0")
+        log_absent = log_absent + sizes[:, None] * np.log1p(-np.minimum(q, 1 - 1e-300))[None, :]
+    return (np.exp(log_absent) * p[None, :]).sum(axis=1)

@@ -1,10 +1,19 @@
-"""Interactive explorer of chapter 2: blue cats under different workflows (needs a live kernel for the sliders)."""
+"""Explorers of chapter 2: blue cats under different workflows.
+
+:func:`explorer_figure` and :func:`cats_explorer` need a live kernel for their sliders;
+:func:`static_explorer` is the kernel-free version for the static site (a precomputed Plotly
+slider over the number of cats, a menu for the blue share).
+"""
 from __future__ import annotations
 
+from typing import Sequence
+
 import matplotlib.pyplot as plt
+import numpy as np
 
 from ..simulations.cats import simulate_cats
 from ..core.workflows import WORKFLOWS
+from ..plots import interactive
 from ..plots.cats import plot_blue_trajectories, plot_survival
 from ..theory import wright_fisher as wf
 from ..core.validation import check_choice, check_fraction, check_int
@@ -56,3 +65,41 @@ def cats_explorer():
         workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
         kept_fraction=widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="kept real"),
     )
+
+
+#: Slider and menu values of the kernel-free explorer.
+STATIC_CATS = (20, 50, 100, 200, 500, 1000)
+STATIC_BLUE_SHARES = (0.05, 0.1, 0.2)
+
+
+def explorer_frames(cats: Sequence[int] = STATIC_CATS, blue_shares: Sequence[float] = STATIC_BLUE_SHARES,
+                    generations: int = 300, replicates: int = 400, seed: int = 0) -> dict:
+    """Precomputed frames {(cats, blue share): curves}: the share of worlds that have lost blue by
+    generation t (simulated and exact Wright-Fisher), and the blue share averaged over worlds."""
+    generations = check_int("generations", generations, 1, 5000)
+    replicates = check_int("replicates", replicates, 2)
+    if not cats or not blue_shares:
+        raise ValueError("cats and blue_shares must be non-empty")
+    frames = {}
+    gens = np.arange(generations + 1)
+    for M in cats:
+        for share in blue_shares:
+            blue = max(1, min(int(M) - 1, round(int(M) * float(share))))
+            out = simulate_cats(int(M), blue, generations, replicates, seed=seed, trajectories=0)
+            frames[(int(M), float(share))] = [
+                (gens, out["ever_lost"], "worlds without blue (simulated)"),
+                (gens, wf.survival_curve_loss(blue / int(M), int(M), generations), "Wright-Fisher, exact"),
+                (gens, out["mean_blue_share"], "blue share, averaged over worlds"),
+            ]
+    return frames
+
+
+def static_explorer(cats: Sequence[int] = STATIC_CATS, blue_shares: Sequence[float] = STATIC_BLUE_SHARES,
+                    generations: int = 300, replicates: int = 400, seed: int = 0):
+    """The kernel-free explorer: slider over the number of cats, menu for the starting blue share."""
+    frames = explorer_frames(cats, blue_shares, generations, replicates, seed)
+    return interactive.slider_figure(
+        frames, param_name="cats", dropdown_name="blue share", active=list(cats).index(100) if 100 in cats else 0,
+        title=f"Blue cats under replace ({replicates} worlds per setting)", xaxis="generation",
+        yaxis="share", log_y=False)
+

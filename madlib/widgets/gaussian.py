@@ -1,13 +1,19 @@
 """Chapter 1's explorer: the exact Gaussian chain for any n, generations, ddof, workflow and lambda.
 
 :func:`explorer_figure` draws one setting (so the book can show it without a kernel);
-:func:`gaussian_explorer` puts sliders on it (a live kernel)."""
+:func:`gaussian_explorer` puts sliders on it (a live kernel); :func:`static_explorer` is the
+kernel-free version for the static site: a Plotly slider over n, precomputed.
+"""
 from __future__ import annotations
+
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..core.validation import check_int
 from ..core.workflows import WORKFLOWS
+from ..plots import interactive
 from ..plots.style import PALETTE, THEORY_STYLE
 from ..simulations.gaussian import simulate_exact
 from ..theory import gaussian as theory
@@ -53,3 +59,39 @@ def gaussian_explorer():
         workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
         sampling_bias=widgets.FloatSlider(value=1.0, min=0.5, max=1.0, step=0.01, description="λ"),
     )
+
+
+#: The n values of the kernel-free explorer's slider.
+STATIC_NS = (20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000)
+
+
+def explorer_frames(ns: Sequence[int] = STATIC_NS, generations: int = 200, runs: int = 400,
+                    ddofs: Sequence[int] = (0, 1), points: int = 81, seed: int = 0) -> dict:
+    """Precomputed frames {(n, ddof): curves} of the exact chain: simulated mean and median of sigma_t
+    over ``runs`` runs, and the theory's mean and median, at ``points`` generations."""
+    generations = check_int("generations", generations, 1)
+    runs = check_int("runs", runs, 2)
+    if not ns or not ddofs:
+        raise ValueError("ns and ddofs must be non-empty")
+    record = np.unique(np.linspace(0, generations, check_int("points", points, 2)).round().astype(int))
+    frames = {}
+    for n in ns:
+        for ddof in ddofs:
+            chain = simulate_exact(int(n), generations, runs, ddof=int(ddof), record=record, seed=seed)
+            frames[(int(n), int(ddof))] = [
+                (record, chain.std.mean(axis=1), "simulated mean"),
+                (record, np.median(chain.std, axis=1), "simulated median"),
+                (record, theory.expected_std(int(n), record, int(ddof)), "theory: mean"),
+                (record, theory.median_std(int(n), record, int(ddof)), "theory: median"),
+            ]
+    return frames
+
+
+def static_explorer(ns: Sequence[int] = STATIC_NS, generations: int = 200, runs: int = 400, seed: int = 0):
+    """The kernel-free explorer: a slider over n (and a ddof menu) on the exact chain, with theory."""
+    frames = explorer_frames(ns, generations, runs, seed=seed)
+    return interactive.slider_figure(
+        frames, param_name="n", dropdown_name="ddof", active=list(ns).index(100) if 100 in ns else 0,
+        title=f"sigma_t over {generations} generations ({runs} exact runs per n)", xaxis="generation",
+        yaxis="sigma_t", log_y=True)
+
