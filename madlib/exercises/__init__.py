@@ -38,7 +38,9 @@ class CheckResult:
 
 
 def run_learner(exercise: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, CheckResult | None]:
-    """Call the learner's ``fn``; a crash becomes a failed :class:`CheckResult` naming the error, not a traceback."""
+    """Call the learner's ``fn``: ``(value, None)``, or ``(None, failure)`` where a crash became a failed
+    :class:`CheckResult` naming the error, not a traceback. Test the failure with ``is not None``: a
+    failed result is falsy."""
     if not callable(fn):
         return None, CheckResult(exercise, False, [f"expected a function, got {type(fn).__name__}"])
     try:
