@@ -87,12 +87,28 @@ class GMMModel:
         R = max(x.shape[0], weights.shape[0])
         if weights.shape[0] != R:  # one model scoring R data sets, or R models scoring one shared set
             weights, means, covs = weights.expand(R, -1), means.expand(R, -1, -1), covs.expand(R, -1, -1, -1)
-        if x.shape[0] != R:
-            x = x.expand(R, -1, -1)
-        model = GMMModel(weights, means, covs)
-        centre = model.mean[:, None, :]  # centring keeps the feature expansion free of cancellation
-        chol = torch.linalg.cholesky(covs)
-        return torch.logsumexp(_component_log_prob(x - centre, weights, means - centre, chol), 1)
+        K, N, d = weights.shape[1], x.shape[1], x.shape[2]
+        # one data set shared by every model (R = 1 or expanded): its features are built once, and
+        # all R * K components score it in one plain matmul
+        shared = x.shape[0] == 1 or x.stride(0) == 0
+        data = x[:1] if shared else x
+        centre = data.mean(1, keepdim=True)  # centring keeps the feature expansion free of cancellation
+        features_t = _features_t(data - centre)  # (1 or R, F, N)
+        precision, log_det, ok = _precision_and_log_det(covs)
+        if not bool(ok.all()):
+            torch.linalg.cholesky(covs)  # raises for a covariance that is not positive definite, as it always did
+        centred_means = means - centre
+        projected = (precision @ centred_means[..., None])[..., 0]  # P mu
+        coef = torch.cat([(centred_means * projected).sum(-1, keepdim=True), -2 * projected,
+                          precision.flatten(-2)], -1)  # rows c with c . features = Mahalanobis distance
+        if shared:
+            mahalanobis = (coef.reshape(R * K, -1) @ features_t[0]).view(R, K, N)
+        else:
+            mahalanobis = torch.bmm(coef, features_t)
+        log_weight = torch.where(weights > 0, weights.clamp_min(1e-300).log(), torch.full_like(weights, -math.inf))
+        log_joint = mahalanobis.clamp_min_(0).mul_(-0.5).add_((log_weight - 0.5 * (log_det + d * LOG_2PI))[..., None])
+        peak = log_joint.amax(1, keepdim=True)  # (R, 1, N); finite: every model has a live component
+        return peak[:, 0] + log_joint.sub_(peak).exp_().sum(1).log_()
 
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None, keep_fraction: float | None = None) -> torch.Tensor:
