@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
+from .core.sweep import default_workers
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
 
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
@@ -25,6 +27,13 @@ def _parse_params(items: list[str]) -> dict[str, str]:
             raise ValueError(f"parameter {key!r} is given twice ({key}={overrides[key]} and {key}={value})")
         overrides[key] = value
     return overrides
+
+
+def _coerce_workers(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"workers must be an integer >= 1, got {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,8 +60,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:12s} {exp.doc}\n{'':12s} {params}{presets}")
             return 0
         get_experiment(args.name)
+        overrides = _parse_params(params)
+        if "workers" in overrides:
+            # local worker processes for sweeps (madlib.core.sweep): not a parameter of the result,
+            # so it stays out of the configuration and the cache key
+            os.environ["MADLIB_WORKERS"] = str(default_workers(_coerce_workers(overrides.pop("workers"))))
         result = run_experiment(args.name, use_cache=not args.no_cache, progress=sys.stderr.isatty(),
-                                preset=args.preset, **_parse_params(params))
+                                preset=args.preset, **overrides)
     except KeyboardInterrupt:
         print("madlib: interrupted; finished generations are kept and a rerun resumes from them", file=sys.stderr)
         return 130

@@ -150,6 +150,8 @@ def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     # interrupted diagram resumes with its finished points.
     rows = sweep(partial(phase_diagram_point, **fixed), points, seed=check_int("seed", config["seed"], 0),
                  cache_dir=ctx.checkpoint_dir / "points", key=digest({"mad-phase": fixed}),
+                 backend="inline" if ctx.device.type == "cuda" else None,
+                 cost=lambda point: point["n_real"] * (1 + point["synthetic_ratio"]),  # costliest first
                  progress=ctx.progress, desc=f"mad-phase {config['family']}")
     frame = pd.DataFrame(rows)
     summary = {"distance": label, "points": rows,
