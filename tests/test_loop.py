@@ -198,25 +198,51 @@ def test_accumulate_subsample_trains_on_a_fixed_budget_drawn_from_the_whole_pool
     generations, n_real, n_synthetic = 6, 10, 10
     run_loop(family, real_source(), generations=generations, n_real=n_real, n_synthetic=n_synthetic,
              workflow="accumulate-subsample")
-    # the pool grows like accumulate's, the training set (weight 1) stays at n_real
-    assert family.pool_sizes == [n_real + t * n_synthetic for t in range(generations + 1)]
+    # the training set stays at n_real, unweighted
+    assert family.pool_sizes == [n_real] * (generations + 1)
     assert all(sizes == [n_real, n_real] for sizes in family.trained)
     assert [training_set_size("accumulate-subsample", t, n_real, n_synthetic) for t in range(generations + 1)] \
         == [n_real] * (generations + 1)
-    # weights are a 0/1 mask and the subsample reaches back to old generations, not just the newest
-    data, w = family.items[-1]
-    assert set(w.unique().tolist()) == {0.0, 1.0}
-    drawn_generations = set(data[w > 0].tolist())
-    assert len({g for g in drawn_generations if g < 1000}) >= 2 or any(g >= 1000 for g in drawn_generations)
+    # no item twice (a subset, not a bootstrap), and items reach back past the newest batch
+    data, _ = family.items[-1]
+    reals = data[data >= 1000]
+    assert reals.unique().numel() == reals.numel()
+    assert len(set(data[data < 1000].tolist())) >= 2
 
 
 def test_accumulate_subsample_draws_uniformly_from_the_pool():
-    # over many replicates the real share of the subsample at generation t is n_real / pool size
+    # over many replicates the real share of the subsample at generation t is n_real / (n_real + t n_synthetic)
     family = WeightRecordingFamily(replicates=400)
     run_loop(family, real_source(400), generations=3, n_real=10, n_synthetic=10, workflow="accumulate-subsample")
     for t in range(1, 4):
         share = np.mean(family.real_trained[t]) / 10
         assert share == pytest.approx(1 / (t + 1), abs=0.03)
+    # and generation 3's subsample holds items of each earlier synthetic generation in equal shares
+    data, _ = family.items[3]
+    for g in (1, 2, 3):
+        assert float((data == g).double().mean()) == pytest.approx(0.25, abs=0.03)
+
+
+def test_accumulate_subsample_resumes_with_its_pool(tmp_path):
+    # an interrupted run resumes exactly: the pool (the workflow's state) is checkpointed with the rest
+    source = lambda: DistributionSource(gaussian_source_sampler(), replicates=3)
+    kw = dict(generations=6, n_real=10, seed=2, workflow="accumulate-subsample")
+    full = run_loop(GaussianFamily(), source(), observe=lambda m, d, g, gen: {"std": m.std}, **kw)
+
+    class Interrupt(Exception):
+        pass
+
+    def observe(m, d, g, gen):
+        if g == 4:
+            raise Interrupt
+        return {"std": m.std}
+
+    with pytest.raises(Interrupt):
+        run_loop(GaussianFamily(), source(), observe=observe, checkpoint_dir=tmp_path, **kw)
+    resumed = run_loop(GaussianFamily(), source(), observe=lambda m, d, g, gen: {"std": m.std},
+                       checkpoint_dir=tmp_path, **kw)
+    assert resumed.resumed_from == 3
+    assert np.allclose(resumed.table["value"], full.table["value"])
 
 
 def test_accumulate_subsample_refuses_curation():

@@ -172,11 +172,13 @@ def run_loop(
     records: list[tuple] = []
     artefacts: dict[int, dict[str, Any]] = {}
     model = data = weights = original = None
+    workflow_state: dict[str, Any] = {}  # what a workflow keeps between generations (accumulate-subsample's pool)
     start, resumed_from = 0, None
     state = checkpoint.load(map_location=_device_of(real)) if checkpoint is not None else None
     if state is not None:
         model, data, weights, original = state["model"], state["data"], state["weights"], state["original"]
         records, artefacts = state["records"], state["artefacts"]
+        workflow_state = state.get("workflow_state", {})
         if state["real_state"] is not None:
             real.load_state_dict(state["real_state"])
         generator.set_state(state["generator"])
@@ -200,7 +202,7 @@ def run_loop(
             if synthetic_weights is not None and synthetic_weights.shape != synthetic.shape[:2]:
                 raise ValueError(f"curate must return weights of shape {tuple(synthetic.shape[:2])}")
             step = Step(t, original, data, weights, synthetic, synthetic_weights, real, generator, s.n_real, s.n_kept,
-                        options)
+                        options, workflow_state)
             data, weights = WORKFLOW_FUNCTIONS[s.workflow](step)
         model = family.fit(data, weights=weights, previous=model, generator=generator)
         if observe is not None:
@@ -211,7 +213,7 @@ def run_loop(
         if checkpoint is not None:
             checkpoint.save({
                 "generation": t, "model": model, "data": data, "weights": weights, "original": original,
-                "records": records, "artefacts": artefacts,
+                "records": records, "artefacts": artefacts, "workflow_state": workflow_state,
                 # only stateful sources (a pool dealing items) have something to save
                 "real_state": real.state_dict() if hasattr(real, "state_dict") else None,
                 "generator": generator.get_state(), "eval_generator": eval_generator.get_state(),

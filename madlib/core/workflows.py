@@ -19,10 +19,9 @@ Added for chapter 6 (variants studied in the literature; each needs nothing the 
 do not, except ``mix`` and ``reset``, which read ``Step.options``):
 
 ====================  ==================================================
-accumulate-subsample  everything so far is kept in a pool, but each
-                      generation trains on a random ``n_real`` of it (a
-                      fixed budget, "Collapse or Thrive?"); the pool is the
-                      returned set, the subsample its items of weight 1
+accumulate-subsample  everything so far is kept in a pool (``Step.state``),
+                      but each generation trains on a random ``n_real`` of
+                      it (a fixed budget, "Collapse or Thrive?")
 mix                   Shumailov et al.'s framework: shares ``original``
                       (alpha) of original real data, ``previous`` (beta) of
                       the previous training set and gamma = 1 - alpha - beta
@@ -59,6 +58,7 @@ class Step:
     n_real: int
     n_kept: int  # replace only: original real items kept in the training set
     options: Mapping[str, Any] = field(default_factory=dict)  # mix, reset: see WORKFLOW_OPTIONS
+    state: dict[str, Any] = field(default_factory=dict)  # kept by the loop between generations (and checkpointed)
 
 
 def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
@@ -118,21 +118,22 @@ def _random_subset(generator: torch.Generator, replicates: int, size: int, k: in
 
 
 def accumulate_subsample(step: Step) -> tuple[torch.Tensor, Weights]:
-    """The pool of every item so far (as ``accumulate``), of which a random ``n_real`` have weight 1.
+    """A random ``n_real`` items of the pool of every item so far (real and synthetic, as ``accumulate``).
 
-    The pool rides along as the training set, so the next generation can draw from all of it;
-    the fit sees only the subsample (zero weights drop items, as curation does). Curation weights
-    cannot be combined with the mask, so a ``curate`` hook is refused.
+    The pool lives in ``step.state["pool"]`` (the loop keeps and checkpoints it), so the fit sees only
+    the fixed-size subsample. Curation weights would have to ride along in the pool; this workflow
+    refuses a ``curate`` hook instead.
     """
     if step.synthetic_weights is not None:
-        raise ValueError("workflow='accumulate-subsample' does not combine with a curate hook (its weights are "
-                         "the subsample's mask); use curate=None")
-    pool = _cat([step.previous, step.synthetic])
+        raise ValueError("workflow='accumulate-subsample' does not combine with a curate hook; use curate=None")
+    previous_pool = step.state.get("pool", step.original)
+    pool = _cat([previous_pool, step.synthetic])
+    step.state["pool"] = pool
     R, size = pool.shape[:2]
-    chosen = _random_subset(step.generator, R, size, min(step.n_real, size), pool.device)
-    mask = torch.zeros(R, size, dtype=torch.float64, device=pool.device)
-    mask.scatter_(1, chosen, 1.0)
-    return pool, mask
+    # topk of uniform keys is a uniform k-subset, in O(size) rather than a full argsort's O(size log size)
+    keys = torch.rand(R, size, generator=step.generator, device=step.generator.device)
+    chosen = keys.topk(min(step.n_real, size), dim=1, sorted=False).indices.to(pool.device)
+    return gather_rows(pool, chosen), None
 
 
 def mix_counts(n_synthetic: int, options: Mapping[str, Any]) -> tuple[int, int, int]:
