@@ -177,3 +177,20 @@ def sweep_point(family: str, sweep: str, value: float, *, generations: int, repl
             "relative_ess": float(np.mean(ess)) if ess else 1.0}
 
 
+
+
+def mix_final_quality(original: float, previous: float, *, generations: int, replicates: int, n: int = 100,
+                      seed: int = 0) -> float:
+    """The Gaussian's median fitted sigma after ``generations`` under Shumailov's mix (shares alpha =
+    ``original``, beta = ``previous``, gamma = the rest), relative to generation 0's."""
+    case = CASES["gaussian"]()
+
+    def observe(model, data, t, generator):
+        return {"quality": case.quality(model, generator)} if t in (0, generations) else None
+
+    with cpu_threads(1):
+        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n,
+                          n_synthetic=n, workflow="mix", workflow_options={"original": original, "previous": previous},
+                          seed=seed, observe=observe)
+    values = result.table.pivot(index="generation", columns="replicate", values="value").median(axis=1)
+    return float(values.iloc[-1] / values.iloc[0])
