@@ -87,3 +87,17 @@ def test_expensive_families_use_recall_and_perplexity():
     # the sub-runs keep the overrides the vae and lm experiments take, and name registry keys
     assert set(EXPENSIVE_REMEDIES) <= set(REMEDY_KEYS)
     assert all(set(o) <= {"workflow", "kept_real_fraction", "curate"} for o in EXPENSIVE_REMEDIES.values())
+
+
+def test_static_explorer_has_a_slider_over_n_and_a_family_menu():
+    from madlib.widgets.remedies import static_explorer, static_explorer_grid
+
+    grid = static_explorer_grid(families=("gaussian", "cats"), sizes=(20, 100), remedies=("none", "fresh"),
+                                generations=4, replicates=8)
+    assert set(grid) == {(20, "gaussian"), (20, "cats"), (100, "gaussian"), (100, "cats")}
+    assert all(len(series) == 2 and len(series[0][0]) == 5 for series in grid.values())
+    fig = static_explorer(grid)
+    assert len(fig.data) == 8
+    assert [step["label"] for step in fig.layout.sliders[0].steps] == ["20", "100"]
+    # the slider opens at n = 100, the scoreboard's size
+    assert fig.layout.sliders[0].active == 1
