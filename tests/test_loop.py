@@ -162,3 +162,174 @@ def test_curate_can_see_the_generating_model():
     result = run_loop(GaussianFamily(), source, generations=2, n_real=400, curate=below_model_mean)
     assert len(seen) == 2 and all(hasattr(m, "cov") for m in seen)
     assert result.model.mean.mean().item() < -0.9  # two halvings to the left
+
+
+# --- workflows added for chapter 6: accumulate-subsample, mix, reset --------------------------------------
+
+
+class WeightRecordingFamily:
+    """Fits nothing; remembers the pool size, the weighted (trained-on) size and the real items among them.
+
+    Synthetic items carry their generation (1, 2, ...), real items are >= 1000, so a test can see what
+    each training set holds."""
+
+    name = "weight-recording"
+
+    def __init__(self, replicates=2):
+        self.replicates = replicates
+        self.pool_sizes, self.trained, self.real_trained, self.items = [], [], [], []
+        self.generation = 0
+
+    def fit(self, data, *, weights=None, previous=None, generator=None):
+        w = torch.ones(data.shape[:2], dtype=torch.float64) if weights is None else weights
+        self.pool_sizes.append(data.shape[1])
+        self.trained.append(w.sum(dim=1).tolist())
+        self.real_trained.append(((data >= 1000) * w).sum(dim=1).tolist())
+        self.items.append((data.clone(), w.clone()))
+        self.generation += 1
+        return self
+
+    def sample(self, n, *, sampling_bias=1.0, generator=None, context=None):
+        return torch.full((self.replicates, n), float(self.generation))
+
+
+def test_accumulate_subsample_trains_on_a_fixed_budget_drawn_from_the_whole_pool():
+    family = WeightRecordingFamily()
+    generations, n_real, n_synthetic = 6, 10, 10
+    run_loop(family, real_source(), generations=generations, n_real=n_real, n_synthetic=n_synthetic,
+             workflow="accumulate-subsample")
+    # the training set stays at n_real, unweighted
+    assert family.pool_sizes == [n_real] * (generations + 1)
+    assert all(sizes == [n_real, n_real] for sizes in family.trained)
+    assert [training_set_size("accumulate-subsample", t, n_real, n_synthetic) for t in range(generations + 1)] \
+        == [n_real] * (generations + 1)
+    # no item twice (a subset, not a bootstrap), and items reach back past the newest batch
+    data, _ = family.items[-1]
+    reals = data[data >= 1000]
+    assert reals.unique().numel() == reals.numel()
+    assert len(set(data[data < 1000].tolist())) >= 2
+
+
+def test_accumulate_subsample_draws_uniformly_from_the_pool():
+    # over many replicates the real share of the subsample at generation t is n_real / (n_real + t n_synthetic)
+    family = WeightRecordingFamily(replicates=400)
+    run_loop(family, real_source(400), generations=3, n_real=10, n_synthetic=10, workflow="accumulate-subsample")
+    for t in range(1, 4):
+        share = np.mean(family.real_trained[t]) / 10
+        assert share == pytest.approx(1 / (t + 1), abs=0.03)
+    # and generation 3's subsample holds items of each earlier synthetic generation in equal shares
+    data, _ = family.items[3]
+    for g in (1, 2, 3):
+        assert float((data == g).double().mean()) == pytest.approx(0.25, abs=0.03)
+
+
+def test_accumulate_subsample_resumes_with_its_pool(tmp_path):
+    # an interrupted run resumes exactly: the pool (the workflow's state) is checkpointed with the rest
+    source = lambda: DistributionSource(gaussian_source_sampler(), replicates=3)
+    kw = dict(generations=6, n_real=10, seed=2, workflow="accumulate-subsample")
+    full = run_loop(GaussianFamily(), source(), observe=lambda m, d, g, gen: {"std": m.std}, **kw)
+
+    class Interrupt(Exception):
+        pass
+
+    def observe(m, d, g, gen):
+        if g == 4:
+            raise Interrupt
+        return {"std": m.std}
+
+    with pytest.raises(Interrupt):
+        run_loop(GaussianFamily(), source(), observe=observe, checkpoint_dir=tmp_path, **kw)
+    resumed = run_loop(GaussianFamily(), source(), observe=lambda m, d, g, gen: {"std": m.std},
+                       checkpoint_dir=tmp_path, **kw)
+    assert resumed.resumed_from == 3
+    assert np.allclose(resumed.table["value"], full.table["value"])
+
+
+def test_accumulate_subsample_refuses_curation():
+    with pytest.raises(ValueError, match="accumulate-subsample"):
+        run_loop(WeightRecordingFamily(), real_source(), generations=1, n_real=10, workflow="accumulate-subsample",
+                 curate=lambda s, g, gen: torch.ones(s.shape[:2], dtype=torch.float64))
+
+
+def test_mix_takes_the_three_shares():
+    family = WeightRecordingFamily()
+    run_loop(family, real_source(), generations=3, n_real=10, n_synthetic=20, workflow="mix",
+             workflow_options={"original": 0.25, "previous": 0.25})
+    # 5 original, 5 from the previous training set, 10 new samples: 20 in all
+    assert family.pool_sizes == [10, 20, 20, 20]
+    data, _ = family.items[1]  # generation 1: previous = the original data, so 10 real items
+    assert (data >= 1000).sum(dim=1).tolist() == [10, 10]
+    data, _ = family.items[3]
+    fresh_samples = (data == 3).sum(dim=1)  # generation 3's new samples carry the value 3
+    assert fresh_samples.tolist() == [10, 10]
+    assert ((data >= 1000).sum(dim=1) >= 5).all()  # at least alpha's 5 original items
+
+
+def test_mix_special_cases_equal_the_workflows():
+    # alpha = beta = 0 is replace; alpha = f, beta = 0 keeps f of original data like kept_real_fraction
+    a = RecordingFamily()
+    run_loop(a, real_source(), generations=2, n_real=10, n_synthetic=10, workflow="mix", workflow_options={})
+    b = RecordingFamily()
+    run_loop(b, real_source(), generations=2, n_real=10, n_synthetic=10, workflow="replace")
+    assert a.sizes == b.sizes and a.real_counts == b.real_counts
+    c = RecordingFamily()
+    run_loop(c, real_source(), generations=2, n_real=10, n_synthetic=10, workflow="mix",
+             workflow_options={"original": 0.2})
+    d = RecordingFamily()
+    run_loop(d, real_source(), generations=2, n_real=10, n_synthetic=10, kept_real_fraction=0.2)
+    assert c.sizes == d.sizes and c.real_counts == d.real_counts == [10, 2, 2]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"original": 0.6, "previous": 0.5}, "at least one new sample"),
+    ({"original": -0.1}, "original"),
+    ({"every": 3}, "do not apply"),
+])
+def test_mix_bad_options_name_the_option(options, message):
+    with pytest.raises(ValueError, match=message):
+        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow="mix", workflow_options=options)
+
+
+def test_reset_returns_to_the_pristine_snapshot_every_k_generations():
+    family = WeightRecordingFamily()
+    run_loop(family, real_source(), generations=7, n_real=10, n_synthetic=8, workflow="reset",
+             workflow_options={"every": 3})
+    snapshot = family.items[0][0]
+    for t in range(8):
+        data, _ = family.items[t]
+        if t % 3 == 0:
+            assert torch.equal(data, snapshot)  # the same real items, not new ones
+        else:
+            assert (data == t).all() and data.shape[1] == 8  # replace: the last model's samples only
+    assert [training_set_size("reset", t, 10, 8, {"every": 3}) for t in range(8)] == [10, 8, 8, 10, 8, 8, 10, 8]
+
+
+def test_reset_needs_a_period():
+    with pytest.raises(ValueError, match="every"):
+        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow="reset")
+    with pytest.raises(ValueError, match="do not apply"):
+        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow_options={"every": 2})
+
+
+def test_reset_holds_the_gaussian_between_resets():
+    # a Gaussian chain that collapses under replace is pulled back to its generation-0 fit at each reset
+    source = DistributionSource(gaussian_source_sampler(), 2000)
+    stds = {}
+
+    def observe(model, data, t, generator):
+        return {"std": model.std}
+
+    for workflow, options in (("replace", None), ("reset", {"every": 10})):
+        result = run_loop(GaussianFamily(ddof=0), DistributionSource(gaussian_source_sampler(), 2000), generations=40,
+                          n_real=20, workflow=workflow, workflow_options=options, observe=observe)
+        stds[workflow] = result.table.pivot(index="generation", columns="replicate", values="value")
+    reset = stds["reset"]
+    assert torch.allclose(torch.tensor(reset.loc[30].values), torch.tensor(reset.loc[0].values))
+    # log-variance drift per generation: E ln(chi2_{n-1} / n) = psi((n-1)/2) + ln(2/n) (about -2/n);
+    # replace drifts 40 steps, reset only the 9 since the last reset
+    from scipy.special import digamma
+    drift = digamma(19 / 2) + np.log(2 / 20)
+    assert np.mean(np.log(stds["replace"].loc[39] ** 2 / stds["replace"].loc[0] ** 2)) == pytest.approx(39 * drift,
+                                                                                                   abs=0.15)
+    assert np.mean(np.log(reset.loc[39] ** 2 / reset.loc[0] ** 2)) == pytest.approx(9 * drift, abs=0.08)
+    del source

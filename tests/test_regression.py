@@ -211,3 +211,16 @@ def test_curation_hooks_can_score_regression_items():
     plain_theory = theory.replace_test_error(T, n, d, n_synthetic=2 * n)[-1]
     assert finals["plain"] == pytest.approx(plain_theory, rel=0.15)
     assert finals["verified"] < 0.6 * finals["plain"]
+
+
+def test_accumulate_subsample_sits_between_replace_and_accumulate():
+    """A fixed budget drawn from everything so far: it grows (unlike accumulate) but slower than replace."""
+    kw = dict(replicates=1500, generations=10)
+    errors = {preset: np.asarray(run_experiment("regression", preset=preset, **kw).summary["test_error"])
+              for preset in ("replace", "accumulate", "accumulate-subsample")}
+    sub = errors["accumulate-subsample"]
+    assert errors["accumulate"][-1] < sub[-1] < errors["replace"][-1]
+    assert sub[0] == pytest.approx(errors["replace"][0])  # same generation 0 (same seed, same real data)
+    # its first step equals replace's in law: the subsample of generation 1 is half real, half synthetic,
+    # so its increment is smaller than replace's full one
+    assert sub[1] - sub[0] < errors["replace"][1] - errors["replace"][0]

@@ -100,3 +100,71 @@ def test_kept_fraction_and_leak_theory_match_the_simulated_sweeps():
     leak = sweep_point("gaussian", "detector miss rate", 1.0, generations=40, replicates=300)
     assert leak["final_relative_quality"] == pytest.approx(np.sqrt(theory.mixed_fixed_point_variance(0.8, 0.8)), abs=0.05)
     assert theory.kept_fraction_variance(100, 0.0, 100) == pytest.approx(0.99**101)  # generation 100: 101 fits
+
+
+# --- the learned (imperfect) verifier ------------------------------------------------------------------
+
+from madlib.remedies.filters import (LearnedVerifier, acceptance_probability, fit_logistic,  # noqa: E402
+                                     one_hot_features, quadratic_features)
+
+
+def test_acceptance_probability_is_the_ratio_over_its_row_maximum():
+    log_real = torch.tensor([[-1.0, -2.0, -3.0], [-1000.0, -1001.0, -1002.0]], dtype=torch.float64)
+    log_model = torch.tensor([[-2.0, -2.0, -2.0], [-1000.0, -1000.0, -1000.0]], dtype=torch.float64)
+    p = acceptance_probability(log_real, log_model)
+    expected = np.exp([[0.0, -1.0, -2.0], [0.0, -1.0, -2.0]])  # per row, no underflow at -1000
+    assert np.allclose(p.numpy(), expected)
+    with pytest.raises(ValueError, match="log_p_real"):
+        acceptance_probability(log_real, log_model[:, :2])
+
+
+def test_logistic_regression_recovers_a_known_log_ratio():
+    # real N(0, 1) against candidates N(0, 2^2): log p_real / p_model = log 2 - x^2 (1/2 - 1/8) exactly quadratic
+    g = torch.Generator().manual_seed(0)
+    R, n = 4, 20_000
+    real = torch.randn(R, n, 1, generator=g, dtype=torch.float64)
+    synthetic = 2 * torch.randn(R, n, 1, generator=g, dtype=torch.float64)
+    verifier = LearnedVerifier(real, quadratic_features, l2=0.0)
+    x = synthetic[..., 0]
+    truth = np.log(2) - x**2 * (0.5 - 0.125)
+    estimate = verifier.log_ratio(synthetic)
+    inside = x.abs() < 2  # where both classes have plenty of data
+    assert torch.allclose(estimate[inside], truth[inside], atol=0.1)
+    assert float((estimate - truth)[inside].abs().mean()) < 0.03
+    # and a plain batched fit agrees with scikit-learn's unpenalised logistic regression
+    from sklearn.linear_model import LogisticRegression
+    f = torch.cat([quadratic_features(real[:1, :2000]), quadratic_features(synthetic[:1, :2000])], dim=1)
+    y = torch.cat([torch.ones(1, 2000), torch.zeros(1, 2000)], dim=1)
+    theta = fit_logistic(f, y, torch.ones_like(y, dtype=torch.float64), l2=0.0)[0].numpy()
+    sk = LogisticRegression(penalty=None, fit_intercept=False, max_iter=1000, tol=1e-10).fit(f[0].numpy(), y[0].numpy())
+    assert np.allclose(theta, sk.coef_[0], atol=1e-4)
+
+
+def test_learned_verifier_holds_the_gaussian_but_less_well_than_the_oracle():
+    baseline, _ = chain()
+    g = torch.Generator().manual_seed(1)
+    reference = torch.randn(400, 50, 1, generator=g, dtype=torch.float64)  # 50 real items per world
+    learned, _ = chain(LearnedVerifier(reference, quadratic_features, max_keep=50), n_synthetic=200)
+    oracle, _ = chain(VerifierFilter(standard_normal_log_prob, max_keep=50), n_synthetic=200)
+    assert np.median(learned) > 0.7 > 0.45 > np.median(baseline)
+    # it knows N(0, 1) only through 50 items: its worlds scatter more around 1 than the oracle's
+    assert np.std(np.log(learned)) > np.std(np.log(oracle))
+
+
+def test_learned_verifier_restores_the_cats_share():
+    # the candidates are 30% blue, the real set 10%: the accepted ones must be close to 10% blue
+    g = torch.Generator().manual_seed(2)
+    R, m = 200, 400
+    real = (torch.rand(R, 200, generator=g) < 0.1).long()
+    synthetic = (torch.rand(R, m, generator=g) < 0.3).long()
+    verifier = LearnedVerifier(real, one_hot_features(2))
+    weights = verifier(synthetic, 1, torch.Generator().manual_seed(3))
+    share = ((synthetic == 1) * weights).sum(1) / weights.sum(1)
+    assert float(share.mean()) == pytest.approx(0.1, abs=0.015)
+
+
+def test_learned_verifier_bad_arguments():
+    with pytest.raises(ValueError, match="real_items"):
+        LearnedVerifier(torch.zeros(3), quadratic_features)
+    with pytest.raises(ValueError, match="replicates"):
+        LearnedVerifier(torch.zeros(3, 10, 1), quadratic_features).log_ratio(torch.zeros(2, 5, 1))

@@ -4,7 +4,8 @@ import pytest
 
 from madlib import run_experiment
 from madlib.simulations.remedies import remedy_curve
-from madlib.remedies import remedy_settings
+from madlib.remedies import REMEDY_KEYS, remedy_settings
+from madlib.experiments.remedies import EXPENSIVE_REMEDIES, expensive_curve
 
 
 def test_accumulate_keeps_gaussian_variance_bounded_where_replace_collapses():
@@ -36,7 +37,7 @@ def test_scoreboard_experiment_reports_every_family_and_remedy():
     result = run_experiment("scoreboard", families="gaussian,cats", generations=15, replicates=50)
     board = result.summary["families"]
     assert set(board) == {"gaussian", "cats"}
-    assert len(board["cats"]) == 9
+    assert len(board["cats"]) == 12
     assert board["gaussian"]["self-likelihood"]["generations_to_collapse"] is not None
     assert board["gaussian"]["accumulate"]["generations_to_collapse"] is None
 
@@ -48,3 +49,55 @@ def test_bad_remedy_and_family_names():
         remedy_curve("unicorn", "accumulate", generations=2, replicates=2)
     with pytest.raises(ValueError, match="families"):
         run_experiment("scoreboard", families="gaussian,unicorn")
+
+
+def test_cats_measure_is_uncapped_and_agrees_with_chapter_2():
+    # with 10% kept real cats the MEAN blue share stays at 10% (chapter 2: a martingale), and so does the
+    # mean under replace; the median world, the scoreboard's measure, tells the two apart
+    kept_mean = remedy_curve("cats", "keep-real", generations=60, replicates=400, aggregate="mean")
+    plain_mean = remedy_curve("cats", "none", generations=60, replicates=400, aggregate="mean")
+    kept = remedy_curve("cats", "keep-real", generations=60, replicates=400)
+    plain = remedy_curve("cats", "none", generations=60, replicates=400)
+    assert kept_mean.iloc[-20:].mean() == pytest.approx(1.0, abs=0.08)
+    assert plain_mean.iloc[-1] == pytest.approx(1.0, abs=0.3)  # noisy: a few all-blue worlds carry it
+    assert kept.iloc[-20:].min() >= 0.75 and plain.iloc[-1] == 0.0
+    assert kept_mean.max() > 1.0  # uncapped: worlds above their fair share count
+
+
+def test_reset_saws_between_collapse_and_the_snapshot_where_fresh_data_holds():
+    reset = remedy_curve("gaussian", "reset", generations=40, replicates=400)
+    fresh = remedy_curve("gaussian", "fresh", generations=40, replicates=400)
+    none = remedy_curve("gaussian", "none", generations=40, replicates=400)
+    assert np.allclose(reset.loc[[10, 20, 30, 40]], 1.0)  # back at the snapshot's fit
+    assert np.allclose(reset.loc[1:9].values, none.loc[1:9].values)  # replace in between
+    assert reset.loc[9] < 0.93 < fresh.loc[5:].min()
+
+
+def test_learned_verifier_and_fixed_budget_hold_the_toys():
+    for family in ("gaussian", "cats"):
+        assert remedy_curve(family, "learned-verifier", generations=40, replicates=200).iloc[-1] > 0.85
+        assert remedy_curve(family, "accumulate-subsample", generations=40, replicates=200).iloc[-1] > 0.85
+
+
+def test_expensive_families_use_recall_and_perplexity():
+    vae = expensive_curve("vae", {"recall": [0.8, 0.4, 0.2], "class_entropy": [2.3, 2.3, 2.3]})
+    assert vae.tolist() == pytest.approx([1.0, 0.5, 0.25])
+    lm = expensive_curve("lm", {"test_perplexity": [10.0, 20.0]})
+    assert lm.tolist() == pytest.approx([1.0, 0.5])
+    # the sub-runs keep the overrides the vae and lm experiments take, and name registry keys
+    assert set(EXPENSIVE_REMEDIES) <= set(REMEDY_KEYS)
+    assert all(set(o) <= {"workflow", "kept_real_fraction", "curate"} for o in EXPENSIVE_REMEDIES.values())
+
+
+def test_static_explorer_has_a_slider_over_n_and_a_family_menu():
+    from madlib.widgets.remedies import static_explorer, static_explorer_grid
+
+    grid = static_explorer_grid(families=("gaussian", "cats"), sizes=(20, 100), remedies=("none", "fresh"),
+                                generations=4, replicates=8)
+    assert set(grid) == {(20, "gaussian"), (20, "cats"), (100, "gaussian"), (100, "cats")}
+    assert all(len(series) == 2 and len(series[0][0]) == 5 for series in grid.values())
+    fig = static_explorer(grid)
+    assert len(fig.data) == 8
+    assert [step["label"] for step in fig.layout.sliders[0].steps] == ["20", "100"]
+    # the slider opens at n = 100, the scoreboard's size
+    assert fig.layout.sliders[0].active == 1

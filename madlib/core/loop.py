@@ -31,7 +31,7 @@ from .config import float64_device
 from .protocol import Family, GenerativeModel
 from .sources import RealSource
 from .validation import check_choice, check_float, check_fraction, check_int
-from .workflows import WORKFLOW_FUNCTIONS, WORKFLOWS, Step
+from .workflows import WORKFLOW_FUNCTIONS, WORKFLOWS, Step, check_workflow_options, synthetic_count
 
 __all__ = ["WORKFLOWS", "LoopResult", "Observation", "run_loop"]
 
@@ -131,6 +131,7 @@ def run_loop(
     n_real: int,
     n_synthetic: int | None = None,
     workflow: str = "replace",
+    workflow_options: Mapping[str, Any] | None = None,
     kept_real_fraction: float = 0.0,
     sampling_bias: float = 1.0,
     seed: int = 0,
@@ -146,7 +147,9 @@ def run_loop(
     ``n_real`` real items make generation 0 (and each *fresh* generation); ``n_synthetic``
     (default ``n_real``) synthetic items are drawn per generation; ``kept_real_fraction``
     (*replace* only) is the share of each training set that is original real data;
-    ``sampling_bias`` (lambda in (0, 1]) is passed to ``model.sample``.
+    ``sampling_bias`` (lambda in (0, 1]) is passed to ``model.sample``. ``workflow_options`` are
+    the settings of the workflows that take some (``mix``: shares ``original`` and ``previous``;
+    ``reset``: ``every``), see :func:`madlib.core.workflows.check_workflow_options`.
 
     ``observe(model, train_data, generation, generator)`` returns an :class:`Observation`, a
     mapping of metrics, or None; it gets its own random stream, so measuring never changes the
@@ -156,10 +159,12 @@ def run_loop(
     resumes from it; ``config`` (JSON-able) is stored with it so a different run never resumes it.
     """
     s = _settings(workflow, generations, n_real, n_synthetic, kept_real_fraction, sampling_bias, seed)
+    options = check_workflow_options(s.workflow, workflow_options, n_real=s.n_real, n_synthetic=s.n_synthetic)
     replicates = real.replicates
     checkpoint = None
     if checkpoint_dir is not None:
-        fingerprint = digest({"config": dict(config or {}), "loop": list(vars(s).values())}, length=64)
+        loop_key = list(vars(s).values()) + ([sorted(options.items())] if options else [])
+        fingerprint = digest({"config": dict(config or {}), "loop": loop_key}, length=64)
         checkpoint = Checkpointer(checkpoint_dir, fingerprint)
 
     generator = _generator_for(real, s.seed)
@@ -167,11 +172,13 @@ def run_loop(
     records: list[tuple] = []
     artefacts: dict[int, dict[str, Any]] = {}
     model = data = weights = original = None
+    workflow_state: dict[str, Any] = {}  # what a workflow keeps between generations (accumulate-subsample's pool)
     start, resumed_from = 0, None
     state = checkpoint.load(map_location=_device_of(real)) if checkpoint is not None else None
     if state is not None:
         model, data, weights, original = state["model"], state["data"], state["weights"], state["original"]
         records, artefacts = state["records"], state["artefacts"]
+        workflow_state = state.get("workflow_state", {})
         if state["real_state"] is not None:
             real.load_state_dict(state["real_state"])
         generator.set_state(state["generator"])
@@ -189,12 +196,13 @@ def run_loop(
             original = real.draw(s.n_real, generator)
             data, weights = original, None
         else:
-            n_new = s.n_synthetic - s.n_kept if s.workflow == "replace" else s.n_synthetic
+            n_new = synthetic_count(s.workflow, s.n_synthetic, s.n_kept, options)
             synthetic = model.sample(n_new, sampling_bias=s.sampling_bias, generator=generator, context=data)
             synthetic_weights = _call_curate(curate, synthetic, t, generator, model) if curate is not None else None
             if synthetic_weights is not None and synthetic_weights.shape != synthetic.shape[:2]:
                 raise ValueError(f"curate must return weights of shape {tuple(synthetic.shape[:2])}")
-            step = Step(t, original, data, weights, synthetic, synthetic_weights, real, generator, s.n_real, s.n_kept)
+            step = Step(t, original, data, weights, synthetic, synthetic_weights, real, generator, s.n_real, s.n_kept,
+                        options, workflow_state)
             data, weights = WORKFLOW_FUNCTIONS[s.workflow](step)
         model = family.fit(data, weights=weights, previous=model, generator=generator)
         if observe is not None:
@@ -205,7 +213,7 @@ def run_loop(
         if checkpoint is not None:
             checkpoint.save({
                 "generation": t, "model": model, "data": data, "weights": weights, "original": original,
-                "records": records, "artefacts": artefacts,
+                "records": records, "artefacts": artefacts, "workflow_state": workflow_state,
                 # only stateful sources (a pool dealing items) have something to save
                 "real_state": real.state_dict() if hasattr(real, "state_dict") else None,
                 "generator": generator.get_state(), "eval_generator": eval_generator.get_state(),

@@ -12,15 +12,18 @@ from ..theory import gaussian as theory
 from .style import LINESTYLES, PALETTE, THEORY_STYLE
 
 REMEDY_COLOURS = {  # by remedy key (madlib.remedies.registry)
-    "none": PALETTE["vermillion"],
-    "keep-real": PALETTE["blue"],
-    "accumulate": PALETTE["green"],
-    "fresh": PALETTE["sky"],
+    "none": PALETTE["grey"],
+    "keep-real": PALETTE["sky"],
+    "accumulate": PALETTE["orange"],
+    "fresh": PALETTE["green"],
     "verifier": PALETTE["black"],
-    "self-likelihood": PALETTE["orange"],
+    "learned-verifier": PALETTE["blue"],
+    "accumulate-subsample": PALETTE["yellow"],
+    "reset": PALETTE["purple"],
+    "self-likelihood": PALETTE["vermillion"],
     "tail-reweighting": PALETTE["purple"],
-    "web-scrape": PALETTE["grey"],
-    "web-scrape-detector": PALETTE["yellow"],
+    "web-scrape": PALETTE["black"],
+    "web-scrape-detector": PALETTE["blue"],
 }
 
 
@@ -138,3 +141,48 @@ def scoreboard_table(table: pd.DataFrame) -> pd.DataFrame:
     out = out.reindex(index=list(dict.fromkeys(table["remedy"])), columns=list(dict.fromkeys(table["family"])))
     out.index = [remedy_label(r) for r in out.index]
     return out.fillna("not run")
+
+
+REGRESSION_COLOURS = {"replace": PALETTE["vermillion"], "accumulate": PALETTE["blue"],
+                      "accumulate-subsample": PALETTE["orange"]}
+
+
+def plot_regression(summaries: dict[str, dict], *, ax=None, pi2_over_6: float = np.pi**2 / 6):
+    """Test error relative to generation 0's, per workflow (mean +- 2 standard errors), with the closed
+    forms (dashed) where the ``regression`` experiment has them and the pi^2/6 bound of accumulate.
+
+    Without ``ax``: two panels, everything on the left and a zoom on the bounded curves on the right."""
+    if not summaries:
+        raise ValueError("summaries must map at least one workflow to a regression summary")
+    if ax is not None:
+        _draw_regression(ax, summaries, pi2_over_6)
+        return ax.figure
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.3))
+    _draw_regression(left, summaries, pi2_over_6)
+    _draw_regression(right, summaries, pi2_over_6, legend=False)
+    bounded = [np.asarray(s["ratio_to_generation0"]) for w, s in summaries.items() if w != "replace"]
+    top = max([pi2_over_6] + [float(b.max()) for b in bounded]) * 1.15
+    right.set_ylim(0.9, top)
+    right.set_title("zoom: the bounded curves")
+    fig.tight_layout()
+    return fig
+
+
+def _draw_regression(ax, summaries: dict[str, dict], pi2_over_6: float, legend: bool = True) -> None:
+    for i, (workflow, s) in enumerate(summaries.items()):
+        g = np.asarray(s["generation"])
+        mean, se = np.asarray(s["test_error"]), np.asarray(s["test_error_se"])
+        first = mean[0]
+        colour = REGRESSION_COLOURS.get(workflow)
+        ax.plot(g, mean / first, color=colour, linestyle=LINESTYLES[i % len(LINESTYLES)], marker="o", markersize=3,
+                label=f"{workflow} (simulated)")
+        ax.fill_between(g, (mean - 2 * se) / first, (mean + 2 * se) / first, color=colour, alpha=0.2, linewidth=0)
+        if s.get("theory_test_error") is not None:
+            ax.plot(g, np.asarray(s["theory_test_error"]) / first, **{**THEORY_STYLE, "color": PALETTE["black"]},
+                    label=f"{workflow}: closed form")
+    ax.axhline(pi2_over_6, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
+    ax.annotate(r"$\pi^2/6$", (0, pi2_over_6), xytext=(2, 4), textcoords="offset points", fontsize=9,
+                color=PALETTE["grey"])
+    ax.set(xlabel="generation", ylabel="test error / generation 0's", title="Linear regression on its own labels")
+    if legend:
+        ax.legend(fontsize=8.5)

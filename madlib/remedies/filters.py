@@ -5,9 +5,12 @@ synthetic items of a generation (and the model that made them) and returns a
 weight per item, 0 to drop it. Workflow remedies (accumulate, fresh data, a kept
 real fraction) are loop settings and need no hook.
 
-* :class:`VerifierFilter` -- a verifier that knows the real distribution accepts
+* :class:`VerifierFilter` -- an *oracle* verifier that knows the real density accepts
   each item with probability proportional to p_real(x) / p_model(x) (rejection
-  sampling towards the truth), or reweights by that ratio;
+  sampling towards the truth), or reweights by that ratio: an upper bound on what
+  any verifier can do;
+* :class:`LearnedVerifier` -- an *imperfect* verifier: a logistic regression trained to tell a
+  small real set from the candidates estimates the ratio and accepts by it;
 * :class:`SelfLikelihoodFilter` -- keeps the items the generator itself finds most
   likely: curation by the model's own taste, which is sampling bias;
 * :class:`ProvenanceFilter` -- a detector of synthetic data with a miss rate: the
@@ -38,6 +41,41 @@ def model_log_prob(model, items: torch.Tensor) -> torch.Tensor:
 def _normalise(weights: torch.Tensor) -> torch.Tensor:
     """Scale weights so each replicate's weights average 1 (the effective data size stays honest)."""
     return weights / weights.mean(dim=1, keepdim=True).clamp_min(1e-300)
+
+
+def acceptance_probability(log_p_real: torch.Tensor, log_p_model: torch.Tensor) -> torch.Tensor:
+    """A verifier's acceptance probability r(x) / max r per candidate, r = p_real / p_model; ``(R, m)``.
+
+    The maximum is taken per replicate (row): each world has its own model. Computed in log
+    space, so log-densities of -1000 neither underflow nor overflow. Items the model cannot
+    have drawn (log p_model = -inf) or that are impossible under the real data get 0.
+    """
+    if log_p_real.shape != log_p_model.shape or log_p_real.ndim != 2:
+        raise ValueError(f"log_p_real and log_p_model must both be (R, m), got {tuple(log_p_real.shape)} "
+                         f"and {tuple(log_p_model.shape)}")
+    log_ratio = log_p_real.to(torch.float64) - log_p_model.to(torch.float64)
+    log_ratio = torch.nan_to_num(log_ratio, nan=-np.inf, posinf=np.inf)
+    return (log_ratio - log_ratio.max(dim=1, keepdim=True).values).exp().nan_to_num(0.0)
+
+
+def reject_by_log_ratio(log_ratio: torch.Tensor, generator: torch.Generator, max_keep: int | None,
+                        min_keep: int) -> torch.Tensor:
+    """0/1 weights: accept each candidate with probability r / max r (rejection sampling), keep at most
+    ``max_keep`` accepted ones at random and at least ``min_keep`` (the highest ratios) per replicate."""
+    ratio = (log_ratio - log_ratio.max(dim=1, keepdim=True).values).exp()
+    u = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
+    accepted = (u.to(ratio.device) < ratio).to(torch.float64)
+    if max_keep is not None:
+        # keep a random max_keep of the accepted items: the training size stays that of the other loops
+        keys = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
+        keys = keys.to(ratio.device) + (1 - accepted) * 2  # accepted first, in random order
+        rank = keys.argsort(dim=1).argsort(dim=1)
+        accepted = accepted * (rank < max_keep)
+    short = accepted.sum(dim=1) < min_keep
+    if bool(short.any()):
+        best = keep_top(log_ratio[short], min(min_keep, log_ratio.shape[1]))
+        accepted[short] = torch.maximum(accepted[short], best)
+    return accepted
 
 
 class VerifierFilter:
@@ -72,20 +110,107 @@ class VerifierFilter:
         if self.mode == "importance":
             cap = torch.quantile(log_ratio.clamp(-1e300, 1e300), self.clip_quantile, dim=1, keepdim=True)
             return _normalise((log_ratio.clamp(max=cap) - cap).exp())
-        ratio = (log_ratio - log_ratio.max(dim=1, keepdim=True).values).exp()
-        u = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
-        accepted = (u.to(ratio.device) < ratio).to(torch.float64)
-        if self.max_keep is not None:
-            # keep a random max_keep of the accepted items: the training size stays that of the other loops
-            keys = torch.rand(ratio.shape, generator=generator, device=generator.device, dtype=torch.float64)
-            keys = keys.to(ratio.device) + (1 - accepted) * 2  # accepted first, in random order
-            rank = keys.argsort(dim=1).argsort(dim=1)
-            accepted = accepted * (rank < self.max_keep)
-        short = accepted.sum(dim=1) < self.min_keep
-        if bool(short.any()):
-            best = keep_top(log_ratio[short], min(self.min_keep, log_ratio.shape[1]))
-            accepted[short] = torch.maximum(accepted[short], best)
-        return accepted
+        return reject_by_log_ratio(log_ratio, generator, self.max_keep, self.min_keep)
+
+
+Features = Callable[[torch.Tensor], torch.Tensor]
+
+
+def fit_logistic(features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, *, l2: float = 1e-2,
+                 iterations: int = 30) -> torch.Tensor:
+    """Batched L2-penalised logistic regression by Newton's method: coefficients ``(R, k)``.
+
+    ``features (R, N, k)`` (include a constant column), ``labels (R, N)`` in {0, 1}, ``weights (R, N)``.
+    The penalty ``l2`` (on every coefficient but the first) keeps separable data finite.
+    """
+    features = features.to(torch.float64)
+    labels = labels.to(torch.float64)
+    weights = weights.to(torch.float64)
+    R, N, k = features.shape
+    penalty = torch.full((k,), float(l2), dtype=torch.float64, device=features.device)
+    penalty[0] = 1e-8  # the intercept is not shrunk
+    theta = torch.zeros(R, k, dtype=torch.float64, device=features.device)
+    for _ in range(iterations):
+        p = torch.sigmoid(torch.einsum("rnk,rk->rn", features, theta))
+        gradient = torch.einsum("rn,rnk->rk", weights * (labels - p), features) - penalty * theta
+        curvature = weights * p * (1 - p)
+        hessian = torch.einsum("rn,rnk,rnj->rkj", curvature, features, features) + torch.diag(penalty)
+        step = torch.linalg.solve(hessian, gradient[..., None])[..., 0]
+        theta = theta + step
+        if float(step.abs().max()) < 1e-9:
+            break
+    return theta
+
+
+class LearnedVerifier:
+    """An imperfect verifier: a classifier trained to tell a small real set from the candidates.
+
+    Each generation, a logistic regression on ``features(x)`` (a constant column first) learns to
+    separate ``real_items`` (a fixed set of real items, ``(R, n_ref, ...)``, or ``(1, n_ref, ...)``
+    shared by every replicate) from that generation's synthetic candidates, the two classes weighted
+    equally. Its logit then estimates log p_real(x) / p_model(x) (the density-ratio trick), and the
+    candidates are accepted by that *estimated* ratio exactly as :class:`VerifierFilter` accepts by the
+    true one. It knows only what ``n_ref`` real items and the feature map can tell it: with
+    quadratic features it can correct a Gaussian's spread, not shapes beyond second moments.
+    """
+
+    def __init__(self, real_items: torch.Tensor, features: Features, max_keep: int | None = None,
+                 l2: float = 1e-2, min_keep: int | None = None):
+        if real_items.ndim < 2 or real_items.shape[1] < 2:
+            raise ValueError(f"real_items must be (R, n_ref, ...) with n_ref >= 2, got {tuple(real_items.shape)}")
+        self.real_items = real_items
+        self.features = features
+        self.max_keep = None if max_keep is None else check_int("max_keep", max_keep, 2)
+        self.l2 = check_float("l2", l2, 0.0)
+        default_min = max(2, (self.max_keep or 0) // 4)
+        self.min_keep = default_min if min_keep is None else check_int("min_keep", min_keep, 0)
+
+    def log_ratio(self, synthetic: torch.Tensor) -> torch.Tensor:
+        """The classifier's estimate of log p_real / p_model for each candidate, ``(R, m)``."""
+        R, m = synthetic.shape[:2]
+        real = self.real_items.to(synthetic.device)
+        if real.shape[0] == 1 and R > 1:
+            real = real.expand(R, *real.shape[1:])
+        if real.shape[0] != R:
+            raise ValueError(f"real_items has {real.shape[0]} replicates, the candidates {R}")
+        f_real, f_syn = self.features(real).to(torch.float64), self.features(synthetic).to(torch.float64)
+        both = torch.cat([f_real, f_syn], dim=1)
+        # standardise the non-constant columns per replicate: Newton's steps and the penalty see one scale
+        mean = both[..., 1:].mean(dim=1, keepdim=True)
+        std = both[..., 1:].std(dim=1, keepdim=True).clamp_min(1e-12)
+        both = torch.cat([both[..., :1], (both[..., 1:] - mean) / std], dim=-1)
+        n_ref = real.shape[1]
+        labels = torch.cat([torch.ones(R, n_ref), torch.zeros(R, m)], dim=1).to(both.device)
+        # equal total weight per class: the logit is then the log density ratio, not shifted by m / n_ref
+        weights = torch.cat([torch.full((R, n_ref), 0.5 / n_ref), torch.full((R, m), 0.5 / m)], dim=1)
+        theta = fit_logistic(both, labels, weights.to(both.device) * (n_ref + m), l2=self.l2)
+        return torch.einsum("rmk,rk->rm", both[:, n_ref:], theta)
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model=None) -> torch.Tensor:
+        return reject_by_log_ratio(self.log_ratio(synthetic), generator, self.max_keep, self.min_keep)
+
+
+def quadratic_features(items: torch.Tensor) -> torch.Tensor:
+    """``[1, x, x x^T (upper triangle)]`` of vector items ``(R, m, d)``: the log-ratio of two Gaussians is quadratic."""
+    if items.ndim != 3:
+        raise ValueError(f"items must be (R, m, d), got {tuple(items.shape)}")
+    x = items.to(torch.float64)
+    d = x.shape[-1]
+    rows, cols = torch.triu_indices(d, d)
+    products = x[..., rows] * x[..., cols]
+    return torch.cat([torch.ones_like(x[..., :1]), x, products], dim=-1)
+
+
+def one_hot_features(num_categories: int) -> Features:
+    """``[1, one-hot(category) without the first]`` of categorical items ``(R, m)`` or ``(R, m, 1)``."""
+    num_categories = check_int("num_categories", num_categories, 2)
+
+    def features(items: torch.Tensor) -> torch.Tensor:
+        codes = (items[..., 0] if items.ndim == 3 else items).long()
+        one_hot = torch.nn.functional.one_hot(codes, num_categories).to(torch.float64)
+        return torch.cat([torch.ones_like(one_hot[..., :1]), one_hot[..., 1:]], dim=-1)
+
+    return features
 
 
 class SelfLikelihoodFilter:

@@ -2,7 +2,8 @@
 a label (for figures and tables) and the loop settings it stands for.
 
 Every remedy is a change to the fully synthetic loop (``replace``): a workflow (accumulate,
-fresh data, a kept share of real data), a ``curate`` hook (a verifier, the model's own taste,
+accumulate on a fixed budget, fresh data, a kept share of real data, a periodic reset to the
+pristine snapshot), a ``curate`` hook (an oracle or a learned verifier, the model's own taste,
 tail reweighting, a detector of synthetic data), or a different world (a web scrape where 80%
 of each generation's data is machine-made and cherry-picked, sampling bias 0.8).
 """
@@ -14,7 +15,7 @@ from typing import Callable
 import torch
 
 from ..core.validation import check_choice
-from .filters import ProvenanceFilter, SelfLikelihoodFilter, TailReweighting, VerifierFilter
+from .filters import LearnedVerifier, ProvenanceFilter, SelfLikelihoodFilter, TailReweighting, VerifierFilter
 
 LogProb = Callable[[torch.Tensor], torch.Tensor]
 
@@ -35,8 +36,14 @@ REMEDIES: dict[str, Remedy] = {r.key: r for r in (
     Remedy("none", "none (replace)", "fully synthetic: each generation trains on the last one's samples only"),
     Remedy("keep-real", "keep 10% real", "a share of each training set is original real data"),
     Remedy("accumulate", "accumulate", "keep every generation's data, real and synthetic"),
+    Remedy("accumulate-subsample", "accumulate, fixed budget",
+           "keep every generation's data but train on a random subset of constant size"),
     Remedy("fresh", "fresh data", "new real data every generation beside the synthetic"),
-    Remedy("verifier", "verifier filter", "a verifier that knows the real data accepts candidates"),
+    Remedy("reset", "reset to snapshot", "replace, but every 10 generations refit to the original real data"),
+    Remedy("verifier", "oracle verifier (upper bound)",
+           "a verifier that knows the true density ratio accepts candidates: the best any verifier can do"),
+    Remedy("learned-verifier", "learned verifier",
+           "a judge trained on real data: for the toys a classifier of 100 real items against the candidates"),
     Remedy("self-likelihood", "self-likelihood filter", "the generator keeps the candidates it finds most likely"),
     Remedy("tail-reweighting", "tail reweighting", "unlikely items are upweighted"),
     Remedy("web-scrape", "web scrape, no detector", "80% of each scrape is cherry-picked synthetic content"),
@@ -50,18 +57,31 @@ def remedy_label(key: str) -> str:
     return REMEDIES[check_choice("remedy", key, REMEDY_KEYS)].label
 
 
+RESET_EVERY = 10  #: generations between two resets to the pristine snapshot (remedy "reset")
+
+
 def remedy_settings(remedy: str, *, n: int, reference_log_prob: LogProb | None = None,
                     tail_strength: float | None = None, detector_miss_rate: float = 0.1,
-                    keep_fraction: float = 0.8, kept_real_fraction: float = 0.1) -> dict:
-    """Loop settings (``workflow``, ``n_synthetic``, ``kept_real_fraction``, ``sampling_bias``, ``curate``)
-    for the remedy with key ``remedy`` on a family trained on ``n`` items a generation."""
+                    keep_fraction: float = 0.8, kept_real_fraction: float = 0.1,
+                    real_reference: torch.Tensor | None = None, features: Callable | None = None,
+                    reset_every: int = RESET_EVERY) -> dict:
+    """Loop settings (``workflow``, ``workflow_options``, ``n_synthetic``, ``kept_real_fraction``,
+    ``sampling_bias``, ``curate``) for the remedy with key ``remedy`` on a family trained on ``n``
+    items a generation. The oracle verifier needs ``reference_log_prob``; the learned one a small
+    set of real items ``real_reference`` and the classifier's ``features``."""
     remedy = check_choice("remedy", remedy, REMEDY_KEYS)
-    settings = {"workflow": "replace", "n_synthetic": n, "kept_real_fraction": 0.0, "sampling_bias": 1.0,
-                "curate": None}
+    settings = {"workflow": "replace", "workflow_options": None, "n_synthetic": n, "kept_real_fraction": 0.0,
+                "sampling_bias": 1.0, "curate": None}
     if remedy == "keep-real":
         settings["kept_real_fraction"] = kept_real_fraction
-    elif remedy in ("accumulate", "fresh"):
+    elif remedy in ("accumulate", "fresh", "accumulate-subsample"):
         settings["workflow"] = remedy
+    elif remedy == "reset":
+        settings.update(workflow="reset", workflow_options={"every": reset_every})
+    elif remedy == "learned-verifier":
+        if real_reference is None or features is None:
+            raise ValueError("the learned verifier needs real_reference (a small set of real items) and features")
+        settings.update(n_synthetic=4 * n, curate=LearnedVerifier(real_reference, features, max_keep=n))
     elif remedy == "verifier":
         if reference_log_prob is None:
             raise ValueError("the verifier filter needs reference_log_prob (the real distribution's log-density)")

@@ -24,6 +24,7 @@ from ..models.categorical import CategoricalFamily, CategoricalSource
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
 from ..models.gmm import GMMFamily
 from ..remedies import ProvenanceFilter, TailReweighting, effective_sample_size, remedy_settings
+from ..remedies.filters import one_hot_features, quadratic_features
 
 TOY_FAMILIES = ("gaussian", "cats", "mixture")
 
@@ -40,6 +41,12 @@ class FamilyCase:
     quality: Callable[[Any, torch.Generator], torch.Tensor]  # per-replicate quality of a model
     aggregate: str  # "median" or "mean" over replicates
     what: str
+    features: Callable[[torch.Tensor], torch.Tensor] = quadratic_features  # the learned verifier's features
+
+    def real_reference(self, replicates: int, n_ref: int, seed: int) -> torch.Tensor:
+        """A small real set for the learned verifier, ``(R, n_ref, ...)``, independent of the loop's data."""
+        generator = torch.Generator().manual_seed(10_007 + seed)
+        return self.make_source(replicates).draw(n_ref, generator)
 
 
 def _gaussian_case() -> FamilyCase:
@@ -60,10 +67,12 @@ def _cats_case() -> FamilyCase:
         name="cats", n=100, make_family=lambda: CategoricalFamily(2),
         make_source=lambda R: CategoricalSource(CAT_PROPORTIONS, R),
         reference_log_prob=lambda items: log_p.to(items.device)[(items[..., 0] if items.ndim == 3 else items).long()],
-        # blue's share of the fur, relative to the true 10% and capped at 1, averaged over worlds:
-        # 0 in a world without blue, 1 in a world with at least its fair share
-        quality=lambda model, gen: (model.probs[:, 1] / CAT_PROPORTIONS[1]).clamp_max(1.0), aggregate="mean",
-        what="blue cats' representation (share of the true 10%, capped at 1; mean over worlds)")
+        # blue's share relative to the true 10%, NOT capped. The median world, not the mean: the mean
+        # blue share is a martingale (chapter 2), so it stays at 10% even under replace, where nine
+        # worlds in ten lose blue; the median falls to 0 once most worlds have lost it.
+        quality=lambda model, gen: model.probs[:, 1] / CAT_PROPORTIONS[1], aggregate="median",
+        what="blue cats' share relative to the true 10% (median world; uncapped)",
+        features=one_hot_features(2))
 
 
 def _mixture_case() -> FamilyCase:
@@ -87,12 +96,23 @@ CASES = {"gaussian": _gaussian_case, "cats": _cats_case, "mixture": _mixture_cas
 
 
 def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int, seed: int = 0,
-                 every: int = 1, progress: bool = False) -> pd.Series:
-    """Relative quality per generation (generation 0 = 1) of one family under one remedy."""
+                 every: int = 1, progress: bool = False, n: int | None = None,
+                 aggregate: str | None = None) -> pd.Series:
+    """Relative quality per generation (generation 0 = 1) of one family under one remedy.
+
+    ``n`` (default the family's) is the training-set size per generation; ``aggregate``
+    ("median" or "mean") overrides how the family's quality is averaged over replicates.
+    """
     if family not in CASES:
         raise ValueError(f"family must be one of {tuple(CASES)}, got {family!r}")
     case = CASES[family]()
-    settings = remedy_settings(remedy, n=case.n, reference_log_prob=case.reference_log_prob)
+    n = case.n if n is None else check_int("n", n, 2)
+    aggregate = case.aggregate if aggregate is None else aggregate
+    if aggregate not in ("median", "mean"):
+        raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
+    reference = case.real_reference(replicates, n, seed) if remedy == "learned-verifier" else None
+    settings = remedy_settings(remedy, n=n, reference_log_prob=case.reference_log_prob,
+                               real_reference=reference, features=case.features)
     every = check_int("every", every, 1)
 
     def observe(model, data, t, generator):
@@ -101,10 +121,10 @@ def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int,
         return {"quality": case.quality(model, generator)}
 
     with cpu_threads(1):  # small per-generation ops: threads only contend (see madlib.config.cpu_threads)
-        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=case.n,
+        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n,
                           seed=seed, observe=observe, progress=progress, desc=f"{family}: {remedy}", **settings)
     values = result.table.pivot(index="generation", columns="replicate", values="value")
-    curve = values.median(axis=1) if case.aggregate == "median" else values.mean(axis=1)
+    curve = values.median(axis=1) if aggregate == "median" else values.mean(axis=1)
     return curve / curve.iloc[0]
 
 
@@ -157,3 +177,20 @@ def sweep_point(family: str, sweep: str, value: float, *, generations: int, repl
             "relative_ess": float(np.mean(ess)) if ess else 1.0}
 
 
+
+
+def mix_final_quality(original: float, previous: float, *, generations: int, replicates: int, n: int = 100,
+                      seed: int = 0) -> float:
+    """The Gaussian's median fitted sigma after ``generations`` under Shumailov's mix (shares alpha =
+    ``original``, beta = ``previous``, gamma = the rest), relative to generation 0's."""
+    case = CASES["gaussian"]()
+
+    def observe(model, data, t, generator):
+        return {"quality": case.quality(model, generator)} if t in (0, generations) else None
+
+    with cpu_threads(1):
+        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n,
+                          n_synthetic=n, workflow="mix", workflow_options={"original": original, "previous": previous},
+                          seed=seed, observe=observe)
+    values = result.table.pivot(index="generation", columns="replicate", values="value").median(axis=1)
+    return float(values.iloc[-1] / values.iloc[0])

@@ -1,10 +1,15 @@
-"""Explorer for chapter 6: any remedy on any cheap family, computed live."""
+"""Explorers for chapter 6: any remedy on any cheap family, computed live (ipywidgets), and a
+kernel-free Plotly version over a precomputed grid (family x items per generation)."""
 from __future__ import annotations
+
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..plots.remedies import plot_remedy_curves
+from ..core.validation import check_int
+from ..plots import interactive
+from ..plots.remedies import REMEDY_COLOURS, plot_remedy_curves
 from ..remedies import REMEDY_KEYS, remedy_label
 from ..simulations.remedies import remedy_curve
 
@@ -24,6 +29,42 @@ def explorer_figure(family: str = "cats", remedies=("none", "verifier", "self-li
                        title=f"{family}: {generations} generations, {replicates} replicates")
     ax.legend(loc="lower left")
     return fig
+
+
+STATIC_REMEDIES = ("none", "keep-real", "accumulate", "accumulate-subsample", "fresh", "reset", "verifier",
+                   "learned-verifier", "self-likelihood")
+
+
+def static_explorer_grid(families: Sequence[str] = ("gaussian", "cats"), sizes: Sequence[int] = (20, 50, 100, 200, 500),
+                         remedies: Sequence[str] = STATIC_REMEDIES, generations: int = 100, replicates: int = 200,
+                         seed: int = 0) -> dict:
+    """Relative-quality curves ``{(n, family): [(generations, curve, label), ...]}`` for the kernel-free explorer."""
+    generations = check_int("generations", generations, 1)
+    replicates = check_int("replicates", replicates, 2)
+    frames = {}
+    for n in sizes:
+        for family in families:
+            frames[(int(n), family)] = [
+                (curve.index.to_numpy(), curve.to_numpy(), remedy_label(remedy))
+                for remedy in remedies
+                for curve in [remedy_curve(family, remedy, generations=generations, replicates=replicates, seed=seed,
+                                           n=int(n))]]
+    return frames
+
+
+def static_explorer(frames: dict, *, title: str = "Remedies: relative quality per generation"):
+    """The kernel-free Plotly figure of :func:`static_explorer_grid`: slider = n, dropdown = family."""
+    import plotly.graph_objects as go
+
+    colours = {remedy_label(k): REMEDY_COLOURS.get(k) for k in REMEDY_KEYS}
+    styled = {key: [go.Scatter(x=x, y=y, name=label, mode="lines",
+                               line=dict(color=colours.get(label), width=2,
+                                         dash="dash" if "verifier" in label else "solid"))
+                    for x, y, label in series] for key, series in frames.items()}
+    sizes = list(dict.fromkeys(key[0] for key in styled))
+    return interactive.slider_figure(styled, param_name="items per generation n", dropdown_name="family",
+                                     title=title, xaxis="generation", yaxis="quality relative to generation 0",
+                                     active=sizes.index(100) if 100 in sizes else 0)
 
 
 def remedy_explorer():
