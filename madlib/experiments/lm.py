@@ -96,7 +96,7 @@ def corpus_inputs(config: dict) -> dict:
     defaults={
         "model": "ngram",
         "workflow": "replace",
-        "generations": scaled(smoke=3, default=8, full=10),
+        "generations": scaled(smoke=3, default=6, full=10),
         "kept_real_fraction": 0.0,
         "temperature": 1.0,
         "top_k": 0,
@@ -104,8 +104,8 @@ def corpus_inputs(config: dict) -> dict:
         "repetition_penalty": 1.0,
         "prompt_mode": "original",
         "seed": 0,
-        "replicates": scaled(smoke=2, default=3, full=5),
-        "n_real": scaled(smoke=60, default=400, full=3000),  # real training blocks
+        "replicates": scaled(smoke=2, default=2, full=5),
+        "n_real": scaled(smoke=60, default=300, full=3000),  # real training blocks
         "block_len": 64,
         "prompt_len": 64,
         "corpus": "shakespeare",
