@@ -73,7 +73,10 @@ DECODER_PRESETS = {"-t06": {"temperature": 0.6}, "-beam5": {"beams": 5},
                    "-beam5-penalty3": {"beams": 5, "repetition_penalty": 3.0}, "-previous": {"prompt_mode": "previous"}}
 PRESETS = {**{f"ngram{k}": v for k, v in {**WORKFLOW_PRESETS, **DECODER_PRESETS}.items()},
            **{f"transformer{k}": {**TRANSFORMER, **v} for k, v in WORKFLOW_PRESETS.items()},
-           "transformer-previous": {**TRANSFORMER, "prompt_mode": "previous"}}
+           "transformer-previous": {**TRANSFORMER, "prompt_mode": "previous"},
+           # the generation-0 model with the paper's decoder and the released code's (samples, real-word rate)
+           "transformer-gen0-beam5": {**TRANSFORMER, "generations": 0, "beams": 5},
+           "transformer-gen0-beam5-penalty3": {**TRANSFORMER, "generations": 0, "beams": 5, "repetition_penalty": 3.0}}
 
 
 def corpus_inputs(config: dict) -> dict:
