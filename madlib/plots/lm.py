@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ..theory.wright_fisher import rare_loss_probability_by
 from .style import CYCLE, LINESTYLES, PALETTE, THEORY_STYLE, band_plot
@@ -61,7 +61,8 @@ def plot_sequence_perplexity(result, generations: Sequence[int] | None = None, *
         ax.hist(seq[g], bins=edges, histtype="step", linewidth=2, density=True, label=f"generation {g}",
                 **_style(i))
     ax.set_xscale("log")
-    ax.set_xlabel("perplexity of a generated sequence under the generation-0 model")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis overlap
+    ax.set_xlabel("perplexity of a sequence under the generation-0 model")
     ax.set_ylabel("density")
     ax.set_title(title or "Generated text, scored by the generation-0 model")
     ax.legend()
