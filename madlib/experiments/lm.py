@@ -125,8 +125,8 @@ def corpus_inputs(config: dict) -> dict:
         "n_layers": scaled(smoke=1, default=4, full=6),
         "n_heads": scaled(smoke=4, default=4, full=6),
         "dropout": scaled(smoke=0.0, default=0.0, full=0.1),
-        "base_steps": scaled(smoke=40, default=2500, full=5000),
-        "base_batch_size": scaled(smoke=8, default=16, full=64),
+        "base_steps": scaled(smoke=40, default=3000, full=5000),
+        "base_batch_size": scaled(smoke=8, default=8, full=64),
         "lr": 2e-3,
         "weight_decay": 0.1,
         # fine-tuning of each generation, from the base: about 5 passes over n_real blocks at default
@@ -134,7 +134,9 @@ def corpus_inputs(config: dict) -> dict:
         "batch_size": 16,
         "finetune_lr": 5e-4,
         "threads": 1,  # the chains: small tensors, one thread is as fast and far faster on a busy machine
-        "base_threads": scaled(smoke=1, default=2, full=2),  # pre-training: large matrix products, worth both cores
+        # pre-training threads: 2 is faster on an idle 2-core laptop, but 1 is about 5x faster per step on a
+        # busy one (threads wait for each other; measured here under a load of 10): 1 is the safe default
+        "base_threads": 1,
         "curate": "none",
         "keep_fraction": 0.5,
     },
