@@ -21,8 +21,17 @@ def test_ngram_replace_degrades_and_accumulate_degrades_less():
     replace = run_experiment("lm", **SMALL)
     accumulate = run_experiment("lm", workflow="accumulate", **SMALL)
     s = replace.summary
-    for key in ("test_perplexity", "distinct_2", "seq_ppl_q95", "word_survival"):
+    for key in ("test_perplexity", "test_loss_nats", "real_word_rate", "samples", "distinct_2", "seq_ppl_q95",
+                "word_survival"):
         assert len(s[key]) == SMALL["generations"] + 1
+    t = replace.table.pivot_table(index=["generation", "replicate"], columns="metric", values="value")
+    assert np.allclose(np.exp(t["test_loss_nats"]), t["test_perplexity"])  # per character, per replicate
+    assert all(0 < r <= 1 for r in s["real_word_rate"])
+    assert s["real_word_rate"][-1] < s["real_word_rate"][0]  # the model writes fewer real words
+    assert all(len(texts) == 2 and all(isinstance(t, str) and len(t) == 96 for t in texts) for texts in s["samples"])
+    assert len(s["sample_prompts"]) == 2 and all(p.endswith(".\n") for p in s["sample_prompts"])  # after a speaker
+    # the n-gram fitted on all the training text is a far better model than one fitted on 150 blocks
+    assert s["reference_test_loss_nats"] < s["test_loss_nats"][0]
     assert s["test_perplexity"][-1] > s["test_perplexity"][0] * 1.1  # steady degradation without real data
     assert accumulate.summary["test_perplexity"][-1] < s["test_perplexity"][-1]
     assert s["word_survival"][0] == 1.0 and s["word_survival"][-1] < 0.8  # words are forgotten
@@ -63,7 +72,7 @@ def test_loop_resumes_after_interruption_without_loss(tmp_path, kind):
     def family():
         if kind == "ngram":
             return NGramFamily(order=3, prompt_len=16)
-        base = build_model(TransformerConfig(vocab_size=256, context=32, d_model=16, n_layers=1, n_heads=2), seed=0)
+        base = build_model(TransformerConfig(vocab_size=256, context=48, d_model=16, n_layers=1, n_heads=2), seed=0)
         return TransformerFamily(base, TrainConfig(steps=3, batch_size=4, warmup=1), Decoding(), prompt_len=16)
 
     def observe(model, data, t, generator):
@@ -88,21 +97,82 @@ def test_loop_resumes_after_interruption_without_loss(tmp_path, kind):
         assert torch.equal(resumed.artefacts[g]["data"], straight.artefacts[g]["data"])
 
 
-def test_sampling_prompts_with_the_first_or_the_rolling_last_half():
-    blocks = _blocks()[None, :10]
-    model = NGramFamily(order=3, prompt_len=16, prompt_mode="first").fit(blocks)
-    out = model.sample(10, context=blocks, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(out[..., :16], blocks[..., :16])
-    assert not torch.equal(out, blocks)
-    rolling = NGramFamily(order=3, prompt_len=16).fit(blocks)
-    out = rolling.sample(10, context=blocks, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(out[..., :16], blocks[..., 16:])  # the predecessor's last half opens the new block
+MARK = 7  # the token a recording model writes
+
+
+def _recording(monkeypatch):
+    """Make n-gram models write MARK tokens and record every prompt they are given."""
+    from madlib.models import lm as lm_models
+
+    seen: list[torch.Tensor] = []
+
+    def fake_continue(self, prompts, n_new, decoding, generator):
+        seen.append(prompts.clone())
+        return torch.cat([prompts, torch.full((*prompts.shape[:2], n_new), MARK, dtype=prompts.dtype)], dim=-1)
+
+    monkeypatch.setattr(lm_models.NGramLM, "_continue", fake_continue)
+    return seen
+
+
+def _prompt_set(blocks: torch.Tensor, prompt_len: int) -> set[bytes]:
+    return {bytes(b[-prompt_len:].tolist()) for b in blocks.reshape(-1, blocks.shape[-1])}
+
+
+@pytest.mark.parametrize("prompt_len", [16, 32])
+def test_prompt_mode_original_prompts_from_the_original_blocks_and_trains_on_continuations_only(monkeypatch,
+                                                                                                prompt_len):
+    """The paper: every generation prompts with blocks of the ORIGINAL training set (their last
+    prompt_len tokens); the training set of generation t >= 1 holds only the continuations."""
+    seen = _recording(monkeypatch)
+    real = _blocks()[:24]
+    pool = PoolSource(real, 2, generator=torch.Generator().manual_seed(0))
+    result = run_loop(NGramFamily(order=3, prompt_len=prompt_len), pool, generations=3, n_real=12, seed=0,
+                      observe=lambda m, d, t, g: Observation(artefacts={"data": d.clone()}))
+    original = result.artefacts[0]["data"]
+    assert len(seen) == 3  # one sampling call per generation after 0
+    for g, prompts in enumerate(seen, start=1):
+        assert prompts.shape == (2, 12, prompt_len)
+        for r in range(2):  # each replicate prompts from its own original blocks, never from synthetic text
+            assert {bytes(p.tolist()) for p in prompts[r]} <= _prompt_set(original[r], prompt_len)
+        data = result.artefacts[g]["data"]
+        assert data.shape == (2, 12, 32) and bool((data == MARK).all())  # continuations only, no prompt inside
+
+
+def test_prompt_mode_previous_prompts_from_the_previous_training_set(monkeypatch):
+    """The released code: prompts are blocks of the model's own training set (the previous synthetic set)."""
+    seen = _recording(monkeypatch)
+    real = _blocks()[:24]
+    pool = PoolSource(real, 1, generator=torch.Generator().manual_seed(0))
+    result = run_loop(NGramFamily(order=3, prompt_len=16, prompt_mode="previous"), pool, generations=2, n_real=12,
+                      seed=0, observe=lambda m, d, t, g: Observation(artefacts={"data": d.clone()}))
+    original = result.artefacts[0]["data"]
+    # generation 1 prompts from generation 0's training set (the original), generation 2 from generation 1's
+    assert {bytes(p.tolist()) for p in seen[0][0]} <= _prompt_set(original[0], 16)
+    assert bool((seen[1] == MARK).all())  # the previous generation's (synthetic) continuations
+    assert bool((result.artefacts[2]["data"] == MARK).all())
+
+
+def test_prompt_modes_under_accumulate_and_with_dropped_blocks(monkeypatch):
+    seen = _recording(monkeypatch)
+    blocks = torch.cat([_text_blocks("abc abd abe ", 6), _text_blocks("xyz xyw ", 6)])[None]
+    weights = torch.tensor([[1.0] * 6 + [0.0] * 6])
+    previous = NGramFamily(order=3, prompt_len=16, prompt_mode="previous").fit(blocks, weights=weights)
+    previous.sample(12, context=blocks, generator=torch.Generator().manual_seed(0))
+    assert {bytes(p.tolist()) for p in seen[-1][0]} <= _prompt_set(blocks[0, :6], 16)  # never a dropped block
+    # original: a later model keeps the first generation's blocks as its prompts, whatever it trains on
+    family = NGramFamily(order=3, prompt_len=16)
+    first = family.fit(blocks[:, :6])
+    later = family.fit(torch.cat([blocks, blocks], dim=1), previous=first)
+    assert torch.equal(later.original, blocks[:, :6])
+    out = later.sample(5, context=torch.cat([blocks, blocks], dim=1), generator=torch.Generator().manual_seed(0))
+    assert out.shape == (1, 5, 32)
+    assert {bytes(p.tolist()) for p in seen[-1][0]} <= _prompt_set(blocks[0, :6], 16)
     with pytest.raises(ValueError, match="prompt_mode"):
-        NGramFamily(prompt_mode="middle")
-    fewer = model.sample(4, context=blocks, generator=torch.Generator().manual_seed(0))
-    assert fewer.shape == (1, 4, 32)
+        NGramFamily(prompt_mode="rolling")
     with pytest.raises(ValueError, match="context"):
-        model.sample(3)
+        first.sample(3)
+    with pytest.raises(ValueError, match="prompt_len"):
+        NGramFamily(order=3, prompt_len=40).fit(blocks).sample(2, context=blocks)
 
 
 def test_text_metrics_known_values():
@@ -203,9 +273,6 @@ def test_fit_drops_zero_weight_blocks_and_prompts_only_from_kept_blocks():
     subset = family.fit(blocks[:, :6])
     test = _text_blocks("abc xyz abd ", 3)[None].repeat(2, 1, 1)
     assert torch.allclose(weighted.token_log_probs(test), subset.token_log_probs(test))
-    out = weighted.sample(12, context=blocks, generator=torch.Generator().manual_seed(0))
-    prompts = {bytes(p.tolist()) for p in out[..., :16].reshape(-1, 16)}
-    assert prompts <= {bytes(b[16:].tolist()) for b in blocks[0, :6]}  # never from a dropped block
     assert weighted.kept.shape == (2, 12) and int(weighted.kept.sum()) == 12
     assert family.fit(blocks).kept is None
 
@@ -232,3 +299,69 @@ def test_bad_curation_parameters_raise_value_errors():
             run_experiment("lm", curate="verifier", keep_fraction=bad, **SMALL)
     with pytest.raises(ValueError, match="kept_real_fraction"):
         run_experiment("lm", curate="verifier", kept_real_fraction=0.2, **SMALL)
+
+
+def test_continuation_words_and_real_word_rate_known_values():
+    from madlib.metrics.text import continuation_words, real_word_rate
+
+    text = "the king is dea" + "d, long live the quee"
+    # "dead" is cut by the prompt boundary, "quee" by the end: neither is counted
+    assert continuation_words(text, 15) == ["long", "live", "the"]
+    assert continuation_words("ab cd", 2) == []  # "cd" touches the end
+    assert continuation_words("ab cd ", 2) == ["cd"]
+    assert real_word_rate([["long", "live"], ["thee", "xyzzy"]], {"long", "live", "thee"}) == pytest.approx(0.75)
+    assert np.isnan(real_word_rate([[]], {"a"}))
+    with pytest.raises(ValueError, match="start"):
+        continuation_words("abc", 5)
+
+
+def test_editing_the_corpus_misses_the_cache(tmp_path):
+    from madlib.experiments import cache_key, get_experiment, resolve_config
+
+    text = tmp_path / "plays.txt"
+    text.write_text("KING.\nWhat news?\n" * 50, encoding="utf-8")
+    config = resolve_config("lm", {"corpus": "file", "corpus_path": str(text)})
+    before = cache_key("lm", config)
+    assert cache_key("lm", config) == before
+    text.write_text("KING.\nWhat news?\n" * 49 + "QUEEN.\nNone.\n", encoding="utf-8")
+    assert cache_key("lm", config) != before  # same configuration, other text: another result
+    frozen = resolve_config("lm", {})
+    assert set(get_experiment("lm").inputs(frozen)["files"]) == {"train.txt", "valid.txt", "test.txt"}
+
+
+def test_beam_search_with_a_reordered_cache_equals_recomputing():
+    from madlib.models.lm import continue_with_cache
+    from madlib.models.transformer import continue_text
+
+    model = build_model(TransformerConfig(vocab_size=30, context=40, d_model=16, n_layers=2, n_heads=2), seed=3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())) * 0.5)
+    prompt = torch.randint(30, (6, 8), generator=torch.Generator().manual_seed(0))
+    for decoding in (Decoding(beams=4), Decoding(beams=4, repetition_penalty=2.0), Decoding(temperature=0.0)):
+        assert torch.equal(continue_with_cache(model, prompt, 20, decoding), continue_text(model, prompt, 20, decoding))
+    a = continue_with_cache(model, prompt, 20, Decoding(), generator=torch.Generator().manual_seed(1))
+    b = continue_text(model, prompt, 20, Decoding(), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+
+
+def test_every_preset_resolves_and_the_transformer_presets_fit_the_context():
+    from madlib.experiments import get_experiment, resolve_config
+
+    presets = get_experiment("lm").presets
+    for name in ("ngram", "ngram-keep10", "ngram-accumulate", "ngram-beam5", "ngram-beam5-penalty3", "ngram-t06",
+                 "transformer", "transformer-keep10", "transformer-accumulate", "transformer-previous"):
+        assert name in presets
+        for scale in ("smoke", "default", "full"):
+            config = resolve_config("lm", scale=scale, preset=name)
+            assert config["sample_len"] < config["prompt_len"] + config["block_len"]
+    assert resolve_config("lm", preset="transformer-keep10")["kept_real_fraction"] == 0.1
+
+
+def test_transformer_chain_smoke_reports_both_models_test_loss():
+    s = run_experiment("lm", preset="transformer", scale="smoke", generations=1, eval_prompts=2,
+                       n_sample_texts=1).summary
+    assert s["model"] == "transformer" and s["prompt_mode"] == "original"
+    assert len(s["test_loss_nats"]) == 2 and len(s["samples"][1]) == 1
+    assert s["base_test_loss_nats"] > 0 and s["reference_test_loss_nats"] > 0
+    assert s["finetune_epochs"] > 0

@@ -1,45 +1,97 @@
-"""Experiment ``lm``: a tiny language model trained on its own text (chapter 5).
+"""Experiment ``lm``: a small language model trained on its own text (chapter 5).
 
-The recipe of "The Curse of Recursion" (Shumailov et al. 2024), small: the training
-text is cut into blocks; generation 0 is fitted to real blocks; every later generation
-is fitted to blocks made by its predecessor: a prompt from each training block (its last
-half by default, ``prompt_mode='rolling'``, so text becomes fully synthetic; its first half
-with ``prompt_mode='first'``, the study's literal recipe) continued by the model. ``model='transformer'`` fine-tunes the same
-cached pre-trained base every generation; ``model='ngram'`` refits a Kneser-Ney n-gram
-model (the fast exact baseline, batched over replicates).
+The recipe of "The Curse of Recursion" (Shumailov et al. 2024), small, on Shakespeare read as
+characters: the training plays are cut into blocks of ``block_len`` characters; generation 0
+is fitted to ``n_real`` real blocks; every later generation is fitted to blocks its predecessor
+wrote: for each block the model reads a ``prompt_len``-character prompt and writes the next
+``block_len`` characters, and the new training block is that **continuation only**.
+``prompt_mode`` says where the prompts come from (:mod:`madlib.models.lm`):
+
+* ``"original"`` (default; the paper's Methods): the blocks of the original real training
+  set, every generation. Real text is only ever the prompt, never a training target.
+* ``"previous"`` (the released code): the blocks of the generation's own training set, i.e.
+  after generation 0 the previous generation's synthetic text.
+
+``model='transformer'`` fine-tunes the same cached pre-trained character transformer every
+generation (the study fine-tuned OPT-125m from the same checkpoint); ``model='ngram'`` refits
+an interpolated Kneser-Ney n-gram model (the fast, exact baseline; batched over replicates).
+
+Per generation the summary holds ``test_loss_nats`` (mean negative log-likelihood per
+character of the held-out play) and ``test_perplexity`` (its exp), ``real_word_rate`` (share
+of the words the model writes from fixed held-out prompts that occur in the training plays),
+``samples`` (its continuations of a few fixed prompts, replicate 0), and text statistics of
+each generation's training text (distinct-n, word survival, per-sequence perplexity under the
+generation-0 model). ``reference_test_loss_nats`` is the same n-gram fitted on ALL the
+training text: the bar the transformer's base is compared with.
 
 Curation (chapter 6): with ``curate='verifier'`` or ``'self-likelihood'`` each generation writes
 ``n_real / keep_fraction`` candidate blocks and the loop's ``curate`` hook keeps the ``n_real``
-whose continuations score the highest per-byte log-likelihood -- under a model of the real
-training text (the verifier: an n-gram fitted on all of it, or the pre-trained transformer base)
-or under the generator itself (cherry-picking by its own taste).
+with the highest per-character log-likelihood -- under a model of the real training text (the
+verifier: the n-gram fitted on all of it, or the pre-trained transformer base) or under the
+generator itself (cherry-picking by its own taste).
 """
 from __future__ import annotations
 
 import hashlib
+import math
+import re
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..core.cache import cache_root
+from ..core.cache import cache_root, file_digest
 from ..core.config import cpu_threads, scaled
 from ..core.loop import Observation, run_loop
 from ..core.select import n_candidates as candidates_for
 from ..core.sources import PoolSource
-from ..core.validation import check_float, check_fraction, check_int
+from ..core.validation import check_choice, check_float, check_fraction, check_int
 from ..core.workflows import WORKFLOWS
-from ..data.text import CORPORA, load_corpus, text_to_blocks
-from ..metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, word_counts
+from ..data.text import CORPORA, CORPUS_DIR, FROZEN, SPLITS, load_corpus, text_to_blocks
+from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
+                            survival_by_frequency, word_counts)
 from ..models.decoding import Decoding
 from ..models.lm import PROMPT_MODES, NGramFamily, TransformerFamily, pretrained_base
 from ..models.ngram import SMOOTHINGS, NGramModel
-from ..models.tokenizer import ByteTokenizer
-from ..models.transformer import TrainConfig, TransformerConfig, perplexity, token_log_probs
+from ..models.tokenizer import ByteTokenizer, CharTokenizer
+from ..models.transformer import TrainConfig, TransformerConfig, token_log_probs
 from ..remedies.text import CURATIONS, ContinuationFilter, shared_reference
 from . import ExperimentResult, RunContext, experiment
 
 SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
+TOKENIZERS = ("char", "byte")
+
+# The transformer chains of the chapter: one replicate (a fine-tuned model per replicate is the
+# expensive part), fewer generations than the n-gram sweeps.
+TRANSFORMER = {"model": "transformer", "replicates": scaled(smoke=1, default=1, full=3),
+               "n_real": scaled(smoke=48, default=256, full=2048),
+               "generations": scaled(smoke=2, default=5, full=10)}
+WORKFLOW_PRESETS = {"": {}, "-keep10": {"kept_real_fraction": 0.1}, "-accumulate": {"workflow": "accumulate"}}
+DECODER_PRESETS = {"-t06": {"temperature": 0.6}, "-beam5": {"beams": 5},
+                   "-beam5-penalty3": {"beams": 5, "repetition_penalty": 3.0}, "-previous": {"prompt_mode": "previous"}}
+PRESETS = {**{f"ngram{k}": v for k, v in {**WORKFLOW_PRESETS, **DECODER_PRESETS}.items()},
+           **{f"transformer{k}": {**TRANSFORMER, **v} for k, v in WORKFLOW_PRESETS.items()},
+           "transformer-previous": {**TRANSFORMER, "prompt_mode": "previous"},
+           # the generation-0 model with the paper's decoder and the released code's (samples, real-word rate)
+           "transformer-gen0-beam5": {**TRANSFORMER, "generations": 0, "beams": 5},
+           "transformer-gen0-beam5-penalty3": {**TRANSFORMER, "generations": 0, "beams": 5, "repetition_penalty": 3.0}}
+
+
+def corpus_inputs(config: dict) -> dict:
+    """The cache's data fingerprint: the content of the corpus files the run reads, so an edited
+    corpus misses the cache (and the cached pre-trained base, keyed by the text itself)."""
+    name = config["corpus"]
+    if name in FROZEN:
+        files = [CORPUS_DIR / name / f"{s}.txt" for s in SPLITS]
+    elif config.get("corpus_path"):
+        path = Path(config["corpus_path"])
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    else:  # a cached download (or nothing yet: load_corpus will say how to supply it)
+        folder = cache_root() / "corpora"
+        files = sorted(folder.glob(f"{name}*.txt")) if folder.exists() else []
+    return {"corpus": name, "files": {p.name: file_digest(p) for p in files if p.exists()}}
 
 
 @experiment(
@@ -47,45 +99,66 @@ SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
     defaults={
         "model": "ngram",
         "workflow": "replace",
-        "generations": scaled(smoke=3, default=8, full=10),
+        "generations": scaled(smoke=3, default=6, full=10),
         "kept_real_fraction": 0.0,
         "temperature": 1.0,
         "top_k": 0,
         "beams": 1,
         "repetition_penalty": 1.0,
+        "prompt_mode": "original",
         "seed": 0,
-        "replicates": scaled(smoke=2, default=3, full=5),
-        "n_real": scaled(smoke=80, default=400, full=3000),  # real training blocks
+        "replicates": scaled(smoke=2, default=2, full=5),
+        "n_real": scaled(smoke=60, default=300, full=3000),  # real training blocks
         "block_len": 64,
-        "prompt_len": 32,
-        "prompt_mode": "rolling",
-        "corpus": "pydoc",
+        "prompt_len": 64,
+        "corpus": "shakespeare",
         "corpus_path": "",
-        "test_blocks": scaled(smoke=40, default=170, full=170),
+        "tokenizer": "char",
+        "test_blocks": scaled(smoke=24, default=200, full=800),
+        "eval_prompts": scaled(smoke=6, default=32, full=64),
+        "sample_len": 96,
+        "n_sample_texts": 4,
         "order": 5,
         "smoothing": "kneser_ney",
-        "d_model": scaled(smoke=32, default=64, full=256),
-        "n_layers": scaled(smoke=1, default=2, full=4),
-        "n_heads": 4,
-        "base_steps": scaled(smoke=30, default=400, full=6000),
-        "finetune_steps": scaled(smoke=10, default=40, full=600),
-        "batch_size": scaled(smoke=16, default=32, full=64),
-        "lr": 3e-3,
-        "finetune_lr": 1e-3,
-        "threads": 1,
-        "n_sample_texts": 6,
+        # the transformer: pre-trained once on the training plays (a stream of random windows), cached
+        "d_model": scaled(smoke=32, default=128, full=384),
+        "n_layers": scaled(smoke=1, default=4, full=6),
+        "n_heads": scaled(smoke=4, default=4, full=6),
+        "dropout": scaled(smoke=0.0, default=0.0, full=0.1),
+        "base_steps": scaled(smoke=40, default=3000, full=5000),
+        "base_batch_size": scaled(smoke=8, default=8, full=64),
+        "lr": 2e-3,
+        "weight_decay": 0.1,
+        # fine-tuning of each generation, from the base: about 5 passes over n_real blocks at default
+        "finetune_steps": scaled(smoke=6, default=80, full=640),
+        "batch_size": 16,
+        "finetune_lr": 5e-4,
+        "threads": 1,  # the chains: small tensors, one thread is as fast and far faster on a busy machine
+        # pre-training threads: 2 is faster on an idle 2-core laptop, but 1 is about 5x faster per step on a
+        # busy one (threads wait for each other; measured here under a load of 10): 1 is the safe default
+        "base_threads": 1,
         "curate": "none",
         "keep_fraction": 0.5,
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
-             "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS},
-    version=2,  # 2: key/value cache in transformer decoding
+             "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS, "tokenizer": TOKENIZERS},
+    presets=PRESETS,
+    inputs=corpus_inputs,
+    version=3,  # 3: Shakespeare characters, continuations only, prompts from the original or previous blocks
 )
 def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
-    """A tiny LM (transformer or n-gram) trained generation after generation on its own continuations of text blocks."""
-    # Small tensors: one CPU thread is as fast, and on a shared machine much faster (no spinning threads).
+    """A small LM (transformer or n-gram) trained generation after generation on its own continuations."""
     with cpu_threads(check_int("threads", config["threads"], 0) or None):
         return _run_lm(config, ctx)
+
+
+def speaker_prompts(text: str, prompt_len: int, count: int) -> list[int]:
+    """End positions of ``count`` prompts, evenly spread over ``text``, each ending just after a
+    speaker's name on its own line (``MACBETH.``): the model then writes that speaker's line."""
+    ends = [m.end() for m in re.finditer(r"\n[A-Z][A-Z' ]+\.\n", text) if m.end() >= prompt_len]
+    if len(ends) < count:  # a corpus without speaker lines: evenly spaced windows
+        return [int(e) for e in np.linspace(prompt_len, len(text) - 1, count).round()]
+    return [ends[int(i)] for i in np.linspace(0, len(ends) - 1, count).round()]
 
 
 def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -94,81 +167,95 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     replicates = check_int("replicates", config["replicates"], 1)
     n_blocks = check_int("n_real", config["n_real"], 1)
     block_len = check_int("block_len", config["block_len"], 4)
-    prompt_len = check_int("prompt_len", config["prompt_len"], 1, block_len - 1)
+    prompt_len = check_int("prompt_len", config["prompt_len"], 1, block_len)
     test_blocks = check_int("test_blocks", config["test_blocks"], 1)
-    n_sample_texts = check_int("n_sample_texts", config["n_sample_texts"], 0)
+    n_eval = check_int("eval_prompts", config["eval_prompts"], 1)
+    n_sample_texts = check_int("n_sample_texts", config["n_sample_texts"], 0, n_eval)
+    sample_len = check_int("sample_len", config["sample_len"], 1, prompt_len + block_len - 1)
+    sample_prompt_len = prompt_len + block_len - sample_len  # samples fill the model's context
     check_float("temperature", config["temperature"], 0.0)
     decoding = Decoding(temperature=float(config["temperature"]), top_k=int(config["top_k"]),
                         beams=int(config["beams"]), repetition_penalty=float(config["repetition_penalty"]))
     seed = check_int("seed", config["seed"], 0)
-    curate = config["curate"]
-    if curate not in CURATIONS:
-        raise ValueError(f"curate must be one of {CURATIONS}, got {curate!r}")
+    curate = check_choice("curate", config["curate"], CURATIONS)
     keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
     curating = curate != "none"
     if curating and kept > 0:
         raise ValueError("curate applies to fully synthetic or growing training sets: use kept_real_fraction=0 "
                          f"with curate={curate!r}")
-    # candidates written per generation; the filter keeps n_blocks of them
     n_candidates = candidates_for(n_blocks, keep_fraction) if curating else n_blocks
     is_transformer = config["model"] == "transformer"
-    # Transformers run on the accelerator when there is one; counts are cheap on the CPU.
     device = ctx.device if (is_transformer and ctx.device.type == "cuda") else torch.device("cpu")
 
-    tokenizer = ByteTokenizer()
     corpus = load_corpus(config["corpus"], config["corpus_path"] or None)
-    train_blocks = text_to_blocks(tokenizer.encode(corpus.train), block_len)
-    valid_all = text_to_blocks(tokenizer.encode(corpus.valid), block_len)
-    test_all = text_to_blocks(tokenizer.encode(corpus.test), block_len)
-    test = test_all[:test_blocks]
+    tokenizer = CharTokenizer.from_corpus(corpus) if config["tokenizer"] == "char" else ByteTokenizer()
+    train_ids = tokenizer.encode(corpus.train)
+    train_blocks = text_to_blocks(train_ids, block_len)
     if n_blocks > train_blocks.shape[0]:
         raise ValueError(f"n_real ({n_blocks}) exceeds the {train_blocks.shape[0]} training blocks of the corpus")
-    corpus_key = hashlib.sha256(corpus.train.encode()).hexdigest()[:16]
+    # Held-out loss on blocks that fill the model's context (prompt + continuation), evenly spread
+    # over the test play; the same blocks for every model and generation.
+    test_all = text_to_blocks(tokenizer.encode(corpus.test), prompt_len + block_len + 1)
+    test = test_all[np.linspace(0, test_all.shape[0] - 1, min(test_blocks, test_all.shape[0])).round().astype(int)]
+    corpus_key = hashlib.sha256((corpus.text + "".join(getattr(tokenizer, "chars", []))).encode()).hexdigest()[:16]
+    # Fixed held-out prompts (the test play, just after a speaker's name) for samples and the real-word rate.
+    ends = speaker_prompts(corpus.test, sample_prompt_len, n_eval)
+    eval_prompt_texts = [corpus.test[e - sample_prompt_len : e] for e in ends]
+    eval_prompts = torch.stack([tokenizer.encode(t) for t in eval_prompt_texts]).to(device)
+    vocabulary = set(word_counts([corpus.train]))
 
-    summary_extra: dict = {}
+    # The n-gram of the same order fitted on ALL the training text: the reference bar, and the verifier.
+    kwargs = dict(order=int(config["order"]), vocab_size=tokenizer.vocab_size, smoothing=config["smoothing"])
+    reference_ngram = NGramModel(**kwargs).fit(train_ids[None, None])
+    summary_extra: dict = {
+        "reference_test_loss_nats": float(-reference_ngram.token_log_probs(test[None]).double().mean()),
+        "vocab_size": tokenizer.vocab_size}
     base_history = None
     if is_transformer:
-        model_cfg = TransformerConfig(vocab_size=tokenizer.vocab_size, context=block_len,
+        context = prompt_len + block_len
+        model_cfg = TransformerConfig(vocab_size=tokenizer.vocab_size, context=context,
                                       d_model=int(config["d_model"]), n_layers=int(config["n_layers"]),
-                                      n_heads=int(config["n_heads"]))
-        base_cfg = TrainConfig(steps=int(config["base_steps"]), batch_size=int(config["batch_size"]),
-                               lr=float(config["lr"]), warmup=max(int(config["base_steps"]) // 20, 1),
-                               eval_every=max(int(config["base_steps"]) // 10, 1),
-                               checkpoint_every=max(int(config["base_steps"]) // 10, 1))
-        base, base_history = pretrained_base(cache_root(), model_cfg, base_cfg, train_blocks, corpus_key, seed=seed,
-                                             device=device, valid_blocks=valid_all, threads=config["threads"],
-                                             progress=ctx.progress)
-        finetune_cfg = TrainConfig(steps=int(config["finetune_steps"]), batch_size=int(config["batch_size"]),
-                                   lr=float(config["finetune_lr"]), warmup=max(int(config["finetune_steps"]) // 10, 1))
+                                      n_heads=int(config["n_heads"]), dropout=float(config["dropout"]))
+        steps = int(config["base_steps"])
+        base_cfg = TrainConfig(steps=steps, batch_size=int(config["base_batch_size"]), lr=float(config["lr"]),
+                               warmup=max(min(steps // 20, 100), 1), weight_decay=float(config["weight_decay"]),
+                               eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 10, 1))
+        valid = text_to_blocks(tokenizer.encode(corpus.valid), context + 1)
+        valid = valid[np.linspace(0, valid.shape[0] - 1, min(200, valid.shape[0])).round().astype(int)]
+        base, base_history = pretrained_base(cache_root(), model_cfg, base_cfg, train_ids, corpus_key, seed=seed,
+                                             device=device, valid_blocks=valid.to(device),
+                                             threads=config["base_threads"], progress=ctx.progress)
+        finetune_steps = check_int("finetune_steps", config["finetune_steps"], 1)
+        finetune_cfg = TrainConfig(steps=finetune_steps, batch_size=int(config["batch_size"]),
+                                   lr=float(config["finetune_lr"]), warmup=max(finetune_steps // 10, 1),
+                                   weight_decay=float(config["weight_decay"]))
         family = TransformerFamily(base, finetune_cfg, decoding, prompt_len, seed=seed, threads=config["threads"],
                                    prompt_mode=config["prompt_mode"])
-        summary_extra["base_test_perplexity"] = perplexity(base, test.to(device))
+        base_lp = token_log_probs(base, test.to(device)).double()
+        summary_extra.update(base_test_loss_nats=float(-base_lp.mean()), n_parameters=base.n_parameters(),
+                             finetune_epochs=finetune_steps * int(config["batch_size"]) / n_blocks)
         reference = shared_reference(lambda b: token_log_probs(base, b[0]).double()[None])
-        summary_extra["n_parameters"] = base.n_parameters()
     else:
-        family = NGramFamily(order=int(config["order"]), vocab_size=tokenizer.vocab_size,
-                             smoothing=config["smoothing"], decoding=decoding, prompt_len=prompt_len,
-                             prompt_mode=config["prompt_mode"])
-        # the verifier knows real text: an n-gram of the same kind fitted on ALL the training text, once
-        reference = shared_reference(NGramModel(**family.kwargs).fit(train_blocks[None].to(device)).token_log_probs)
-    hook = ContinuationFilter(curate, n_blocks, prompt_len, reference) if curating else None
+        family = NGramFamily(**kwargs, decoding=decoding, prompt_len=prompt_len, prompt_mode=config["prompt_mode"])
+        reference = shared_reference(reference_ngram.token_log_probs)
+    # the items are continuations: the filter judges every token after the first
+    hook = ContinuationFilter(curate, n_blocks, 1, reference) if curating else None
 
     pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(seed))
     test_r = test.to(device)[None].expand(replicates, -1, -1)
-    sample_prompts = test_all[-max(n_sample_texts, 1):, :prompt_len].to(device)  # fixed held-out prompts
 
     def observe(model, data, t, generator):
-        lp = model.token_log_probs(test_r)
-        metrics = {"test_perplexity": torch.exp(-lp.double().mean(dim=(1, 2)))}
-        # the training data and which blocks the curation filter kept, for the text metrics below
-        artefacts = {"data": data.detach().cpu(), "kept": model.kept}
+        loss = -model.token_log_probs(test_r).double().mean(dim=(1, 2))
+        # the model writes from the same held-out prompts every generation
+        out = model.continue_prompts(eval_prompts[None].expand(replicates, -1, -1), sample_len, generator=generator)
+        texts = [[tokenizer.decode(row) for row in out[r].cpu()] for r in range(replicates)]
+        rates = [real_word_rate([continuation_words(x, sample_prompt_len) for x in texts[r]], vocabulary)
+                 for r in range(replicates)]
+        metrics = {"test_loss_nats": loss, "test_perplexity": torch.exp(loss), "real_word_rate": rates}
+        artefacts = {"data": data.detach().cpu(), "kept": model.kept,
+                     "texts": [x[sample_prompt_len:] for x in texts[0][:n_sample_texts]]}
         if t == 0:
             artefacts["model"] = model  # generation 0 scores every generation's text
-        if n_sample_texts:
-            # The same held-out prompts continued by every generation (replicate 0), for reading side by side.
-            prompts = sample_prompts[None].expand(model_replicates(model), -1, -1)
-            out = model._continue(prompts, block_len - prompt_len, model.decoding, generator)
-            artefacts["texts"] = [tokenizer.decode(row[prompt_len:]) for row in out[0][:n_sample_texts].cpu()]
         return Observation(metrics=metrics, artefacts=artefacts)
 
     n_kept = int(round(kept * n_blocks)) if config["workflow"] == "replace" else 0
@@ -177,11 +264,10 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
                       checkpoint_dir=ctx.checkpoint_dir, config=dict(config), progress=ctx.progress,
                       desc=f"lm ({config['model']})")
 
-    # ---- text of each generation: the newest synthetic blocks (all real blocks at generation 0)
+    # ---- text of each generation's training set: the newest synthetic blocks (the real blocks at generation 0)
     gen0_model = result.artefacts[0]["model"]
     rows = []
-    vocabulary = set(word_counts([corpus.train]))
-    per_gen: dict[str, list] = {k: [] for k in ("distinct_1", "distinct_2", "distinct_3", "word_survival", "real_word_share",
+    per_gen: dict[str, list] = {k: [] for k in ("distinct_1", "distinct_2", "distinct_3", "word_survival",
                                                 "seq_ppl_median", "seq_ppl_q05", "seq_ppl_q95", "seq_ppl_mean")}
     seq_ppl: dict[int, np.ndarray] = {}
     survival = np.full((generations + 1, len(SURVIVAL_BINS)), np.nan)
@@ -196,62 +282,69 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
                 mask = mask[:, mask.shape[1] - new.shape[1]:].to(new.device)
                 new = new[mask].view(replicates, -1, new.shape[-1])
         lp = gen0_model.token_log_probs(new)  # (R, n, L-1), scored by the generation-0 model
-        ppl = sequence_perplexity(lp, start=prompt_len - 1).cpu().numpy()  # continuation tokens only
+        ppl = sequence_perplexity(lp).cpu().numpy()
         seq_ppl[g] = ppl.reshape(-1)
-        texts = [[tokenizer.decode(row[prompt_len:]) for row in new[r].cpu()] for r in range(replicates)]
+        texts = [[tokenizer.decode(row) for row in new[r].cpu()] for r in range(replicates)]
         d = {n: np.array([distinct_n(texts[r], n) for r in range(replicates)]) for n in (1, 2, 3)}
         counts = [word_counts(texts[r]) for r in range(replicates)]
         if g == 0:
             initial_counts = counts
         surv = [survival_by_frequency(initial_counts[r], counts[r], SURVIVAL_BINS) for r in range(replicates)]
-        survival[g] = np.nanmean(np.stack([s["survival"] for s in surv]), axis=0)
+        with warnings.catch_warnings():  # a count bin without words is NaN in every replicate
+            warnings.simplefilter("ignore", RuntimeWarning)
+            survival[g] = np.nanmean(np.stack([s["survival"] for s in surv]), axis=0)
         bins_words = surv[0]["words"]
         present = np.array([np.mean([w in counts[r] for w in initial_counts[r]]) for r in range(replicates)])
-        # share of word tokens that are words of the human corpus (byte models also invent words)
-        real_share = np.array([sum(k for w, k in counts[r].items() if w in vocabulary) / max(sum(counts[r].values()), 1)
-                               for r in range(replicates)])
         for r in range(replicates):
             rows += [(g, r, f"distinct_{n}", float(d[n][r])) for n in (1, 2, 3)]
             rows.append((g, r, "word_survival", float(present[r])))
-            rows.append((g, r, "real_word_share", float(real_share[r])))
             rows.append((g, r, "seq_ppl_median", float(np.median(ppl[r]))))
         for n in (1, 2, 3):
             per_gen[f"distinct_{n}"].append(float(d[n].mean()))
         per_gen["word_survival"].append(float(present.mean()))
-        per_gen["real_word_share"].append(float(real_share.mean()))
         per_gen["seq_ppl_median"].append(float(np.median(seq_ppl[g])))
         per_gen["seq_ppl_q05"].append(float(np.quantile(seq_ppl[g], 0.05)))
         per_gen["seq_ppl_q95"].append(float(np.quantile(seq_ppl[g], 0.95)))
         per_gen["seq_ppl_mean"].append(float(np.mean(seq_ppl[g])))
     table = pd.concat([result.table, pd.DataFrame(rows, columns=["generation", "replicate", "metric", "value"])],
                       ignore_index=True)
-    test_ppl = result.table[result.table.metric == "test_perplexity"].groupby("generation")["value"]
-    sample_texts = [result.artefacts[g].get("texts", []) for g in range(generations + 1)]
+
+    def per_generation(metric: str):
+        return result.table[result.table.metric == metric].groupby("generation")["value"]
+
+    samples = [result.artefacts[g]["texts"] for g in range(generations + 1)]
     summary = {
         "model": config["model"],
         "workflow": config["workflow"],
+        "prompt_mode": config["prompt_mode"],
         "curate": curate,
         "keep_fraction": keep_fraction if curating else 1.0,
         "n_candidates": n_candidates,
         "generations": generations,
-        "test_perplexity": test_ppl.mean().tolist(),
-        "test_perplexity_sd": test_ppl.std(ddof=0).tolist(),
+        "test_loss_nats": per_generation("test_loss_nats").mean().tolist(),
+        "test_perplexity": per_generation("test_perplexity").mean().tolist(),
+        "test_perplexity_sd": per_generation("test_perplexity").std(ddof=0).fillna(0.0).tolist(),
+        "real_word_rate": per_generation("real_word_rate").mean().tolist(),
         **per_gen,
+        "sample_prompts": eval_prompt_texts[:n_sample_texts],
+        "samples": samples,
         "resumed_from": result.resumed_from,
         **summary_extra,
     }
     extras = {
-        "sample_prompts": [tokenizer.decode(p) for p in sample_prompts[:n_sample_texts].cpu()],
-        "sample_texts": sample_texts,
+        "sample_prompts": eval_prompt_texts[:n_sample_texts],
+        "sample_texts": samples,
         "seq_ppl": seq_ppl,
         "survival": survival,
         "survival_bins": np.array(SURVIVAL_BINS),
         "survival_words": bins_words,
         "base_history": base_history,
+        "vocabulary_size": len(vocabulary),
     }
     return ExperimentResult(summary=summary, table=table, extras=extras)
 
 
-def model_replicates(model) -> int:
-    """Number of replicate models a fitted LM holds."""
-    return len(model.models) if hasattr(model, "models") else model.ngram.replicates
+def perplexity_points(summary: dict) -> float:
+    """Rise of test perplexity from generation 0 to the last generation (the study's "points")."""
+    ppl = summary["test_perplexity"]
+    return float(ppl[-1] - ppl[0]) if ppl and math.isfinite(ppl[-1]) else float("nan")

@@ -109,7 +109,7 @@ EXPENSIVE_REMEDIES = {
 }
 EXPENSIVE_QUALITY = {
     "vae": "recall of real digits by the samples (k-NN, k=5), relative to generation 0",
-    "lm": "1 / perplexity on real test text (5-gram model), relative to generation 0",
+    "lm": "1 / perplexity on a held-out play (5-gram over characters), relative to generation 0",
 }
 
 

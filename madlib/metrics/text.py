@@ -87,3 +87,23 @@ def survival_by_frequency(initial: Counter, later: Counter | set, bins: Sequence
         surv.append(sum(w in later for w in members) / len(members) if members else math.nan)
     return {"low": np.array(low, float), "high": np.array(high, float), "words": np.array(n_words),
             "survival": np.array(surv, float)}
+
+
+def continuation_words(text: str, start: int) -> list[str]:
+    """Lower-cased words lying wholly in ``text[start:]``: a word cut by the prompt boundary at
+    ``start`` or by the end of the text (the model stopped mid-word) is left out, so a model is
+    not charged for half-words it did not finish or did not begin."""
+    if not 0 <= start <= len(text):
+        raise ValueError(f"start must be in [0, {len(text)}], got {start}")
+    # \w+ runs are maximal: a word cut at ``start`` begins before it
+    return [m.group().lower() for m in _WORD.finditer(text) if m.start() >= start and m.end() < len(text)]
+
+
+def real_word_rate(word_lists: Iterable[Sequence[str]], vocabulary: set[str] | Counter) -> float:
+    """Share of the words (pooled over ``word_lists``) that occur in ``vocabulary`` (e.g. the words
+    of the training text): how much of what a character model writes is real words. NaN without words."""
+    total = found = 0
+    for ws in word_lists:
+        total += len(ws)
+        found += sum(w in vocabulary for w in ws)
+    return found / total if total else float("nan")

@@ -1,30 +1,36 @@
-"""Language-model families for the self-consuming loop (:mod:`madlib.protocol`).
+"""Language-model families for the self-consuming loop (:mod:`madlib.core.protocol`).
 
-Data are blocks of token ids ``(R, N_blocks, block_len)``. Sampling follows "The Curse
-of Recursion": a piece of each training block is the prompt and the model writes the
-rest of a new block of the same length. ``prompt_mode='first'`` takes the block's first
-``prompt_len`` tokens, the study's literal recipe: the first half of every block then stays
-the original human text forever (prompts act as kept real data). ``prompt_mode='rolling'``
-(default) takes the block's *last* ``prompt_len`` tokens, so the new block is the
-predecessor's own words followed by the model's: from generation 2 on every token is
-model-written (fully synthetic). The decoding options (temperature, top-k, beams, repetition penalty) are the
-sampling bias; the loop's ``sampling_bias`` lambda further multiplies the temperature.
+Data are blocks of token ids ``(R, N_blocks, block_len)``. Sampling follows "The Curse of
+Recursion" (Shumailov et al. 2024): the model reads a prompt (the last ``prompt_len`` tokens
+of a block; the whole block when ``prompt_len == block_len``) and writes the next
+``block_len`` tokens; the new training item is that **continuation only** (the prompt is not
+part of it). Where the prompts come from is ``prompt_mode``:
+
+* ``"original"`` (the paper's Methods, the default): every generation prompts with blocks of
+  the **original** real training set (the data generation 0 was fitted to). Real text enters
+  each generation as the prompt, never as a training target.
+* ``"previous"`` (the released code, ``iliaishacked/curse_recurse``): the prompts are the
+  blocks of the model's **own training set**, which after generation 0 is the previous
+  generation's synthetic text; so from generation 2 on prompt and continuation are both
+  model-written.
+
+The decoding options (temperature, top-k, beams, repetition penalty) are the sampling bias;
+the loop's ``sampling_bias`` lambda further multiplies the temperature.
 
 * :class:`NGramFamily` -- counts, refitted from scratch each generation (exact and fast).
 * :class:`TransformerFamily` -- every generation fine-tunes the SAME pre-trained base
   model (cached on disk, trained once) on its training blocks, as the study did.
 
-Curation (chapter 6) is a ``curate`` hook for the loop: :class:`ContinuationFilter`
-scores each candidate block by the per-byte log-likelihood of its continuation, under a
-reference model that knows real text (``"verifier"``) or under the generator itself
-(``"self-likelihood"``), and keeps the best. Blocks of weight 0 are dropped by every
-fit, and a fitted model draws its prompts only from the blocks it kept.
+Curation (chapter 6) is a ``curate`` hook for the loop (:mod:`madlib.remedies.text`): blocks of
+weight 0 are dropped by every fit, and with ``prompt_mode="previous"`` a fitted model draws its
+prompts only from the blocks it kept.
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -33,8 +39,7 @@ from ..core.config import cpu_threads
 from ..core.validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
-from .transformer import (TinyTransformer, TrainConfig, TransformerConfig, build_model, continue_text, token_log_probs,
-                          train)
+from .transformer import TinyTransformer, TrainConfig, TransformerConfig, build_model, token_log_probs, train
 
 
 def _prompt_blocks(context: torch.Tensor, n: int, generator: torch.Generator | None,
@@ -72,17 +77,19 @@ def _kept_mask(data: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor
     return None if bool(kept.all()) else kept.detach().cpu()
 
 
-PROMPT_MODES = ("rolling", "first")
+PROMPT_MODES = ("original", "previous")
 
 
 class _LMModel:
-    """Shared ``sample``: continue ``prompt_len`` tokens of context blocks (see ``prompt_mode``)."""
+    """Shared ``sample``: continue prompts from the original or the own training blocks (see ``prompt_mode``)."""
 
     decoding: Decoding
     prompt_len: int
-    prompt_mode: str = "rolling"
+    prompt_mode: str = "original"
     # (R, N) bool: the blocks of the training data with positive weight (None: all)
     kept: torch.Tensor | None = None
+    # (R, N0, L): the real blocks generation 0 was fitted to (the paper's prompts)
+    original: torch.Tensor | None = None
 
     def token_log_probs(self, blocks: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -95,45 +102,67 @@ class _LMModel:
                   generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
+    def continue_prompts(self, prompts: torch.Tensor, n_new: int, *, generator: torch.Generator | None = None,
+                         decoding: Decoding | None = None) -> torch.Tensor:
+        """``(R, n, T0 + n_new)``: every replicate's model continues the prompts ``(R, n, T0)``."""
+        n_new = check_int("n_new", n_new, 0)
+        return self._continue(prompts, n_new, decoding or self.decoding, generator)
+
+    def prompt_source(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The blocks prompts are drawn from and which of them may be used (None: all):
+        the original real blocks (``"original"``) or the training blocks ``context`` (``"previous"``)."""
+        if self.prompt_mode == "original":
+            if self.original is None:
+                raise ValueError("prompt_mode='original' needs the original blocks: fit generation 0 through the family")
+            return self.original.to(context.device), None
+        kept = self.kept if self.kept is not None and tuple(self.kept.shape) == tuple(context.shape[:2]) else None
+        return context, kept
+
     def sample(self, n: int, *, sampling_bias: float = 1.0, generator: torch.Generator | None = None,
                context: torch.Tensor | None = None) -> torch.Tensor:
-        """``(R, n, L)`` blocks: a ``prompt_len``-token prompt from each of ``n`` context blocks
-        (its last tokens when ``prompt_mode='rolling'``, its first when ``'first'``), the rest generated.
+        """``(R, n, L)`` new blocks: the model's ``L``-token continuations of ``n`` prompts, each the last
+        ``prompt_len`` tokens of a block of the prompt source (:meth:`prompt_source`); ``context`` is the
+        model's training data ``(R, N, L)`` (it sets ``L``). The prompts are not part of the returned blocks.
 
-        When ``context`` is the model's own training data and the fit dropped blocks (weight 0),
-        prompts come only from the kept blocks: a rejected text never seeds the next one."""
+        With ``prompt_mode="previous"``, when the fit dropped blocks (weight 0), prompts come only
+        from the kept blocks: a rejected text never seeds the next one."""
         n = check_int("n", n, 0)
         if context is None:
             raise ValueError("language models sample by continuing prompts: pass context=(R, N, L) blocks")
-        R, _, L = context.shape
-        if not 1 <= self.prompt_len < L:
-            raise ValueError(f"prompt_len must be in [1, {L - 1}] for blocks of length {L}, got {self.prompt_len}")
+        L = context.shape[-1]
+        source, kept = self.prompt_source(context)
+        if not 1 <= self.prompt_len <= source.shape[-1]:
+            raise ValueError(f"prompt_len must be in [1, {source.shape[-1]}] for blocks of length "
+                             f"{source.shape[-1]}, got {self.prompt_len}")
         if n == 0:
             return context[:, :0]
         decoding = replace(self.decoding, temperature=self.decoding.temperature * sampling_bias)
-        kept = self.kept if self.kept is not None and tuple(self.kept.shape) == tuple(context.shape[:2]) else None
-        chosen = _prompt_blocks(context, n, generator, kept)
-        prompts = chosen[..., L - self.prompt_len :] if self.prompt_mode == "rolling" else chosen[..., : self.prompt_len]
-        out = self._continue(prompts, L - self.prompt_len, decoding, generator)
-        return out.to(context.device)
+        chosen = _prompt_blocks(source, n, generator, kept)
+        out = self._continue(chosen[..., source.shape[-1] - self.prompt_len:], L, decoding, generator)
+        return out[..., self.prompt_len:].to(context.device)
+
+
+def _original_for(data: torch.Tensor, previous) -> torch.Tensor:
+    """The original real blocks: generation 0's data, carried from model to model."""
+    original = getattr(previous, "original", None)
+    return data if original is None else original
 
 
 class NGramLM(_LMModel):
     """R n-gram models plus decoding options."""
 
-    def __init__(self, ngram: NGramModel, decoding: Decoding, prompt_len: int, prompt_mode: str = "rolling"):
+    def __init__(self, ngram: NGramModel, decoding: Decoding, prompt_len: int, prompt_mode: str = "original"):
         self.ngram, self.decoding, self.prompt_len, self.prompt_mode = ngram, decoding, prompt_len, prompt_mode
 
     def _continue(self, prompts, n_new, decoding, generator):
         R, n, T0 = prompts.shape
         replicate = torch.arange(R, device=prompts.device).repeat_interleave(n)
         flat = prompts.reshape(R * n, T0)
-        reps = {"index": replicate}
 
         def next_log_probs(tokens: torch.Tensor) -> torch.Tensor:
             # beam search widens the batch: rows of one prompt stay together
             rows = tokens.shape[0]
-            return self.ngram.next_log_probs(tokens, reps["index"].repeat_interleave(rows // (R * n)))
+            return self.ngram.next_log_probs(tokens, replicate.repeat_interleave(rows // (R * n)))
 
         return generate(next_log_probs, flat, n_new, decoding, generator=generator).view(R, n, T0 + n_new)
 
@@ -148,7 +177,7 @@ class NGramFamily:
 
     def __init__(self, order: int = 5, vocab_size: int = 256, smoothing: str = "kneser_ney",
                  decoding: Decoding = Decoding(), prompt_len: int = 32, discount: float = 0.75,
-                 add_k: float = 0.01, prompt_mode: str = "rolling"):
+                 add_k: float = 0.01, prompt_mode: str = "original"):
         self.kwargs = dict(order=order, vocab_size=vocab_size, smoothing=smoothing, discount=discount, add_k=add_k)
         NGramModel(**self.kwargs)  # validate now, not in the middle of a run
         self.decoding, self.prompt_len = decoding, check_int("prompt_len", prompt_len, 1)
@@ -158,23 +187,83 @@ class NGramFamily:
         """Counts weighted by ``weights (R, N)``; a block of weight 0 adds nothing (it is dropped)."""
         model = NGramLM(NGramModel(**self.kwargs).fit(data, weights), self.decoding, self.prompt_len, self.prompt_mode)
         model.kept = _kept_mask(data, weights)
+        model.original = _original_for(data, previous)
         return model
 
 
 # ----------------------------------------------------------------------------- transformer
 
+def cached_next_log_probs(model: TinyTransformer) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``tokens (B, T) -> (B, V)`` next-token log-probabilities that reuse the key/value cache
+    whenever every row extends a row of the previous call by one token -- also when beam search
+    reorders and duplicates rows (the cache rows are gathered), so a beam costs what sampling costs.
+    Longer than the context: a sliding window, recomputed."""
+    device = next(model.parameters()).device
+    # integer hash weights: products stay below 2**47 and sums below 2**55, so the hash is exact
+    # (no rounding that could differ between calls); a match is verified before its cache is used
+    weights = torch.randint(1, 2**31, (model.cfg.context,), generator=torch.Generator().manual_seed(0))
+    state: dict = {"tokens": None, "cache": None, "hash": None}
+
+    def row_hash(tokens: torch.Tensor) -> torch.Tensor:
+        return ((tokens.long() + 1) * weights[: tokens.shape[1]].to(tokens.device)).sum(-1)
+
+    @torch.no_grad()
+    def fn(tokens: torch.Tensor) -> torch.Tensor:
+        tokens = tokens.to(device)
+        if tokens.shape[1] > model.cfg.context:
+            state["tokens"] = state["cache"] = None
+            return torch.log_softmax(model(tokens[:, -model.cfg.context:])[:, -1].float(), dim=-1)
+        prev = state["tokens"]
+        index = None
+        if prev is not None and prev.shape[1] == tokens.shape[1] - 1:
+            prefix = tokens[:, :-1]
+            order = state["hash"].argsort()
+            sorted_hash = state["hash"][order]
+            pos = torch.searchsorted(sorted_hash, row_hash(prefix)).clamp_max(prev.shape[0] - 1)
+            index = order[pos]
+            if not torch.equal(prev[index], prefix):  # a row that extends no earlier row: recompute
+                index = None
+        if index is not None:
+            past = [(k[index], v[index]) for k, v in state["cache"]]
+            logits, cache = model.forward_cached(tokens[:, -1:], past)
+        else:
+            logits, cache = model.forward_cached(tokens)
+        state["tokens"], state["cache"], state["hash"] = tokens, cache, row_hash(tokens)
+        return torch.log_softmax(logits[:, -1].float(), dim=-1)
+
+    return fn
+
+
+@torch.no_grad()
+def continue_with_cache(model: TinyTransformer, prompt: torch.Tensor, n_new: int, decoding: Decoding = Decoding(), *,
+                        generator: torch.Generator | None = None, batch_size: int = 256) -> torch.Tensor:
+    """Continue prompts ``(B, T0)`` by ``n_new`` tokens (beam search with a reordered cache); ``(B, T0 + n_new)``, CPU."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    for start in range(0, prompt.shape[0], batch_size):
+        part = prompt[start : start + batch_size].to(next(model.parameters()).device)
+        outs.append(generate(cached_next_log_probs(model), part, n_new, decoding, generator=generator).cpu())
+    model.train(was_training)
+    return torch.cat(outs) if outs else prompt[:, :0].new_zeros(0, prompt.shape[1] + n_new)
+
+
 class TransformerLM(_LMModel):
     """R fine-tuned transformers (one per replicate) plus decoding options."""
 
     def __init__(self, models: list[TinyTransformer], decoding: Decoding, prompt_len: int, threads: int | None,
-                 history: list[dict] | None = None, prompt_mode: str = "rolling"):
+                 history: list[dict] | None = None, prompt_mode: str = "original"):
         self.models, self.decoding, self.prompt_len, self.threads = models, decoding, prompt_len, threads
         self.prompt_mode = prompt_mode
         self.history = history or []
 
     def _continue(self, prompts, n_new, decoding, generator):
+        context = self.models[0].cfg.context
+        if prompts.shape[-1] + n_new > context:
+            raise ValueError(f"prompt_len + block_len ({prompts.shape[-1]} + {n_new}) must not exceed the "
+                             f"model context ({context})")
         with cpu_threads(self.threads or None):
-            out = [continue_text(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
+            out = [continue_with_cache(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
                    for r, m in enumerate(self.models)]
         return torch.stack(out)
 
@@ -193,16 +282,19 @@ def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
 
 def base_model_path(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, corpus_key: str,
                     seed: int) -> Path:
-    """Where the pre-trained base lives: keyed by everything that determines it."""
-    key = digest({"model": asdict(model_cfg), "train": asdict(train_cfg), "corpus": corpus_key, "seed": seed})
+    """Where the pre-trained base lives: keyed by everything that determines it (``corpus_key``:
+    a digest of the corpus text and the tokenizer's vocabulary)."""
+    key = digest({"model": asdict(model_cfg), "train": asdict(train_cfg), "corpus": corpus_key, "seed": seed,
+                  "format": 2})  # 2: pre-trained on the token stream
     return Path(cache_dir) / "lm_base" / f"{key}.pt"
 
 
-def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, blocks: torch.Tensor,
+def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, tokens: torch.Tensor,
                     corpus_key: str, *, seed: int = 0, device: torch.device | str = "cpu",
                     valid_blocks: torch.Tensor | None = None, threads: int | None = 1,
                     progress: bool = False) -> tuple[TinyTransformer, dict]:
-    """Pre-train the base model once and cache it (an interrupted pre-training resumes)."""
+    """Pre-train the base model once on ``tokens`` (a stream ``(T,)`` or blocks ``(N, L)``) and cache it
+    atomically; an interrupted pre-training resumes from its checkpoint."""
     path = base_model_path(cache_dir, model_cfg, train_cfg, corpus_key, seed)
     model = build_model(model_cfg, seed=seed, device=device)
     state = read_cached(path, lambda p: torch.load(p, map_location=device, weights_only=False))
@@ -210,7 +302,7 @@ def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: Tr
         model.load_state_dict(state["model"])
         return model.eval(), state["history"]
     with cpu_threads(threads or None):
-        history = train(model, blocks, train_cfg, valid_blocks=valid_blocks, seed=seed,
+        history = train(model, tokens.to(device), train_cfg, valid_blocks=valid_blocks, seed=seed,
                         checkpoint_path=path.with_suffix(".partial"), progress=progress)
     atomic_torch_save({"model": model.state_dict(), "history": history}, path)  # a kill never leaves half a file
     path.with_suffix(".partial").unlink(missing_ok=True)
@@ -223,7 +315,7 @@ class TransformerFamily:
     name = "transformer"
 
     def __init__(self, base: TinyTransformer, finetune: TrainConfig, decoding: Decoding = Decoding(),
-                 prompt_len: int = 32, seed: int = 0, threads: int | None = 1, prompt_mode: str = "rolling"):
+                 prompt_len: int = 32, seed: int = 0, threads: int | None = 1, prompt_mode: str = "original"):
         self.base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
         self.cfg = base.cfg
         self.device = next(base.parameters()).device
@@ -247,4 +339,5 @@ class TransformerFamily:
                 models.append(model.eval())
         out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
         out.kept = _kept_mask(data, weights)
+        out.original = _original_for(data, previous)
         return out

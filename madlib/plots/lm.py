@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ..theory.wright_fisher import rare_loss_probability_by
 from .style import CYCLE, LINESTYLES, PALETTE, THEORY_STYLE, band_plot
@@ -61,7 +61,8 @@ def plot_sequence_perplexity(result, generations: Sequence[int] | None = None, *
         ax.hist(seq[g], bins=edges, histtype="step", linewidth=2, density=True, label=f"generation {g}",
                 **_style(i))
     ax.set_xscale("log")
-    ax.set_xlabel("perplexity of a generated sequence under the generation-0 model")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis overlap
+    ax.set_xlabel("perplexity of a sequence under the generation-0 model")
     ax.set_ylabel("density")
     ax.set_title(title or "Generated text, scored by the generation-0 model")
     ax.legend()
@@ -134,3 +135,54 @@ def sample_table(result, generations: Sequence[int] | None = None, prompt: int =
 def wrap(text: str, width: int = 70) -> str:
     """Wrap a sample for printing."""
     return "\n".join(textwrap.wrap(text.replace("\n", " ⏎ "), width))
+
+
+def samples_markdown(result, generations: Sequence[int] | None = None, prompts: Sequence[int] | None = None) -> str:
+    """A Markdown table to read side by side: one row per fixed held-out prompt, one column per
+    generation, each cell that generation's continuation (line breaks shown as ``/``)."""
+    texts = result.extras["sample_texts"]
+    if not texts or not texts[0]:
+        raise ValueError("this result holds no sample texts (n_sample_texts=0)")
+    last = len(texts) - 1
+    generations = sorted({0, last // 2, last}) if generations is None else list(generations)
+    prompts = range(len(texts[0])) if prompts is None else prompts
+
+    def cell(text: str) -> str:
+        text = " / ".join(line.strip() for line in text.split("\n"))
+        return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+
+    head = "| prompt (end) | " + " | ".join(f"generation {g}" for g in generations) + " |"
+    rows = [head, "|" + "---|" * (len(generations) + 1)]
+    for p in prompts:
+        prompt = cell(result.extras["sample_prompts"][p][-24:])
+        rows.append(f"| …{prompt} | " + " | ".join(cell(texts[g][p]) for g in generations) + " |")
+    return "\n".join(rows)
+
+
+def sequence_perplexity_explorer(results: Mapping[str, object], bins: int = 30):
+    """Kernel-free explorer: the histogram of per-sequence perplexity under the generation-0 model,
+    one slider step per generation, a dropdown per labelled run (e.g. decoders); generation 0 stays
+    drawn as the reference."""
+    from .interactive import slider_figure
+
+    runs = list(results.items())
+    values = np.concatenate([np.concatenate(list(r.extras["seq_ppl"].values())) for _, r in runs])
+    values = values[np.isfinite(values) & (values > 0)]
+    edges = np.geomspace(max(values.min(), 1.0), values.max(), bins + 1)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    width = np.diff(np.log10(edges))
+
+    def density(x: np.ndarray) -> np.ndarray:
+        counts, _ = np.histogram(x, bins=edges)
+        return counts / max(counts.sum(), 1) / width  # density per decade of perplexity
+
+    n_gen = min(len(r.extras["seq_ppl"]) for _, r in runs)
+    frames = {}
+    for g in range(n_gen):
+        for label, result in runs:
+            seq = result.extras["seq_ppl"]
+            frames[(g, label)] = [(centres, density(seq[0]), "generation 0 (real text)"),
+                                  (centres, density(seq[g]), "generation shown")]
+    return slider_figure(frames, param_name="generation", dropdown_name="run", log_x=True,
+                         xaxis="perplexity of a sequence under the generation-0 model",
+                         yaxis="density per decade", title="Generated text, scored by the generation-0 model")

@@ -25,7 +25,7 @@ def explorer_figure(model: str = "ngram", workflow: str = "replace", temperature
     result = run_experiment("lm", progress=False, **overrides)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     band_plot(axes[0], result.table, "test_perplexity", color=PALETTE["blue"])
-    axes[0].set_ylabel("test perplexity (bytes)")
+    axes[0].set_ylabel("test perplexity (per character)")
     axes[0].set_title("Perplexity on real test text")
     band_plot(axes[1], result.table, "distinct_2", color=PALETTE["orange"], linestyle="--")
     axes[1].set_ylabel("distinct-2")
