@@ -33,7 +33,8 @@ def knn_radii(points: torch.Tensor, k: int = 5, chunk: int = 2048) -> torch.Tens
     for start in range(0, N, chunk):
         d = torch.cdist(points[:, start : start + chunk], points)
         # the point itself is at distance 0: the (k+1)-th smallest is the k-th neighbour
-        out[:, start : start + chunk] = d.kthvalue(k + 1, dim=-1).values
+        # topk is several times faster than kthvalue on a CPU, with the same value
+        out[:, start : start + chunk] = d.topk(k + 1, dim=-1, largest=False).values[..., -1]
     return out
 
 
@@ -57,11 +58,12 @@ def precision_recall(real: torch.Tensor, generated: torch.Tensor, k: int = 5) ->
     real, generated = real.to(dtype), generated.to(dtype)
     if real.shape[-1] != generated.shape[-1]:
         raise ValueError(f"real and generated must have the same dimension, got {real.shape[-1]} and {generated.shape[-1]}")
+    if real.shape[0] not in (1, generated.shape[0]):
+        raise ValueError("real and generated must have the same number of replicates (or real just one)")
+    real_radii = knn_radii(real, k)  # once for a shared real set, before it is expanded to every replicate
     if real.shape[0] == 1 and generated.shape[0] > 1:
         real = real.expand(generated.shape[0], -1, -1)
-    if real.shape[0] != generated.shape[0]:
-        raise ValueError("real and generated must have the same number of replicates (or real just one)")
-    real_radii = knn_radii(real, k)
+        real_radii = real_radii.expand(generated.shape[0], -1)
     generated_radii = knn_radii(generated, k)
     precision = _coverage(generated, real, real_radii)
     recall = _coverage(real, generated, generated_radii)
