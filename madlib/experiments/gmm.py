@@ -32,14 +32,15 @@ from . import ExperimentResult, RunContext, experiment
 
 # Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
 _GRID_GENERATIONS = scaled(smoke=6, default=40, full=400)
+# n_eval = n_real: precision and recall compare sets of the training set's size (and fit the 90 s budget)
 _GRID = {"dataset": "grid25", "generations": _GRID_GENERATIONS, "replicates": scaled(smoke=3, default=8, full=100),
-         "n_real": scaled(smoke=300, default=500, full=1000)}
+         "n_real": scaled(smoke=300, default=500, full=1000), "n_eval": scaled(smoke=300, default=500, full=1000)}
 _GRID_SNAPSHOTS = scaled(smoke=[0, 1, 6], default=[0, 10, 40], full=[0, 100, 400])
 _MOONS = {"dataset": "moons", "generations": scaled(smoke=6, default=40, full=200),
           "replicates": scaled(smoke=3, default=8, full=100), "n_real": 300, "n_eval": 300}
 GMM_PRESETS: dict[str, dict] = {
     # "The Curse of Recursion": two blobs, 1,000 points, a two-component mixture refitted on its own samples
-    "blobs": {"dataset": "blobs", "workflow": "replace",
+    "blobs": {"dataset": "blobs", "workflow": "replace", "replicates": scaled(smoke=6, default=20, full=200),
               "snapshots": scaled(smoke=[0, 1, 12], default=[0, 20, 200], full=[0, 200, 2000])},
     # MAD's 25-mode grid, fully synthetic: no bias, covariances shrunk by lambda = 0.8, cherry-picking half
     "grid25": {**_GRID, "snapshots": _GRID_SNAPSHOTS},
