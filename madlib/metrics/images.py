@@ -51,10 +51,13 @@ def embed_2d(feature_sets: list[torch.Tensor], *, perplexity: float = 30.0, seed
 
     Mapping every set together (real digits and each generation's samples) puts them on the same map, so
     a generation's points can be read against the real ones; t-SNE keeps neighbourhoods, not distances,
-    so clusters merging or shrinking onto a few points is what the map shows. Features are standardised
-    (by the pooled mean and standard deviation) first.
+    so clusters merging or shrinking onto a few points is what the map shows. Features are used as they
+    are: the classifier's feature space, whose distances FID and precision/recall also use (standardising
+    each feature would inflate the many uninformative ones).
     """
-    from sklearn.manifold import TSNE  # scikit-learn's import is slow; only this function needs it
+    # scikit-learn's import is slow and only this function needs it
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     if not feature_sets:
         raise ValueError("feature_sets must hold at least one (n, d) set of features")
@@ -64,8 +67,9 @@ def embed_2d(feature_sets: list[torch.Tensor], *, perplexity: float = 30.0, seed
     stacked = np.concatenate(arrays)
     if not 1.0 <= perplexity < stacked.shape[0]:
         raise ValueError(f"perplexity must be in [1, {stacked.shape[0]}) (the number of points), got {perplexity}")
-    stacked = (stacked - stacked.mean(0)) / (stacked.std(0) + 1e-8)
-    points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                  max_iter=750).fit_transform(stacked)
+    # one OpenMP thread: on a busy 2-core machine t-SNE's threads spin-wait, 3-10x slower than one thread
+    with threadpool_limits(1):
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                      max_iter=750).fit_transform(stacked)
     sizes = np.cumsum([a.shape[0] for a in arrays])[:-1]
     return np.split(points, sizes)
