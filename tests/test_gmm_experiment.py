@@ -91,3 +91,46 @@ def test_mad_phase_bad_arguments():
         run_experiment("mad-phase", dim=10, n_real=[5])
     with pytest.raises(ValueError, match="tail"):
         run_experiment("mad-phase", generations=3, tail=5)
+
+
+def test_admissible_synthetic_reads_the_threshold():
+    import pandas as pd
+    from madlib.simulations.gmm import admissible_synthetic
+    frame = pd.DataFrame({
+        "sampling_bias": [0.7] * 6 + [1.0] * 2,
+        "n_real": [20, 20, 20, 200, 200, 200, 20, 20],
+        "synthetic_ratio": [0.5, 2.0, 9.0, 0.5, 2.0, 9.0, 0.5, 9.0],
+        "log10_ratio": [-0.1, -0.05, 0.2, 0.1, 0.3, 0.5, -0.1, -0.2],
+    })
+    table = admissible_synthetic(frame).set_index(["sampling_bias", "n_real"])
+    assert table.loc[(0.7, 20), "admissible_ratio"] == 2.0 and table.loc[(0.7, 20), "admissible_n_synthetic"] == 40
+    assert table.loc[(0.7, 20), "bounded"]
+    assert table.loc[(0.7, 200), "admissible_ratio"] == 0.0
+    assert not table.loc[(1.0, 20), "bounded"] and table.loc[(1.0, 20), "admissible_ratio"] == 9.0
+    with pytest.raises(ValueError, match="columns"):
+        admissible_synthetic(frame.drop(columns="log10_ratio"))
+
+
+def test_mad_phase_effective_sample_size_and_plots():
+    import matplotlib
+    matplotlib.use("Agg")
+    from madlib.plots.gmm import explorer_plotly, plot_phase_diagram
+    result = run_experiment("mad-phase", family="gaussian", dim=2, n_real=[50], synthetic_ratio=[4.0],
+                            sampling_bias=[0.7, 1.0], generations=15, tail=8, replicates=300)
+    frame = result.table
+    assert np.allclose(frame["effective_sample_ratio"], 10 ** -frame["log10_ratio"])
+    fig = plot_phase_diagram(frame, distance="W2²")
+    texts = [t.get_text() for ax in fig.axes[:2] for t in ax.texts]
+    assert texts == [f"{v:.2g}" for v in frame.sort_values("sampling_bias")["effective_sample_ratio"]]
+    runs = {"a": run_experiment("gmm", generations=3, replicates=2, n_real=100, n_eval=100).table}
+    plotly_fig = explorer_plotly(runs, n_modes=2)
+    assert len(plotly_fig.data) == 3 and max(max(t.y) for t in plotly_fig.data) <= 1.0
+    with pytest.raises(ValueError, match="runs"):
+        explorer_plotly({})
+
+
+def test_presets_resolve():
+    from madlib.experiments import resolve_config
+    config = resolve_config("gmm", {}, "default", "grid25-fresh-collapsed")
+    assert config["workflow"] == "fresh" and config["start"] == "collapsed" and config["snapshots"] == [0, 1, 40]
+    assert resolve_config("mad-phase", {}, "smoke", "mixture")["family"] == "gmm"

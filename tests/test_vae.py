@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -262,3 +263,54 @@ def test_curated_runs_draw_more_candidates_and_share_generation_zero(tmp_path, m
     assert selfish.summary["n_candidates"] == 200
     # generation 0 is the same model (no curation before it)
     assert verified.summary["fid"][0] == pytest.approx(selfish.summary["fid"][0])
+
+
+# ---- chapter 4: the 2-D embedding, the kernel-free explorer, the presets ---------------------------------
+
+def test_embed_2d_keeps_clusters_apart_and_splits_per_set():
+    from madlib.metrics.images import embed_2d
+    g = torch.Generator().manual_seed(0)
+    centres = 6.0 * torch.eye(3, 64)
+    labels = torch.arange(3).repeat_interleave(60)
+    a = centres[labels] + torch.randn(180, 64, generator=g)
+    b = centres[labels[:90]] + torch.randn(90, 64, generator=g)
+    first, second = embed_2d([a, b], perplexity=20, seed=0)
+    assert first.shape == (180, 2) and second.shape == (90, 2)
+    points = np.concatenate([first, second])
+    every = torch.cat([labels, labels[:90]]).numpy()
+    # each point's nearest neighbour in the map has the same cluster: neighbourhoods survive the map
+    distance = ((points[:, None] - points[None]) ** 2).sum(-1)
+    np.fill_diagonal(distance, np.inf)
+    assert (every[distance.argmin(1)] == every).mean() > 0.97
+    with pytest.raises(ValueError, match="perplexity"):
+        embed_2d([a[:10]], perplexity=30)
+    with pytest.raises(ValueError, match="feature_sets"):
+        embed_2d([a, b[:, :10]])
+
+
+def test_small_run_keeps_features_and_draws_embedding_and_explorer(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from madlib.plots.vae import embedding_points, explorer_plotly, plot_embedding
+    monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
+    result = run_experiment("vae", progress=False, n_embed=50, **dict(SMALL, generations=1))
+    assert result.extras["features"].shape == (1, 2, 50, 64)
+    assert result.extras["predicted"].shape == (1, 2, 50) and int(result.extras["predicted"].max()) <= 9
+    assert result.extras["reference_features"].shape == (50, 64)
+    points = embedding_points({"a": result}, [0, 1], n_points=40)
+    assert set(points) == {"real", ("a", 0), ("a", 1)} and points[("a", 1)][0].shape == (40, 2)
+    fig = plot_embedding({"a": result}, [0, 1], points=points)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
+    with pytest.raises(ValueError, match="generations"):
+        embedding_points({"a": result}, [5])
+    explorer = explorer_plotly({"a": result, "b": result})
+    assert len(explorer.data) == 4 * 3  # four metrics x (two runs + the real digits' line)
+    binarized = run_experiment("vae", progress=False, binarize=True, **dict(SMALL, generations=0))
+    assert set(torch.unique(binarized.extras["grids"]).tolist()) <= {0, 255}  # grids show 0/1 digits
+
+
+def test_vae_presets_resolve():
+    from madlib.experiments import resolve_config
+    scratch = resolve_config("vae", {}, "default", "replace-scratch")
+    assert scratch["warm_start_epochs"] == 0 and scratch["replicates"] == 3 and scratch["generations"] == 2
+    assert resolve_config("vae", {}, "smoke", "replace-biased")["replicates"] == 1

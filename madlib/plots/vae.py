@@ -5,8 +5,11 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import plotly.graph_objects as go
 import torch
 
+from ..metrics.images import embed_2d
+from . import interactive
 from .style import CYCLE, LINESTYLES, PALETTE, band_plot
 
 METRIC_LABELS = {
@@ -80,8 +83,9 @@ def plot_workflow_grids(results: Mapping[str, object], *, generations: Sequence[
 
 
 def plot_metric_curves(results: Mapping[str, object], metrics: Sequence[str] = tuple(METRIC_LABELS),
-                       show_floor: bool = True):
-    """Per-generation FID, precision, recall and class entropy, median with replicate band, per run.
+                       show_floor: bool = True, band: tuple[float, float] = (0.0, 1.0)):
+    """Per-generation FID, precision, recall and class entropy per run: the mean over replicates (seeds)
+    with a band between the ``band`` quantiles of the replicates (default: their full range).
 
     The dotted grey line is the same metric for real held-out digits: the best a generation can do.
     """
@@ -89,7 +93,7 @@ def plot_metric_curves(results: Mapping[str, object], metrics: Sequence[str] = t
     for i, (label, result) in enumerate(results.items()):
         for ax, metric in zip(axes[0], metrics):
             line = band_plot(ax, result.table, metric, label=label, color=CYCLE[i % len(CYCLE)],
-                             linestyle=LINESTYLES[i % len(LINESTYLES)])
+                             linestyle=LINESTYLES[i % len(LINESTYLES)], center="mean", band=band)
             line.set_marker(MARKERS[i % len(MARKERS)])
             line.set_markersize(4)
     for ax, metric in zip(axes[0], metrics):
@@ -156,3 +160,86 @@ def plot_generation_view(results: Mapping[str, object], workflow: str, generatio
     right.legend(fontsize=8.5)
     fig.tight_layout()
     return fig
+
+
+DIGIT_COLOURS = plt.get_cmap("tab10").colors  # ten digits need ten distinct colours
+
+
+def embedding_points(results: Mapping[str, object], generations: Sequence[int], *, n_points: int = 300,
+                     replicate: int = 0, perplexity: float = 30.0, seed: int = 0) -> dict:
+    """The joint 2-D t-SNE map of real digits and each run's samples at ``generations``, from the classifier's
+    features the ``vae`` experiment keeps (``extras['features']``).
+
+    Returns ``{"real": (points, labels), (label, generation): (points, predicted digits), ...}``.
+    """
+    if not results:
+        raise ValueError("results must hold at least one vae run")
+    first = next(iter(results.values()))
+    real = first.extras["reference_features"][:n_points]
+    sets, keys, labels = [real], ["real"], [first.extras["reference_labels"][:n_points].numpy()]
+    for label, result in results.items():
+        features = result.extras["features"]
+        if not 0 <= replicate < features.shape[0]:
+            raise ValueError(f"replicate must be in [0, {features.shape[0] - 1}], got {replicate}")
+        for g in generations:
+            if not 0 <= g < features.shape[1]:
+                raise ValueError(f"generations must lie in [0, {features.shape[1] - 1}], got {g}")
+            sets.append(features[replicate, g, :n_points])
+            keys.append((label, g))
+            labels.append(result.extras["predicted"][replicate, g, :n_points].numpy())
+    points = embed_2d(sets, perplexity=perplexity, seed=seed)
+    return {key: (p, lab) for key, p, lab in zip(keys, points, labels)}
+
+
+def plot_embedding(results: Mapping[str, object], generations: Sequence[int] | None = None, *, n_points: int = 300,
+                   replicate: int = 0, seed: int = 0, points: dict | None = None):
+    """MAD's picture of modes merging: one row per run, one panel per generation, on one joint t-SNE map of
+    the classifier's features; real digits in grey, samples coloured by the digit the classifier sees."""
+    if generations is None:
+        last = next(iter(results.values())).extras["features"].shape[1] - 1
+        generations = sorted({0, last // 2, last})
+    generations = list(generations)
+    points = points or embedding_points(results, generations, n_points=n_points, replicate=replicate, seed=seed)
+    real, _ = points["real"]
+    fig, axes = plt.subplots(len(results), len(generations), figsize=(3.1 * len(generations), 3.1 * len(results)),
+                             squeeze=False, sharex=True, sharey=True)
+    for row, label in enumerate(results):
+        for col, g in enumerate(generations):
+            ax = axes[row, col]
+            ax.scatter(real[:, 0], real[:, 1], s=5, color=PALETTE["grey"], alpha=0.25, linewidths=0)
+            xy, digits = points[(label, g)]
+            ax.scatter(xy[:, 0], xy[:, 1], s=6, c=[DIGIT_COLOURS[int(d)] for d in digits], linewidths=0, alpha=0.8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            ax.set_title(f"{label}, generation {g}", fontsize=10)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=DIGIT_COLOURS[d], label=str(d)) for d in range(10)]
+    handles.append(plt.Line2D([], [], marker="o", linestyle="", color=PALETTE["grey"], alpha=0.5, label="real"))
+    fig.legend(handles=handles, loc="lower center", ncol=11, fontsize=8.5, frameon=False,
+               title="digit the classifier sees in a sample (grey: real digits)", title_fontsize=9)
+    fig.suptitle("Real and generated digits on one t-SNE map of the classifier's features", fontweight="bold")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def explorer_plotly(results: Mapping[str, object], metrics: Sequence[str] = tuple(METRIC_LABELS)):
+    """A kernel-free explorer: a slider over the metrics, one line per run (mean over its replicates) against
+    the generation, with the real digits' value as a dotted line."""
+    if not results:
+        raise ValueError("results must hold at least one vae run")
+    frames = {}
+    for metric in metrics:
+        series = []
+        for label, result in results.items():
+            values = result.summary.get(metric)
+            if values is None:
+                raise ValueError(f"run {label!r} has no metric {metric!r}")
+            series.append((np.arange(len(values)), np.asarray(values, dtype=float), label))
+        floor = next(iter(results.values())).summary.get(FLOOR_KEYS.get(metric, ""))
+        if floor is not None:
+            n = max(len(r.summary[metric]) for r in results.values())
+            series.append(go.Scatter(x=[0, n - 1], y=[floor, floor], mode="lines", name="real digits",
+                                     line=dict(color="#888888", dash="dot", width=1.5)))
+        frames[METRIC_LABELS.get(metric, metric)] = series
+    return interactive.slider_figure(frames, param_name="metric", xaxis="generation", yaxis="value",
+                                     fixed_axes=False, title="Chapter 4: each metric by generation, per workflow")

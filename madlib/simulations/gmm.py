@@ -9,6 +9,7 @@ where it ends with the fit to the real items alone.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..core.config import cpu_threads
@@ -129,4 +130,28 @@ def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: f
     return {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "n_synthetic": n_synthetic,
             "sampling_bias": sampling_bias, "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
             "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),
+            # MAD's effective sample size n_e / n_r: a real-only fit's distance falls like 1/n_r
+            "effective_sample_ratio": float(np.mean(baseline) / np.mean(final)),
             "share_better": float(np.mean(final < baseline))}
+
+
+def admissible_synthetic(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (sampling_bias, n_real): the largest n_synthetic / n_real of the grid up to which synthetic data
+    helps in every cell (``log10_ratio < 0``), and that amount n_synthetic itself.
+
+    A row has ``admissible_ratio`` 0 when even the smallest ratio hurts; ``bounded`` is False when the
+    largest ratio of the grid still helps (the threshold lies beyond the grid).
+    """
+    needed = {"sampling_bias", "n_real", "synthetic_ratio", "log10_ratio"}
+    if not needed <= set(frame.columns):
+        raise ValueError(f"frame must have the columns {sorted(needed)}, got {sorted(frame.columns)}")
+    rows = []
+    for (lam, n_real), part in frame.groupby(["sampling_bias", "n_real"]):
+        part = part.sort_values("synthetic_ratio")
+        helps = (part["log10_ratio"] < 0).to_numpy()
+        ratios = part["synthetic_ratio"].to_numpy()
+        first_hurt = int(np.argmin(helps)) if not helps.all() else len(helps)
+        ratio = float(ratios[first_hurt - 1]) if first_hurt > 0 else 0.0
+        rows.append({"sampling_bias": float(lam), "n_real": int(n_real), "admissible_ratio": ratio,
+                     "admissible_n_synthetic": int(round(ratio * n_real)), "bounded": bool(first_hurt < len(helps))})
+    return pd.DataFrame(rows)

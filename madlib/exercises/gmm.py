@@ -1,0 +1,109 @@
+"""Chapter 3's "implement it" exercise: the M step of EM for a Gaussian mixture.
+
+The learner writes ``m_step(x, resp) -> (weights, means, covs)`` for one data set ``x`` ``(n, d)``
+and responsibilities ``resp`` ``(n, K)`` (each row sums to 1): the maximum-likelihood mixture
+weights, means and covariances given the responsibilities (no regularisation). The reference is
+the library's own weighted maximum-likelihood Gaussian fit
+(:class:`madlib.models.gaussian.GaussianFamily` with ``ddof=0``, each component weighted by its
+responsibilities), which is exactly what the M step computes for one component.
+
+:func:`check_m_step` runs the learner's function on seeded inputs and names the usual mistakes:
+weights that are counts (not divided by n), means or covariances divided by n instead of the
+component's count N_k, covariances centred on the overall mean instead of the component's, the
+unbiased (N_k - 1) divisor, and wrong shapes.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..models.gaussian import GaussianFamily
+from . import CheckResult, run_learner
+
+EXERCISE = "the M step of EM"
+
+
+def reference_m_step(x: torch.Tensor, resp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The M step by the library: component k is the ML Gaussian fit of ``x`` with weights ``resp[:, k]``."""
+    x = torch.as_tensor(x, dtype=torch.float64)
+    resp = torch.as_tensor(resp, dtype=torch.float64)
+    if x.ndim != 2 or resp.ndim != 2 or resp.shape[0] != x.shape[0]:
+        raise ValueError(f"x must be (n, d) and resp (n, K) with the same n, got {tuple(x.shape)} and {tuple(resp.shape)}")
+    k = resp.shape[1]
+    # one "replicate" per component: the same points, weighted by that component's responsibilities
+    model = GaussianFamily(ddof=0).fit(x.expand(k, -1, -1), weights=resp.T.contiguous())
+    counts = resp.sum(0)
+    return counts / x.shape[0], model.mean, model.cov
+
+
+def _problem(seed: int, n: int = 400, d: int = 2, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Three clusters of unequal size and soft (not one-hot) responsibilities, so every mistake shows."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.tensor([[-3.0, 0.0], [2.0, 2.0], [1.0, -3.0]], dtype=torch.float64)[:k, :d]
+    which = torch.multinomial(torch.tensor([0.55, 0.3, 0.15])[:k], n, replacement=True, generator=g)
+    x = centres[which] + torch.randn(n, d, generator=g, dtype=torch.float64) * torch.tensor([1.0, 0.6], dtype=torch.float64)[:d]
+    logits = -0.5 * ((x[:, None, :] - centres[None]) ** 2).sum(-1) / 2.0
+    return x, torch.softmax(logits, dim=1)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-6) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=rtol, atol=1e-9))
+
+
+def check_m_step(fn: Callable[[torch.Tensor, torch.Tensor], tuple], seed: int = 0) -> CheckResult:
+    """Run the learner's ``m_step(x, resp)`` against :func:`reference_m_step` and say what is wrong."""
+    x, resp = _problem(seed)
+    n, d = x.shape
+    k = resp.shape[1]
+    out, crash = run_learner(EXERCISE, fn, x.clone(), resp.clone())
+    if crash is not None:
+        return crash
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        return CheckResult(EXERCISE, False, ["return three things: (weights, means, covs)"])
+    try:
+        weights, means, covs = (torch.as_tensor(v, dtype=torch.float64) for v in out)
+    except (TypeError, ValueError, RuntimeError) as error:
+        return CheckResult(EXERCISE, False, [f"could not read your result as tensors: {error}"])
+    ref_w, ref_mu, ref_cov = reference_m_step(x, resp)
+    messages: list[str] = []
+    shapes = {"weights": (weights, (k,)), "means": (means, (k, d)), "covs": (covs, (k, d, d))}
+    for name, (value, shape) in shapes.items():
+        if tuple(value.shape) != shape:
+            messages.append(f"{name} has shape {tuple(value.shape)}; expected {shape} for n={n}, d={d}, K={k}")
+    if messages:
+        return CheckResult(EXERCISE, False, messages)
+
+    counts = resp.sum(0)
+    if not _close(weights, ref_w):
+        if _close(weights, counts):
+            messages.append("the weights are the counts N_k; divide them by n so they sum to 1")
+        elif abs(float(weights.sum()) - 1.0) > 1e-6:
+            messages.append(f"the weights sum to {float(weights.sum()):.4g}, not 1: pi_k = N_k / n")
+        else:
+            messages.append("the weights are off: pi_k = N_k / n with N_k = sum_n r_nk")
+    if not _close(means, ref_mu):
+        if _close(means, ref_mu * (counts / n)[:, None]):
+            messages.append("the means are divided by n; divide sum_n r_nk x_n by the component's count N_k")
+        elif _close(means, x.mean(0).expand(k, d)):
+            messages.append("every mean is the overall mean: weight each point by its responsibility r_nk")
+        else:
+            messages.append("the means are off: mu_k = sum_n r_nk x_n / N_k")
+    if not _close(covs, ref_cov):
+        centred = x - x.mean(0)
+        around_global = torch.einsum("nk,ni,nj->kij", resp, centred, centred) / counts[:, None, None]
+        if _close(covs, ref_cov * (counts / n)[:, None, None]):
+            messages.append("the covariances are divided by n; divide by the component's count N_k")
+        elif _close(covs, ref_cov * (counts / (counts - 1))[:, None, None]):
+            messages.append("the covariances use N_k - 1 (the unbiased divisor); the M step's maximum-likelihood "
+                            "estimate divides by N_k")
+        elif _close(covs, around_global):
+            messages.append("the covariances are centred on the overall mean; centre each on its own mean mu_k")
+        elif _close(covs.transpose(-1, -2), ref_cov) or not _close(covs, covs.transpose(-1, -2)):
+            messages.append("the covariances are not symmetric: use the outer product (x_n - mu_k)(x_n - mu_k)^T")
+        else:
+            messages.append("the covariances are off: Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k")
+    if messages:
+        return CheckResult(EXERCISE, False, messages)
+    return CheckResult(EXERCISE, True, [f"weights, means and covariances agree with the library's fit "
+                                        f"(n={n}, K={k}) to within 1e-6"])
