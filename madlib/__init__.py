@@ -15,12 +15,12 @@ from .core.loop import LoopResult, Observation, run_loop
 from .core.sources import DistributionSource, PoolSource
 from .core.workflows import WORKFLOWS
 from .experiments import ExperimentResult, list_experiments, run_experiment
-from .plots.style import PALETTE, save_figure, use_house_style
+from .plots.style import PALETTE, glue, save_figure, use_house_style
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SCALES", "WORKFLOWS", "PALETTE", "ExperimentResult", "LoopResult", "Observation", "DistributionSource",
     "PoolSource", "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop",
-    "save_figure", "scaled", "seed_everything", "use_house_style",
+    "glue", "save_figure", "scaled", "seed_everything", "use_house_style",
 ]
