@@ -43,6 +43,8 @@ CASES = [
     ("lm", {"curate": "verifier"}),
     ("remedy-sweeps", {}),
     ("scoreboard", {"families": "gaussian,cats,mixture"}),
+    ("regression", {}),
+    ("regression", {"workflow": "accumulate"}),
 ]
 
 
