@@ -1,11 +1,14 @@
 """The course's house style: colour-blind-safe Okabe-Ito colours, quiet axes, replicate bands."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Sequence
 
 import matplotlib as mpl
 import pandas as pd
+
+from ..core.cache import atomic_write_bytes
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = {
@@ -80,12 +83,12 @@ def band_plot(ax, table: pd.DataFrame, metric: str, *, label: str | None = None,
     return line
 
 
-def save_figure(fig, path: str | Path) -> Path:
-    """Save a figure as PNG (creating folders) and return the path."""
+def save_figure(fig, path: str | Path, **kwargs) -> Path:
+    """Save a figure (format from the suffix, PNG by default) atomically, creating folders; return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=(path.suffix.lstrip(".") or "png"), **kwargs)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 
