@@ -32,7 +32,7 @@ import numpy as np
 from madlib.experiments import resolve_config
 from madlib.simulations.gmm import gaussian_distance as _gaussian_distance, phase_point
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
-from madlib.sources import DistributionSource
+from madlib.core.sources import DistributionSource
 from madlib.core.sweep import sweep
 
 
