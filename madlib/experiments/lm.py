@@ -134,9 +134,10 @@ def corpus_inputs(config: dict) -> dict:
         "batch_size": 16,
         "finetune_lr": 5e-4,
         "threads": 1,  # the chains: small tensors, one thread is as fast and far faster on a busy machine
-        # pre-training threads: 2 is faster on an idle 2-core laptop, but 1 is about 5x faster per step on a
-        # busy one (threads wait for each other; measured here under a load of 10): 1 is the safe default
-        "base_threads": 1,
+        # pre-training threads: on an idle 2-core machine 2 threads bring chapter 5 cold at default to 7.6 min
+        # (measured); on a busy machine 1 thread was about 5x faster per step (threads wait for each other):
+        # set base_threads=1 there
+        "base_threads": 2,
         "curate": "none",
         "keep_fraction": 0.5,
     },
