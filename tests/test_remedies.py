@@ -136,7 +136,7 @@ def test_logistic_regression_recovers_a_known_log_ratio():
     f = torch.cat([quadratic_features(real[:1, :2000]), quadratic_features(synthetic[:1, :2000])], dim=1)
     y = torch.cat([torch.ones(1, 2000), torch.zeros(1, 2000)], dim=1)
     theta = fit_logistic(f, y, torch.ones_like(y, dtype=torch.float64), l2=0.0)[0].numpy()
-    sk = LogisticRegression(penalty=None, fit_intercept=False, max_iter=1000, tol=1e-10).fit(f[0].numpy(), y[0].numpy())
+    sk = LogisticRegression(C=np.inf, fit_intercept=False, max_iter=1000, tol=1e-10).fit(f[0].numpy(), y[0].numpy())
     assert np.allclose(theta, sk.coef_[0], atol=1e-4)
 
 
