@@ -13,7 +13,10 @@ results of every run must be identical, and the ratio of the medians is printed.
 Each run also prints its CPU seconds (loky workers included) and how busy its
 workers were, CPU / (workers x wall): well below 1 means they waited for a core
 that other processes held, so the wall-time ratio says more about the machine's
-load than about the sweep.
+load than about the sweep. (On Linux with ``sched_autogroup_enabled=1``, as on the
+course's shared 2-core machine, the CPU is split fairly between *sessions*: while
+other sessions keep the cores busy, the parent and its workers share one session's
+slice, and no number of workers can make the sweep faster.)
 
     python benchmarks/bench_sweep.py [--scale default] [--repeats 2] [--workers 2] [--points 0]
 """

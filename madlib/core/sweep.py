@@ -9,7 +9,8 @@ safe to spread over processes and machines:
   derived from the sweep's seed and a SHA-256 of the point's canonical JSON
   (:func:`point_seed`), never from its position or from Python's ``hash()``, and
   runs with one intra-op torch thread (and one BLAS thread), so inline, 2 local
-  processes and a 50-worker cluster give bit-identical results.
+  processes and a 50-worker cluster give bit-identical results (given the same
+  package versions and CPU type everywhere: floating point is not portable beyond).
 * **Resumable.** With ``cache_dir`` every finished point is written at once
   (atomically) to its own file; a rerun loads those and computes only the rest,
   so an interrupted sweep resumes where it stopped.
