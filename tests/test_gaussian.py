@@ -260,3 +260,12 @@ def test_standard_error_of_the_mean_variance():
     se32 = theory.var_mean_standard_error(32, 99, 100)
     assert se32 == pytest.approx(0.095, abs=0.002)
     assert abs(0.073 - theory.expected_var(32, 99)) < se32  # the published 0.073 is within noise
+
+
+@pytest.mark.parametrize("n, ddof, lam", [(10, 0, 1.0), (100, 0, 0.9), (1000, 1, 1.0), (50, 1, 0.8)])
+def test_generations_until_median_below_is_the_first_crossing(n, ddof, lam):
+    g = theory.generations_until_median_below(0.5, n, ddof, lam)
+    assert theory.median_std(n, g, ddof, lam) < 0.5
+    assert g == 0 or theory.median_std(n, g - 1, ddof, lam) >= 0.5
+    with pytest.raises(ValueError, match="threshold"):
+        theory.generations_until_median_below(1.5, n)

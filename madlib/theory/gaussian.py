@@ -238,3 +238,21 @@ def var_mean_standard_error(n: int, generation, runs: int, ddof: int = 0, sampli
     log_fourth = T * np.log((n - 1) * (n + 1) / (n - ddof) ** 2) + 2 * _biased_steps(T) * np.log(lam)
     second = expected_var(n, generation, ddof, sampling_bias)
     return np.sqrt(np.maximum(np.exp(log_fourth) - second**2, 0.0) / runs)
+
+
+def generations_until_median_below(threshold: float, n: int, ddof: int = 0, sampling_bias: float = 1.0,
+                                   sigma0: float = 1.0) -> int:
+    """The first generation whose median fitted sigma (:func:`median_std`) is below ``threshold``.
+
+    ln(median sigma^2) is linear in the number of fits T = g + 1 (its mean, :func:`log_var_mean`), so the
+    crossing is solved exactly: T * (step + ln lambda) < 2 ln(threshold / sigma0) + ln lambda.
+    """
+    threshold = check_float("threshold", threshold, 0.0, open_minimum=True)
+    sigma0 = check_float("sigma0", sigma0, 0.0, open_minimum=True)
+    if threshold >= sigma0:
+        raise ValueError(f"threshold must be below sigma0={sigma0} (the median only falls), got {threshold}")
+    n, _, ddof, lam = _args(n, 0, ddof, sampling_bias)
+    rate = log_var_step_mean(n, ddof) + np.log(lam)  # per fit, negative
+    fits_needed = (2 * np.log(threshold / sigma0) + np.log(lam)) / rate
+    # the smallest T strictly above fits_needed is floor(fits_needed) + 1, i.e. generation floor(fits_needed)
+    return max(int(np.floor(fits_needed)), 0)
