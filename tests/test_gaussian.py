@@ -269,3 +269,16 @@ def test_generations_until_median_below_is_the_first_crossing(n, ddof, lam):
     assert g == 0 or theory.median_std(n, g - 1, ddof, lam) >= 0.5
     with pytest.raises(ValueError, match="threshold"):
         theory.generations_until_median_below(1.5, n)
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_prob_std_below_matches_the_exact_chain_and_inverts_the_quantile(ddof):
+    n, T = 50, 200
+    chain = simulate_exact(n, T, 20000, ddof=ddof, record=[T], seed=5)
+    for q in (0.1, 0.5, 0.9):
+        threshold = float(theory.std_quantile(q, n, T, ddof))
+        assert theory.prob_std_below(threshold, n, T, ddof) == pytest.approx(q, abs=1e-9)
+        simulated = (chain.std[-1] < threshold).mean()  # binomial standard error at most 0.0036
+        assert simulated == pytest.approx(q, abs=0.02)
+    with pytest.raises(ValueError, match="threshold"):
+        theory.prob_std_below(0.0, n, T)

@@ -246,3 +246,39 @@ def test_bad_worker_environment(monkeypatch):
     monkeypatch.setenv("MADLIB_WORKERS", "0")
     with pytest.raises(ValueError, match="MADLIB_WORKERS must be"):
         sweep(noisy_stat, GRID[:1], seed=0)
+
+
+def test_common_seed_gives_every_point_the_sweeps_seed():
+    results = sweep(noisy_stat, GRID, seed=11, backend="inline", common_seed=True)
+    assert [r["seed"] for r in results] == [11] * len(GRID)
+    # the same draws, scaled: points differ by their coordinates only (common random numbers)
+    same_n = [r for p, r in zip(GRID, results) if p["n"] == 3]
+    assert same_n[1]["trace"] == pytest.approx(same_n[0]["trace"] * 16)
+    assert as_json(sweep(noisy_stat, GRID, seed=11, backend="processes", workers=2, common_seed=True)) == as_json(results)
+    with pytest.raises(ValueError, match="common_seed"):
+        sweep(noisy_stat, GRID, seed=11, common_seed="yes")
+
+
+def _without_timings(summary):
+    return {k: v for k, v in summary.items() if k != "elapsed_s"}
+
+
+@pytest.mark.parametrize("name, overrides", [
+    ("gaussian-sweep", {"replicates": 300}),
+    ("remedy-sweeps", {"generations": 4, "replicates": 10}),
+    ("scoreboard", {"families": "gaussian,cats", "generations": 4, "replicates": 10}),
+    ("mad-phase", {"replicates": 4, "generations": 3, "tail": 2}),
+])
+def test_swept_experiments_give_the_same_json_on_worker_processes(name, overrides, monkeypatch, tmp_path):
+    """The experiments that map over points (ctx.sweep) give the same summary in-process and on 2 workers."""
+    import madlib.core.sweep as sweep_module
+    from madlib import run_experiment
+
+    monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
+    inline = run_experiment(name, use_cache=False, scale="smoke", **overrides).summary
+    monkeypatch.setattr(sweep_module, "get_scale", lambda: "default")  # the default backend at default scale
+    monkeypatch.setenv("MADLIB_WORKERS", "2")
+    assert sweep_module.default_backend(2) == "processes"
+    on_workers = run_experiment(name, use_cache=False, scale="smoke", **overrides).summary
+    assert json.dumps(_without_timings(inline), sort_keys=True) == json.dumps(_without_timings(on_workers),
+                                                                              sort_keys=True)

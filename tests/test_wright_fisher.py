@@ -16,6 +16,8 @@ def test_the_papers_numbers():
     assert wf.mean_time_to_fixation(0.1, 100) == pytest.approx(189.65, abs=0.01)
     assert wf.mean_time_to_absorption(0.1, 100) == pytest.approx(65.02, abs=0.01)
     assert wf.loss_probability(0.1) == pytest.approx(0.9)
+    assert wf.fixation_probability(0.1) == pytest.approx(0.1)
+    assert wf.fixation_probability(np.array([0.05, 0.5, 0.95])) == pytest.approx([0.05, 0.5, 0.95])
     assert wf.one_step_loss_probability(0.01, 100) == pytest.approx(0.99**100)
     # absorption time is the mixture of the conditional times
     p = np.array([0.05, 0.3, 0.7])
@@ -59,7 +61,8 @@ def test_simulated_blue_cats_match_wright_fisher():
     loss, fix = out["loss_time"], out["fixation_time"]
     lost, fixed = loss >= 0, fix >= 0
     assert np.all(lost ^ fixed)  # every world ends single-coloured; no world both loses and fixes blue
-    assert abs(lost.mean() - 0.9) < 4 * np.sqrt(0.09 / R)
+    assert abs(lost.mean() - wf.loss_probability(0.1)) < 4 * np.sqrt(0.09 / R)
+    assert abs(fixed.mean() - wf.fixation_probability(0.1)) < 4 * np.sqrt(0.09 / R)
     exact = wf.exact_two_category_times(10, 100)
 
     def z(values, expected):

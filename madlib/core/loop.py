@@ -28,7 +28,9 @@ import torch
 from .cache import digest
 from .checkpoint import Checkpointer
 from .config import float64_device
+from .pace import Pace
 from .protocol import Family, GenerativeModel
+from .seeding import child_seed
 from .sources import RealSource
 from .validation import check_choice, check_float, check_fraction, check_int
 from .workflows import WORKFLOW_FUNCTIONS, WORKFLOWS, Step, check_workflow_options, synthetic_count
@@ -168,7 +170,7 @@ def run_loop(
         checkpoint = Checkpointer(checkpoint_dir, fingerprint)
 
     generator = _generator_for(real, s.seed)
-    eval_generator = _generator_for(real, s.seed + 1_000_003)
+    eval_generator = _generator_for(real, child_seed(s.seed, "evaluation"))
     records: list[tuple] = []
     artefacts: dict[int, dict[str, Any]] = {}
     model = data = weights = original = None
@@ -191,6 +193,7 @@ def run_loop(
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, total=s.generations + 1, initial=start, desc=desc or family.name, leave=False)
+    pace = Pace(desc or family.name, s.generations + 1 - start, "generation", resumable=checkpoint is not None)
     for t in iterator:
         if t == 0:
             original = real.draw(s.n_real, generator)
@@ -218,6 +221,7 @@ def run_loop(
                 "real_state": real.state_dict() if hasattr(real, "state_dict") else None,
                 "generator": generator.get_state(), "eval_generator": eval_generator.get_state(),
             })
+        pace.tick()
 
     table = pd.DataFrame.from_records(records, columns=["generation", "replicate", "metric", "value"])
     return LoopResult(table=table, model=model, artefacts=artefacts, resumed_from=resumed_from)

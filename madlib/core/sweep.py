@@ -7,7 +7,7 @@ safe to spread over processes and machines:
 
 * **Same result whatever the backend.** Each point gets its own seed ``s``,
   derived from the sweep's seed and a SHA-256 of the point's canonical JSON
-  (:func:`point_seed`), never from its position or from Python's ``hash()``, and
+  (:func:`point_seed`, i.e. :func:`madlib.core.seeding.child_seed`), never from its position or from Python's ``hash()``, and
   runs with one intra-op torch thread (and one BLAS thread), so inline, 2 local
   processes and a 50-worker cluster give bit-identical results (given the same
   package versions and CPU type everywhere: floating point is not portable beyond).
@@ -43,42 +43,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-import numpy as np
 
 from .cache import cache_root
 from .config import get_scale
+from .pace import Pace, quiet
+from .seeding import canonical_json, child_seed, key_digest
 from .validation import check_choice, check_float, check_int
 
 BACKENDS = ("inline", "processes", "dask")
-SEED_BITS = 63  # fits torch.manual_seed, numpy and a signed int64, with room for small offsets
 
 __all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend"]
 
 
 # --------------------------------------------------------------------------- coordinates and seeds
-def _canonical(point: Mapping[str, Any]) -> str:
-    """The point's canonical JSON: sorted keys, no spaces, no NaN (so equal points hash equally)."""
-    return json.dumps(point, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 def point_digest(point: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the point's canonical JSON: stable across processes, machines and Python versions.
-
-    Note that JSON tells ``1`` from ``1.0``: keep a coordinate's type fixed across runs.
-    """
-    return hashlib.sha256(_canonical(point).encode()).hexdigest()
+    """SHA-256 (hex) of the point's canonical JSON (:func:`madlib.core.seeding.key_digest`)."""
+    return key_digest(dict(point))
 
 
 def point_seed(seed: int, point: Mapping[str, Any]) -> int:
-    """The seed of one point: numpy's SeedSequence over the sweep seed and the point's SHA-256.
+    """The seed of one point: :func:`madlib.core.seeding.child_seed` keyed by the point's coordinates.
 
     It depends only on ``seed`` and the point's coordinates (not on the order of the
     points, the backend, the worker or the process), and differs between points.
     """
-    seed = check_int("seed", seed, 0)
-    words = [int(w) for w in np.frombuffer(bytes.fromhex(point_digest(point)), dtype=">u4")]
-    state = np.random.SeedSequence([seed, *words]).generate_state(1, dtype=np.uint64)[0]
-    return int(state) >> (64 - SEED_BITS)
+    return child_seed(seed, dict(point))
 
 
 def _check_points(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -96,7 +85,7 @@ def _check_points(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"points[{index}] must not have a 'seed' coordinate: sweep derives each point's seed "
                              f"(name a replicate axis e.g. 'replicate')")
         try:
-            text = _canonical(point)
+            text = canonical_json(point)
         except (TypeError, ValueError) as error:
             raise ValueError(f"points[{index}] coordinates must be JSON numbers, strings, booleans, None, "
                              f"lists or dicts (finite), got {point!r}: {error}") from None
@@ -186,7 +175,7 @@ def _run_point(fn: Callable[..., Any], index: int, point: dict[str, Any], seed: 
     the error travels back as a value, so one failing point neither kills the
     worker pool nor loses the points still running beside it.
     """
-    with _one_thread():
+    with _one_thread(), quiet():  # the sweep keeps the pace of its points, not their inner loops
         try:
             return index, True, fn(**point, seed=seed)
         except Exception as error:  # not BaseException: Ctrl-C still stops everything at once
@@ -210,7 +199,7 @@ class _PointCache:
         self.key, self.seed = key, seed
 
     def path(self, point: dict[str, Any]) -> Path:
-        blob = json.dumps({"key": self.key, "seed": self.seed, "point": _canonical(point)}, sort_keys=True)
+        blob = json.dumps({"key": self.key, "seed": self.seed, "point": canonical_json(point)}, sort_keys=True)
         return self.directory / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.pkl"
 
     def load(self, point: dict[str, Any], seed: int) -> tuple[bool, Any]:
@@ -223,7 +212,7 @@ class _PointCache:
             return False, None
         except Exception:  # a damaged entry (disk full, foreign file): recompute it rather than fail the sweep
             return False, None
-        if not isinstance(entry, dict) or entry.get("point") != _canonical(point) or entry.get("seed") != seed:
+        if not isinstance(entry, dict) or entry.get("point") != canonical_json(point) or entry.get("seed") != seed:
             return False, None
         return True, entry["result"]
 
@@ -234,7 +223,7 @@ class _PointCache:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         try:
             with open(tmp, "wb") as handle:
-                pickle.dump({"key": self.key, "point": _canonical(point), "seed": seed, "result": result}, handle,
+                pickle.dump({"key": self.key, "point": canonical_json(point), "seed": seed, "result": result}, handle,
                             protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
         finally:
@@ -250,7 +239,7 @@ def _default_cache_dir() -> Path:
 def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: int, backend: str | None = None,
           workers: int | None = None, cache_dir: str | os.PathLike | bool | None = None, key: str | None = None,
           progress: bool = False, desc: str | None = None, client: Any = None,
-          cost: Callable[[dict[str, Any]], float] | None = None) -> list[Any]:
+          cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False) -> list[Any]:
     """``[fn(**point, seed=point_seed(seed, point)) for point in points]``, spread over workers and cached.
 
     fn: a picklable top-level function (or a ``functools.partial`` of one) taking the
@@ -270,6 +259,10 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
     cost: an estimate of a point's run time (any unit); the costliest points are then
         started first, so the sweep does not end with one worker running a long point
         while the others idle. It changes the order of the runs, not the results.
+    common_seed: give every point the sweep's own ``seed`` instead of its own child seed:
+        *common random numbers*, for sweeps that compare treatments (remedies, workflows)
+        on the same draws, so a difference between two points is the treatment's and not
+        the luck of their seeds. Results are still the same whatever the backend.
     Returns the results in the order of ``points``. If ``fn`` raises on some points,
     the sweep still runs (and caches) every other point, then raises the error of the
     first failing point; a rerun computes only the points that failed.
@@ -297,7 +290,9 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
             raise ValueError(f"key must be a non-empty string, got {key!r}")
         cache = _PointCache(_default_cache_dir() if cache_dir is True else Path(cache_dir), key, seed)
 
-    seeds = [point_seed(seed, point) for point in points]
+    if not isinstance(common_seed, bool):
+        raise ValueError(f"common_seed must be True or False, got {common_seed!r}")
+    seeds = [seed if common_seed else point_seed(seed, point) for point in points]
     results: list[Any] = [None] * len(points)
     todo: list[int] = []
     for index, point in enumerate(points):
@@ -319,8 +314,10 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
                unit="point", disable=not progress, leave=False)
 
     errors: dict[int, Exception] = {}
+    pace = Pace(desc or "the sweep", len(todo), "point", resumable=cache is not None)
 
     def finished(index: int, ok: bool, value: Any) -> None:
+        pace.tick()
         if ok:
             results[index] = value
             if cache is not None:

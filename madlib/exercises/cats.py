@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.seeding import child_seed
 from ..simulations.cats import wright_fisher_step as reference_wright_fisher_step
 from . import CheckResult, run_learner
 
@@ -66,7 +67,7 @@ def check_wright_fisher_step(fn: Callable, *, seed: int = 0) -> CheckResult:
     M = 100
     blue = rng.integers(5, 61, _RUNS)
     counts = np.stack([M - blue, blue], axis=1)
-    out, failed = run_learner(EXERCISE, fn, counts.copy(), np.random.default_rng(seed + 1))
+    out, failed = run_learner(EXERCISE, fn, counts.copy(), np.random.default_rng(child_seed(seed, "learner")))
     if failed is not None:
         return failed
     new = _counts(out, counts.shape)

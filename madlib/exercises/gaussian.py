@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.seeding import child_seed
 from ..simulations.gaussian import one_generation as reference_one_generation
 from . import CheckResult, run_learner
 
@@ -61,7 +62,8 @@ def check_one_generation(fn: Callable, *, seed: int = 0) -> CheckResult:
     # 3. the law, on many runs with different fits
     mu = rng.uniform(-5.0, 5.0, _RUNS)
     sigma = rng.uniform(0.5, 3.0, _RUNS)
-    out, failed = run_learner(EXERCISE, fn, mu.copy(), sigma.copy(), _N, np.random.default_rng(seed + 1))
+    rng = np.random.default_rng(child_seed(seed, "learner"))
+    out, failed = run_learner(EXERCISE, fn, mu.copy(), sigma.copy(), _N, rng)
     if failed is not None:  # a CheckResult is falsy when it fails
         return failed
     pair = _as_pair(out, _RUNS)

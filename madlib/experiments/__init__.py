@@ -35,6 +35,7 @@ import torch
 from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
                           digest)
 from ..core.config import get_device, get_scale, resolve
+from ..core.sweep import sweep
 from ..core.validation import check_int
 
 
@@ -61,6 +62,20 @@ class RunContext:
     device: torch.device
     scale: str
     use_cache: bool = True  # composite experiments pass it on to the runs they make
+
+    def sweep(self, fn: Callable[..., Any], points: list[dict[str, Any]], *, seed: int, fixed: Mapping[str, Any],
+              desc: str, cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False) -> list:
+        """Map ``fn`` over independent points with :func:`madlib.core.sweep.sweep`, the experiment's way.
+
+        Every local core (``MADLIB_WORKERS``) or a Dask cluster (``MADLIB_DASK_SCHEDULER``) at
+        ``default`` and ``full``, in-process at ``smoke`` and on a GPU (whose one device the
+        points would share). Each point is cached in this run's folder as it finishes, under
+        a key of ``fixed`` (everything besides the coordinates and the seed that changes a
+        result), so an interrupted run resumes with its finished points.
+        """
+        return sweep(fn, points, seed=check_int("seed", seed, 0), cache_dir=self.checkpoint_dir / "points",
+                     key=digest({desc: dict(fixed)}), backend="inline" if self.device.type == "cuda" else None,
+                     cost=cost, progress=self.progress, desc=desc, common_seed=common_seed)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,22 @@ PUBLISHED_SWEEP = {
 }
 
 
+def sweep_cell(workflow: str, n: int, *, generations: int, replicates: int, ddof: int, seed: int) -> dict:
+    """One cell of the replace-vs-accumulate sweep: the variance after ``generations``, beside theory and the study."""
+    pub_mean, pub_median = PUBLISHED_SWEEP[(workflow, n)]
+    chain = simulate_exact(n, generations, replicates, ddof=ddof, workflow=workflow, record=[generations], seed=seed)
+    var = chain.var[-1]
+    replace = workflow == "replace"
+    return {"workflow": workflow, "n": n, "var_mean": float(var.mean()), "var_median": float(np.median(var)),
+            "theory_mean": float(theory.expected_var(n, generations, ddof)) if replace else None,
+            "theory_median": float(theory.median_std(n, generations, ddof) ** 2) if replace else None,
+            "published_mean": pub_mean, "published_median": pub_median,
+            # the study averaged 100 seeds: the standard error of such a mean, exact for replace,
+            # from our runs' spread for accumulate (a lower bound when the tail is heavy)
+            "se_of_100_seed_mean": float(theory.var_mean_standard_error(n, generations, 100, ddof))
+            if replace else float(var.std(ddof=1) / np.sqrt(100))}
+
+
 @experiment(
     "gaussian-sweep",
     version=3,  # 2: theory columns beside the published ones; 3: the SE of a 100-seed mean
@@ -154,23 +171,12 @@ PUBLISHED_SWEEP = {
 )
 def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:
     """Replace vs accumulate for n = 32, 100, 316, beside the published sweep (variance ratio, mean / median)."""
-    generations = check_int("generations", config["generations"], 0)
-    replicates = check_int("replicates", config["replicates"], 1)
-    rows = []
-    for (workflow, n), (pub_mean, pub_median) in PUBLISHED_SWEEP.items():
-        chain = simulate_exact(n, generations, replicates, ddof=config["ddof"], workflow=workflow,
-                               record=[generations], seed=config["seed"])
-        var = chain.var[-1]
-        replace = workflow == "replace"
-        rows.append({"workflow": workflow, "n": n, "var_mean": float(var.mean()),
-                     "var_median": float(np.median(var)),
-                     "theory_mean": float(theory.expected_var(n, generations, config["ddof"])) if replace else None,
-                     "theory_median": float(theory.median_std(n, generations, config["ddof"]) ** 2) if replace else None,
-                     "published_mean": pub_mean, "published_median": pub_median,
-                     # the study averaged 100 seeds: the standard error of such a mean, exact for replace,
-                     # from our runs' spread for accumulate (a lower bound when the tail is heavy)
-                     "se_of_100_seed_mean": float(theory.var_mean_standard_error(n, generations, 100, config["ddof"]))
-                     if replace else float(var.std(ddof=1) / np.sqrt(100))})
+    fixed = {"generations": check_int("generations", config["generations"], 0),
+             "replicates": check_int("replicates", config["replicates"], 1), "ddof": config["ddof"]}
+    points = [{"workflow": workflow, "n": n} for workflow, n in PUBLISHED_SWEEP]
+    # common random numbers: every (workflow, n) cell runs on the run's seed, as the study's seeds did
+    rows = ctx.sweep(partial(sweep_cell, **fixed), points, seed=config["seed"], fixed=fixed, desc="gaussian-sweep",
+                     cost=lambda point: point["n"], common_seed=True)
     table = pd.DataFrame(rows)
     summary = {f"{r['workflow']}_n{r['n']}": {"var_mean": r["var_mean"], "var_median": r["var_median"]} for r in rows}
     return ExperimentResult(summary=summary, table=table)

@@ -18,9 +18,8 @@ from functools import partial
 import pandas as pd
 import torch
 
-from ..core.cache import digest
 from ..core.config import cpu_threads, float64_device, scaled
-from ..core.sweep import sweep
+from ..core.seeding import child_seed
 from ..core.loop import run_loop
 from ..core.sources import DistributionSource
 from ..core.validation import check_float, check_int
@@ -126,7 +125,7 @@ def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     if config["start"] == "collapsed":
         family = StartFrom(family, collapsed_start(dataset, replicates, components, device=device))
     source = DistributionSource(dataset.sampler, replicates, device=device)
-    reference_gen = torch.Generator(device=device).manual_seed(config["seed"] + 7_777)
+    reference_gen = torch.Generator(device=device).manual_seed(child_seed(config["seed"], "reference"))
     reference = dataset.sampler(1, n_eval, reference_gen)
     observe = mixture_observer(dataset, reference, wanted=wanted, n_eval=n_eval,
                                snapshot_generations=snapshot_generations)
@@ -174,7 +173,8 @@ def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
 def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     generations = check_int("generations", config["generations"], 1)
     fixed = {"family": config["family"], "dim": check_int("dim", config["dim"], 1), "dataset": config["dataset"],
-             "n_test": check_int("n_test", config["n_test"], 10), "test_seed": config["seed"] + 99,
+             "n_test": check_int("n_test", config["n_test"], 10),
+             "test_seed": child_seed(check_int("seed", config["seed"], 0), "test set"),
              "generations": generations, "tail": check_int("tail", config["tail"], 1, generations),
              "replicates": check_int("replicates", config["replicates"], 1)}
     if config["family"] == "gaussian":
@@ -184,14 +184,10 @@ def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     points = [{"n_real": check_int("n_real", n, min_real), "synthetic_ratio": check_float("synthetic_ratio", r, 0.0),
                "sampling_bias": check_float("sampling_bias", lam, 0.0, 1.0, open_minimum=True)}
               for n in config["n_real"] for r in config["synthetic_ratio"] for lam in config["sampling_bias"]]
-    # Independent points: on every core (MADLIB_WORKERS), or a Dask cluster (MADLIB_DASK_SCHEDULER); each point
-    # has its own seed from the sweep's seed and its coordinates and is cached as it finishes, so an
-    # interrupted diagram resumes with its finished points.
-    rows = sweep(partial(phase_diagram_point, **fixed), points, seed=check_int("seed", config["seed"], 0),
-                 cache_dir=ctx.checkpoint_dir / "points", key=digest({"mad-phase": fixed}),
-                 backend="inline" if ctx.device.type == "cuda" else None,
-                 cost=lambda point: point["n_real"] * (1 + point["synthetic_ratio"]),  # costliest first
-                 progress=ctx.progress, desc=f"mad-phase {config['family']}")
+    # Independent points, each with its own seed, cached as it finishes (see RunContext.sweep).
+    rows = ctx.sweep(partial(phase_diagram_point, **fixed), points, seed=config["seed"], fixed=fixed,
+                     desc=f"mad-phase {config['family']}",
+                     cost=lambda point: point["n_real"] * (1 + point["synthetic_ratio"]))  # costliest first
     frame = pd.DataFrame(rows)
     summary = {"distance": label, "points": rows,
                "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean())}

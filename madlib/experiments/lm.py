@@ -45,6 +45,7 @@ import torch
 from ..core.cache import cache_root, file_digest
 from ..core.config import cpu_threads, scaled
 from ..core.loop import Observation, run_loop
+from ..core.seeding import child_seed
 from ..core.select import n_candidates as candidates_for
 from ..core.sources import PoolSource
 from ..core.validation import check_choice, check_float, check_fraction, check_int
@@ -242,7 +243,7 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     # the items are continuations: the filter judges every token after the first
     hook = ContinuationFilter(curate, n_blocks, 1, reference) if curating else None
 
-    pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(seed))
+    pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(child_seed(seed, "pool")))
     test_r = test.to(device)[None].expand(replicates, -1, -1)
 
     def observe(model, data, t, generator):

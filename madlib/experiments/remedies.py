@@ -18,6 +18,8 @@ the labels beside them.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,15 @@ from ..core.validation import check_float, check_int
 from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, remedy_curve, sweep_point
 from . import ExperimentResult, RunContext, experiment, get_experiment, run_experiment
+
+def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
+                     mixture_generations: int, mixture_replicates: int) -> pd.Series:
+    """One toy family's relative-quality curve under one remedy (the mixture on its own, shorter horizon)."""
+    if family == "mixture":
+        return remedy_curve(family, remedy, generations=mixture_generations, replicates=mixture_replicates,
+                            seed=seed, every=max(1, mixture_generations // 20))
+    return remedy_curve(family, remedy, generations=generations, replicates=replicates, seed=seed)
+
 
 def _sub_experiment_versions(config: dict) -> dict:
     """The scoreboard's inputs: the version and code fingerprint of the vae and lm experiments it
@@ -65,16 +76,19 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
     for family in families:
         if family not in known:
             raise ValueError(f"families must be a comma-separated subset of {known}, got {family!r}")
+    toy = {"generations": config["generations"], "replicates": config["replicates"],
+           "mixture_generations": config["mixture_generations"], "mixture_replicates": config["mixture_replicates"]}
+    points = [{"family": family, "remedy": remedy} for family in families if family in TOY_FAMILIES
+              for remedy in REMEDY_KEYS]
+    # the toy families: every (family, remedy) on the run's seed (common random numbers), on every core
+    toy_curves = ctx.sweep(partial(toy_remedy_curve, **toy), points, seed=config["seed"], fixed=toy,
+                           desc="scoreboard", cost=lambda p: 50.0 if p["family"] == "mixture" else 1.0,
+                           common_seed=True)
+    by_point = {(p["family"], p["remedy"]): curve for p, curve in zip(points, toy_curves)}
     rows, curves = [], []
     for family in families:
         if family in TOY_FAMILIES:
-            mixture = family == "mixture"
-            generations = config["mixture_generations"] if mixture else config["generations"]
-            replicates = config["mixture_replicates"] if mixture else config["replicates"]
-            family_curves = {remedy: remedy_curve(family, remedy, generations=generations, replicates=replicates,
-                                                  seed=config["seed"], progress=ctx.progress,
-                                                  every=max(1, generations // 20) if mixture else 1)
-                             for remedy in REMEDY_KEYS}
+            family_curves = {remedy: by_point[family, remedy] for remedy in REMEDY_KEYS}
         else:
             family_curves = _expensive_family_curves(family, use_cache=ctx.use_cache, progress=ctx.progress)
         for remedy, curve in family_curves.items():
@@ -158,8 +172,12 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
             raise ValueError(f"families must be a comma-separated subset of {tuple(CASES)}, got {family!r}")
     generations = check_int("generations", config["generations"], 1)
     replicates = check_int("replicates", config["replicates"], 1)
-    rows = [sweep_point(family, sweep, value, generations=generations, replicates=replicates, seed=config["seed"])
-            for family in families for sweep, values in SWEEPS.items() for value in values]
+    points = [{"family": family, "sweep": sweep, "value": value}
+              for family in families for sweep, values in SWEEPS.items() for value in values]
+    # common random numbers: every point runs on the run's seed, so two settings differ by the setting alone
+    rows = ctx.sweep(partial(sweep_point, generations=generations, replicates=replicates), points,
+                     seed=config["seed"], fixed={"generations": generations, "replicates": replicates},
+                     desc="remedy-sweeps", common_seed=True)
     table = pd.DataFrame(rows)
     summary = {family: {sweep: {str(r["value"]): r["final_relative_quality"] for r in rows
                                 if r["family"] == family and r["sweep"] == sweep} for sweep in SWEEPS}

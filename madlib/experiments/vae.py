@@ -21,6 +21,7 @@ import torch
 
 from ..core.config import scaled
 from ..core.loop import Observation, run_loop
+from ..core.seeding import child_seed
 from ..core.select import n_candidates
 from ..core.sources import PoolSource
 from ..core.validation import check_float, check_fraction, check_int
@@ -147,9 +148,9 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
 
     tables, grids, histograms, features, predicted, resumed_from = [], [], [], [], [], []
     for replicate in range(replicates):
-        chain_seed = seed + replicate
+        chain_seed = child_seed(seed, "replicate", replicate)
         # Fixed latents for the grids: the same slot across generations shows one digit's drift.
-        grid_z = torch.randn(grid_size, family.latent_dim, generator=torch.Generator().manual_seed(chain_seed))
+        grid_z = torch.randn(grid_size, family.latent_dim, generator=torch.Generator().manual_seed(child_seed(seed, "grid", replicate)))
 
         def observe(model, data, generation, generator, grid_z=grid_z):
             samples = model.sample(n_eval, sampling_bias=lam, generator=generator)

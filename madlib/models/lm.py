@@ -36,6 +36,7 @@ import torch
 
 from ..core.cache import atomic_torch_save, digest, read_cached
 from ..core.config import cpu_threads
+from ..core.seeding import child_seed
 from ..core.validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
@@ -335,7 +336,8 @@ class TransformerFamily:
                 model = build_model(self.cfg, device=self.device)
                 model.load_state_dict(copy.deepcopy(self.base_state))
                 w = None if weights is None else weights[r]
-                histories.append(train(model, data[r].to(self.device), self.finetune, weights=w, seed=seed + r))
+                histories.append(train(model, data[r].to(self.device), self.finetune, weights=w,
+                                      seed=child_seed(seed, "replicate", r)))
                 models.append(model.eval())
         out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
         out.kept = _kept_mask(data, weights)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.pace import Pace
+from ..core.seeding import child_seed
 from ..core.validation import check_float, check_int
 from .decoding import Decoding, generate
 
@@ -304,9 +306,9 @@ def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, wei
     # Dropout draws from the global random state: fork it, seed it, and checkpoint it, so a
     # resumed run draws the same masks, and the caller's random state is not disturbed.
     with torch.random.fork_rng(devices=cuda):
-        torch.default_generator.manual_seed(seed + 7919)
+        torch.default_generator.manual_seed(child_seed(seed, "dropout"))
         for index in cuda:
-            torch.cuda.default_generators[index].manual_seed(seed + 7919)
+            torch.cuda.default_generators[index].manual_seed(child_seed(seed, "dropout"))
         return _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, stop_after, progress,
                            window, device, cuda)
 
@@ -334,6 +336,7 @@ def _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, 
 
         iterator = tqdm(iterator, total=cfg.steps, initial=start, desc="train", leave=False)
     pending: list[torch.Tensor] = []  # losses stay on the device until needed: no sync every step
+    pace = Pace("transformer training", cfg.steps - start, "step", resumable=path is not None)
 
     def flush() -> None:
         if pending:
@@ -371,6 +374,7 @@ def _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, 
         if path is not None and ((cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0) or last):
             flush()
             _save(path, model, optimizer, generator, history, step + 1, cuda)
+        pace.tick()
     flush()
     model.eval()
     return history
@@ -384,8 +388,3 @@ def _save(path: Path, model, optimizer, generator, history, step: int, cuda: lis
                 "rng_cpu": torch.get_rng_state(), "rng_cuda": [torch.cuda.get_rng_state(i) for i in cuda],
                 "history": history, "step": step}, tmp)
     os.replace(tmp, path)  # atomic: a kill never leaves half a checkpoint
-
-
-def config_dict(cfg) -> dict:
-    """A dataclass config as a plain dict (for cache keys)."""
-    return asdict(cfg)

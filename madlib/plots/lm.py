@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ..theory.wright_fisher import rare_loss_probability_by
-from .style import CYCLE, LINESTYLES, PALETTE, THEORY_STYLE, band_plot
+from .style import CYCLE, LINESTYLES, THEORY_STYLE, band_plot
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
@@ -94,26 +94,6 @@ def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, 
     ax.set_xlabel("count of the word in generation-0 text")
     ax.set_ylabel("share of words still used")
     ax.set_title(title or "Rare words vanish first")
-    ax.legend()
-    return ax.figure
-
-
-def plot_final_bars(results: Mapping[str, object], metric: str = "distinct_2", *, ax=None, ylabel: str | None = None,
-                    title: str | None = None):
-    """Bars of ``metric`` at generation 0 and at the last generation for each labelled result."""
-    if ax is None:
-        _, ax = plt.subplots()
-    labels = list(results)
-    first = [results[k].summary[metric][0] for k in labels]
-    last = [results[k].summary[metric][-1] for k in labels]
-    x = np.arange(len(labels))
-    ax.bar(x - 0.2, first, 0.4, label="generation 0", color=PALETTE["grey"], hatch="//", edgecolor="white")
-    ax.bar(x + 0.2, last, 0.4, label=f"generation {len(results[labels[0]].summary[metric]) - 1}",
-           color=PALETTE["blue"])
-    ax.set_xticks(x, labels, rotation=15)
-    ax.set_ylabel(ylabel or metric.replace("_", " "))
-    if title:
-        ax.set_title(title)
     ax.legend()
     return ax.figure
 

@@ -48,18 +48,6 @@ def plot_remedy_curves(curves: pd.DataFrame, family: str, *, remedies: Sequence[
     return ax.figure
 
 
-def plot_remedy_grid(curves: pd.DataFrame, families: Sequence[str], *, threshold: float = 0.75,
-                     titles: dict[str, str] | None = None):
-    """One panel per family with every remedy's curve; a shared legend below."""
-    fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 4.3), squeeze=False)
-    for ax, family in zip(axes[0], families):
-        plot_remedy_curves(curves, family, threshold=threshold, ax=ax, title=(titles or {}).get(family, family))
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), bbox_to_anchor=(0.5, -0.12))
-    fig.tight_layout()
-    return fig
-
-
 def plot_scoreboard(table: pd.DataFrame, *, threshold: float = 0.75):
     """Families x remedies: colour = final relative quality (cividis, colour-blind safe); the text is the
     generation of collapse, or 'held' when quality never fell below the threshold within the horizon."""

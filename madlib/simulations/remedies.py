@@ -16,6 +16,7 @@ import torch
 
 from ..core.config import cpu_threads
 from ..core.loop import run_loop
+from ..core.seeding import child_seed
 from ..core.sources import DistributionSource
 from ..core.validation import check_int
 from ..data.toy import blobs
@@ -45,7 +46,7 @@ class FamilyCase:
 
     def real_reference(self, replicates: int, n_ref: int, seed: int) -> torch.Tensor:
         """A small real set for the learned verifier, ``(R, n_ref, ...)``, independent of the loop's data."""
-        generator = torch.Generator().manual_seed(10_007 + seed)
+        generator = torch.Generator().manual_seed(child_seed(seed, "verifier reference"))
         return self.make_source(replicates).draw(n_ref, generator)
 
 

@@ -1,0 +1,104 @@
+"""Say so early when a run is on pace to take hours.
+
+A run's duration depends on sizes, the machine and the device in ways no formula
+in a config captures, so madlib measures instead of guessing: the loop (per
+generation), the sweep (per point) and the transformer's training (per step) keep a
+:class:`Pace`, and as soon as the finished units put the remaining time above the
+threshold (an hour; ``MADLIB_LONG_RUN_S`` changes it, ``inf`` silences it), one line
+goes to standard error, once, while the user can still stop and pick smaller sizes::
+
+    madlib: note: lm (transformer) is on pace to take about 3 h 10 min more (1 of 31 generations
+    in 6 min 8 s); finished generations are kept: Ctrl-C stops it and the same command resumes
+
+Memory is different: it is estimated from the config and a run that cannot fit is
+refused before it starts (see ``madlib.experiments.check_memory``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, TextIO
+
+__all__ = ["Pace", "long_run_seconds", "quiet", "format_duration"]
+
+_QUIET = 0
+_MIN_ELAPSED_S = 10.0  # judge the pace only after this much work
+
+
+def long_run_seconds() -> float:
+    """The threshold in seconds: ``MADLIB_LONG_RUN_S`` (a positive number or ``inf``), else 3600."""
+    raw = os.environ.get("MADLIB_LONG_RUN_S", "").strip()
+    if not raw:
+        return 3600.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise ValueError(f"MADLIB_LONG_RUN_S must be a positive number of seconds or 'inf', got {raw!r}")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """``3 h 10 min``, ``6 min 8 s``, ``42 s``."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """No pace notes inside (a sweep point's inner loop: the sweep keeps the pace of its points)."""
+    global _QUIET
+    _QUIET += 1
+    try:
+        yield
+    finally:
+        _QUIET -= 1
+
+
+class Pace:
+    """Counts finished units of a run and notes once, on standard error, when it is on pace to take hours.
+
+    what: names the run (``"lm (transformer)"``); total: the units still to do when the
+    run starts (a resumed run counts only the rest); unit: their name, singular;
+    resumable: whether finished units survive an interruption (checkpoints, a point cache).
+    """
+
+    def __init__(self, what: str, total: int, unit: str, *, resumable: bool = False,
+                 clock: Callable[[], float] | None = None, stream: TextIO | None = None,
+                 threshold: float | None = None):
+        self.what, self.total, self.unit, self.resumable = what, max(0, int(total)), unit, resumable
+        self.clock, self.stream = clock or time.monotonic, stream
+        self.threshold = long_run_seconds() if threshold is None else float(threshold)
+        self.done, self.start, self.said = 0, self.clock(), _QUIET > 0 or math.isinf(self.threshold)
+
+    def remaining(self) -> float | None:
+        """Seconds still to go at the pace so far (None before the first unit)."""
+        if self.done == 0:
+            return None
+        return (self.clock() - self.start) / self.done * (self.total - self.done)
+
+    def tick(self, units: int = 1) -> None:
+        self.done += units
+        if self.said or self.done >= self.total:
+            return
+        if self.clock() - self.start < _MIN_ELAPSED_S:  # the first seconds are warm-up, not pace
+            return
+        remaining = self.remaining()
+        if remaining is not None and remaining > self.threshold:
+            self.said = True
+            plural = "" if self.total == 1 else "s"
+            kept = (f"; finished {self.unit}s are kept: Ctrl-C stops it and the same command resumes"
+                    if self.resumable else "; Ctrl-C stops it")
+            print(f"madlib: note: {self.what} is on pace to take about {format_duration(remaining)} more "
+                  f"({self.done} of {self.total} {self.unit}{plural} in {format_duration(self.clock() - self.start)})"
+                  f"{kept}", file=self.stream or sys.stderr, flush=True)

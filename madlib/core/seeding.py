@@ -1,0 +1,61 @@
+"""Child seeds: the one rule by which a run derives the seed of each of its parts.
+
+A run has one seed. Every independent random stream inside it (the loop's evaluation
+draws, a reference sample, one replicate's chain, a sweep point, the dropout masks of a
+training run) gets its own seed from :func:`child_seed`, keyed by *what the stream is
+for*, never by arithmetic such as ``seed + 1``: offsets collide (run 1's evaluation
+stream would be run 2's data stream) and say nothing about their purpose.
+
+``child_seed(seed, *key)`` feeds the run's seed and the SHA-256 of the key's canonical
+JSON to numpy's :class:`~numpy.random.SeedSequence`, so it is
+
+* the same in every process, machine and Python version (no ``hash()``),
+* different for different keys or seeds (up to a 2**-63 chance), and
+* independent of the order in which parts are created.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+
+from .validation import check_int
+
+SEED_BITS = 63  # fits torch.manual_seed, numpy and a signed int64
+
+__all__ = ["SEED_BITS", "canonical_json", "key_digest", "child_seed"]
+
+
+def canonical_json(key: Any) -> str:
+    """The key's canonical JSON: sorted keys, no spaces, no NaN (so equal keys hash equally).
+
+    JSON tells ``1`` from ``1.0``: keep a coordinate's type fixed across runs.
+    """
+    try:
+        return json.dumps(key, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"a seed key must be JSON-able without NaN or infinity, got {key!r}: {error}") from None
+
+
+def key_digest(key: Any) -> str:
+    """SHA-256 (hex) of the key's canonical JSON: stable across processes, machines and Python versions."""
+    return hashlib.sha256(canonical_json(key).encode()).hexdigest()
+
+
+def child_seed(seed: int, *key: Any) -> int:
+    """The seed of the part of a run named by ``key``, in ``[0, 2**63)``.
+
+    ``key`` is one or more JSON-able values naming the part, for example
+    ``child_seed(seed, "evaluation")``, ``child_seed(seed, "replicate", 3)`` or a sweep
+    point's coordinates ``child_seed(seed, {"scale": 0.1, "n": 100})``. One value is
+    hashed as itself, several as a JSON list.
+    """
+    seed = check_int("seed", seed, 0)
+    if not key:
+        raise ValueError("child_seed needs a key naming the part of the run, e.g. child_seed(seed, 'evaluation')")
+    words = [int(w) for w in np.frombuffer(bytes.fromhex(key_digest(key[0] if len(key) == 1 else list(key))),
+                                           dtype=">u4")]
+    state = np.random.SeedSequence([seed, *words]).generate_state(1, dtype=np.uint64)[0]
+    return int(state) >> (64 - SEED_BITS)
