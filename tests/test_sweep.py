@@ -264,7 +264,6 @@ def _without_timings(summary):
 
 
 @pytest.mark.parametrize("name, overrides", [
-    ("gaussian-sweep", {"replicates": 300}),
     ("remedy-sweeps", {"generations": 4, "replicates": 10}),
     ("scoreboard", {"families": "gaussian,cats", "generations": 4, "replicates": 10}),
     ("mad-phase", {"replicates": 4, "generations": 3, "tail": 2}),

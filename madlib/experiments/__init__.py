@@ -64,17 +64,21 @@ class RunContext:
     use_cache: bool = True  # composite experiments pass it on to the runs they make
 
     def sweep(self, fn: Callable[..., Any], points: list[dict[str, Any]], *, seed: int, fixed: Mapping[str, Any],
-              desc: str, cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False) -> list:
+              desc: str, cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False,
+              backend: str | None = None) -> list:
         """Map ``fn`` over independent points with :func:`madlib.core.sweep.sweep`, the experiment's way.
 
         Every local core (``MADLIB_WORKERS``) or a Dask cluster (``MADLIB_DASK_SCHEDULER``) at
         ``default`` and ``full``, in-process at ``smoke`` and on a GPU (whose one device the
         points would share). Each point is cached in this run's folder as it finishes, under
         a key of ``fixed`` (everything besides the coordinates and the seed that changes a
-        result), so an interrupted run resumes with its finished points.
+        result), so an interrupted run resumes with its finished points. ``backend="inline"``
+        keeps points that take well under a second in this process, where starting workers
+        would cost more than it saves.
         """
         return sweep(fn, points, seed=check_int("seed", seed, 0), cache_dir=self.checkpoint_dir / "points",
-                     key=digest({desc: dict(fixed)}), backend="inline" if self.device.type == "cuda" else None,
+                     key=digest({desc: dict(fixed)}),
+                     backend="inline" if self.device.type == "cuda" else backend,
                      cost=cost, progress=self.progress, desc=desc, common_seed=common_seed)
 
 
