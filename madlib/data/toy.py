@@ -1,7 +1,7 @@
 """Two-dimensional toy data sets for the mixture chapter, as real-data samplers.
 
 Each :class:`ToyDataset` carries a sampler ``(replicates, n, generator) -> (R, n, 2)``
-for :class:`madlib.sources.DistributionSource`, the centres of its *modes* (for
+for :class:`madlib.core.sources.DistributionSource`, the centres of its *modes* (for
 :func:`madlib.metrics.modes.modes_covered`), the radius within which a sample
 counts as near a mode, and a sensible number of mixture components.
 

@@ -1,7 +1,7 @@
 """Experiments ``gmm`` (a mixture refitted on its own samples) and ``mad-phase`` (where synthetic data helps).
 
 ``gmm`` runs one self-consuming chain per replicate, batched, through
-:func:`madlib.loop.run_loop`, and measures at about ``eval_points`` generations:
+:func:`madlib.core.loop.run_loop`, and measures at about ``eval_points`` generations:
 precision and recall (k=5), the true modes still covered, the share of
 high-quality samples, the sliced W2^2 to the truth, the total variance and the
 number of live components.

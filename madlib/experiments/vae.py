@@ -1,7 +1,7 @@
 """Experiment ``vae``: MNIST VAEs trained on their own digits, generation after generation (chapter 4).
 
 Generation 0 is a convolutional VAE trained on ``n_real`` real digits; generation t is trained on
-the workflow's mix of real digits and samples of generation t-1 (see :mod:`madlib.loop`). Every
+the workflow's mix of real digits and samples of generation t-1 (see :mod:`madlib.core.loop`). Every
 generation is measured with the cached digit classifier against held-out real digits: FID in its
 feature space, precision/recall (k = 5), and the histogram and entropy of predicted digit classes.
 

@@ -1,1 +1,1 @@
-"""Model families, one file each, all following :mod:`madlib.protocol`."""
+"""Model families, one file each, all following :mod:`madlib.core.protocol`."""

@@ -10,7 +10,7 @@ Dohmatob, Feng and Kempe (2024, "Model Collapse Demystified"):
   prediction plus fresh noise, ``y = x . w + sigma * eps``.
 
 An item is the row ``[x_1, ..., x_d, y]``, so data sets are ``(R, N, d + 1)``
-tensors, batched over R replicates like every family (:mod:`madlib.protocol`).
+tensors, batched over R replicates like every family (:mod:`madlib.core.protocol`).
 
 Two differences from the papers, stated so nobody is surprised:
 

@@ -1,4 +1,4 @@
-"""A convolutional VAE on 28x28 digits, as a model family of :mod:`madlib.protocol` (R = 1).
+"""A convolutional VAE on 28x28 digits, as a model family of :mod:`madlib.core.protocol` (R = 1).
 
 Latent size 20 as in "The Curse of Recursion" (Shumailov et al.). The decoder outputs Bernoulli
 means; sampling draws ``z ~ N(0, lambda I)`` (latent truncation: lambda < 1 keeps samples near the

@@ -1,6 +1,6 @@
 """Curation hooks for the one loop (chapter 6): filters and reweightings of synthetic items.
 
-Each remedy is a ``curate`` hook for :func:`madlib.loop.run_loop`: it sees the
+Each remedy is a ``curate`` hook for :func:`madlib.core.loop.run_loop`: it sees the
 synthetic items of a generation (and the model that made them) and returns a
 weight per item, 0 to drop it. Workflow remedies (accumulate, fresh data, a kept
 real fraction) are loop settings and need no hook.

@@ -1,7 +1,7 @@
 """Verification and curation of generated digits (chapter 6 on MNIST): ``curate`` hooks for the one loop.
 
 The generator draws more candidates than it needs; a filter keeps ``n_keep`` of them (weight 1) and
-drops the rest (weight 0) through :func:`madlib.loop.run_loop`'s ``curate`` hook.
+drops the rest (weight 0) through :func:`madlib.core.loop.run_loop`'s ``curate`` hook.
 
 * ``"verifier"`` (:class:`ClassifierVerifier`) -- the digit classifier trained once on *real* digits
   judges: per predicted class it keeps the candidates it is most confident about, as many as the real

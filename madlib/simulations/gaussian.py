@@ -99,7 +99,7 @@ def simulate_exact(
     Generation 0 fits ``n`` real draws from the truth N(mu0, sigma0^2) (the loop's
     numbering, see :mod:`madlib.core.loop`); each later generation draws ``n_synthetic`` (default n) items
     from N(mu, lambda sigma^2) of the last fit and combines them as ``workflow``
-    says (see :mod:`madlib.loop`). A batch of m normal draws has mean
+    says (see :mod:`madlib.core.loop`). A batch of m normal draws has mean
     ~ N(mu, s^2/m) and scatter s^2 chi2(m-1), independent, so a generation costs
     two random numbers per replicate whatever n is. ``replace`` runs in log space.
     """

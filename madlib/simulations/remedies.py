@@ -121,7 +121,7 @@ def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int,
             return None
         return {"quality": case.quality(model, generator)}
 
-    with cpu_threads(1):  # small per-generation ops: threads only contend (see madlib.config.cpu_threads)
+    with cpu_threads(1):  # small per-generation ops: threads only contend (see madlib.core.config.cpu_threads)
         result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n,
                           seed=seed, observe=observe, progress=progress, desc=f"{family}: {remedy}", **settings)
     values = result.table.pivot(index="generation", columns="replicate", values="value")
