@@ -44,6 +44,19 @@ def test_workflows_build_the_documented_training_sets(workflow, sizes, reals):
     assert [training_set_size(workflow, g, 10, 8) for g in range(4)] == sizes
 
 
+
+class Interrupt(Exception):
+    """Stands for a kill in the middle of a run."""
+
+
+def interrupting_observer(at: int):
+    """An observer that records the fitted std and raises :class:`Interrupt` at generation ``at``."""
+    def observe(m, d, g, gen):
+        if g == at:
+            raise Interrupt
+        return {"std": m.std}
+    return observe
+
 def test_kept_real_fraction_mixes_original_data_into_replace():
     family = RecordingFamily()
     run_loop(family, real_source(), generations=2, n_real=10, n_synthetic=10, kept_real_fraction=0.3)
@@ -116,13 +129,7 @@ def test_interrupted_run_resumes_without_redoing_finished_generations(tmp_path):
                     observe=lambda m, d, g, gen: {"std": m.std})
     calls.clear()
 
-    class Interrupt(Exception):
-        pass
-
-    def observe(m, d, g, gen):
-        if g == 4:
-            raise Interrupt
-        return {"std": m.std}
+    observe = interrupting_observer(at=4)
 
     with pytest.raises(Interrupt):
         run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
@@ -229,13 +236,7 @@ def test_accumulate_subsample_resumes_with_its_pool(tmp_path):
     kw = dict(generations=6, n_real=10, seed=2, workflow="accumulate-subsample")
     full = run_loop(GaussianFamily(), source(), observe=lambda m, d, g, gen: {"std": m.std}, **kw)
 
-    class Interrupt(Exception):
-        pass
-
-    def observe(m, d, g, gen):
-        if g == 4:
-            raise Interrupt
-        return {"std": m.std}
+    observe = interrupting_observer(at=4)
 
     with pytest.raises(Interrupt):
         run_loop(GaussianFamily(), source(), observe=observe, checkpoint_dir=tmp_path, **kw)

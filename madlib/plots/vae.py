@@ -5,6 +5,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import torch
 
@@ -243,3 +244,40 @@ def explorer_plotly(results: Mapping[str, object], metrics: Sequence[str] = tupl
         frames[METRIC_LABELS.get(metric, metric)] = series
     return interactive.slider_figure(frames, param_name="metric", xaxis="generation", yaxis="value",
                                      fixed_axes=False, title="Chapter 4: each metric by generation, per workflow")
+
+
+def control_table(warm: Mapping, scratch: Mapping, metrics: Sequence[str] = ("fid", "recall", "precision")):
+    """Per metric and generation: the warm-started and from-scratch means over seeds, and each seed's difference.
+
+    ``warm`` and ``scratch`` are ``vae`` summaries (``<metric>_by_replicate`` when they ran several
+    seeds, else the one per-generation list); the shorter run sets the generations compared.
+    """
+    def by_seed(summary, metric):
+        if metric not in summary:
+            raise ValueError(f"metrics: {metric!r} is not in the vae summary (it has {sorted(summary)})")
+        return np.atleast_2d(np.asarray(summary.get(f"{metric}_by_replicate", [summary[metric]]), dtype=float))
+
+    rows = []
+    for metric in metrics:
+        a, b = by_seed(warm, metric), by_seed(scratch, metric)
+        if a.shape[0] != b.shape[0]:
+            raise ValueError(f"warm and scratch must have run the same seeds, got {a.shape[0]} and {b.shape[0]}")
+        generations = min(a.shape[1], b.shape[1])
+        for g in range(generations):
+            rows.append({"metric": metric, "generation": g, "warm start (mean)": a[:, g].mean(),
+                         "from scratch (mean)": b[:, g].mean(),
+                         "difference per seed (warm - scratch)": np.round(a[:, g] - b[:, g], 3).tolist()})
+    return pd.DataFrame(rows)
+
+
+def direction_sentence(differences, worse_if_positive: bool, name: str) -> str:
+    """One sentence on the sign of per-seed differences (warm minus scratch): all seeds agreeing, or not."""
+    diff = np.asarray(differences, dtype=float)
+    if diff.ndim != 1 or diff.size == 0:
+        raise ValueError(f"differences must be a non-empty list of per-seed numbers, got {differences!r}")
+    seeds = "the one seed" if diff.size == 1 else f"all {diff.size} seeds"
+    if (diff > 0).all() or (diff < 0).all():
+        warm_worse = bool((diff > 0).all()) == worse_if_positive
+        return f"{name}: the warm start is {'worse' if warm_worse else 'better'} than training from scratch in {seeds}."
+    return (f"{name}: the seeds do not agree on a direction (warm minus scratch: "
+            f"{', '.join(f'{d:+.3g}' for d in diff)}), so the direction is unknown at this size.")
