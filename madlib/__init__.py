@@ -10,7 +10,8 @@ protocol, sources, workflows, loop, checkpoints, selection rules, cache) < ``mod
 ``theory`` | ``metrics`` | ``data`` < ``remedies`` < ``simulations`` < ``experiments`` <
 ``plots`` < ``widgets`` < ``cli``. See ARCHITECTURE.md.
 """
-from .core.config import SCALES, get_device, get_scale, make_generator, scaled, seed_everything
+from .core.config import SCALES, get_device, get_scale, scaled
+from .core.seeding import generator as make_generator
 from .core.loop import LoopResult, Observation, run_loop
 from .core.sources import DistributionSource, PoolSource
 from .core.workflows import WORKFLOWS
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 __all__ = [
     "SCALES", "WORKFLOWS", "PALETTE", "ExperimentResult", "LoopResult", "Observation", "DistributionSource",
     "PoolSource", "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop",
-    "glue", "save_figure", "scaled", "seed_everything", "use_house_style",
+    "glue", "save_figure", "scaled", "use_house_style",
 ]

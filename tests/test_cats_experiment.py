@@ -96,12 +96,12 @@ def test_plots_draw(tmp_path):
     figs = [pc.plot_cat_strip({g: out["hues"][g, 0] for g in (0, 1, 5)}),
             pc.plot_hue_histograms({g: out["hues"][g, 0] for g in (0, 5)}),
             pc.plot_colour_shares({n: out["shares"][:, :, i].mean(1) for i, n in enumerate(COLOUR_NAMES)}),
-            explorer_figure(cats=20, blue=2, generations=30, replicates=50)]
+            explorer_figure(n_real=20, blue=2, generations=30, replicates=50)]
     for i, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{i}.png")
         assert (tmp_path / f"{i}.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="blue"):
-        explorer_figure(cats=20, blue=25)
+        explorer_figure(n_real=20, blue=25)
 
 
 # ---------------------------------------------------------------- issue 16: tails and scaling laws
@@ -161,7 +161,7 @@ def test_one_gaussian_hue_fit_keeps_about_two_percent_blue():
 def test_static_explorer_frames():
     from madlib.widgets.cats import explorer_frames
 
-    frames = explorer_frames(cats=(50,), blue_shares=(0.1,), generations=40, replicates=50)
+    frames = explorer_frames(sizes=(50,), blue_shares=(0.1,), generations=40, replicates=50)
     (curves,) = frames.values()
     assert [c[2] for c in curves] == ["worlds without blue (simulated)", "Wright-Fisher, exact",
                                       "blue share, averaged over worlds"]

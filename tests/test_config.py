@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from madlib.core.config import get_device, get_scale, make_generator, resolve, scaled, seed_everything
+from madlib.core.config import get_device, get_scale, resolve, scaled
+from madlib.core.seeding import child_seed, generator as make_generator, seed_from
 
 
 def test_scale_from_environment(monkeypatch):
@@ -22,13 +23,25 @@ def test_bad_scale_names_the_variable(monkeypatch):
 def test_device_and_generator_are_reproducible(monkeypatch):
     monkeypatch.setenv("MADLIB_DEVICE", "cpu")
     assert get_device().type == "cpu"
-    a = torch.randn(5, generator=make_generator(3, "cpu"))
-    b = torch.randn(5, generator=make_generator(3, "cpu"))
+    a = torch.randn(5, generator=make_generator(3, device="cpu"))
+    b = torch.randn(5, generator=make_generator(3, device="cpu"))
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="seed"):
-        make_generator(-1, "cpu")
-    with pytest.raises(ValueError, match="seed"):
-        seed_everything(-2)
+        make_generator(-1, device="cpu")
+
+
+def test_generator_keys_name_independent_streams():
+    """generator(seed, *key) is the stream of child_seed(seed, *key); different keys differ."""
+    plain = torch.rand(4, generator=torch.Generator().manual_seed(child_seed(7, "evaluation")))
+    assert torch.equal(torch.rand(4, generator=make_generator(7, "evaluation")), plain)
+    assert not torch.equal(torch.rand(4, generator=make_generator(7, "reference")), plain)
+
+
+def test_seed_from_draws_one_reproducible_seed_per_call():
+    g1, g2 = make_generator(5), make_generator(5)
+    seeds = [seed_from(g1) for _ in range(3)]
+    assert seeds == [seed_from(g2) for _ in range(3)]
+    assert len(set(seeds)) == 3 and all(0 <= s < 2**62 for s in seeds)
 
 
 def test_cpu_threads_restores_and_validates():

@@ -114,11 +114,11 @@ def test_multivariate_log_det_follows_wishart_law():
 
 
 @pytest.mark.parametrize("kwargs, name", [
-    (dict(n=1), "n"), (dict(generations=-1), "generations"), (dict(replicates=0), "replicates"),
+    (dict(n_real=1), "n_real"), (dict(generations=-1), "generations"), (dict(replicates=0), "replicates"),
     (dict(ddof=2), "ddof"), (dict(workflow="recycle"), "workflow"), (dict(sampling_bias=1.5), "sampling_bias"),
 ])
 def test_exact_bad_arguments(kwargs, name):
-    args = dict(n=10, generations=5, replicates=3)
+    args = dict(n_real=10, generations=5, replicates=3)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         simulate_exact(**args)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from madlib.experiments import run_experiment
-from madlib.core.loop import Observation, run_loop
+from madlib.core.loop import LoopCheckpoint, Observation, run_loop
 from madlib.metrics.text import distinct_n, sequence_perplexity, survival_by_frequency, type_token_ratios, words
 from madlib.models.decoding import Decoding
 from madlib.models.lm import NGramFamily, TransformerFamily
@@ -82,7 +82,8 @@ def test_loop_resumes_after_interruption_without_loss(tmp_path, kind):
 
     def run(directory):
         pool = PoolSource(blocks, 1, generator=torch.Generator().manual_seed(0))
-        return run_loop(family(), pool, generations=3, n_real=20, seed=1, observe=observe, checkpoint_dir=directory)
+        return run_loop(family(), pool, generations=3, n_real=20, seed=1, observe=observe,
+                        checkpoint=LoopCheckpoint(directory))
 
     crash_at = None
     straight = run(tmp_path / "a")

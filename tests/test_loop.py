@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from madlib.core.loop import run_loop
-from madlib.core.workflows import training_set_size
+from madlib.core.loop import LoopCheckpoint, run_loop
+from madlib.core.workflows import configure, training_set_size
 from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
 from madlib.core.sources import DistributionSource, PoolSource
 
@@ -59,7 +59,8 @@ def interrupting_observer(at: int):
 
 def test_kept_real_fraction_mixes_original_data_into_replace():
     family = RecordingFamily()
-    run_loop(family, real_source(), generations=2, n_real=10, n_synthetic=10, kept_real_fraction=0.3)
+    run_loop(family, real_source(), generations=2, n_real=10, n_synthetic=10,
+             workflow=configure("replace", kept_real_fraction=0.3))
     assert family.sizes == [10, 10, 10]
     assert family.real_counts == [10, 3, 3]
 
@@ -88,14 +89,17 @@ def test_fresh_workflow_from_a_pool_uses_new_items_and_fails_clearly_when_dry():
     (dict(generations=-1), "generations"),
     (dict(n_real=0), "n_real"),
     (dict(workflow="recycle"), "workflow"),
-    (dict(kept_real_fraction=1.5), "kept_real_fraction"),
+    (dict(workflow=("replace", {"kept_real_fraction": 1.5})), "kept_real_fraction"),
     (dict(sampling_bias=0.0), "sampling_bias"),
-    (dict(kept_real_fraction=0.1, workflow="fresh"), "kept_real_fraction"),
+    (dict(workflow=("fresh", {"kept_real_fraction": 0.1})), "kept_real_fraction"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, name):
     args = dict(generations=2, n_real=10)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
+        if isinstance(args.get("workflow"), tuple):
+            workflow, options = args.pop("workflow")
+            args["workflow"] = configure(workflow, **options)
         run_loop(RecordingFamily(), real_source(), **args)
 
 
@@ -133,24 +137,27 @@ def test_interrupted_run_resumes_without_redoing_finished_generations(tmp_path):
 
     with pytest.raises(Interrupt):
         run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
-                 observe=observe, checkpoint_dir=tmp_path)
+                 observe=observe, checkpoint=LoopCheckpoint(tmp_path))
     assert len(calls) == 5  # generations 0..4 fitted, 0..3 saved
     calls.clear()
     resumed = run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
-                       observe=lambda m, d, g, gen: {"std": m.std}, checkpoint_dir=tmp_path)
+                       observe=lambda m, d, g, gen: {"std": m.std}, checkpoint=LoopCheckpoint(tmp_path))
     assert resumed.resumed_from == 3
     assert len(calls) == 3  # only generations 4, 5, 6
     assert torch.allclose(resumed.model.mean, full.model.mean)
     assert np.allclose(resumed.table["value"], full.table["value"])
     with pytest.raises(ValueError, match="different run"):
         run_loop(Counting(), source(), generations=6, n_real=21, seed=1, workflow="accumulate",
-                 checkpoint_dir=tmp_path)
+                 checkpoint=LoopCheckpoint(tmp_path))
+    with pytest.raises(ValueError, match="different run"):  # the same loop for another experiment config
+        run_loop(Counting(), source(), generations=6, n_real=20, seed=1, workflow="accumulate",
+                 checkpoint=LoopCheckpoint(tmp_path, {"experiment": "other"}))
 
 
 def test_curate_weights_reach_the_fit():
     source = DistributionSource(gaussian_source_sampler(), replicates=200)
 
-    def keep_positive(samples, generation, generator):
+    def keep_positive(samples, generation, generator, model):
         return (samples[..., 0] > 0).to(torch.float64)
 
     result = run_loop(GaussianFamily(), source, generations=1, n_real=200, curate=keep_positive)
@@ -239,9 +246,9 @@ def test_accumulate_subsample_resumes_with_its_pool(tmp_path):
     observe = interrupting_observer(at=4)
 
     with pytest.raises(Interrupt):
-        run_loop(GaussianFamily(), source(), observe=observe, checkpoint_dir=tmp_path, **kw)
+        run_loop(GaussianFamily(), source(), observe=observe, checkpoint=LoopCheckpoint(tmp_path), **kw)
     resumed = run_loop(GaussianFamily(), source(), observe=lambda m, d, g, gen: {"std": m.std},
-                       checkpoint_dir=tmp_path, **kw)
+                       checkpoint=LoopCheckpoint(tmp_path), **kw)
     assert resumed.resumed_from == 3
     assert np.allclose(resumed.table["value"], full.table["value"])
 
@@ -249,13 +256,13 @@ def test_accumulate_subsample_resumes_with_its_pool(tmp_path):
 def test_accumulate_subsample_refuses_curation():
     with pytest.raises(ValueError, match="accumulate-subsample"):
         run_loop(WeightRecordingFamily(), real_source(), generations=1, n_real=10, workflow="accumulate-subsample",
-                 curate=lambda s, g, gen: torch.ones(s.shape[:2], dtype=torch.float64))
+                 curate=lambda s, g, gen, model: torch.ones(s.shape[:2], dtype=torch.float64))
 
 
 def test_mix_takes_the_three_shares():
     family = WeightRecordingFamily()
-    run_loop(family, real_source(), generations=3, n_real=10, n_synthetic=20, workflow="mix",
-             workflow_options={"original": 0.25, "previous": 0.25})
+    run_loop(family, real_source(), generations=3, n_real=10, n_synthetic=20,
+             workflow=configure("mix", mix_original=0.25, mix_previous=0.25))
     # 5 original, 5 from the previous training set, 10 new samples: 20 in all
     assert family.pool_sizes == [10, 20, 20, 20]
     data, _ = family.items[1]  # generation 1: previous = the original data, so 10 real items
@@ -269,32 +276,34 @@ def test_mix_takes_the_three_shares():
 def test_mix_special_cases_equal_the_workflows():
     # alpha = beta = 0 is replace; alpha = f, beta = 0 keeps f of original data like kept_real_fraction
     a = RecordingFamily()
-    run_loop(a, real_source(), generations=2, n_real=10, n_synthetic=10, workflow="mix", workflow_options={})
+    run_loop(a, real_source(), generations=2, n_real=10, n_synthetic=10,
+             workflow=configure("mix", mix_original=0.0))
     b = RecordingFamily()
     run_loop(b, real_source(), generations=2, n_real=10, n_synthetic=10, workflow="replace")
     assert a.sizes == b.sizes and a.real_counts == b.real_counts
     c = RecordingFamily()
-    run_loop(c, real_source(), generations=2, n_real=10, n_synthetic=10, workflow="mix",
-             workflow_options={"original": 0.2})
+    run_loop(c, real_source(), generations=2, n_real=10, n_synthetic=10,
+             workflow=configure("mix", mix_original=0.2))
     d = RecordingFamily()
-    run_loop(d, real_source(), generations=2, n_real=10, n_synthetic=10, kept_real_fraction=0.2)
+    run_loop(d, real_source(), generations=2, n_real=10, n_synthetic=10,
+             workflow=configure("replace", kept_real_fraction=0.2))
     assert c.sizes == d.sizes and c.real_counts == d.real_counts == [10, 2, 2]
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"original": 0.6, "previous": 0.5}, "at least one new sample"),
-    ({"original": -0.1}, "original"),
-    ({"every": 3}, "do not apply"),
+    ({"mix_original": 0.6, "mix_previous": 0.5}, "at least one new sample"),
+    ({"mix_original": -0.1}, "mix_original"),
+    ({"reset_every": 3}, "do not apply"),
 ])
 def test_mix_bad_options_name_the_option(options, message):
     with pytest.raises(ValueError, match=message):
-        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow="mix", workflow_options=options)
+        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow=configure("mix", **options))
 
 
 def test_reset_returns_to_the_pristine_snapshot_every_k_generations():
     family = WeightRecordingFamily()
-    run_loop(family, real_source(), generations=7, n_real=10, n_synthetic=8, workflow="reset",
-             workflow_options={"every": 3})
+    run_loop(family, real_source(), generations=7, n_real=10, n_synthetic=8,
+             workflow=configure("reset", reset_every=3))
     snapshot = family.items[0][0]
     for t in range(8):
         data, _ = family.items[t]
@@ -302,14 +311,17 @@ def test_reset_returns_to_the_pristine_snapshot_every_k_generations():
             assert torch.equal(data, snapshot)  # the same real items, not new ones
         else:
             assert (data == t).all() and data.shape[1] == 8  # replace: the last model's samples only
-    assert [training_set_size("reset", t, 10, 8, {"every": 3}) for t in range(8)] == [10, 8, 8, 10, 8, 8, 10, 8]
+    assert [training_set_size(configure("reset", reset_every=3), t, 10, 8) for t in range(8)] == \
+        [10, 8, 8, 10, 8, 8, 10, 8]
 
 
-def test_reset_needs_a_period():
-    with pytest.raises(ValueError, match="every"):
-        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow="reset")
+def test_reset_period_is_checked_and_belongs_to_reset():
+    assert configure("reset").options == {"reset_every": 10}  # the default period
+    for bad in (0, -1, 2.5, True, float("inf")):
+        with pytest.raises(ValueError, match="reset_every"):
+            configure("reset", reset_every=bad)
     with pytest.raises(ValueError, match="do not apply"):
-        run_loop(RecordingFamily(), real_source(), generations=1, n_real=10, workflow_options={"every": 2})
+        configure("replace", reset_every=2)
 
 
 def test_reset_holds_the_gaussian_between_resets():
@@ -320,10 +332,10 @@ def test_reset_holds_the_gaussian_between_resets():
     def observe(model, data, t, generator):
         return {"std": model.std}
 
-    for workflow, options in (("replace", None), ("reset", {"every": 10})):
+    for workflow in (configure("replace"), configure("reset", reset_every=10)):
         result = run_loop(GaussianFamily(ddof=0), DistributionSource(gaussian_source_sampler(), 2000), generations=40,
-                          n_real=20, workflow=workflow, workflow_options=options, observe=observe)
-        stds[workflow] = result.table.pivot(index="generation", columns="replicate", values="value")
+                          n_real=20, workflow=workflow, observe=observe)
+        stds[workflow.name] = result.wide("std")
     reset = stds["reset"]
     assert torch.allclose(torch.tensor(reset.loc[30].values), torch.tensor(reset.loc[0].values))
     # log-variance drift per generation: E ln(chi2_{n-1} / n) = psi((n-1)/2) + ln(2/n) (about -2/n);

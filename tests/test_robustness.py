@@ -98,13 +98,14 @@ def test_every_damaged_result_file_is_a_miss(damage):
 
 
 def test_a_damaged_checkpoint_starts_over(tmp_path):
-    from madlib.core.loop import run_loop
+    from madlib.core.loop import LoopCheckpoint, run_loop
     from madlib.core.sources import DistributionSource
     from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
 
     def run():
         return run_loop(GaussianFamily(), DistributionSource(gaussian_source_sampler(), 3), generations=3,
-                        n_real=20, observe=lambda m, d, g, gen: {"std": m.std}, checkpoint_dir=tmp_path)
+                        n_real=20, observe=lambda m, d, g, gen: {"std": m.std},
+                        checkpoint=LoopCheckpoint(tmp_path))
 
     straight = run()
     (tmp_path / "state.pt").write_bytes(b"")  # a kill during a save of the old, non-atomic kind

@@ -44,7 +44,7 @@ def test_scoreboard_experiment_reports_every_family_and_remedy():
 
 def test_bad_remedy_and_family_names():
     with pytest.raises(ValueError, match="remedy"):
-        remedy_settings("prayer", n=10)
+        remedy_settings("prayer", n_real=10)
     with pytest.raises(ValueError, match="family"):
         remedy_curve("unicorn", "accumulate", generations=2, replicates=2)
     with pytest.raises(ValueError, match="families"):

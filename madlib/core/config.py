@@ -1,4 +1,4 @@
-"""Scale, device and seeding: one place each.
+"""Scale, device and the thread setting: one place each (seeds: :mod:`madlib.core.seeding`).
 
 ``MADLIB_SCALE`` picks how big every experiment is:
 
@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Iterator, TypeVar
@@ -105,26 +104,6 @@ def float64_device(device: torch.device | str) -> torch.device:
     return torch.device("cpu") if device.type == "mps" else device
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)
-    torch.manual_seed(int(seed))
-
-
-def make_generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
-    """A torch generator on ``device`` seeded with ``seed`` (library code never uses global RNG)."""
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    device = torch.device(device) if device is not None else get_device()
-    # MPS generators are not supported everywhere; sample on CPU there and move.
-    generator = torch.Generator(device=float64_device(device))
-    generator.manual_seed(int(seed))
-    return generator
-
-
 def _positive_threads(threads: Any) -> int:
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
@@ -135,10 +114,8 @@ def _positive_threads(threads: Any) -> int:
 def cpu_threads(threads: int | None = 1, *, device: torch.device | str | None = None) -> Iterator[None]:
     """Run torch's CPU ops with ``threads`` intra-op threads, then restore the setting.
 
-    Why: one generation of these chains is a few small tensor ops; splitting
-    each across threads costs more than it brings, and on a busy machine (the
-    course's 2-core CI) it made the cats chain 10-25x slower. ``None`` leaves
-    torch's setting alone, and so does a ``device`` that is not the CPU.
+    :func:`madlib.experiments.run_experiment` sets each run's policy with it, once (the experiment's
+    ``threads``); ``None`` leaves torch's setting alone, and so does a ``device`` that is not the CPU.
     """
     if threads is None or (device is not None and torch.device(device).type != "cpu"):
         yield

@@ -16,10 +16,9 @@ The loop knows nothing about families: it calls ``family.fit`` and ``model.sampl
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,15 +26,14 @@ import torch
 
 from .cache import digest
 from .checkpoint import Checkpointer
-from .config import float64_device
-from .pace import Pace
+from .pace import Progress
 from .protocol import Family, GenerativeModel
-from .seeding import child_seed
+from .seeding import generator as make_generator
 from .sources import RealSource
-from .validation import check_choice, check_float, check_fraction, check_int
-from .workflows import WORKFLOW_FUNCTIONS, WORKFLOWS, Step, check_workflow_options, synthetic_count
+from .validation import check_float, check_int
+from .workflows import WORKFLOWS, Step, WorkflowChoice, configure
 
-__all__ = ["WORKFLOWS", "LoopResult", "Observation", "run_loop"]
+__all__ = ["WORKFLOWS", "LoopCheckpoint", "LoopResult", "Observation", "run_loop"]
 
 
 @dataclass
@@ -48,7 +46,8 @@ class Observation:
 
 
 Observe = Callable[[GenerativeModel, torch.Tensor, int, torch.Generator], "Observation | Mapping[str, Any] | None"]
-Curate = Callable[..., torch.Tensor]
+#: ``curate(synthetic, generation, generator, model) -> weights (R, m)``: one signature for every hook.
+Curate = Callable[[torch.Tensor, int, torch.Generator, GenerativeModel], torch.Tensor]
 
 
 @dataclass
@@ -67,6 +66,32 @@ class LoopResult:
     def artefact(self, name: str) -> dict[int, Any]:
         """One artefact across generations: ``{generation: value}`` where it was kept."""
         return {g: a[name] for g, a in sorted(self.artefacts.items()) if name in a}
+
+    def stacked(self, name: str) -> torch.Tensor | np.ndarray:
+        """One artefact stacked over the generations that kept it: ``(G, ...)`` (a tensor or an array)."""
+        values = list(self.artefact(name).values())
+        if not values:
+            raise ValueError(f"no generation kept an artefact named {name!r}")
+        return torch.stack(values) if isinstance(values[0], torch.Tensor) else np.stack(values)
+
+    def wide(self, metric: str) -> pd.DataFrame:
+        """One metric as a wide frame: a row per generation, a column per replicate."""
+        rows = self.table[self.table.metric == metric]
+        if rows.empty:
+            raise ValueError(f"the observer recorded no metric named {metric!r}")
+        return rows.pivot(index="generation", columns="replicate", values="value").sort_index()
+
+
+@dataclass(frozen=True)
+class LoopCheckpoint:
+    """Where the loop saves every finished generation, and the run's configuration (JSON-able): a folder
+    that holds a run with another configuration (or other loop settings) is refused, never resumed."""
+
+    directory: str | Path
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    def checkpointer(self, loop_key: list) -> Checkpointer:
+        return Checkpointer(self.directory, digest({"config": dict(self.config), "loop": loop_key}, length=64))
 
 
 def _to_records(generation: int, values: Mapping[str, Any], replicates: int) -> list[tuple]:
@@ -97,144 +122,113 @@ def _as_observation(value: Any) -> Observation:
 
 @dataclass(frozen=True)
 class _Settings:
-    workflow: str
+    workflow: WorkflowChoice
     generations: int
     n_real: int
     n_synthetic: int
-    n_kept: int
     sampling_bias: float
     seed: int
 
+    def key(self) -> list:
+        return [self.workflow.key(), self.generations, self.n_real, self.n_synthetic, self.sampling_bias, self.seed]
 
-def _settings(workflow, generations, n_real, n_synthetic, kept_real_fraction, sampling_bias, seed) -> _Settings:
-    workflow = check_choice("workflow", workflow, WORKFLOWS)
-    generations = check_int("generations", generations, 0)
+
+def _settings(workflow, generations, n_real, n_synthetic, sampling_bias, seed) -> _Settings:
+    workflow = configure(workflow)
     n_real = check_int("n_real", n_real, 1)
     n_synthetic = n_real if n_synthetic is None else check_int("n_synthetic", n_synthetic, 0)
-    kept_real_fraction = check_fraction("kept_real_fraction", kept_real_fraction)
-    sampling_bias = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
-    seed = check_int("seed", seed, 0)
-    if kept_real_fraction > 0 and workflow != "replace":
-        raise ValueError("kept_real_fraction applies to workflow='replace' only; "
-                         f"got kept_real_fraction={kept_real_fraction} with workflow={workflow!r}")
-    n_kept = int(round(kept_real_fraction * n_synthetic))
-    if n_kept > n_real:
-        raise ValueError(f"kept_real_fraction * n_synthetic ({n_kept}) must not exceed n_real ({n_real})")
-    if workflow == "replace" and n_synthetic == 0:
-        raise ValueError("n_synthetic must be >= 1 for workflow='replace'")
-    return _Settings(workflow, generations, n_real, n_synthetic, n_kept, sampling_bias, seed)
+    workflow.check(n_real, n_synthetic)
+    return _Settings(workflow, check_int("generations", generations, 0), n_real, n_synthetic,
+                     check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True),
+                     check_int("seed", seed, 0))
 
 
-def run_loop(
-    family: Family,
-    real: RealSource,
-    *,
-    generations: int,
-    n_real: int,
-    n_synthetic: int | None = None,
-    workflow: str = "replace",
-    workflow_options: Mapping[str, Any] | None = None,
-    kept_real_fraction: float = 0.0,
-    sampling_bias: float = 1.0,
-    seed: int = 0,
-    observe: Observe | None = None,
-    curate: Curate | None = None,
-    checkpoint_dir: str | Path | None = None,
-    config: Mapping[str, Any] | None = None,
-    progress: bool = False,
-    desc: str | None = None,
-) -> LoopResult:
-    """Run the self-consuming loop for ``generations`` generations after generation 0.
+@dataclass
+class _Chain:
+    """The loop's state between generations: what a checkpoint saves and a resumed run loads."""
 
-    ``n_real`` real items make generation 0 (and each *fresh* generation); ``n_synthetic``
-    (default ``n_real``) synthetic items are drawn per generation; ``kept_real_fraction``
-    (*replace* only) is the share of each training set that is original real data;
-    ``sampling_bias`` (lambda in (0, 1]) is passed to ``model.sample``. ``workflow_options`` are
-    the settings of the workflows that take some (``mix``: shares ``original`` and ``previous``;
-    ``reset``: ``every``), see :func:`madlib.core.workflows.check_workflow_options`.
+    model: Any = None
+    data: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
+    original: torch.Tensor | None = None
+    records: list = field(default_factory=list)
+    artefacts: dict = field(default_factory=dict)
+    workflow_state: dict = field(default_factory=dict)
+    start: int = 0  # the next generation to run
 
-    ``observe(model, train_data, generation, generator)`` returns an :class:`Observation`, a
-    mapping of metrics, or None; it gets its own random stream, so measuring never changes the
-    chains. ``curate(synthetic, generation, generator, model)`` returns weights ``(R, m)`` for the
-    synthetic items (0 drops one): verification, filtering, reweighting; a hook of three
-    arguments is called without ``model``. ``checkpoint_dir`` saves every finished generation and
-    resumes from it; ``config`` (JSON-able) is stored with it so a different run never resumes it.
-    """
-    s = _settings(workflow, generations, n_real, n_synthetic, kept_real_fraction, sampling_bias, seed)
-    options = check_workflow_options(s.workflow, workflow_options, n_real=s.n_real, n_synthetic=s.n_synthetic)
-    replicates = real.replicates
-    checkpoint = None
-    if checkpoint_dir is not None:
-        loop_key = list(vars(s).values()) + ([sorted(options.items())] if options else [])
-        fingerprint = digest({"config": dict(config or {}), "loop": loop_key}, length=64)
-        checkpoint = Checkpointer(checkpoint_dir, fingerprint)
+    def save(self, saver: Checkpointer, t: int, real, generator, eval_generator) -> None:
+        saver.save({"generation": t, "model": self.model, "data": self.data, "weights": self.weights,
+                    "original": self.original, "records": self.records, "artefacts": self.artefacts,
+                    "workflow_state": self.workflow_state,
+                    # only stateful sources (a pool dealing items) have something to save
+                    "real_state": real.state_dict() if hasattr(real, "state_dict") else None,
+                    "generator": generator.get_state(), "eval_generator": eval_generator.get_state()})
 
-    generator = _generator_for(real, s.seed)
-    eval_generator = _generator_for(real, child_seed(s.seed, "evaluation"))
-    records: list[tuple] = []
-    artefacts: dict[int, dict[str, Any]] = {}
-    model = data = weights = original = None
-    workflow_state: dict[str, Any] = {}  # what a workflow keeps between generations (accumulate-subsample's pool)
-    start, resumed_from = 0, None
-    state = checkpoint.load(map_location=_device_of(real)) if checkpoint is not None else None
-    if state is not None:
-        model, data, weights, original = state["model"], state["data"], state["weights"], state["original"]
-        records, artefacts = state["records"], state["artefacts"]
-        workflow_state = state.get("workflow_state", {})
+    @classmethod
+    def load(cls, saver: Checkpointer | None, real, generator, eval_generator, observe) -> "_Chain":
+        state = saver.load(map_location=_device_of(real)) if saver is not None else None
+        if state is None:
+            return cls()
         if state["real_state"] is not None:
             real.load_state_dict(state["real_state"])
         generator.set_state(state["generator"])
         eval_generator.set_state(state["eval_generator"])
-        resumed_from = state["generation"]
-        start = resumed_from + 1
+        if hasattr(observe, "restore"):  # an observer with memory (of generation 0, say) takes it back
+            observe.restore(state["artefacts"])
+        return cls(state["model"], state["data"], state["weights"], state["original"], state["records"],
+                   state["artefacts"], state.get("workflow_state", {}), state["generation"] + 1)
 
-    iterator: Iterable[int] = range(start, s.generations + 1)
-    if progress:
-        from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, total=s.generations + 1, initial=start, desc=desc or family.name, leave=False)
-    pace = Pace(desc or family.name, s.generations + 1 - start, "generation", resumable=checkpoint is not None)
-    for t in iterator:
+def run_loop(family: Family, real: RealSource, *, generations: int, n_real: int, n_synthetic: int | None = None,
+             workflow: str | WorkflowChoice = "replace", sampling_bias: float = 1.0, seed: int = 0,
+             observe: Observe | None = None, curate: Curate | None = None,
+             checkpoint: LoopCheckpoint | None = None, progress: Progress | None = None) -> LoopResult:
+    """Run the self-consuming loop for ``generations`` generations after generation 0.
+
+    ``n_real`` real items make generation 0 (and each *fresh* generation); ``n_synthetic`` (default
+    ``n_real``) is the synthetic part of each training set. ``workflow`` is a name (default options)
+    or a :class:`~madlib.core.workflows.WorkflowChoice` from :func:`~madlib.core.workflows.configure`
+    (``configure("replace", kept_real_fraction=0.1)``, ``configure("reset", reset_every=5)``).
+    ``sampling_bias`` (lambda in (0, 1]) is passed to ``model.sample``.
+
+    ``observe(model, train_data, generation, generator)`` returns an :class:`Observation`, a mapping of
+    metrics, or None; it gets its own random stream, so measuring never changes the chains. An observer
+    that remembers earlier generations has ``restore(artefacts)``: a resumed run hands it back what it kept.
+    ``curate(synthetic, generation, generator, model)`` returns weights ``(R, m)`` for the new samples (0
+    drops one): verification, filtering, reweighting. ``checkpoint`` saves every finished generation and
+    resumes from it; ``progress`` names the run and may draw a bar.
+    """
+    s = _settings(workflow, generations, n_real, n_synthetic, sampling_bias, seed)
+    saver = checkpoint.checkpointer(s.key()) if checkpoint is not None else None
+    generator = make_generator(s.seed, device=_device_of(real))
+    eval_generator = make_generator(s.seed, "evaluation", device=_device_of(real))
+    c = _Chain.load(saver, real, generator, eval_generator, observe)
+    pace = (progress or Progress()).start(s.generations + 1, "generation", done=c.start, resumable=saver is not None,
+                                          default_desc=family.name)
+    for t in range(c.start, s.generations + 1):
         if t == 0:
-            original = real.draw(s.n_real, generator)
-            data, weights = original, None
+            c.original = c.data = real.draw(s.n_real, generator)
         else:
-            n_new = synthetic_count(s.workflow, s.n_synthetic, s.n_kept, options)
-            synthetic = model.sample(n_new, sampling_bias=s.sampling_bias, generator=generator, context=data)
-            synthetic_weights = _call_curate(curate, synthetic, t, generator, model) if curate is not None else None
+            synthetic = c.model.sample(s.workflow.n_new(s.n_synthetic), sampling_bias=s.sampling_bias,
+                                       generator=generator, context=c.data)
+            synthetic_weights = None if curate is None else curate(synthetic, t, generator, c.model)
             if synthetic_weights is not None and synthetic_weights.shape != synthetic.shape[:2]:
                 raise ValueError(f"curate must return weights of shape {tuple(synthetic.shape[:2])}")
-            step = Step(t, original, data, weights, synthetic, synthetic_weights, real, generator, s.n_real, s.n_kept,
-                        options, workflow_state)
-            data, weights = WORKFLOW_FUNCTIONS[s.workflow](step)
-        model = family.fit(data, weights=weights, previous=model, generator=generator)
+            c.data, c.weights = s.workflow.workflow.build(Step(t, c.original, c.data, c.weights, synthetic,
+                                                               synthetic_weights, real, generator, s.n_real,
+                                                               s.n_synthetic, s.workflow.options, c.workflow_state))
+        c.model = family.fit(c.data, weights=c.weights, previous=c.model, generator=generator)
         if observe is not None:
-            observation = _as_observation(observe(model, data, t, eval_generator))
-            records.extend(_to_records(t, observation.metrics, replicates))
+            observation = _as_observation(observe(c.model, c.data, t, eval_generator))
+            c.records.extend(_to_records(t, observation.metrics, real.replicates))
             if observation.artefacts:
-                artefacts[t] = dict(observation.artefacts)
-        if checkpoint is not None:
-            checkpoint.save({
-                "generation": t, "model": model, "data": data, "weights": weights, "original": original,
-                "records": records, "artefacts": artefacts, "workflow_state": workflow_state,
-                # only stateful sources (a pool dealing items) have something to save
-                "real_state": real.state_dict() if hasattr(real, "state_dict") else None,
-                "generator": generator.get_state(), "eval_generator": eval_generator.get_state(),
-            })
+                c.artefacts[t] = dict(observation.artefacts)
+        if saver is not None:
+            c.save(saver, t, real, generator, eval_generator)
         pace.tick()
-
-    table = pd.DataFrame.from_records(records, columns=["generation", "replicate", "metric", "value"])
-    return LoopResult(table=table, model=model, artefacts=artefacts, resumed_from=resumed_from)
-
-
-def _call_curate(curate, synthetic, generation, generator, model):
-    try:
-        takes_model = len(inspect.signature(curate).parameters) >= 4
-    except (TypeError, ValueError):  # builtins without a signature
-        takes_model = True
-    if takes_model:
-        return curate(synthetic, generation, generator, model)
-    return curate(synthetic, generation, generator)
+    table = pd.DataFrame.from_records(c.records, columns=["generation", "replicate", "metric", "value"])
+    return LoopResult(table=table, model=c.model, artefacts=c.artefacts,
+                      resumed_from=c.start - 1 if c.start > 0 else None)
 
 
 def _device_of(real: RealSource) -> torch.device:
@@ -242,9 +236,3 @@ def _device_of(real: RealSource) -> torch.device:
     if isinstance(pool, torch.Tensor):
         return pool.device
     return torch.device(getattr(real, "device", "cpu"))
-
-
-def _generator_for(real: RealSource, seed: int) -> torch.Generator:
-    generator = torch.Generator(device=float64_device(_device_of(real)))
-    generator.manual_seed(seed)
-    return generator

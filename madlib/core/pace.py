@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
-__all__ = ["Pace", "long_run_seconds", "quiet", "format_duration"]
+__all__ = ["Pace", "Progress", "long_run_seconds", "quiet", "format_duration"]
 
 _QUIET = 0
 _MIN_ELAPSED_S = 10.0  # judge the pace only after this much work
@@ -80,6 +80,7 @@ class Pace:
         self.clock, self.stream = clock or time.monotonic, stream
         self.threshold = long_run_seconds() if threshold is None else float(threshold)
         self.done, self.start, self.said = 0, self.clock(), _QUIET > 0 or math.isinf(self.threshold)
+        self.bar = None  # a tqdm bar that :meth:`tick` advances (see :class:`Progress`)
 
     def remaining(self) -> float | None:
         """Seconds still to go at the pace so far (None before the first unit)."""
@@ -89,6 +90,10 @@ class Pace:
 
     def tick(self, units: int = 1) -> None:
         self.done += units
+        if self.bar is not None:
+            self.bar.update(units)
+            if self.done >= self.total:
+                self.bar.close()
         if self.said or self.done >= self.total:
             return
         if self.clock() - self.start < _MIN_ELAPSED_S:  # the first seconds are warm-up, not pace
@@ -102,3 +107,21 @@ class Pace:
             print(f"madlib: note: {self.what} is on pace to take about {format_duration(remaining)} more "
                   f"({self.done} of {self.total} {self.unit}{plural} in {format_duration(self.clock() - self.start)})"
                   f"{kept}", file=self.stream or sys.stderr, flush=True)
+
+
+class Progress:
+    """How a run shows its progress: ``desc`` names it, ``bar`` draws a tqdm bar; :meth:`start` makes its
+    :class:`Pace` once the number of units is known (the loop, the sweep and training call it)."""
+
+    def __init__(self, desc: str | None = None, *, bar: bool = False):
+        self.desc, self.bar = desc, bool(bar)
+
+    def start(self, total: int, unit: str, *, done: int = 0, resumable: bool = False,
+              default_desc: str = "run") -> "Pace":
+        """A :class:`Pace` for ``total`` units of which ``done`` are finished already (a resumed run)."""
+        pace = Pace(self.desc or default_desc, total - done, unit, resumable=resumable)
+        if self.bar:
+            from tqdm.auto import tqdm
+
+            pace.bar = tqdm(total=total, initial=done, desc=self.desc or default_desc, leave=False)
+        return pace

@@ -20,12 +20,13 @@ import json
 from typing import Any
 
 import numpy as np
+import torch
 
 from .validation import check_int
 
 SEED_BITS = 63  # fits torch.manual_seed, numpy and a signed int64
 
-__all__ = ["SEED_BITS", "canonical_json", "key_digest", "child_seed"]
+__all__ = ["SEED_BITS", "canonical_json", "key_digest", "child_seed", "generator", "seed_from"]
 
 
 def canonical_json(key: Any) -> str:
@@ -59,3 +60,21 @@ def child_seed(seed: int, *key: Any) -> int:
                                            dtype=">u4")]
     state = np.random.SeedSequence([seed, *words]).generate_state(1, dtype=np.uint64)[0]
     return int(state) >> (64 - SEED_BITS)
+
+
+def generator(seed: int, *key: Any, device: torch.device | str = "cpu") -> torch.Generator:
+    """The library's one way to make a random stream: a torch generator seeded with ``seed``, or with
+    ``child_seed(seed, *key)`` when a key names the part of the run it is for.
+
+    It lives on ``device``, except on Apple MPS, whose generators cannot draw float64: there it lives on
+    the CPU and callers move what it draws (every sampler in the library does).
+    """
+    device = torch.device(device)
+    home = torch.device("cpu") if device.type == "mps" else device
+    return torch.Generator(device=home).manual_seed(child_seed(seed, *key) if key else check_int("seed", seed, 0))
+
+
+def seed_from(generator: torch.Generator) -> int:
+    """A seed in ``[0, 2**62)`` drawn from ``generator``: how a stream hands a sub-stream its seed
+    (a model that makes its own generator inside a fit, say)."""
+    return int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())

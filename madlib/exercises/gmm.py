@@ -18,6 +18,8 @@ from typing import Callable
 
 import torch
 
+from ..core.seeding import generator as make_generator
+
 from ..models.gaussian import GaussianFamily
 from . import CheckResult, run_learner
 
@@ -39,7 +41,7 @@ def reference_m_step(x: torch.Tensor, resp: torch.Tensor) -> tuple[torch.Tensor,
 
 def _problem(seed: int, n: int = 400, d: int = 2, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     """Three clusters of unequal size and soft (not one-hot) responsibilities, so every mistake shows."""
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     centres = torch.tensor([[-3.0, 0.0], [2.0, 2.0], [1.0, -3.0]], dtype=torch.float64)[:k, :d]
     which = torch.multinomial(torch.tensor([0.55, 0.3, 0.15])[:k], n, replacement=True, generator=g)
     x = centres[which] + torch.randn(n, d, generator=g, dtype=torch.float64) * torch.tensor([1.0, 0.6], dtype=torch.float64)[:d]

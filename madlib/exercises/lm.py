@@ -16,6 +16,8 @@ from typing import Callable
 
 import torch
 
+from ..core.seeding import generator as make_generator
+
 from ..models.decoding import Decoding, generate
 from . import CheckResult, run_learner
 
@@ -62,7 +64,7 @@ def check_sample_next(fn: Callable[..., torch.Tensor], seed: int = 0) -> CheckRe
     tolerance = 0.03
     for temperature, top_k in CASES:
         where = f"temperature={temperature}, top_k={top_k}"
-        out, failed = run_learner(EXERCISE, fn, rows.clone(), temperature, top_k, torch.Generator().manual_seed(seed))
+        out, failed = run_learner(EXERCISE, fn, rows.clone(), temperature, top_k, make_generator(seed))
         if failed is not None:
             return failed
         if not isinstance(out, torch.Tensor):

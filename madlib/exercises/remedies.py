@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..core.seeding import generator as make_generator
+
 from ..remedies.filters import acceptance_probability
 from . import CheckResult, run_learner
 
@@ -20,7 +22,7 @@ EXERCISE = "a verifier's acceptance probability"
 
 def _inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-densities of 3 replicates x 50 candidates; replicate 2 sits near -1000 (naive exp underflows)."""
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     log_real = -0.5 * torch.randn(3, 50, generator=g, dtype=torch.float64) ** 2 - 1.0
     log_model = -0.5 * (torch.randn(3, 50, generator=g, dtype=torch.float64) * 1.5) ** 2 - 1.2
     log_model[1] += 0.7  # replicates differ: the per-row maximum matters

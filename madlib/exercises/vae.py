@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+
+from ..core.seeding import generator as make_generator
 from torch.nn import functional as F
 
 from ..models.vae import kl_to_prior, negative_elbo, reparameterise
@@ -40,7 +42,7 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 def check_reparameterise(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
                          seed: int = 0) -> CheckResult:
     """Run the learner's ``reparameterise(mean, log_var, noise)`` against the library's and say what is wrong."""
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     n, latent = 64, 20
     mean = torch.randn(n, latent, generator=g, dtype=torch.float64)
     log_var = torch.empty(n, latent, dtype=torch.float64).uniform_(-3.0, 1.5, generator=g)
@@ -82,7 +84,7 @@ def check_reparameterise(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def _elbo_problem(seed: int) -> tuple[torch.Tensor, ...]:
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     n = 16
     images = (torch.rand(n, 1, 28, 28, generator=g, dtype=torch.float64) < 0.2).to(torch.float64)
     logits = 2.0 * torch.randn(n, 1, 28, 28, generator=g, dtype=torch.float64)

@@ -34,9 +34,12 @@ import torch
 
 from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
                           digest)
-from ..core.config import get_device, get_scale, resolve
+from ..core.config import cpu_threads, get_device, get_scale, resolve
+from ..core.loop import LoopCheckpoint
+from ..core.pace import Progress
 from ..core.sweep import sweep
 from ..core.validation import check_int
+from ..core.workflows import WORKFLOW_OPTIONS, WORKFLOWS, configure
 
 
 @dataclass
@@ -60,8 +63,16 @@ class RunContext:
     checkpoint_dir: Path
     progress: bool
     device: torch.device
-    scale: str
     use_cache: bool = True  # composite experiments pass it on to the runs they make
+
+    def progress_for(self, desc: str) -> Progress:
+        """How a chain of this run shows its progress: named ``desc``, a bar when the run shows bars."""
+        return Progress(desc, bar=self.progress)
+
+    def loop_checkpoint(self, config: Mapping[str, Any], *part: str) -> LoopCheckpoint:
+        """Where a chain of this run saves its finished generations (``part`` names one of several chains),
+        fingerprinted by ``config`` so that a folder holding another run is never resumed."""
+        return LoopCheckpoint(self.checkpoint_dir.joinpath(*part), dict(config))
 
     def sweep(self, fn: Callable[..., Any], points: list[dict[str, Any]], *, seed: int, fixed: Mapping[str, Any],
               desc: str, cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False,
@@ -93,6 +104,7 @@ class Experiment:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     memory: Callable[[dict[str, Any]], float] | None = None
+    threads: Callable[[dict[str, Any]], int | None] | None = None
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -102,16 +114,22 @@ _LOADED = False
 def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, tuple] | None = None,
                version: int = 1, presets: Mapping[str, Mapping[str, Any]] | None = None,
                inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-               memory: Callable[[dict[str, Any]], float] | None = None):
+               memory: Callable[[dict[str, Any]], float] | None = None,
+               threads: Callable[[dict[str, Any]], int | None] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
     JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
     cache key includes. ``memory(config)`` estimates the bytes a run needs, so a run that
-    cannot fit is refused before it allocates anything. The code is fingerprinted
+    cannot fit is refused before it allocates anything. ``threads(config)`` is the run's one thread
+    policy: torch's CPU threads while it runs (default 1: the chains are many small tensor ops, which
+    threads only slow down, by 10-25x on a busy 2-core machine; ``None`` leaves torch's setting; a
+    GPU run is not affected). The code is fingerprinted
     automatically; ``version`` only needs a bump when a result changes for a reason the code
     fingerprint cannot see.
     """
+
+    defaults = {**dict(defaults), **workflow_option_defaults(defaults, choices)}
 
     def decorate(fn):
         if name in _REGISTRY and _REGISTRY[name].fn.__module__ != fn.__module__:
@@ -122,10 +140,36 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                 raise ValueError(f"preset {preset!r} of experiment {name!r} sets unknown parameters {sorted(unknown)}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
-                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory)
+                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
+                                     threads)
         return fn
 
     return decorate
+
+
+def workflow_option_defaults(defaults: Mapping[str, Any], choices: Mapping[str, tuple] | None) -> dict[str, Any]:
+    """An experiment with a ``workflow`` parameter takes the options of every workflow it accepts
+    (``kept_real_fraction``, ``mix_original``, ``mix_previous``, ``reset_every``: see
+    :data:`madlib.core.workflows.WORKFLOW_TABLE`) as parameters, at their defaults."""
+    if "workflow" not in defaults:
+        return {}
+    accepted = (choices or {}).get("workflow", WORKFLOWS)
+    return {option: spec.default for option, (owner, spec) in WORKFLOW_OPTIONS.items()
+            if owner in accepted and option not in defaults}
+
+
+def _check_workflow_options(name: str, config: Mapping[str, Any], explicit: set[str]) -> None:
+    """A workflow option set explicitly (preset or override) must belong to the chosen workflow, and every
+    option must be in its range (checked by :func:`madlib.core.workflows.configure`)."""
+    if "workflow" not in config:
+        return
+    for option in explicit & set(WORKFLOW_OPTIONS):
+        owner = WORKFLOW_OPTIONS[option][0]
+        if owner != config["workflow"]:
+            raise ValueError(f"{option} applies to workflow={owner!r} only, but experiment {name!r} runs "
+                             f"workflow={config['workflow']!r}; drop {option} or set workflow={owner}")
+    configure(config["workflow"], **{k: config[k] for k in WORKFLOW_OPTIONS
+                                     if WORKFLOW_OPTIONS[k][0] == config["workflow"] and k in config})
 
 
 def _load_all() -> None:
@@ -186,11 +230,13 @@ def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale:
     exp = get_experiment(name)
     scale = scale or get_scale()
     config = {key: resolve(value, scale) for key, value in exp.defaults.items()}
+    explicit: set[str] = set(overrides or {})
     if preset is not None:
         if preset not in exp.presets:
             known = ", ".join(exp.presets) or "none"
             raise ValueError(f"unknown preset {preset!r} for experiment {name!r}; known: {known}")
         config.update({key: resolve(value, scale) for key, value in exp.presets[preset].items()})
+        explicit |= set(exp.presets[preset])
     for key, value in (overrides or {}).items():
         if key not in config:
             raise ValueError(f"unknown parameter {key!r} for experiment {name!r}; valid: {', '.join(config)}")
@@ -198,6 +244,7 @@ def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale:
     for key, allowed in exp.choices.items():
         if config[key] not in allowed:
             raise ValueError(f"{key} must be one of {allowed} for experiment {name!r}, got {config[key]!r}")
+    _check_workflow_options(name, config, explicit)
     return config
 
 
@@ -253,10 +300,12 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     _make_folder(work)
     ctx = RunContext(checkpoint_dir=work / "checkpoints",
                      progress=sys.stderr.isatty() if progress is None else progress,
-                     device=device, scale=scale, use_cache=use_cache)
+                     device=device, use_cache=use_cache)
+    threads = exp.threads(config) if exp.threads is not None else 1
     started = time.perf_counter()
     try:
-        result = exp.fn(dict(config), ctx)
+        with cpu_threads(threads, device=device):
+            result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
             if (directory / "summary.json").exists():

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..core.config import float64_device, scaled
 from ..core.validation import check_float, check_fraction, check_int
-from ..core.workflows import WORKFLOWS
+from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.hues import COLOUR_NAMES
 from ..remedies import remedy_label, remedy_settings
 from ..simulations.cats import (simulate_cat_hues, simulate_cats, simulate_zipf_survival, simulate_zipf_tails,
@@ -70,11 +70,11 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
     """Yellow and blue cats: a categorical model refit to its own samples (Wright-Fisher resampling)."""
     cats = check_int("n_real", config["n_real"], 2)
     blue = check_int("blue", config["blue"], 1, cats - 1)
-    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
+    workflow = workflow_from_config(config)
     lam = check_float("sampling_bias", config["sampling_bias"], 0.0, 1.0, open_minimum=True)
-    out = simulate_cats(cats, blue, config["generations"], config["replicates"], workflow=config["workflow"],
-                        kept_real_fraction=kept, sampling_bias=lam, seed=config["seed"],
-                        trajectories=config["trajectories"], device=float64_device(ctx.device), progress=ctx.progress)
+    out = simulate_cats(cats, blue, config["generations"], config["replicates"], workflow=workflow,
+                        sampling_bias=lam, seed=config["seed"], trajectories=config["trajectories"],
+                        device=float64_device(ctx.device), progress=ctx.progress_for("cats"))
     loss, fix = out["loss_time"], out["fixation_time"]
     lost, fixed = loss >= 0, fix >= 0
     absorbed_time = np.where(lost, loss, fix)[lost | fixed]
@@ -101,7 +101,8 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
         "p_lost_first_generation_se": float(np.sqrt((loss == 1).mean() * (1 - (loss == 1).mean()) / R)),
         "median_generations_to_absorb": float(np.median(absorbed_time)) if absorbed_time.size else None,
     }
-    if config["workflow"] == "replace" and kept == 0 and lam == 1.0:
+    # the Wright-Fisher closed forms hold for the plain replace chain only
+    if workflow.name == "replace" and workflow.options["kept_real_fraction"] == 0 and lam == 1.0:
         exact = wf.exact_two_category_times(blue, cats) if cats <= 2000 else None
         summary.update({
             "theory_p_blue_lost": float(wf.loss_probability(p)),
@@ -145,11 +146,11 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
 def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
     """Fur hue on the colour wheel, fitted by one Gaussian (too simple) or a 2-Gaussian mixture (rich enough)."""
     out = simulate_cat_hues(config["family"], config["n_real"], config["blue"], config["generations"],
-                            config["replicates"], workflow=config["workflow"],
-                            kept_real_fraction=config["kept_real_fraction"], sampling_bias=config["sampling_bias"],
-                            spread=config["spread"], components=config["components"],
-                            iterations=config["iterations"], keep_hues=config["keep_hues"], seed=config["seed"],
-                            device=float64_device(ctx.device), progress=ctx.progress)
+                            config["replicates"], workflow=workflow_from_config(config),
+                            sampling_bias=config["sampling_bias"], spread=config["spread"],
+                            components=config["components"], iterations=config["iterations"],
+                            keep_hues=config["keep_hues"], seed=config["seed"], device=float64_device(ctx.device),
+                            progress=ctx.progress_for(f"cat hues ({config['family']})"))
     shares = out["shares"]  # (G, R, K)
     mean_shares = shares.mean(axis=1)
     present = (shares > 0).sum(axis=2)  # colours present per generation and replicate
@@ -199,9 +200,8 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
 def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     """A Zipf vocabulary resampled each generation: survival time of a word against its initial count."""
     out = simulate_zipf_survival(config["vocabulary"], config["n_real"], config["exponent"], config["generations"],
-                                 config["replicates"], workflow=config["workflow"],
-                                 kept_real_fraction=config["kept_real_fraction"], seed=config["seed"],
-                                 device=float64_device(ctx.device), progress=ctx.progress)
+                                 config["replicates"], workflow=workflow_from_config(config), seed=config["seed"],
+                                 device=float64_device(ctx.device), progress=ctx.progress_for("zipf survival"))
     table = survival_by_count(out["initial_count"], out["loss_time"], config["max_count"])
     M = config["n_real"]
     p = table["initial_count"].to_numpy() / M
@@ -261,17 +261,16 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
     kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
     rows, curves = [], {}
     for remedy in CAT_REMEDIES:
-        settings = remedy_settings(remedy, n=config["n_real"], kept_real_fraction=kept)
-        setting = {"workflow": settings["workflow"], "kept_real_fraction": settings["kept_real_fraction"]}
+        workflow = remedy_settings(remedy, n_real=config["n_real"], kept_real_fraction=kept)["workflow"]
         label = f"keep {kept:.0%} real" if remedy == "keep-real" else remedy_label(remedy)
         # Accumulating makes generation t train on (t + 1) * cats items: its cost grows with t, so it
         # runs fewer worlds (``accumulate_replicates``).
         replicates = config["replicates"]
-        if setting["workflow"] == "accumulate":
+        if workflow.name == "accumulate":
             replicates = min(replicates, check_int("accumulate_replicates", config["accumulate_replicates"], 1))
-        out = simulate_cats(config["n_real"], config["blue"], config["generations"], replicates,
-                            seed=config["seed"], trajectories=0, device=float64_device(ctx.device), progress=ctx.progress,
-                            **setting)
+        out = simulate_cats(config["n_real"], config["blue"], config["generations"], replicates, workflow=workflow,
+                            seed=config["seed"], trajectories=0, device=float64_device(ctx.device),
+                            progress=ctx.progress_for(f"cats: {remedy}"))
         curves[remedy] = {"ever_lost": out["ever_lost"], "absent": out["absent"], "mean_blue_share": out["mean_blue_share"]}
         G = out["absent"].size
         rows.append({"remedy": remedy, "label": label, "worlds": replicates, "p_blue_ever_lost": float(out["ever_lost"][-1]),

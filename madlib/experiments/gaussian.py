@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import float64_device, scaled
-from ..core.validation import check_fraction, check_int
-from ..core.workflows import WORKFLOWS
-from ..simulations.gaussian import record_grid, simulate_exact, simulate_samples
+from ..core.validation import check_int
+from ..core.workflows import WORKFLOWS, workflow_from_config
+from ..simulations.gaussian import check_exact_supports, record_grid, simulate_exact, simulate_samples
 from ..theory import gaussian as theory
 from . import ExperimentResult, RunContext, experiment
 
@@ -70,44 +70,47 @@ def _gaussian_memory(config: dict) -> float:
 )
 def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
     """Fit a Gaussian, sample from the fit, refit: generation 0 fits 1,000 draws of N(0, 1), generation t the (t+1)-th fit."""
-    n = check_int("n_real", config["n_real"], 2)
-    generations = check_int("generations", config["generations"], 0)
-    replicates = check_int("replicates", config["replicates"], 1)
-    dim = check_int("dim", config["dim"], 1)
-    n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n
-    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
+    n, generations, replicates, dim = config["n_real"], config["generations"], config["replicates"], config["dim"]
+    n_synthetic = config["n_synthetic"] or n
     record = record_grid(generations, check_int("points", config["points"], 2))
-    method, ddof, lam, workflow = config["method"], config["ddof"], config["sampling_bias"], config["workflow"]
-
-    if method == "exact":
-        if dim != 1 or kept > 0:
-            raise ValueError("method='exact' supports dim=1 and kept_real_fraction=0; use method='sample'")
+    workflow = workflow_from_config(config)
+    lam, ddof = config["sampling_bias"], config["ddof"]
+    if config["method"] == "exact":
+        check_exact_supports(workflow, dim)
         chain = simulate_exact(n, generations, replicates, ddof=ddof, workflow=workflow, sampling_bias=lam,
                                n_synthetic=n_synthetic, record=record, seed=config["seed"])
-        mean, std = chain.mean, chain.std
-        log_det = chain.log_var
+        mean, std, log_det = chain.mean, chain.std, chain.log_var
     else:
-        if workflow == "replace" and theory.median_std(n, generations, ddof, lam) < 1e-12:
-            warnings.warn(
-                "sigma falls below 1e-12 of the mean's scale: float64 samples can no longer resolve it "
-                "(the spread is lost to rounding). Use method='exact', which works in log space.",
-                stacklevel=2,
-            )
-        chain = simulate_samples(n, generations, replicates, dim=dim, ddof=ddof, workflow=workflow, sampling_bias=lam,
-                                 n_synthetic=n_synthetic, kept_real_fraction=kept, record=record, seed=config["seed"],
-                                 device=float64_device(ctx.device), progress=ctx.progress)
+        if workflow.name == "replace" and theory.median_std(n, generations, ddof, lam) < 1e-12:
+            warnings.warn("sigma falls below 1e-12 of the mean's scale: float64 samples can no longer resolve it "
+                          "(the spread is lost to rounding). Use method='exact', which works in log space.",
+                          stacklevel=2)
+        chain = simulate_samples(n, generations, replicates, dim=dim, ddof=ddof, workflow=workflow,
+                                 sampling_bias=lam, n_synthetic=n_synthetic, record=record, seed=config["seed"],
+                                 device=float64_device(ctx.device), progress=ctx.progress_for("gaussian (sample)"))
         mean, std, log_det = chain.mean, chain.std, chain.log_det
+    metrics = {"mean": mean, "std": std, **({"log_det_cov": log_det} if dim > 1 else {})}
+    table = pd.concat([tidy(values, record, metric) for metric, values in metrics.items()], ignore_index=True)
+    summary = final_summary(mean[-1], std[-1], record, dim)
+    if dim > 1:
+        summary["final_log_det_cov_mean"] = float(log_det[-1].mean())
+    # the closed forms hold for the plain replace chain (no kept share, n_synthetic = n_real)
+    if workflow.name == "replace" and workflow.options["kept_real_fraction"] == 0 and n_synthetic == n:
+        summary.update(theory.replace_summary(n, generations, replicates, ddof, lam, dim))
+    return ExperimentResult(summary=summary, table=table)
 
-    rows = []
-    for metric, values in (("mean", mean), ("std", std)) + ((("log_det_cov", log_det),) if dim > 1 else ()):
-        frame = pd.DataFrame(values, index=record).stack().reset_index()
-        frame.columns = ["generation", "replicate", "value"]
-        frame["metric"] = metric
-        rows.append(frame)
-    table = pd.concat(rows, ignore_index=True)[["generation", "replicate", "metric", "value"]]
 
-    final_std, final_mean = std[-1], mean[-1]
-    summary = {
+def tidy(values: np.ndarray, record: np.ndarray, metric: str) -> pd.DataFrame:
+    """A (generations, replicates) array as tidy rows (generation, replicate, metric, value)."""
+    frame = pd.DataFrame(values, index=record).stack().reset_index()
+    frame.columns = ["generation", "replicate", "value"]
+    frame["metric"] = metric
+    return frame[["generation", "replicate", "metric", "value"]]
+
+
+def final_summary(final_mean: np.ndarray, final_std: np.ndarray, record: np.ndarray, dim: int) -> dict:
+    """The last recorded generation's statistics over replicates (with the Monte-Carlo error of the mean)."""
+    return {
         "final_generation": int(record[-1]),
         "final_std_mean": float(final_std.mean()),
         # Monte-Carlo standard error of that average: sigma_T is heavy-tailed, so it matters
@@ -120,22 +123,6 @@ def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
         "final_mean_sq_mean": float((final_mean**2).mean()),
         "final_w2_sq_mean": float(theory.w2_squared(final_mean, final_std).mean()) if dim == 1 else None,
     }
-    if workflow == "replace" and kept == 0 and n_synthetic == n and dim == 1:
-        T = generations
-        summary.update({
-            "theory_std_mean": float(theory.expected_std(n, T, ddof, lam)),
-            "theory_std_mean_se": float(theory.mean_std_standard_error(n, T, replicates, ddof, lam)),
-            "theory_std_median": float(theory.median_std(n, T, ddof, lam)),
-            "theory_var_mean": float(theory.expected_var(n, T, ddof, lam)),
-            "theory_mean_sq": float(theory.mean_drift(n, T, ddof, lam)),
-            "theory_w2_sq_mean": float(theory.expected_w2_squared(n, T, ddof, lam)),
-        })
-    if dim > 1:
-        summary["final_log_det_cov_mean"] = float(log_det[-1].mean())
-        if workflow == "replace" and kept == 0 and n_synthetic == n:
-            step = theory.log_det_step_mean(n, dim, ddof)
-            summary["theory_log_det_cov_mean"] = float((generations + 1) * step + generations * dim * np.log(lam))
-    return ExperimentResult(summary=summary, table=table)
 
 
 # sigma^2 after 100 iterations / initial, mean / median: the public sweep of the

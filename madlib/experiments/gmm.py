@@ -18,15 +18,12 @@ from functools import partial
 import pandas as pd
 import torch
 
-from ..core.config import cpu_threads, float64_device, scaled
+from ..core.config import float64_device, scaled
 from ..core.seeding import child_seed
-from ..core.loop import run_loop
-from ..core.sources import DistributionSource
 from ..core.validation import check_float, check_int
-from ..core.workflows import WORKFLOWS
+from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.toy import TOY_DATASETS, get_toy
-from ..models.gmm import GMMFamily, StartFrom
-from ..simulations.gmm import GMM_METRICS, collapsed_start, eval_grid, mixture_observer, phase_diagram_point
+from ..simulations.gmm import GMM_METRICS, phase_diagram_point, simulate_mixture
 from . import ExperimentResult, RunContext, experiment
 
 # Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
@@ -102,46 +99,24 @@ def _gmm_memory(config: dict) -> float:
 )
 def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     """Refit a Gaussian mixture on its own samples (a toy data set, one of the loop's workflows)."""
-    # small batched tensor ops: one CPU thread is much faster than two on a busy machine
-    with cpu_threads(1 if float64_device(ctx.device).type == "cpu" else None):
-        return _run_gmm(config, ctx)
-
-
-def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
     dataset = get_toy(config["dataset"])
-    generations = check_int("generations", config["generations"], 0)
-    replicates = check_int("replicates", config["replicates"], 1)
-    n_real = check_int("n_real", config["n_real"], 2)
-    n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
-    n_eval = check_int("n_eval", config["n_eval"], 6)
-    components = check_int("n_components", config["n_components"], 0) or dataset.n_components
-    keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
-    device = float64_device(ctx.device)
-    wanted = set(eval_grid(generations, check_int("eval_points", config["eval_points"], 2)))
-    snapshot_generations = {check_int("snapshot generation", g, 0, generations) for g in config["snapshots"]}
-    wanted |= snapshot_generations
-
-    family = GMMFamily(components, keep_fraction=keep_fraction)
-    if config["start"] == "collapsed":
-        family = StartFrom(family, collapsed_start(dataset, replicates, components, device=device))
-    source = DistributionSource(dataset.sampler, replicates, device=device)
-    reference_gen = torch.Generator(device=device).manual_seed(child_seed(config["seed"], "reference"))
-    reference = dataset.sampler(1, n_eval, reference_gen)
-    observe = mixture_observer(dataset, reference, wanted=wanted, n_eval=n_eval,
-                               snapshot_generations=snapshot_generations)
-    result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
-                      workflow=config["workflow"], kept_real_fraction=config["kept_real_fraction"],
-                      sampling_bias=config["sampling_bias"], seed=config["seed"], observe=observe,
-                      checkpoint_dir=ctx.checkpoint_dir, config=config,
-                      progress=ctx.progress, desc=f"gmm {config['dataset']} {config['workflow']}")
-    table = result.table
-    means = table.groupby(["metric", "generation"])["value"].mean()
-    summary: dict = {"generations": sorted(int(g) for g in table["generation"].unique()),
-                     "n_modes": int(dataset.modes.shape[0]), "n_components": components}
+    workflow = workflow_from_config(config)
+    result, reference = simulate_mixture(
+        dataset, generations=config["generations"], replicates=config["replicates"], n_real=config["n_real"],
+        n_synthetic=config["n_synthetic"] or config["n_real"], workflow=workflow,
+        sampling_bias=config["sampling_bias"], keep_fraction=config["keep_fraction"],
+        n_components=config["n_components"], start=config["start"], eval_points=config["eval_points"],
+        n_eval=config["n_eval"], snapshots=config["snapshots"], seed=config["seed"],
+        device=float64_device(ctx.device), checkpoint=ctx.loop_checkpoint(config),
+        progress=ctx.progress_for(f"gmm {config['dataset']} {workflow.name}"))
+    means = result.table.groupby(["metric", "generation"])["value"].mean()
+    summary: dict = {"generations": sorted(int(g) for g in result.table["generation"].unique()),
+                     "n_modes": int(dataset.modes.shape[0]),
+                     "n_components": config["n_components"] or dataset.n_components}
     for metric in GMM_METRICS:
         summary[metric] = [float(v) for v in means[metric].sort_index().values]
         summary[f"final_{metric}"] = summary[metric][-1]
-    return ExperimentResult(summary=summary, table=table,
+    return ExperimentResult(summary=summary, table=result.table,
                             extras={"snapshots": result.artefact("snapshot"), "reference": reference[0].cpu(),
                                     "modes": dataset.modes})
 
@@ -167,10 +142,6 @@ def _run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""
-    return _run_mad_phase(config, ctx)
-
-
-def _run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     generations = check_int("generations", config["generations"], 1)
     fixed = {"family": config["family"], "dim": check_int("dim", config["dim"], 1), "dataset": config["dataset"],
              "n_test": check_int("n_test", config["n_test"], 10),

@@ -32,37 +32,23 @@ generator itself (cherry-picking by its own taste).
 """
 from __future__ import annotations
 
-import hashlib
-import math
-import re
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..core.cache import cache_root, file_digest
-from ..core.config import cpu_threads, scaled
-from ..core.loop import Observation, run_loop
-from ..core.seeding import child_seed
+from ..core.config import scaled
 from ..core.select import n_candidates as candidates_for
-from ..core.sources import PoolSource
-from ..core.validation import check_choice, check_float, check_fraction, check_int
-from ..core.workflows import WORKFLOWS
-from ..data.text import CORPORA, CORPUS_DIR, FROZEN, SPLITS, load_corpus, text_to_blocks
-from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
-                            survival_by_frequency, word_counts)
+from ..core.workflows import WORKFLOWS, workflow_from_config
+from ..data.text import CORPORA, CORPUS_DIR, FROZEN, SPLITS, load_corpus
 from ..models.decoding import Decoding
-from ..models.lm import PROMPT_MODES, NGramFamily, TransformerFamily, pretrained_base
-from ..models.ngram import SMOOTHINGS, NGramModel
-from ..models.tokenizer import ByteTokenizer, CharTokenizer
-from ..models.transformer import TrainConfig, TransformerConfig, token_log_probs
-from ..remedies.text import CURATIONS, ContinuationFilter, shared_reference
+from ..models.lm import PROMPT_MODES
+from ..models.ngram import SMOOTHINGS
+from ..remedies.text import CURATIONS, ContinuationFilter
+from ..simulations.lm import (SURVIVAL_BINS, TOKENIZERS, ngram_family, prepare_task, simulate_lm,
+                              transformer_family)
 from . import ExperimentResult, RunContext, experiment
-
-SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
-TOKENIZERS = ("char", "byte")
 
 # The transformer chains of the chapter: one replicate (a fine-tuned model per replicate is the
 # expensive part), fewer generations than the n-gram sweeps.
@@ -134,10 +120,8 @@ def corpus_inputs(config: dict) -> dict:
         "finetune_steps": scaled(smoke=6, default=80, full=640),
         "batch_size": 16,
         "finetune_lr": 5e-4,
-        "threads": 1,  # the chains: small tensors, one thread is as fast and far faster on a busy machine
-        # pre-training threads: on an idle 2-core machine 2 threads bring chapter 5 cold at default to 7.6 min
-        # (measured); on a busy machine 1 thread was about 5x faster per step (threads wait for each other):
-        # set base_threads=1 there
+        "threads": 1,  # the chains' torch threads (the run's thread policy)
+        # pre-training threads (benchmarks/bench_lm.py measures the choice; on a busy machine use 1)
         "base_threads": 2,
         "curate": "none",
         "keep_fraction": 0.5,
@@ -146,207 +130,73 @@ def corpus_inputs(config: dict) -> dict:
              "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS, "tokenizer": TOKENIZERS},
     presets=PRESETS,
     inputs=corpus_inputs,
+    # the run's thread policy: the chains' small tensors are as fast on one thread and far faster on a busy
+    # machine; pre-training sets its own (base_threads)
+    threads=lambda config: config["threads"] or None,
     version=3,  # 3: Shakespeare characters, continuations only, prompts from the original or previous blocks
 )
 def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     """A small LM (transformer or n-gram) trained generation after generation on its own continuations."""
-    with cpu_threads(check_int("threads", config["threads"], 0) or None):
-        return _run_lm(config, ctx)
-
-
-def speaker_prompts(text: str, prompt_len: int, count: int) -> list[int]:
-    """End positions of ``count`` prompts, evenly spread over ``text``, each ending just after a
-    speaker's name on its own line (``MACBETH.``): the model then writes that speaker's line."""
-    ends = [m.end() for m in re.finditer(r"\n[A-Z][A-Z' ]+\.\n", text) if m.end() >= prompt_len]
-    if len(ends) < count:  # a corpus without speaker lines: evenly spaced windows
-        return [int(e) for e in np.linspace(prompt_len, len(text) - 1, count).round()]
-    return [ends[int(i)] for i in np.linspace(0, len(ends) - 1, count).round()]
-
-
-def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
-    generations = check_int("generations", config["generations"], 0)
-    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
-    replicates = check_int("replicates", config["replicates"], 1)
-    n_blocks = check_int("n_real", config["n_real"], 1)
-    block_len = check_int("block_len", config["block_len"], 4)
-    prompt_len = check_int("prompt_len", config["prompt_len"], 1, block_len)
-    test_blocks = check_int("test_blocks", config["test_blocks"], 1)
-    n_eval = check_int("eval_prompts", config["eval_prompts"], 1)
-    n_sample_texts = check_int("n_sample_texts", config["n_sample_texts"], 0, n_eval)
-    sample_len = check_int("sample_len", config["sample_len"], 1, prompt_len + block_len - 1)
-    sample_prompt_len = prompt_len + block_len - sample_len  # samples fill the model's context
-    check_float("temperature", config["temperature"], 0.0)
-    decoding = Decoding(temperature=float(config["temperature"]), top_k=int(config["top_k"]),
-                        beams=int(config["beams"]), repetition_penalty=float(config["repetition_penalty"]))
-    seed = check_int("seed", config["seed"], 0)
-    curate = check_choice("curate", config["curate"], CURATIONS)
-    keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
-    curating = curate != "none"
-    if curating and kept > 0:
+    workflow, curate = workflow_from_config(config), config["curate"]
+    if curate != "none" and workflow.options.get("kept_real_fraction", 0) > 0:
         raise ValueError("curate applies to fully synthetic or growing training sets: use kept_real_fraction=0 "
                          f"with curate={curate!r}")
-    n_candidates = candidates_for(n_blocks, keep_fraction) if curating else n_blocks
+    if config["prompt_len"] > config["block_len"]:
+        raise ValueError(f"prompt_len must be <= block_len ({config['block_len']}), got {config['prompt_len']}")
     is_transformer = config["model"] == "transformer"
     device = ctx.device if (is_transformer and ctx.device.type == "cuda") else torch.device("cpu")
-
-    corpus = load_corpus(config["corpus"], config["corpus_path"] or None)
-    tokenizer = CharTokenizer.from_corpus(corpus) if config["tokenizer"] == "char" else ByteTokenizer()
-    train_ids = tokenizer.encode(corpus.train)
-    train_blocks = text_to_blocks(train_ids, block_len)
-    if n_blocks > train_blocks.shape[0]:
-        raise ValueError(f"n_real ({n_blocks}) exceeds the {train_blocks.shape[0]} training blocks of the corpus")
-    # Held-out loss on blocks that fill the model's context (prompt + continuation), evenly spread
-    # over the test play; the same blocks for every model and generation.
-    test_all = text_to_blocks(tokenizer.encode(corpus.test), prompt_len + block_len + 1)
-    test = test_all[np.linspace(0, test_all.shape[0] - 1, min(test_blocks, test_all.shape[0])).round().astype(int)]
-    corpus_key = hashlib.sha256((corpus.text + "".join(getattr(tokenizer, "chars", []))).encode()).hexdigest()[:16]
-    # Fixed held-out prompts (the test play, just after a speaker's name) for samples and the real-word rate.
-    ends = speaker_prompts(corpus.test, sample_prompt_len, n_eval)
-    eval_prompt_texts = [corpus.test[e - sample_prompt_len : e] for e in ends]
-    eval_prompts = torch.stack([tokenizer.encode(t) for t in eval_prompt_texts]).to(device)
-    vocabulary = set(word_counts([corpus.train]))
-
-    # The n-gram of the same order fitted on ALL the training text: the reference bar, and the verifier.
-    kwargs = dict(order=int(config["order"]), vocab_size=tokenizer.vocab_size, smoothing=config["smoothing"])
-    reference_ngram = NGramModel(**kwargs).fit(train_ids[None, None])
-    summary_extra: dict = {
-        "reference_test_loss_nats": float(-reference_ngram.token_log_probs(test[None]).double().mean()),
-        "vocab_size": tokenizer.vocab_size}
-    base_history = None
+    task = prepare_task(load_corpus(config["corpus"], config["corpus_path"] or None), config["tokenizer"],
+                        block_len=config["block_len"], prompt_len=config["prompt_len"],
+                        test_blocks=config["test_blocks"], eval_prompts=config["eval_prompts"],
+                        sample_len=config["sample_len"], order=config["order"], smoothing=config["smoothing"])
+    if config["n_real"] > task.train_blocks.shape[0]:
+        raise ValueError(f"n_real ({config['n_real']}) exceeds the {task.train_blocks.shape[0]} training blocks "
+                         "of the corpus")
+    decoding = Decoding(temperature=float(config["temperature"]), top_k=config["top_k"], beams=config["beams"],
+                        repetition_penalty=float(config["repetition_penalty"]))
     if is_transformer:
-        context = prompt_len + block_len
-        model_cfg = TransformerConfig(vocab_size=tokenizer.vocab_size, context=context,
-                                      d_model=int(config["d_model"]), n_layers=int(config["n_layers"]),
-                                      n_heads=int(config["n_heads"]), dropout=float(config["dropout"]))
-        steps = int(config["base_steps"])
-        base_cfg = TrainConfig(steps=steps, batch_size=int(config["base_batch_size"]), lr=float(config["lr"]),
-                               warmup=max(min(steps // 20, 100), 1), weight_decay=float(config["weight_decay"]),
-                               eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 10, 1))
-        valid = text_to_blocks(tokenizer.encode(corpus.valid), context + 1)
-        valid = valid[np.linspace(0, valid.shape[0] - 1, min(200, valid.shape[0])).round().astype(int)]
-        base, base_history = pretrained_base(cache_root(), model_cfg, base_cfg, train_ids, corpus_key, seed=seed,
-                                             device=device, valid_blocks=valid.to(device),
-                                             threads=config["base_threads"], progress=ctx.progress)
-        finetune_steps = check_int("finetune_steps", config["finetune_steps"], 1)
-        finetune_cfg = TrainConfig(steps=finetune_steps, batch_size=int(config["batch_size"]),
-                                   lr=float(config["finetune_lr"]), warmup=max(finetune_steps // 10, 1),
-                                   weight_decay=float(config["weight_decay"]))
-        family = TransformerFamily(base, finetune_cfg, decoding, prompt_len, seed=seed, threads=config["threads"],
-                                   prompt_mode=config["prompt_mode"])
-        base_lp = token_log_probs(base, test.to(device)).double()
-        summary_extra.update(base_test_loss_nats=float(-base_lp.mean()), n_parameters=base.n_parameters(),
-                             finetune_epochs=finetune_steps * int(config["batch_size"]) / n_blocks)
-        reference = shared_reference(lambda b: token_log_probs(base, b[0]).double()[None])
+        family, reference, extra = transformer_family(task, config, decoding=decoding, seed=config["seed"],
+                                                      device=device, progress=ctx.progress)
     else:
-        family = NGramFamily(**kwargs, decoding=decoding, prompt_len=prompt_len, prompt_mode=config["prompt_mode"])
-        reference = shared_reference(reference_ngram.token_log_probs)
+        family, reference, extra = ngram_family(task, order=config["order"], smoothing=config["smoothing"],
+                                                decoding=decoding, prompt_len=config["prompt_len"],
+                                                prompt_mode=config["prompt_mode"])
+    n_drawn = config["n_real"] if curate == "none" else candidates_for(config["n_real"], config["keep_fraction"])
     # the items are continuations: the filter judges every token after the first
-    hook = ContinuationFilter(curate, n_blocks, 1, reference) if curating else None
+    hook = ContinuationFilter(curate, config["n_real"], 1, reference) if curate != "none" else None
+    result = simulate_lm(family, task, replicates=config["replicates"], generations=config["generations"],
+                         n_real=config["n_real"], n_synthetic=n_drawn, workflow=workflow, curate=hook,
+                         n_sample_texts=min(config["n_sample_texts"], config["eval_prompts"]), seed=config["seed"],
+                         device=device, checkpoint=ctx.loop_checkpoint(config),
+                         progress=ctx.progress_for(f"lm ({config['model']})"))
+    summary = lm_summary(result, task, config, n_drawn, extra)
+    extras = {"sample_prompts": summary["sample_prompts"], "sample_texts": summary["samples"],
+              "seq_ppl": result.artefact("seq_ppl"), "survival": result.stacked("survival"),
+              "survival_bins": np.array(SURVIVAL_BINS), "survival_words": result.artefacts[0]["survival_words"],
+              "base_history": extra.pop("base_history", None), "vocabulary_size": len(task.vocabulary)}
+    return ExperimentResult(summary={**summary, **extra}, table=result.table, extras=extras)
 
-    pool = PoolSource(train_blocks.to(device), replicates, generator=torch.Generator().manual_seed(child_seed(seed, "pool")))
-    test_r = test.to(device)[None].expand(replicates, -1, -1)
 
-    def observe(model, data, t, generator):
-        loss = -model.token_log_probs(test_r).double().mean(dim=(1, 2))
-        # the model writes from the same held-out prompts every generation
-        out = model.continue_prompts(eval_prompts[None].expand(replicates, -1, -1), sample_len, generator=generator)
-        texts = [[tokenizer.decode(row) for row in out[r].cpu()] for r in range(replicates)]
-        rates = [real_word_rate([continuation_words(x, sample_prompt_len) for x in texts[r]], vocabulary)
-                 for r in range(replicates)]
-        metrics = {"test_loss_nats": loss, "test_perplexity": torch.exp(loss), "real_word_rate": rates}
-        artefacts = {"data": data.detach().cpu(), "kept": model.kept,
-                     "texts": [x[sample_prompt_len:] for x in texts[0][:n_sample_texts]]}
-        if t == 0:
-            artefacts["model"] = model  # generation 0 scores every generation's text
-        return Observation(metrics=metrics, artefacts=artefacts)
-
-    n_kept = int(round(kept * n_blocks)) if config["workflow"] == "replace" else 0
-    result = run_loop(family, pool, generations=generations, n_real=n_blocks, n_synthetic=n_candidates,
-                      workflow=config["workflow"], kept_real_fraction=kept, seed=seed, observe=observe, curate=hook,
-                      checkpoint_dir=ctx.checkpoint_dir, config=dict(config), progress=ctx.progress,
-                      desc=f"lm ({config['model']})")
-
-    # ---- text of each generation's training set: the newest synthetic blocks (the real blocks at generation 0)
-    gen0_model = result.artefacts[0]["model"]
-    rows = []
-    per_gen: dict[str, list] = {k: [] for k in ("distinct_1", "distinct_2", "distinct_3", "word_survival",
-                                                "seq_ppl_median", "seq_ppl_q05", "seq_ppl_q95", "seq_ppl_mean")}
-    seq_ppl: dict[int, np.ndarray] = {}
-    survival = np.full((generations + 1, len(SURVIVAL_BINS)), np.nan)
-    initial_counts = None
-    bins_words = None
-    for g in range(generations + 1):
-        data = result.artefacts[g]["data"].to(device)
-        new = data if g == 0 else data[:, data.shape[1] - (n_candidates - n_kept):]
-        if curating and g > 0:  # the candidates the filter kept (n_blocks per replicate)
-            mask = result.artefacts[g]["kept"]
-            if mask is not None:
-                mask = mask[:, mask.shape[1] - new.shape[1]:].to(new.device)
-                new = new[mask].view(replicates, -1, new.shape[-1])
-        lp = gen0_model.token_log_probs(new)  # (R, n, L-1), scored by the generation-0 model
-        ppl = sequence_perplexity(lp).cpu().numpy()
-        seq_ppl[g] = ppl.reshape(-1)
-        texts = [[tokenizer.decode(row) for row in new[r].cpu()] for r in range(replicates)]
-        d = {n: np.array([distinct_n(texts[r], n) for r in range(replicates)]) for n in (1, 2, 3)}
-        counts = [word_counts(texts[r]) for r in range(replicates)]
-        if g == 0:
-            initial_counts = counts
-        surv = [survival_by_frequency(initial_counts[r], counts[r], SURVIVAL_BINS) for r in range(replicates)]
-        with warnings.catch_warnings():  # a count bin without words is NaN in every replicate
-            warnings.simplefilter("ignore", RuntimeWarning)
-            survival[g] = np.nanmean(np.stack([s["survival"] for s in surv]), axis=0)
-        bins_words = surv[0]["words"]
-        present = np.array([np.mean([w in counts[r] for w in initial_counts[r]]) for r in range(replicates)])
-        for r in range(replicates):
-            rows += [(g, r, f"distinct_{n}", float(d[n][r])) for n in (1, 2, 3)]
-            rows.append((g, r, "word_survival", float(present[r])))
-            rows.append((g, r, "seq_ppl_median", float(np.median(ppl[r]))))
-        for n in (1, 2, 3):
-            per_gen[f"distinct_{n}"].append(float(d[n].mean()))
-        per_gen["word_survival"].append(float(present.mean()))
-        per_gen["seq_ppl_median"].append(float(np.median(seq_ppl[g])))
-        per_gen["seq_ppl_q05"].append(float(np.quantile(seq_ppl[g], 0.05)))
-        per_gen["seq_ppl_q95"].append(float(np.quantile(seq_ppl[g], 0.95)))
-        per_gen["seq_ppl_mean"].append(float(np.mean(seq_ppl[g])))
-    table = pd.concat([result.table, pd.DataFrame(rows, columns=["generation", "replicate", "metric", "value"])],
-                      ignore_index=True)
-
-    def per_generation(metric: str):
-        return result.table[result.table.metric == metric].groupby("generation")["value"]
-
-    samples = [result.artefacts[g]["texts"] for g in range(generations + 1)]
-    summary = {
-        "model": config["model"],
-        "workflow": config["workflow"],
-        "prompt_mode": config["prompt_mode"],
-        "curate": curate,
-        "keep_fraction": keep_fraction if curating else 1.0,
-        "n_candidates": n_candidates,
-        "generations": generations,
-        "test_loss_nats": per_generation("test_loss_nats").mean().tolist(),
-        "test_perplexity": per_generation("test_perplexity").mean().tolist(),
-        "test_perplexity_sd": per_generation("test_perplexity").std(ddof=0).fillna(0.0).tolist(),
-        "real_word_rate": per_generation("real_word_rate").mean().tolist(),
-        **per_gen,
-        "sample_prompts": eval_prompt_texts[:n_sample_texts],
-        "samples": samples,
+def lm_summary(result, task, config: dict, n_drawn: int, extra: dict) -> dict:
+    """Per-generation lists (mean over replicates) of the chain's measures, the samples and the reference bar."""
+    per_generation = result.table.groupby(["metric", "generation"])["value"]
+    mean, sd = per_generation.mean(), per_generation.std(ddof=0).fillna(0.0)
+    seq_ppl = result.artefact("seq_ppl")
+    curating = config["curate"] != "none"
+    return {
+        "model": config["model"], "workflow": config["workflow"], "prompt_mode": config["prompt_mode"],
+        "curate": config["curate"], "keep_fraction": config["keep_fraction"] if curating else 1.0,
+        "n_candidates": n_drawn, "generations": config["generations"],
+        **{m: mean[m].tolist() for m in ("test_loss_nats", "test_perplexity", "real_word_rate", "distinct_1",
+                                         "distinct_2", "distinct_3", "word_survival")},
+        "test_perplexity_sd": sd["test_perplexity"].tolist(),
+        "seq_ppl_median": [float(np.median(v)) for v in seq_ppl.values()],
+        "seq_ppl_q05": [float(np.quantile(v, 0.05)) for v in seq_ppl.values()],
+        "seq_ppl_q95": [float(np.quantile(v, 0.95)) for v in seq_ppl.values()],
+        "seq_ppl_mean": [float(np.mean(v)) for v in seq_ppl.values()],
+        "sample_prompts": task.eval_prompt_texts[:config["n_sample_texts"]],
+        "samples": list(result.artefact("texts").values()),
         "resumed_from": result.resumed_from,
-        **summary_extra,
+        "reference_test_loss_nats": float(-task.reference_ngram.token_log_probs(task.test[None]).double().mean()),
+        "vocab_size": task.tokenizer.vocab_size,
     }
-    extras = {
-        "sample_prompts": eval_prompt_texts[:n_sample_texts],
-        "sample_texts": samples,
-        "seq_ppl": seq_ppl,
-        "survival": survival,
-        "survival_bins": np.array(SURVIVAL_BINS),
-        "survival_words": bins_words,
-        "base_history": base_history,
-        "vocabulary_size": len(vocabulary),
-    }
-    return ExperimentResult(summary=summary, table=table, extras=extras)
-
-
-def perplexity_points(summary: dict) -> float:
-    """Rise of test perplexity from generation 0 to the last generation (the study's "points")."""
-    ppl = summary["test_perplexity"]
-    return float(ppl[-1] - ppl[0]) if ppl and math.isfinite(ppl[-1]) else float("nan")

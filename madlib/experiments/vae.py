@@ -20,17 +20,15 @@ import pandas as pd
 import torch
 
 from ..core.config import scaled
-from ..core.loop import Observation, run_loop
-from ..core.seeding import child_seed
+from ..core.seeding import generator as make_generator
 from ..core.select import n_candidates
-from ..core.sources import PoolSource
-from ..core.validation import check_float, check_fraction, check_int
-from ..core.workflows import WORKFLOWS
+from ..core.workflows import WORKFLOWS, random_subset, workflow_from_config
 from ..data.mnist import load_mnist_splits, mnist_fingerprint
 from ..metrics.images import image_metrics
 from ..models.classifier import get_classifier
 from ..models.vae import VAEFamily
 from ..remedies.images import CURATIONS, image_curator
+from ..simulations.vae import simulate_vae
 from . import ExperimentResult, RunContext, experiment
 
 METRICS = ("fid", "precision", "recall", "class_entropy")
@@ -103,115 +101,59 @@ def _mnist_inputs(config: dict) -> dict:
 )
 def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
     """Train a VAE on MNIST, sample digits, retrain on them; measure FID, precision, recall, digit entropy."""
-    generations = check_int("generations", config["generations"], 0)
-    replicates = check_int("replicates", config["replicates"], 1)
-    seed = check_int("seed", config["seed"], 0)
-    n_eval = check_int("n_eval", config["n_eval"], 10)
-    grid_size = check_int("grid_size", config["grid_size"], 1)
-    n_embed = min(check_int("n_embed", config["n_embed"], 0), n_eval)
-    lam = check_float("sampling_bias", config["sampling_bias"], 0.0, 1.0, open_minimum=True)
-    kept = check_fraction("kept_real_fraction", config["kept_real_fraction"])
-    workflow = config["workflow"]
-    curate = config["curate"]
-    keep_fraction = check_float("keep_fraction", config["keep_fraction"], 0.0, 1.0, open_minimum=True)
-    if curate != "none" and kept > 0:
+    workflow, curate = workflow_from_config(config), config["curate"]
+    generations, seed, n_eval = config["generations"], config["seed"], config["n_eval"]
+    if curate != "none" and workflow.options.get("kept_real_fraction", 0) > 0:
         # the loop would keep real digits in proportion to the candidates, not to the curated set
-        raise ValueError(f"kept_real_fraction must be 0 when curate is not 'none'; got kept_real_fraction={kept} "
-                         f"with curate={curate!r}")
-    device = ctx.device
-
+        raise ValueError(f"kept_real_fraction must be 0 when curate is not 'none'; got "
+                         f"kept_real_fraction={workflow.options['kept_real_fraction']} with curate={curate!r}")
     train, test = load_mnist_splits(config["data_source"], test_size=1000, seed=0)
-    n_real = capped_n_real(check_int("n_real", config["n_real"], 1), len(train), workflow, generations)
-    n_synthetic = check_int("n_synthetic", config["n_synthetic"], 0) or n_real
-
-    n_classifier = check_int("classifier_train_size", config["classifier_train_size"], 0) or len(train)
+    n_real = capped_n_real(config["n_real"], len(train), workflow.name, generations)
+    n_synthetic = config["n_synthetic"] or n_real
+    n_classifier = config["classifier_train_size"] or len(train)
     classifier = get_classifier(train.images[:n_classifier], train.labels[:n_classifier], source=train.source,
-                                epochs=config["classifier_epochs"], device=device, progress=ctx.progress)
-    accuracy = classifier.accuracy(test.images, test.labels)
+                                epochs=config["classifier_epochs"], device=ctx.device, progress=ctx.progress)
     reference = test.images[: max(n_eval, 1000)]
     reference_features, _ = classifier.embed(reference)
-
     # The floor of each metric: n_eval *real* training digits measured like a generation's samples.
-    floor_index = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n_eval]
-    floor_features, floor_logits = classifier.embed(train.images[floor_index])
-    floor = image_metrics(reference_features, floor_features, floor_logits)
-
+    floor_index = random_subset(make_generator(seed, "floor"), 1, len(train), n_eval)[0]
+    floor = image_metrics(reference_features, *classifier.embed(train.images[floor_index]))
     family = VAEFamily(epochs=config["epochs"], warm_start_epochs=config["warm_start_epochs"],
                        batch_size=config["batch_size"], learning_rate=config["learning_rate"], channels=config["channels"],
-                       hidden=config["hidden"], binarize=config["binarize"], progress=ctx.progress, device=device)
-    pool = train.images.to(device)
+                       hidden=config["hidden"], binarize=config["binarize"], progress=ctx.progress, device=ctx.device)
     # Curation draws more candidates than the training set needs and keeps n_synthetic of them.
-    n_drawn = n_synthetic if curate == "none" else n_candidates(n_synthetic, keep_fraction)
+    n_drawn = n_synthetic if curate == "none" else n_candidates(n_synthetic, config["keep_fraction"])
     real_shares = torch.bincount(train.labels.cpu().long(), minlength=10).to(torch.float64) / len(train)
-    curator = image_curator(curate, n_keep=n_synthetic, n_drawn=n_drawn, classifier=classifier,
-                            class_shares=real_shares)
-
-    tables, grids, histograms, features, predicted, resumed_from = [], [], [], [], [], []
-    for replicate in range(replicates):
-        chain_seed = child_seed(seed, "replicate", replicate)
-        # Fixed latents for the grids: the same slot across generations shows one digit's drift.
-        grid_z = torch.randn(grid_size, family.latent_dim, generator=torch.Generator().manual_seed(child_seed(seed, "grid", replicate)))
-
-        def observe(model, data, generation, generator, grid_z=grid_z):
-            samples = model.sample(n_eval, sampling_bias=lam, generator=generator)
-            features, logits = classifier.embed(samples)
-            values = image_metrics(reference_features, features, logits)
-            histogram = values.pop("class_histogram")
-            grid = model.decode(grid_z.to(device) * math.sqrt(lam))[:, 0]
-            if config["binarize"]:  # show what the successor trains on: a Bernoulli draw of each decoder mean
-                grid = torch.bernoulli(grid, generator=torch.Generator(device=grid.device).manual_seed(generation))
-            values.update({f"share_digit_{d}": float(histogram[d]) for d in range(10)})
-            values["train_loss"] = model.final_loss
-            # the loop keeps (and checkpoints) the artefacts: a resumed run still has every generation's grid
-            # classifier features and predicted digits of the first n_embed samples: the 2-D embedding's input
-            return Observation(metrics=values, artefacts={"grid": (grid.cpu() * 255).round().to(torch.uint8),
-                                                          "histogram": histogram,
-                                                          "features": features[:n_embed].cpu().to(torch.float32),
-                                                          "predicted": logits[:n_embed].argmax(1).cpu().to(torch.uint8)})
-
-        source = PoolSource(pool, 1, generator=torch.Generator(device=device).manual_seed(chain_seed))
-        result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_drawn,
-                          workflow=workflow, kept_real_fraction=kept, sampling_bias=lam, seed=chain_seed,
-                          observe=observe, curate=curator, checkpoint_dir=ctx.checkpoint_dir / f"replicate_{replicate}",
-                          config=dict(config, n_real=n_real),
-                          progress=ctx.progress, desc=f"vae {workflow} (seed {chain_seed})")
-        resumed_from.append(result.resumed_from)
-        table = result.table.copy()
-        table["replicate"] = replicate
-        tables.append(table)
-        grids.append(torch.stack(list(result.artefact("grid").values())))
-        histograms.append(torch.stack(list(result.artefact("histogram").values())))
-        features.append(torch.stack(list(result.artefact("features").values())))
-        predicted.append(torch.stack(list(result.artefact("predicted").values())))
-
-    table = pd.concat(tables, ignore_index=True)
-    summary = _summarize(table, generations, replicates)
-    histogram_mean = torch.stack(histograms).mean(0)  # (G+1, 10)
+    chains = simulate_vae(
+        family, train.images.to(ctx.device), classifier, reference_features, replicates=config["replicates"],
+        generations=generations, n_real=n_real, n_synthetic=n_drawn, workflow=workflow,
+        sampling_bias=config["sampling_bias"], seed=seed, n_eval=n_eval, n_embed=min(config["n_embed"], n_eval),
+        grid_size=config["grid_size"], binarize=config["binarize"],
+        curate=image_curator(curate, n_keep=n_synthetic, n_drawn=n_drawn, classifier=classifier,
+                             class_shares=real_shares),
+        checkpoint=lambda r: ctx.loop_checkpoint(dict(config, n_real=n_real), f"replicate_{r}"),
+        progress=lambda r: ctx.progress_for(f"vae {workflow.name} (replicate {r})"))
+    summary = _summarize(chains.table, generations, config["replicates"])
+    histogram_mean = chains.histograms.mean(0)  # (G+1, 10)
     summary.update({
-        "data_source": train.source,
-        "n_train_pool": len(train),
-        "n_reference": int(reference.shape[0]),
-        "n_real": n_real,
-        "n_synthetic": n_synthetic,
+        "data_source": train.source, "n_train_pool": len(train), "n_reference": int(reference.shape[0]),
+        "n_real": n_real, "n_synthetic": n_synthetic,
         "n_candidates": n_drawn,  # digits drawn per generation; curation keeps n_synthetic of them
-        "classifier_accuracy": accuracy,
-        "real_fid": floor["fid"],
-        "real_precision": floor["precision"],
-        "real_recall": floor["recall"],
-        "real_class_entropy": floor["class_entropy"],
-        "max_class_entropy": math.log2(10),
-        "class_histogram": histogram_mean.tolist(),
+        "classifier_accuracy": classifier.accuracy(test.images, test.labels),
+        **{f"real_{k}": floor[k] for k in ("fid", "precision", "recall", "class_entropy")},
+        "max_class_entropy": math.log2(10), "class_histogram": histogram_mean.tolist(),
         "vanished_digits": vanished_digits(histogram_mean),
-        "resumed_from": resumed_from,  # per replicate: the last generation loaded from a checkpoint
+        "resumed_from": chains.resumed_from,  # per replicate: the last generation loaded from a checkpoint
     })
+    n_embed = min(config["n_embed"], n_eval)
     # features (replicates, generations + 1, n_embed, 64) and predicted digits of the samples, beside the
     # held-out real digits' features and true labels: what madlib.plots.vae.plot_embedding maps to 2-D
-    extras = {"grids": torch.stack(grids), "histograms": torch.stack(histograms),
-              "real_grid": (test.images[:grid_size, 0] * 255).round().to(torch.uint8),
-              "features": torch.stack(features), "predicted": torch.stack(predicted),
+    extras = {"grids": chains.grids, "histograms": chains.histograms,
+              "real_grid": (test.images[:config["grid_size"], 0] * 255).round().to(torch.uint8),
+              "features": chains.features, "predicted": chains.predicted,
               "reference_features": reference_features[:n_embed].cpu().to(torch.float32),
               "reference_labels": test.labels[:n_embed].cpu().to(torch.uint8)}
-    return ExperimentResult(summary=summary, table=table, extras=extras)
+    return ExperimentResult(summary=summary, table=chains.table, extras=extras)
 
 
 def _summarize(table: pd.DataFrame, generations: int, replicates: int) -> dict:

@@ -15,7 +15,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..core.cache import atomic_torch_save, cache_root, read_cached
-from ..core.config import cpu_threads, get_device
+from ..core.config import get_device
+from ..core.seeding import generator as make_generator
 from ..core.validation import check_int
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int 
     """Train a :class:`DigitClassifier` with AdamW, a light random shift as augmentation."""
     epochs = check_int("epochs", epochs, 1)
     device = torch.device(device) if device is not None else get_device()
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = make_generator(seed, device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DigitClassifier().to(device)
@@ -121,8 +122,7 @@ def get_classifier(images: torch.Tensor, labels: torch.Tensor, *, source: str, e
         logger.info("digit classifier loaded from %s", path)
         return model.to(device).eval()
 
-    with cpu_threads(1, device=device):
-        model = train_classifier(images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
+    model = train_classifier(images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
     if cache:
         atomic_torch_save({k: v.cpu() for k, v in model.state_dict().items()}, path)
         logger.info("digit classifier trained and cached at %s", path)

@@ -36,7 +36,7 @@ import torch
 
 from ..core.cache import atomic_torch_save, digest, read_cached
 from ..core.config import cpu_threads
-from ..core.seeding import child_seed
+from ..core.seeding import child_seed, generator as make_generator, seed_from
 from ..core.validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
@@ -202,7 +202,7 @@ def cached_next_log_probs(model: TinyTransformer) -> Callable[[torch.Tensor], to
     device = next(model.parameters()).device
     # integer hash weights: products stay below 2**47 and sums below 2**55, so the hash is exact
     # (no rounding that could differ between calls); a match is verified before its cache is used
-    weights = torch.randint(1, 2**31, (model.cfg.context,), generator=torch.Generator().manual_seed(0))
+    weights = torch.randint(1, 2**31, (model.cfg.context,), generator=make_generator(0))
     state: dict = {"tokens": None, "cache": None, "hash": None}
 
     def row_hash(tokens: torch.Tensor) -> torch.Tensor:
@@ -252,9 +252,9 @@ def continue_with_cache(model: TinyTransformer, prompt: torch.Tensor, n_new: int
 class TransformerLM(_LMModel):
     """R fine-tuned transformers (one per replicate) plus decoding options."""
 
-    def __init__(self, models: list[TinyTransformer], decoding: Decoding, prompt_len: int, threads: int | None,
+    def __init__(self, models: list[TinyTransformer], decoding: Decoding, prompt_len: int,
                  history: list[dict] | None = None, prompt_mode: str = "original"):
-        self.models, self.decoding, self.prompt_len, self.threads = models, decoding, prompt_len, threads
+        self.models, self.decoding, self.prompt_len = models, decoding, prompt_len
         self.prompt_mode = prompt_mode
         self.history = history or []
 
@@ -263,22 +263,19 @@ class TransformerLM(_LMModel):
         if prompts.shape[-1] + n_new > context:
             raise ValueError(f"prompt_len + block_len ({prompts.shape[-1]} + {n_new}) must not exceed the "
                              f"model context ({context})")
-        with cpu_threads(self.threads or None):
-            out = [continue_with_cache(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
-                   for r, m in enumerate(self.models)]
+        out = [continue_with_cache(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
+               for r, m in enumerate(self.models)]
         return torch.stack(out)
 
     def token_log_probs(self, blocks: torch.Tensor) -> torch.Tensor:
-        with cpu_threads(self.threads or None):
-            return torch.stack([token_log_probs(m, blocks[r].cpu()).double() for r, m in enumerate(self.models)])
+        return torch.stack([token_log_probs(m, blocks[r].cpu()).double() for r, m in enumerate(self.models)])
 
 
 def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
     """A CPU generator derived from ``generator`` (decoding draws on the CPU for device-independent text)."""
     if generator is None or generator.device.type == "cpu":
         return generator
-    seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
-    return torch.Generator().manual_seed(seed)
+    return make_generator(seed_from(generator))
 
 
 def base_model_path(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, corpus_key: str,
@@ -316,30 +313,28 @@ class TransformerFamily:
     name = "transformer"
 
     def __init__(self, base: TinyTransformer, finetune: TrainConfig, decoding: Decoding = Decoding(),
-                 prompt_len: int = 32, seed: int = 0, threads: int | None = 1, prompt_mode: str = "original"):
+                 prompt_len: int = 32, seed: int = 0, prompt_mode: str = "original"):
         self.base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
         self.cfg = base.cfg
         self.device = next(base.parameters()).device
         self.finetune, self.decoding = finetune, decoding
         self.prompt_len = check_int("prompt_len", prompt_len, 1)
-        self.seed, self.threads = seed, threads
+        self.seed = seed
         self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> TransformerLM:
         """Fine-tune the base per replicate; ``weights`` set each block's batch probability (0 never drawn)."""
         models, histories = [], []
         # The fine-tuning seed comes from the loop's generator, so a resumed run trains the same way.
-        seed = int(torch.randint(2**31, (1,), generator=generator, device=generator.device)) if generator is not None \
-            else self.seed
-        with cpu_threads(self.threads or None):
-            for r in range(data.shape[0]):
-                model = build_model(self.cfg, device=self.device)
-                model.load_state_dict(copy.deepcopy(self.base_state))
-                w = None if weights is None else weights[r]
-                histories.append(train(model, data[r].to(self.device), self.finetune, weights=w,
-                                      seed=child_seed(seed, "replicate", r)))
-                models.append(model.eval())
-        out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
+        seed = seed_from(generator) if generator is not None else self.seed
+        for r in range(data.shape[0]):
+            model = build_model(self.cfg, device=self.device)
+            model.load_state_dict(copy.deepcopy(self.base_state))
+            w = None if weights is None else weights[r]
+            histories.append(train(model, data[r].to(self.device), self.finetune, weights=w,
+                                   seed=child_seed(seed, "replicate", r)))
+            models.append(model.eval())
+        out = TransformerLM(models, self.decoding, self.prompt_len, histories, self.prompt_mode)
         out.kept = _kept_mask(data, weights)
         out.original = _original_for(data, previous)
         return out

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.pace import Pace
-from ..core.seeding import child_seed
+from ..core.seeding import child_seed, generator as make_generator
 from ..core.validation import check_float, check_int
 from .decoding import Decoding, generate
 
@@ -315,7 +315,7 @@ def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, wei
 
 def _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, stop_after, progress, window, device,
                 cuda) -> dict[str, list[float]]:
-    generator = torch.Generator().manual_seed(seed)  # batches drawn on the CPU: identical on every device
+    generator = make_generator(seed)  # batches drawn on the CPU: identical on every device
     optimizer = make_optimizer(model, cfg)
     history: dict[str, list[float]] = {"step": [], "train_loss": [], "lr": [], "valid_step": [], "valid_loss": [],
                                        "valid_perplexity": []}

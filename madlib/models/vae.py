@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core.config import cpu_threads, get_device
+from ..core.config import get_device
+from ..core.seeding import generator as make_generator, seed_from
 from ..core.validation import check_float, check_int
 
 LATENT_DIM = 20
@@ -127,7 +128,7 @@ class VAEModel:
         self.network.eval()
         device = next(self.network.parameters()).device
         flat = images.reshape(-1, 1, 28, 28).to(device, torch.float32)
-        local = torch.Generator(device=device).manual_seed(seed)
+        local = make_generator(seed, device=device)
         out = []
         for start in range(0, flat.shape[0], 1024):
             batch = flat[start : start + 1024]
@@ -190,11 +191,8 @@ class VAEFamily:
 
     def fit(self, data: torch.Tensor, *, weights: torch.Tensor | None = None, previous=None,
             generator: torch.Generator | None = None) -> VAEModel:
-        with cpu_threads(1, device=self.device):  # small nets: one thread (17 ms vs 500 ms a step under load)
-            return self._fit(data, weights=weights, previous=previous, generator=generator)
-
-    def _fit(self, data: torch.Tensor, *, weights: torch.Tensor | None = None, previous=None,
-             generator: torch.Generator | None = None) -> VAEModel:
+        """Train on ``data`` (1, N, 1, 28, 28); torch's thread setting is the run's (one thread for these
+        small networks: see :func:`madlib.experiments.experiment`)."""
         if data.ndim != 5 or data.shape[0] != 1 or tuple(data.shape[2:]) != (1, 28, 28):
             raise ValueError(f"data must have shape (1, N, 1, 28, 28), got {tuple(data.shape)}")
         images = data[0].to(self.device, torch.float32)
@@ -210,9 +208,8 @@ class VAEFamily:
         if n == 0:
             raise ValueError("data must hold at least one image")
         # One seed from the loop's stream drives everything here, so fits are reproducible.
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device if generator
-                                 is not None else "cpu").item()) if generator is not None else 0
-        local = torch.Generator(device=self.device).manual_seed(seed)
+        seed = seed_from(generator) if generator is not None else 0
+        local = make_generator(seed, device=self.device)
         warm = self.warm_start_epochs > 0 and isinstance(previous, VAEModel)
         memo_key = None if warm else self._memo_key(images, item_weights, seed)
         if memo_key in _COLD_FITS:

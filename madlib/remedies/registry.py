@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from ..core.validation import check_choice
+from ..core.workflows import configure
 from .filters import LearnedVerifier, ProvenanceFilter, SelfLikelihoodFilter, TailReweighting, VerifierFilter
 
 LogProb = Callable[[torch.Tensor], torch.Tensor]
@@ -60,24 +61,24 @@ def remedy_label(key: str) -> str:
 RESET_EVERY = 10  #: generations between two resets to the pristine snapshot (remedy "reset")
 
 
-def remedy_settings(remedy: str, *, n: int, reference_log_prob: LogProb | None = None,
+def remedy_settings(remedy: str, *, n_real: int, reference_log_prob: LogProb | None = None,
                     tail_strength: float | None = None, detector_miss_rate: float = 0.1,
                     keep_fraction: float = 0.8, kept_real_fraction: float = 0.1,
                     real_reference: torch.Tensor | None = None, features: Callable | None = None,
                     reset_every: int = RESET_EVERY) -> dict:
-    """Loop settings (``workflow``, ``workflow_options``, ``n_synthetic``, ``kept_real_fraction``,
-    ``sampling_bias``, ``curate``) for the remedy with key ``remedy`` on a family trained on ``n``
-    items a generation. The oracle verifier needs ``reference_log_prob``; the learned one a small
-    set of real items ``real_reference`` and the classifier's ``features``."""
+    """Loop settings (``workflow``, a :class:`~madlib.core.workflows.WorkflowChoice` with its options,
+    ``n_synthetic``, ``sampling_bias``, ``curate``) for the remedy with key ``remedy`` on a family trained
+    on ``n_real`` items a generation. The oracle verifier needs ``reference_log_prob``; the learned one a
+    small set of real items ``real_reference`` and the classifier's ``features``."""
     remedy = check_choice("remedy", remedy, REMEDY_KEYS)
-    settings = {"workflow": "replace", "workflow_options": None, "n_synthetic": n, "kept_real_fraction": 0.0,
-                "sampling_bias": 1.0, "curate": None}
+    n = n_real
+    settings = {"workflow": configure("replace"), "n_synthetic": n, "sampling_bias": 1.0, "curate": None}
     if remedy == "keep-real":
-        settings["kept_real_fraction"] = kept_real_fraction
+        settings["workflow"] = configure("replace", kept_real_fraction=kept_real_fraction)
     elif remedy in ("accumulate", "fresh", "accumulate-subsample"):
-        settings["workflow"] = remedy
+        settings["workflow"] = configure(remedy)
     elif remedy == "reset":
-        settings.update(workflow="reset", workflow_options={"every": reset_every})
+        settings["workflow"] = configure("reset", reset_every=reset_every)
     elif remedy == "learned-verifier":
         if real_reference is None or features is None:
             raise ValueError("the learned verifier needs real_reference (a small set of real items) and features")
@@ -92,7 +93,7 @@ def remedy_settings(remedy: str, *, n: int, reference_log_prob: LogProb | None =
     elif remedy == "tail-reweighting":
         settings["curate"] = TailReweighting(2.0 / n if tail_strength is None else tail_strength)
     elif remedy.startswith("web-scrape"):
-        settings.update(workflow="fresh", n_synthetic=4 * n, sampling_bias=0.8)
+        settings.update(workflow=configure("fresh"), n_synthetic=4 * n, sampling_bias=0.8)
         if remedy == "web-scrape-detector":
             settings["curate"] = ProvenanceFilter(detector_miss_rate)
     return settings

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.config import cpu_threads
 from ..core.loop import Observation, run_loop
+from ..core.pace import Progress
 from ..core.select import largest_remainder
 from ..core.sources import DistributionSource
 from ..core.validation import check_float, check_int
+from ..core.workflows import WorkflowChoice
 from ..data.hues import COLOUR_NAMES, cat_hue_sampler, colour_index
 from ..models.categorical import CategoricalFamily, CategoricalSource
 from ..models.gaussian import GaussianFamily
@@ -54,9 +55,9 @@ def first_generation(flags: torch.Tensor) -> torch.Tensor:
 
 
 def simulate_cats(n_real: int = 100, blue: int = 10, generations: int = 1000, replicates: int = 20000, *,
-                  workflow: str = "replace", kept_real_fraction: float = 0.0, sampling_bias: float = 1.0,
-                  seed: int = 0, trajectories: int = 50, device: torch.device | str = "cpu",
-                  progress: bool = False) -> dict[str, Any]:
+                  workflow: str | WorkflowChoice = "replace", sampling_bias: float = 1.0, seed: int = 0,
+                  trajectories: int = 50, device: torch.device | str = "cpu",
+                  progress: Progress | None = None) -> dict[str, Any]:
     """Run the yellow/blue categorical chain of ``n_real`` cats, ``blue`` of them blue, through the loop.
 
     Returns numpy arrays: ``loss_time`` and ``fixation_time`` (R,) -- the first
@@ -79,20 +80,17 @@ def simulate_cats(n_real: int = 100, blue: int = 10, generations: int = 1000, re
         return Observation(artefacts={"absent": p_blue <= 0, "fixed": p_blue >= 1, "mean_share": p_blue.mean(),
                                       "share": p_blue[:trajectories].clone()})
 
-    with cpu_threads(1 if device.type == "cpu" else None):
-        result = run_loop(CategoricalFamily(2), source, generations=generations, n_real=n_real, workflow=workflow,
-                          kept_real_fraction=kept_real_fraction, sampling_bias=sampling_bias, seed=seed,
-                          observe=observe, progress=progress, desc="cats")
-    absent = torch.stack(list(result.artefact("absent").values()))  # (G, R)
-    fixed = torch.stack(list(result.artefact("fixed").values()))
+    result = run_loop(CategoricalFamily(2), source, generations=generations, n_real=n_real, workflow=workflow,
+                      sampling_bias=sampling_bias, seed=seed, observe=observe, progress=progress or Progress("cats"))
+    absent, fixed = result.stacked("absent"), result.stacked("fixed")  # (G, R)
     loss_time, fixation_time = first_generation(absent), first_generation(fixed)
     ever_lost = torch.cummax(absent, dim=0).values
     to_np = lambda x: x.cpu().numpy()  # noqa: E731
     return {
         "loss_time": to_np(loss_time), "fixation_time": to_np(fixation_time),
-        "blue_share": to_np(torch.stack(list(result.artefact("share").values()))),
+        "blue_share": to_np(result.stacked("share")),
         "absent": to_np(absent.double().mean(1)), "ever_lost": to_np(ever_lost.double().mean(1)),
-        "mean_blue_share": to_np(torch.stack(list(result.artefact("mean_share").values()))),
+        "mean_blue_share": to_np(result.stacked("mean_share")),
     }
 
 
@@ -106,10 +104,10 @@ def hue_family(name: str, components: int = 2, iterations: int = 30):
 
 
 def simulate_cat_hues(family: str = "gaussian", n_real: int = 100, blue: int = 10, generations: int = 200,
-                      replicates: int = 100, *, workflow: str = "replace", kept_real_fraction: float = 0.0,
+                      replicates: int = 100, *, workflow: str | WorkflowChoice = "replace",
                       sampling_bias: float = 1.0, spread: float = 6.0, components: int = 2, iterations: int = 30,
                       keep_hues: int = 4, seed: int = 0, device: torch.device | str = "cpu",
-                      progress: bool = False) -> dict[str, Any]:
+                      progress: Progress | None = None) -> dict[str, Any]:
     """Run the hue chain through the loop; colour shares per generation and the hues of a few replicates.
 
     Returns ``shares`` (generations+1, R, colours) -- the share of each colour name in
@@ -130,13 +128,10 @@ def simulate_cat_hues(family: str = "gaussian", n_real: int = 100, blue: int = 1
         return Observation(artefacts={"shares": (index[..., None] == np.arange(K)).mean(axis=1),
                                       "hues": h[:keep_hues, :n_real]})
 
-    with cpu_threads(1 if torch.device(device).type == "cpu" else None):
-        result = run_loop(hue_family(family, components, iterations), source, generations=generations,
-                          n_real=n_real, workflow=workflow, kept_real_fraction=kept_real_fraction,
-                          sampling_bias=sampling_bias, seed=seed, observe=observe, progress=progress,
-                          desc=f"cat hues ({family})")
-    return {"shares": np.stack(list(result.artefact("shares").values())),
-            "hues": np.stack(list(result.artefact("hues").values()))}
+    result = run_loop(hue_family(family, components, iterations), source, generations=generations,
+                      n_real=n_real, workflow=workflow, sampling_bias=sampling_bias, seed=seed, observe=observe,
+                      progress=progress or Progress(f"cat hues ({family})"))
+    return {"shares": result.stacked("shares"), "hues": result.stacked("hues")}
 
 
 def zipf_counts(vocabulary: int, n_real: int, exponent: float = 1.0) -> torch.Tensor:
@@ -149,9 +144,9 @@ def zipf_counts(vocabulary: int, n_real: int, exponent: float = 1.0) -> torch.Te
 
 
 def simulate_zipf_survival(vocabulary: int = 500, n_real: int = 5000, exponent: float = 1.0,
-                           generations: int = 1000, replicates: int = 20, *, workflow: str = "replace",
-                           kept_real_fraction: float = 0.0, seed: int = 0, device: torch.device | str = "cpu",
-                           progress: bool = False) -> dict[str, np.ndarray]:
+                           generations: int = 1000, replicates: int = 20, *,
+                           workflow: str | WorkflowChoice = "replace", seed: int = 0,
+                           device: torch.device | str = "cpu", progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Resample a Zipf corpus of ``n_real`` tokens through the loop; the generation each word is first lost (-1: survived)."""
     counts = zipf_counts(vocabulary, n_real, exponent)
     counts = counts[counts > 0]
@@ -163,11 +158,9 @@ def simulate_zipf_survival(vocabulary: int = 500, n_real: int = 5000, exponent: 
     def observe(model, data, generation, generator):
         return Observation(artefacts={"absent": model.probs <= 0})
 
-    with cpu_threads(1 if device.type == "cpu" else None):
-        result = run_loop(CategoricalFamily(counts.numel()), source, generations=generations, n_real=n_real,
-                          workflow=workflow, kept_real_fraction=kept_real_fraction, seed=seed, observe=observe,
-                          progress=progress, desc="zipf survival")
-    absent = torch.stack(list(result.artefact("absent").values()))  # (G, R, V)
+    result = run_loop(CategoricalFamily(counts.numel()), source, generations=generations, n_real=n_real,
+                      workflow=workflow, seed=seed, observe=observe, progress=progress or Progress("zipf survival"))
+    absent = result.stacked("absent")  # (G, R, V)
     loss_time = first_generation(absent.reshape(absent.shape[0], -1)).reshape(absent.shape[1:])
     return {"initial_count": counts.numpy(), "loss_time": loss_time.cpu().numpy()}
 

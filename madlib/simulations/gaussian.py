@@ -3,7 +3,7 @@
 * :func:`simulate_exact` draws the *sufficient statistics* directly: the sample mean is
   normal and the scatter is sigma^2 times a chi-square(n - 1), so one generation costs two
   random numbers per replicate whatever n is. It works in log space, so it stays sound for
-  10^5 generations and more (1-D, any workflow).
+  10^5 generations and more (1-D; the workflows of :data:`EXACT_WORKFLOWS`, any other is refused).
 * :func:`simulate_samples` draws the samples for real through the one loop, batched over
   replicates, in any dimension.
 
@@ -16,31 +16,31 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core.config import cpu_threads
 from ..core.loop import run_loop
+from ..core.pace import Progress
 from ..core.sources import DistributionSource
-from ..core.validation import check_choice, check_float, check_int
-from ..core.workflows import WORKFLOWS
+from ..core.validation import check_float, check_int
+from ..core.workflows import WorkflowChoice, configure
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
 
 
-def one_generation(mu, sigma, n: int, rng: np.random.Generator, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def one_generation(mu, sigma, n_real: int, rng: np.random.Generator, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One generation of the essay's recursion for a batch of runs, in plain numpy.
 
-    ``mu`` and ``sigma`` (shape (runs,)) are the current fits; draw ``n`` samples per run from
+    ``mu`` and ``sigma`` (shape (runs,)) are the current fits; draw ``n_real`` samples per run from
     N(mu, sigma^2) -- the *fitted* law, not the truth -- and return the new fits: their mean and
     their std with ``ddof`` (0: numpy's default and the essay's, the maximum-likelihood estimate)."""
-    n = check_int("n", n, 2)
+    n_real = check_int("n_real", n_real, 2)
     ddof = check_int("ddof", ddof, 0, 1)
     mu, sigma = np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
-    x = rng.normal(mu[:, None], sigma[:, None], size=(mu.size, n))
+    x = rng.normal(mu[:, None], sigma[:, None], size=(mu.size, n_real))
     return x.mean(axis=1), x.std(axis=1, ddof=ddof)
 
 
-def simulate_plain(n: int, generations: int, runs: int, *, ddof: int = 0, seed: int = 0) -> np.ndarray:
+def simulate_plain(n_real: int, generations: int, runs: int, *, ddof: int = 0, seed: int = 0) -> np.ndarray:
     """The essay's loop as written, drawing every sample: sigma of each run after each generation.
 
-    Returns ``(generations + 1, runs)``; row 0 is the first fit, to real N(0, 1) draws. It costs n
+    Returns ``(generations + 1, runs)``; row 0 is the first fit, to real N(0, 1) draws. It costs n_real
     normal draws per run and generation: the slow reference that :func:`simulate_exact` replaces."""
     generations = check_int("generations", generations, 0)
     runs = check_int("runs", runs, 1)
@@ -48,7 +48,7 @@ def simulate_plain(n: int, generations: int, runs: int, *, ddof: int = 0, seed: 
     mu, sigma = np.zeros(runs), np.ones(runs)
     out = np.empty((generations + 1, runs))
     for t in range(generations + 1):
-        mu, sigma = one_generation(mu, sigma, n, rng, ddof)
+        mu, sigma = one_generation(mu, sigma, n_real, rng, ddof)
         out[t] = sigma
     return out
 
@@ -80,13 +80,31 @@ def record_grid(generations: int, points: int = 201) -> np.ndarray:
     return np.unique(np.linspace(0, generations, min(points, generations + 1)).round().astype(int))
 
 
+#: The workflows the sufficient-statistics chain implements. The others need individual items (a
+#: random subset of the real data or of a pool: kept_real_fraction, accumulate-subsample, mix) and are
+#: refused by name: use the loop (``simulate_samples``, ``method='sample'``).
+EXACT_WORKFLOWS = ("replace", "augment", "fresh", "accumulate", "reset")
+
+
+def check_exact_supports(workflow: WorkflowChoice, dim: int = 1) -> None:
+    """Refuse, in one line, what :func:`simulate_exact` does not implement (never a silent other answer)."""
+    if dim != 1:
+        raise ValueError(f"method='exact' supports dim=1 only, got dim={dim}; use method='sample'")
+    if workflow.name not in EXACT_WORKFLOWS:
+        raise ValueError(f"method='exact' supports workflow {', '.join(EXACT_WORKFLOWS)}, not "
+                         f"{workflow.name!r}; use method='sample'")
+    if workflow.options.get("kept_real_fraction", 0.0) > 0:
+        raise ValueError("method='exact' supports kept_real_fraction=0 only (a kept share is a random subset "
+                         "of the real items); use method='sample'")
+
+
 def simulate_exact(
-    n: int,
+    n_real: int,
     generations: int,
     replicates: int,
     *,
     ddof: int = 0,
-    workflow: str = "replace",
+    workflow: str | WorkflowChoice = "replace",
     sampling_bias: float = 1.0,
     n_synthetic: int | None = None,
     mu0: float = 0.0,
@@ -96,18 +114,20 @@ def simulate_exact(
 ) -> ExactChain:
     """Simulate the 1-D Gaussian chain exactly from sufficient statistics.
 
-    Generation 0 fits ``n`` real draws from the truth N(mu0, sigma0^2) (the loop's
-    numbering, see :mod:`madlib.core.loop`); each later generation draws ``n_synthetic`` (default n) items
-    from N(mu, lambda sigma^2) of the last fit and combines them as ``workflow``
-    says (see :mod:`madlib.core.loop`). A batch of m normal draws has mean
-    ~ N(mu, s^2/m) and scatter s^2 chi2(m-1), independent, so a generation costs
-    two random numbers per replicate whatever n is. ``replace`` runs in log space.
+    Generation 0 fits ``n_real`` real draws from the truth N(mu0, sigma0^2) (the loop's numbering,
+    see :mod:`madlib.core.loop`); each later generation draws ``n_synthetic`` (default n_real) items
+    from N(mu, lambda sigma^2) of the last fit and builds the training set as ``workflow`` says, for
+    the workflows of :data:`EXACT_WORKFLOWS` (any other is refused). A batch of m normal draws has
+    mean ~ N(mu, s^2/m) and scatter s^2 chi2(m-1), independent, so a generation costs two random
+    numbers per replicate whatever n is. The synthetic part runs in log space (sound for 10^5
+    generations and more); pooled training sets combine means and scatters exactly.
     """
-    n = check_int("n", n, 2)
+    n = check_int("n_real", n_real, 2)
     generations = check_int("generations", generations, 0)
-    replicates = check_int("replicates", replicates, 1)
+    R = check_int("replicates", replicates, 1)
     ddof = check_int("ddof", ddof, 0, 1)
-    workflow = check_choice("workflow", workflow, WORKFLOWS)
+    choice = configure(workflow)
+    check_exact_supports(choice)
     lam = check_float("sampling_bias", sampling_bias, 0.0, 1.0, open_minimum=True)
     m = n if n_synthetic is None else check_int("n_synthetic", n_synthetic, 2)
     sigma0 = check_float("sigma0", sigma0, 0.0, open_minimum=True)
@@ -115,48 +135,35 @@ def simulate_exact(
     if record.size and (record.min() < 0 or record.max() > generations):
         raise ValueError(f"record must hold generations in [0, {generations}]")
     rng = np.random.default_rng(seed)
-    R = replicates
-    keep = np.zeros(generations + 1, dtype=bool)
-    keep[record] = True
-    out_mean = np.empty((record.size, R))
-    out_logvar = np.empty((record.size, R))
-    row = 0
+    rows = {int(g): i for i, g in enumerate(record)}
+    out_mean, out_logvar = np.empty((record.size, R)), np.empty((record.size, R))
 
     def real_batch():
-        """Mean and scatter of n fresh real draws (linear space: real data never collapses)."""
-        return mu0 + sigma0 * rng.standard_normal(R) / np.sqrt(n), sigma0**2 * rng.chisquare(n - 1, R)
+        """Size, mean and scatter of n fresh real draws (linear space: real data never collapses)."""
+        return float(n), mu0 + sigma0 * rng.standard_normal(R) / np.sqrt(n), sigma0**2 * rng.chisquare(n - 1, R)
 
-    real_mean = real_scatter = pool_n = pool_mean = pool_scatter = None
-    log_lam = np.log(lam)
-    for t in range(0, generations + 1):
-        if t == 0:
-            real_mean, real_scatter = real_batch()
-            pool_n, pool_mean, pool_scatter = float(n), real_mean, real_scatter
-            mean, log_var = real_mean, np.log(real_scatter) - np.log(n - ddof)
-        else:
+    # What each pooled workflow adds the new samples to: (size, mean, scatter) of the other part.
+    base_of = {"augment": lambda: original, "fresh": real_batch, "accumulate": lambda: pool}
+    original = pool = real_batch()
+    mean, log_var = original[1], np.log(original[2]) - np.log(n - ddof)
+    for t in range(generations + 1):
+        if t > 0:
             # m synthetic draws from N(mean, lam * var): batch mean and log batch scatter
-            log_batch_var = log_lam + log_var
+            log_batch_var = np.log(lam) + log_var
             batch_mean = mean + np.exp(0.5 * log_batch_var) * rng.standard_normal(R) / np.sqrt(m)
             log_batch_scatter = log_batch_var + np.log(rng.chisquare(m - 1, R))
-            if workflow == "replace":
+            if choice.name == "reset" and t % choice.options["reset_every"] == 0:
+                mean, log_var = original[1], np.log(original[2]) - np.log(n - ddof)
+            elif choice.name in ("replace", "reset"):
                 mean, log_var = batch_mean, log_batch_scatter - np.log(m - ddof)
             else:
-                if workflow == "accumulate":
-                    base_n, base_mean, base_scatter = pool_n, pool_mean, pool_scatter
-                elif workflow == "augment":
-                    base_n, base_mean, base_scatter = float(n), real_mean, real_scatter
-                else:  # fresh: n new real draws each generation
-                    base_n = float(n)
-                    base_mean, base_scatter = real_batch()
+                base_n, base_mean, base_scatter = base_of[choice.name]()
                 total = base_n + m
-                pool_mean = (base_n * base_mean + m * batch_mean) / total
-                pool_scatter = (base_scatter + np.exp(log_batch_scatter)
-                                + base_n * m / total * (base_mean - batch_mean) ** 2)
-                pool_n = total
-                mean, log_var = pool_mean, np.log(pool_scatter) - np.log(total - ddof)
-        if keep[t]:
-            out_mean[row], out_logvar[row] = mean, log_var
-            row += 1
+                pool = (total, (base_n * base_mean + m * batch_mean) / total,
+                        base_scatter + np.exp(log_batch_scatter) + base_n * m / total * (base_mean - batch_mean) ** 2)
+                mean, log_var = pool[1], np.log(pool[2]) - np.log(total - ddof)
+        if t in rows:
+            out_mean[rows[t]], out_logvar[rows[t]] = mean, log_var
     return ExactChain(generations=record, mean=out_mean, log_var=out_logvar)
 
 
@@ -172,11 +179,11 @@ class SampleChain:
     log_det: np.ndarray
 
 
-def simulate_samples(n: int, generations: int, replicates: int, *, dim: int = 1, ddof: int = 0,
-                     workflow: str = "replace", sampling_bias: float = 1.0, n_synthetic: int | None = None,
-                     kept_real_fraction: float = 0.0, record: np.ndarray | None = None, seed: int = 0,
-                     device: torch.device | str = "cpu", progress: bool = False) -> SampleChain:
-    """Draw the samples for real, batched over replicates, through the generic loop."""
+def simulate_samples(n_real: int, generations: int, replicates: int, *, dim: int = 1, ddof: int = 0,
+                     workflow: str | WorkflowChoice = "replace", sampling_bias: float = 1.0,
+                     n_synthetic: int | None = None, record: np.ndarray | None = None, seed: int = 0,
+                     device: torch.device | str = "cpu", progress: Progress | None = None) -> SampleChain:
+    """Draw the samples for real, batched over replicates, through the generic loop (any workflow)."""
     record = record_grid(generations) if record is None else np.unique(np.asarray(record, dtype=int))
     wanted = set(int(g) for g in record)
     source = DistributionSource(gaussian_source_sampler(dim=dim), replicates, device=device)
@@ -187,10 +194,7 @@ def simulate_samples(n: int, generations: int, replicates: int, *, dim: int = 1,
         mean = model.mean[:, 0] if dim == 1 else (model.mean**2).sum(-1).sqrt()
         return {"mean": mean, "std": model.std, "log_det_cov": torch.logdet(model.cov)}
 
-    with cpu_threads(1 if torch.device(device).type == "cpu" else None):
-        result = run_loop(GaussianFamily(ddof=ddof), source, generations=generations, n_real=n,
-                          n_synthetic=n_synthetic, workflow=workflow, kept_real_fraction=kept_real_fraction,
-                          sampling_bias=sampling_bias, seed=seed, observe=observe, progress=progress,
-                          desc="gaussian (sample)")
-    values = result.table.pivot_table(index="generation", columns=["metric", "replicate"], values="value")
-    return SampleChain(record, *(values[m].loc[record].to_numpy() for m in ("mean", "std", "log_det_cov")))
+    result = run_loop(GaussianFamily(ddof=ddof), source, generations=generations, n_real=n_real,
+                      n_synthetic=n_synthetic, workflow=workflow, sampling_bias=sampling_bias, seed=seed,
+                      observe=observe, progress=progress or Progress("gaussian (sample)"))
+    return SampleChain(record, *(result.wide(m).loc[record].to_numpy() for m in ("mean", "std", "log_det_cov")))

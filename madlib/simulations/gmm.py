@@ -12,15 +12,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.config import cpu_threads
-from ..core.loop import Observation, run_loop
+from ..core.loop import LoopCheckpoint, Observation, run_loop
+from ..core.pace import Progress
+from ..core.seeding import generator as make_generator
 from ..core.sources import DistributionSource
+from ..core.workflows import WorkflowChoice, configure
 from ..data.toy import ToyDataset, get_toy
 from ..metrics.frechet import gaussian_w2_squared
 from ..metrics.manifold import precision_recall
 from ..metrics.modes import high_quality_share, modes_covered, sliced_w2_squared
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
-from ..models.gmm import GMMFamily, GMMModel
+from ..models.gmm import GMMFamily, GMMModel, StartFrom
 
 GMM_METRICS = ("precision", "recall", "modes_covered", "high_quality", "sliced_w2", "spread", "components")
 
@@ -73,6 +75,36 @@ def mixture_observer(dataset: ToyDataset, reference: torch.Tensor, *, wanted: se
     return observe
 
 
+def simulate_mixture(dataset: ToyDataset, *, generations: int, replicates: int, n_real: int,
+                     n_synthetic: int | None = None, workflow: str | WorkflowChoice = "replace",
+                     sampling_bias: float = 1.0, keep_fraction: float = 1.0, n_components: int | None = None,
+                     start: str = "fit", eval_points: int = 16, n_eval: int = 1000, snapshots=(), seed: int = 0,
+                     device: torch.device | str = "cpu", checkpoint: LoopCheckpoint | None = None,
+                     progress: Progress | None = None):
+    """A Gaussian mixture refitted on its own samples, replicates batched; measured at about ``eval_points``
+    generations (:func:`mixture_observer`) against a fixed real reference of ``n_eval`` points.
+
+    ``start="collapsed"`` replaces the first fit by a deliberately bad model (:func:`collapsed_start`).
+    Returns the loop's result and the reference sample ``(1, n_eval, d)``."""
+    components = n_components or dataset.n_components
+    snapshot_generations = {int(g) for g in snapshots}
+    if any(not 0 <= g <= generations for g in snapshot_generations):
+        raise ValueError(f"snapshots must be generations in [0, {generations}], got {sorted(snapshot_generations)}")
+    wanted = set(eval_grid(generations, eval_points)) | snapshot_generations
+    family = GMMFamily(components, keep_fraction=keep_fraction)
+    if start == "collapsed":
+        family = StartFrom(family, collapsed_start(dataset, replicates, components, device=device))
+    elif start != "fit":
+        raise ValueError(f"start must be 'fit' or 'collapsed', got {start!r}")
+    reference = dataset.sampler(1, n_eval, make_generator(seed, "reference", device=device))
+    observe = mixture_observer(dataset, reference, wanted=wanted, n_eval=n_eval,
+                               snapshot_generations=snapshot_generations)
+    result = run_loop(family, DistributionSource(dataset.sampler, replicates, device=device), generations=generations,
+                      n_real=n_real, n_synthetic=n_synthetic, workflow=workflow, sampling_bias=sampling_bias,
+                      seed=seed, observe=observe, checkpoint=checkpoint, progress=progress or Progress("gmm"))
+    return result, reference
+
+
 def gaussian_distance(dim: int):
     """W2^2 between each fitted Gaussian and the truth N(0, I): closed form."""
     def distance(model, generator):
@@ -103,7 +135,7 @@ def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, samp
 
     result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
                       workflow="fresh", sampling_bias=sampling_bias, seed=seed, observe=observe)
-    values = result.table.pivot(index="generation", columns="replicate", values="value")
+    values = result.wide("distance")
     baseline = values.loc[0].to_numpy()
     tail_values = values.drop(index=0)
     final = tail_values.to_numpy().mean(0) if len(tail_values) else baseline
@@ -120,13 +152,12 @@ def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: f
         model_family, sampler, distance = GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim), gaussian_distance(dim)
     else:
         toy = get_toy(dataset)
-        test = toy.sampler(1, n_test, torch.Generator().manual_seed(test_seed))  # shared by every point
+        test = toy.sampler(1, n_test, make_generator(test_seed))  # shared by every point
         model_family, sampler, distance = GMMFamily(toy.n_components), toy.sampler, mixture_distance(toy, test)
     n_synthetic = int(round(synthetic_ratio * n_real))
-    with cpu_threads(1):
-        baseline, final = phase_point(model_family, DistributionSource(sampler, replicates), distance, n_real=n_real,
-                                      n_synthetic=n_synthetic, sampling_bias=sampling_bias, generations=generations,
-                                      tail=tail, seed=seed)
+    baseline, final = phase_point(model_family, DistributionSource(sampler, replicates), distance, n_real=n_real,
+                                  n_synthetic=n_synthetic, sampling_bias=sampling_bias, generations=generations,
+                                  tail=tail, seed=seed)
     return {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "n_synthetic": n_synthetic,
             "sampling_bias": sampling_bias, "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
             "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),

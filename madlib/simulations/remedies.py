@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.config import cpu_threads
 from ..core.loop import run_loop
-from ..core.seeding import child_seed
+from ..core.pace import Progress
+from ..core.seeding import generator as make_generator
 from ..core.sources import DistributionSource
 from ..core.validation import check_int
+from ..core.workflows import configure
 from ..data.toy import blobs
 from ..metrics.manifold import precision_recall
 from ..models.categorical import CategoricalFamily, CategoricalSource
@@ -35,7 +36,7 @@ class FamilyCase:
     """How to run and measure one cheap family in the scoreboard."""
 
     name: str
-    n: int
+    n_real: int
     make_family: Callable[[], Any]
     make_source: Callable[[int], Any]
     reference_log_prob: Callable[[torch.Tensor], torch.Tensor]
@@ -46,13 +47,12 @@ class FamilyCase:
 
     def real_reference(self, replicates: int, n_ref: int, seed: int) -> torch.Tensor:
         """A small real set for the learned verifier, ``(R, n_ref, ...)``, independent of the loop's data."""
-        generator = torch.Generator().manual_seed(child_seed(seed, "verifier reference"))
-        return self.make_source(replicates).draw(n_ref, generator)
+        return self.make_source(replicates).draw(n_ref, make_generator(seed, "verifier reference"))
 
 
 def _gaussian_case() -> FamilyCase:
     return FamilyCase(
-        name="gaussian", n=100, make_family=lambda: GaussianFamily(ddof=0),
+        name="gaussian", n_real=100, make_family=lambda: GaussianFamily(ddof=0),
         make_source=lambda R: DistributionSource(gaussian_source_sampler(), R),
         reference_log_prob=lambda x: -0.5 * x[..., 0] ** 2 - 0.5 * np.log(2 * np.pi),
         quality=lambda model, gen: model.std, aggregate="median",
@@ -65,7 +65,7 @@ CAT_PROPORTIONS = torch.tensor([0.9, 0.1], dtype=torch.float64)  # yellow, blue
 def _cats_case() -> FamilyCase:
     log_p = torch.log(CAT_PROPORTIONS)
     return FamilyCase(
-        name="cats", n=100, make_family=lambda: CategoricalFamily(2),
+        name="cats", n_real=100, make_family=lambda: CategoricalFamily(2),
         make_source=lambda R: CategoricalSource(CAT_PROPORTIONS, R),
         reference_log_prob=lambda items: log_p.to(items.device)[(items[..., 0] if items.ndim == 3 else items).long()],
         # blue's share relative to the true 10%, NOT capped. The median world, not the mean: the mean
@@ -76,16 +76,21 @@ def _cats_case() -> FamilyCase:
         features=one_hot_features(2))
 
 
+#: The mixture's recall is measured against one fixed real sample, the same for every run and seed (so
+#: remedies and seeds differ by their chains alone); it is drawn from its own named stream.
+MIXTURE_REFERENCE_SEED = 12345
+
+
 def _mixture_case() -> FamilyCase:
     data = blobs()
-    reference = data.sampler(1, 500, torch.Generator().manual_seed(12345))
+    reference = data.sampler(1, 500, make_generator(MIXTURE_REFERENCE_SEED))
 
     def recall(model, gen):
         samples = model.sample(500, generator=gen)
         return precision_recall(reference.to(samples.device), samples, k=5)[1]
 
     return FamilyCase(
-        name="mixture", n=100, make_family=lambda: GMMFamily(2, max_iter=40, init="previous"),
+        name="mixture", n_real=100, make_family=lambda: GMMFamily(2, max_iter=40, init="previous"),
         make_source=lambda R: DistributionSource(data.sampler, R),
         reference_log_prob=lambda x: data.truth.log_prob(x[:, :, :]) if x.shape[0] == 1 else
         data.truth.log_prob(x.reshape(1, -1, x.shape[-1])).reshape(x.shape[:2]),
@@ -96,48 +101,55 @@ def _mixture_case() -> FamilyCase:
 CASES = {"gaussian": _gaussian_case, "cats": _cats_case, "mixture": _mixture_case}
 
 
+def relative_quality(result, aggregate: str) -> pd.Series:
+    """A loop's ``quality`` per generation, aggregated over replicates (median or mean), relative to generation 0."""
+    values = result.wide("quality")
+    curve = values.median(axis=1) if aggregate == "median" else values.mean(axis=1)
+    return curve / curve.iloc[0]
+
+
+def quality_observer(case: FamilyCase, keep) -> Callable:
+    """An observer measuring ``case.quality`` at the generations where ``keep(t)`` is true."""
+    def observe(model, data, t, generator):
+        return {"quality": case.quality(model, generator)} if keep(t) else None
+    return observe
+
+
 def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int, seed: int = 0,
-                 every: int = 1, progress: bool = False, n: int | None = None,
+                 every: int = 1, progress: Progress | None = None, n_real: int | None = None,
                  aggregate: str | None = None) -> pd.Series:
     """Relative quality per generation (generation 0 = 1) of one family under one remedy.
 
-    ``n`` (default the family's) is the training-set size per generation; ``aggregate``
+    ``n_real`` (default the family's) is the training-set size per generation; ``aggregate``
     ("median" or "mean") overrides how the family's quality is averaged over replicates.
     """
     if family not in CASES:
         raise ValueError(f"family must be one of {tuple(CASES)}, got {family!r}")
     case = CASES[family]()
-    n = case.n if n is None else check_int("n", n, 2)
+    n_real = case.n_real if n_real is None else check_int("n_real", n_real, 2)
     aggregate = case.aggregate if aggregate is None else aggregate
     if aggregate not in ("median", "mean"):
         raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
-    reference = case.real_reference(replicates, n, seed) if remedy == "learned-verifier" else None
-    settings = remedy_settings(remedy, n=n, reference_log_prob=case.reference_log_prob,
+    reference = case.real_reference(replicates, n_real, seed) if remedy == "learned-verifier" else None
+    settings = remedy_settings(remedy, n_real=n_real, reference_log_prob=case.reference_log_prob,
                                real_reference=reference, features=case.features)
     every = check_int("every", every, 1)
-
-    def observe(model, data, t, generator):
-        if t % every and t != generations:
-            return None
-        return {"quality": case.quality(model, generator)}
-
-    with cpu_threads(1):  # small per-generation ops: threads only contend (see madlib.core.config.cpu_threads)
-        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n,
-                          seed=seed, observe=observe, progress=progress, desc=f"{family}: {remedy}", **settings)
-    values = result.table.pivot(index="generation", columns="replicate", values="value")
-    curve = values.median(axis=1) if aggregate == "median" else values.mean(axis=1)
-    return curve / curve.iloc[0]
+    observe = quality_observer(case, lambda t: t % every == 0 or t == generations)
+    result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n_real,
+                      seed=seed, observe=observe, progress=progress or Progress(f"{family}: {remedy}"), **settings)
+    return relative_quality(result, aggregate)
 
 
-def sweep_settings(sweep: str, value: float, n: int, reference_log_prob=None) -> dict:
+def sweep_settings(sweep: str, value: float, n_real: int) -> dict:
     """Loop settings for one point of a remedy sweep (see :data:`SWEEPS`)."""
     if sweep == "kept real fraction":
-        return {"workflow": "replace", "kept_real_fraction": value}
+        return {"workflow": configure("replace", kept_real_fraction=value)}
     if sweep == "detector miss rate":
         # the web-scrape world: 80% of each scrape is cherry-picked synthetic content
-        return {"workflow": "fresh", "n_synthetic": 4 * n, "sampling_bias": 0.8, "curate": ProvenanceFilter(value)}
+        return {"workflow": configure("fresh"), "n_synthetic": 4 * n_real, "sampling_bias": 0.8,
+                "curate": ProvenanceFilter(value)}
     if sweep == "tail reweighting strength":
-        return {"workflow": "replace", "curate": TailReweighting(value) if value > 0 else None}
+        return {"workflow": configure("replace"), "curate": TailReweighting(value) if value > 0 else None}
     raise ValueError(f"sweep must be one of {SWEEPS}, got {sweep!r}")
 
 
@@ -151,47 +163,39 @@ SWEEPS = {
 def sweep_point(family: str, sweep: str, value: float, *, generations: int, replicates: int, seed: int = 0) -> dict:
     """Final relative quality (and, for reweighting, the effective sample size) at one sweep point."""
     case = CASES[family]()
-    settings = sweep_settings(sweep, value, case.n, case.reference_log_prob)
-    settings.setdefault("n_synthetic", case.n)
-    ess = []
-    curate = settings.get("curate")
-    if sweep == "tail reweighting strength" and curate is not None:
-        inner = curate
-
-        def curate(synthetic, generation, generator, model):  # noqa: F811 - records the cost, then delegates
-            weights = inner(synthetic, generation, generator, model)
-            ess.append(float(effective_sample_size(weights).mean()) / synthetic.shape[1])
-            return weights
-
-        settings["curate"] = curate
-
-    def observe(model, data, t, generator):
-        return {"quality": case.quality(model, generator)} if t in (0, generations) else None
-
-    with cpu_threads(1):
-        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=case.n,
-                          seed=seed, observe=observe, **settings)
-    values = result.table.pivot(index="generation", columns="replicate", values="value")
-    curve = values.median(axis=1) if case.aggregate == "median" else values.mean(axis=1)
+    settings = {"n_synthetic": case.n_real, **sweep_settings(sweep, value, case.n_real)}
+    recorder = EssRecorder(settings["curate"]) if isinstance(settings.get("curate"), TailReweighting) else None
+    if recorder is not None:
+        settings["curate"] = recorder
+    result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=case.n_real,
+                      seed=seed, observe=quality_observer(case, lambda t: t in (0, generations)), **settings)
     return {"family": family, "sweep": sweep, "value": value,
-            "final_relative_quality": float(curve.iloc[-1] / curve.iloc[0]),
-            "relative_ess": float(np.mean(ess)) if ess else 1.0}
+            "final_relative_quality": float(relative_quality(result, case.aggregate).iloc[-1]),
+            "relative_ess": recorder.mean() if recorder is not None else 1.0}
 
 
+class EssRecorder:
+    """A curate hook that delegates to ``inner`` and records each generation's relative effective sample
+    size of the weights it returns (the cost of reweighting)."""
+
+    def __init__(self, inner: Callable):
+        self.inner, self.values = inner, []
+
+    def __call__(self, synthetic, generation, generator, model):
+        weights = self.inner(synthetic, generation, generator, model)
+        self.values.append(float(effective_sample_size(weights).mean()) / synthetic.shape[1])
+        return weights
+
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.values else 1.0
 
 
-def mix_final_quality(original: float, previous: float, *, generations: int, replicates: int, n: int = 100,
+def mix_final_quality(original: float, previous: float, *, generations: int, replicates: int, n_real: int = 100,
                       seed: int = 0) -> float:
     """The Gaussian's median fitted sigma after ``generations`` under Shumailov's mix (shares alpha =
     ``original``, beta = ``previous``, gamma = the rest), relative to generation 0's."""
     case = CASES["gaussian"]()
-
-    def observe(model, data, t, generator):
-        return {"quality": case.quality(model, generator)} if t in (0, generations) else None
-
-    with cpu_threads(1):
-        result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n,
-                          n_synthetic=n, workflow="mix", workflow_options={"original": original, "previous": previous},
-                          seed=seed, observe=observe)
-    values = result.table.pivot(index="generation", columns="replicate", values="value").median(axis=1)
-    return float(values.iloc[-1] / values.iloc[0])
+    result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n_real,
+                      n_synthetic=n_real, workflow=configure("mix", mix_original=original, mix_previous=previous),
+                      seed=seed, observe=quality_observer(case, lambda t: t in (0, generations)))
+    return float(relative_quality(result, "median").iloc[-1])

@@ -256,3 +256,21 @@ def generations_until_median_below(threshold: float, n: int, ddof: int = 0, samp
     fits_needed = (2 * np.log(threshold / sigma0) + np.log(lam)) / rate
     # the smallest T strictly above fits_needed is floor(fits_needed) + 1, i.e. generation floor(fits_needed)
     return max(int(np.floor(fits_needed)), 0)
+
+
+def replace_summary(n: int, generations: int, replicates: int, ddof: int = 0, sampling_bias: float = 1.0,
+                    dim: int = 1) -> dict[str, float]:
+    """The closed forms of the plain replace chain at its last generation, as the ``gaussian`` experiment
+    reports them beside the simulation: sigma (mean with the standard error of a ``replicates``-run
+    average, median), variance, the mean's drift, W2^2 to the truth (1-D), ln det of the covariance (d > 1)."""
+    T, lam = generations, sampling_bias
+    if dim > 1:
+        return {"theory_log_det_cov_mean": float((T + 1) * log_det_step_mean(n, dim, ddof) + T * dim * np.log(lam))}
+    return {
+        "theory_std_mean": float(expected_std(n, T, ddof, lam)),
+        "theory_std_mean_se": float(mean_std_standard_error(n, T, replicates, ddof, lam)),
+        "theory_std_median": float(median_std(n, T, ddof, lam)),
+        "theory_var_mean": float(expected_var(n, T, ddof, lam)),
+        "theory_mean_sq": float(mean_drift(n, T, ddof, lam)),
+        "theory_w2_sq_mean": float(expected_w2_squared(n, T, ddof, lam)),
+    }

@@ -1,4 +1,4 @@
-"""Chapter 1's explorer: the exact Gaussian chain for any n, generations, ddof, workflow and lambda.
+"""Chapter 1's explorer: the exact Gaussian chain for any n_real, generations, ddof, exact workflow and lambda.
 
 :func:`explorer_figure` draws one setting (so the book can show it without a kernel);
 :func:`gaussian_explorer` puts sliders on it (a live kernel); :func:`static_explorer` is the
@@ -12,16 +12,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..core.validation import check_int
-from ..core.workflows import WORKFLOWS
 from ..plots import interactive
 from ..plots.style import PALETTE, THEORY_STYLE
-from ..simulations.gaussian import simulate_exact
+from ..simulations.gaussian import EXACT_WORKFLOWS, simulate_exact
 from ..theory import gaussian as theory
 
 
-def explorer_figure(n: int = 100, generations: int = 200, ddof: int = 0, workflow: str = "replace",
+def explorer_figure(n_real: int = 100, generations: int = 200, ddof: int = 0, workflow: str = "replace",
                     sampling_bias: float = 1.0, runs: int = 400, seed: int = 0):
-    """The explorer's figure: paths, median and band from the exact method, theory where it exists."""
+    """The explorer's figure: paths, median and band from the exact method, theory where it exists.
+
+    ``workflow`` is one of the exact chain's workflows (:data:`EXACT_WORKFLOWS`, defaults for their
+    options); any other is refused, as the exact chain refuses it."""
+    n = n_real
     chain = simulate_exact(n, generations, runs, ddof=ddof, workflow=workflow, sampling_bias=sampling_bias,
                            seed=seed)
     gens, std = chain.generations, chain.std
@@ -35,7 +38,7 @@ def explorer_figure(n: int = 100, generations: int = 200, ddof: int = 0, workflo
     if workflow == "replace":
         ax.plot(gens, theory.median_std(n, gens, ddof, sampling_bias), **THEORY_STYLE, label="theory: median")
     ax.set(yscale="log", xlabel="generation", ylabel="$\\sigma_t$",
-           title=f"{workflow}, n={n}, ddof={ddof}, $\\lambda$={sampling_bias:g}: "
+           title=f"{workflow}, n_real={n}, ddof={ddof}, $\\lambda$={sampling_bias:g}: "
                  f"median $\\sigma_T$ = {np.median(std[-1]):.3g}")
     ax.legend(loc="lower left")
     return fig
@@ -43,20 +46,22 @@ def explorer_figure(n: int = 100, generations: int = 200, ddof: int = 0, workflo
 
 
 def gaussian_explorer():
-    """Sliders for n, generations, ddof, workflow and sampling bias over chapter 1's exact simulation."""
+    """Sliders for n_real, generations, ddof, workflow and sampling bias over chapter 1's exact simulation.
+
+    The workflow menu offers exactly the exact chain's workflows: it computes those correctly."""
     import ipywidgets as widgets
 
-    def show(n, generations, ddof, workflow, sampling_bias):
-        explorer_figure(n=n, generations=generations, ddof=ddof, workflow=workflow,
+    def show(n_real, generations, ddof, workflow, sampling_bias):
+        explorer_figure(n_real=n_real, generations=generations, ddof=ddof, workflow=workflow,
                         sampling_bias=sampling_bias)
         plt.show()
 
     return widgets.interact(
         show,
-        n=widgets.IntSlider(value=100, min=5, max=2000, step=5, description="n"),
+        n_real=widgets.IntSlider(value=100, min=5, max=2000, step=5, description="n_real"),
         generations=widgets.IntSlider(value=200, min=10, max=5000, step=10, description="generations"),
         ddof=widgets.RadioButtons(options=[0, 1], value=0, description="ddof"),
-        workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
+        workflow=widgets.Dropdown(options=list(EXACT_WORKFLOWS), value="replace", description="workflow"),
         sampling_bias=widgets.FloatSlider(value=1.0, min=0.5, max=1.0, step=0.01, description="λ"),
     )
 
@@ -65,17 +70,17 @@ def gaussian_explorer():
 STATIC_NS = (20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000)
 
 
-def explorer_frames(ns: Sequence[int] = STATIC_NS, generations: int = 200, runs: int = 400,
+def explorer_frames(sizes: Sequence[int] = STATIC_NS, generations: int = 200, runs: int = 400,
                     ddofs: Sequence[int] = (0, 1), points: int = 81, seed: int = 0) -> dict:
     """Precomputed frames {(n, ddof): curves} of the exact chain: simulated mean and median of sigma_t
     over ``runs`` runs, and the theory's mean and median, at ``points`` generations."""
     generations = check_int("generations", generations, 1)
     runs = check_int("runs", runs, 2)
-    if not ns or not ddofs:
-        raise ValueError("ns and ddofs must be non-empty")
+    if not sizes or not ddofs:
+        raise ValueError("sizes and ddofs must be non-empty")
     record = np.unique(np.linspace(0, generations, check_int("points", points, 2)).round().astype(int))
     frames = {}
-    for n in ns:
+    for n in sizes:
         for ddof in ddofs:
             chain = simulate_exact(int(n), generations, runs, ddof=int(ddof), record=record, seed=seed)
             frames[(int(n), int(ddof))] = [
@@ -87,11 +92,11 @@ def explorer_frames(ns: Sequence[int] = STATIC_NS, generations: int = 200, runs:
     return frames
 
 
-def static_explorer(ns: Sequence[int] = STATIC_NS, generations: int = 200, runs: int = 400, seed: int = 0):
+def static_explorer(sizes: Sequence[int] = STATIC_NS, generations: int = 200, runs: int = 400, seed: int = 0):
     """The kernel-free explorer: a slider over n (and a ddof menu) on the exact chain, with theory."""
-    frames = explorer_frames(ns, generations, runs, seed=seed)
+    frames = explorer_frames(sizes, generations, runs, seed=seed)
     return interactive.slider_figure(
-        frames, param_name="n", dropdown_name="ddof", active=list(ns).index(100) if 100 in ns else 0,
+        frames, param_name="n", dropdown_name="ddof", active=list(sizes).index(100) if 100 in sizes else 0,
         title=f"sigma_t over {generations} generations ({runs} exact runs per n)", xaxis="generation",
         yaxis="sigma_t", log_y=True)
 

@@ -38,17 +38,18 @@ STATIC_REMEDIES = ("none", "keep-real", "accumulate", "accumulate-subsample", "f
 def static_explorer_grid(families: Sequence[str] = ("gaussian", "cats"), sizes: Sequence[int] = (20, 50, 100, 200, 500),
                          remedies: Sequence[str] = STATIC_REMEDIES, generations: int = 100, replicates: int = 200,
                          seed: int = 0) -> dict:
-    """Relative-quality curves ``{(n, family): [(generations, curve, label), ...]}`` for the kernel-free explorer."""
+    """Relative-quality curves ``{(n_real, family): [(generations, curve, label), ...]}`` for the kernel-free
+    explorer (``sizes``: the training-set sizes n_real of its slider)."""
     generations = check_int("generations", generations, 1)
     replicates = check_int("replicates", replicates, 2)
     frames = {}
-    for n in sizes:
+    for n_real in sizes:
         for family in families:
-            frames[(int(n), family)] = [
+            frames[(int(n_real), family)] = [
                 (curve.index.to_numpy(), curve.to_numpy(), remedy_label(remedy))
                 for remedy in remedies
                 for curve in [remedy_curve(family, remedy, generations=generations, replicates=replicates, seed=seed,
-                                           n=int(n))]]
+                                           n_real=int(n_real))]]
     return frames
 
 
@@ -62,7 +63,7 @@ def static_explorer(frames: dict, *, title: str = "Remedies: relative quality pe
                                          dash="dash" if "verifier" in label else "solid"))
                     for x, y, label in series] for key, series in frames.items()}
     sizes = list(dict.fromkeys(key[0] for key in styled))
-    return interactive.slider_figure(styled, param_name="items per generation n", dropdown_name="family",
+    return interactive.slider_figure(styled, param_name="items per generation n_real", dropdown_name="family",
                                      title=title, xaxis="generation", yaxis="quality relative to generation 0",
                                      active=sizes.index(100) if 100 in sizes else 0)
 

@@ -1,0 +1,216 @@
+"""Chapter 5's chain: a small language model trained on its own text, generation after generation.
+
+* :func:`prepare_task` reads the corpus once: tokenizer, training blocks, held-out test blocks, fixed
+  held-out prompts, the vocabulary of the training plays, and the n-gram of the same order fitted on
+  all the training text (the reference bar and the text verifier).
+* :func:`ngram_family` and :func:`transformer_family` make the family the loop refits (the
+  transformer fine-tunes one cached pre-trained base every generation, as the study fine-tuned OPT-125m).
+* :class:`TextObserver` measures each generation *as it happens*: held-out loss and perplexity, the
+  real-word rate of continuations of the fixed prompts, and the statistics of the text the generation
+  was trained on (distinct-n, word survival by initial frequency, per-sequence perplexity under the
+  generation-0 model). The new blocks come from :class:`NewBlocks`, the curate hook that sees them
+  before the workflow mixes them with anything else, so nothing is re-sliced afterwards.
+* :func:`simulate_lm` runs the loop with them.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+from ..core.cache import cache_root
+from ..core.loop import LoopCheckpoint, LoopResult, Observation, run_loop
+from ..core.pace import Progress
+from ..core.seeding import generator as make_generator
+from ..core.sources import PoolSource
+from ..core.workflows import WorkflowChoice
+from ..data.text import Corpus, text_to_blocks
+from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
+                            survival_by_frequency, word_counts)
+from ..models.decoding import Decoding
+from ..models.lm import NGramFamily, TransformerFamily, pretrained_base
+from ..models.ngram import NGramModel
+from ..models.tokenizer import ByteTokenizer, CharTokenizer
+from ..models.transformer import TrainConfig, TransformerConfig, token_log_probs
+from ..remedies.text import shared_reference
+
+SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
+TOKENIZERS = ("char", "byte")
+
+
+def speaker_prompts(text: str, prompt_len: int, count: int) -> list[int]:
+    """End positions of ``count`` prompts, evenly spread over ``text``, each ending just after a
+    speaker's name on its own line (``MACBETH.``): the model then writes that speaker's line."""
+    ends = [m.end() for m in re.finditer(r"\n[A-Z][A-Z' ]+\.\n", text) if m.end() >= prompt_len]
+    if len(ends) < count:  # a corpus without speaker lines: evenly spaced windows
+        return [int(e) for e in np.linspace(prompt_len, len(text) - 1, count).round()]
+    return [ends[int(i)] for i in np.linspace(0, len(ends) - 1, count).round()]
+
+
+def _evenly(blocks: torch.Tensor, count: int) -> torch.Tensor:
+    """``count`` blocks evenly spread over ``blocks`` (all of them when there are fewer)."""
+    return blocks[np.linspace(0, blocks.shape[0] - 1, min(count, blocks.shape[0])).round().astype(int)]
+
+
+@dataclass
+class TextTask:
+    """Everything a chain reads from the corpus, prepared once (see :func:`prepare_task`)."""
+
+    corpus: Corpus
+    tokenizer: Any
+    train_ids: torch.Tensor  # the training plays as one token stream
+    train_blocks: torch.Tensor  # (N, block_len)
+    test: torch.Tensor  # (m, prompt_len + block_len + 1): held-out blocks filling the model's context
+    eval_prompts: torch.Tensor  # (n_eval, sample_prompt_len): fixed held-out prompts
+    eval_prompt_texts: list[str]
+    sample_len: int
+    vocabulary: set[str]  # the words of the training plays
+    reference_ngram: NGramModel  # the same n-gram fitted on ALL the training text
+
+    @property
+    def sample_prompt_len(self) -> int:
+        return self.eval_prompts.shape[1]
+
+    @property
+    def corpus_key(self) -> str:
+        """A content hash of the corpus text and the tokenizer's vocabulary (part of the pre-trained base's key)."""
+        return hashlib.sha256((self.corpus.text + "".join(getattr(self.tokenizer, "chars", []))).encode()).hexdigest()[:16]
+
+
+def prepare_task(corpus: Corpus, tokenizer: str = "char", *, block_len: int = 64, prompt_len: int = 64,
+                 test_blocks: int = 200, eval_prompts: int = 32, sample_len: int = 96, order: int = 5,
+                 smoothing: str = "kneser_ney") -> TextTask:
+    """Tokenize ``corpus`` and cut it as the chain needs (the module docstring says what for)."""
+    if not 1 <= sample_len <= prompt_len + block_len - 1:
+        raise ValueError(f"sample_len must be in [1, {prompt_len + block_len - 1}] (prompt_len + block_len - 1), "
+                         f"got {sample_len}")
+    tok = CharTokenizer.from_corpus(corpus) if tokenizer == "char" else ByteTokenizer()
+    train_ids = tok.encode(corpus.train)
+    # Held-out loss on blocks that fill the model's context (prompt + continuation), evenly spread over
+    # the test play; the same blocks for every model and generation.
+    test = _evenly(text_to_blocks(tok.encode(corpus.test), prompt_len + block_len + 1), test_blocks)
+    # Fixed held-out prompts (the test play, just after a speaker's name): samples and the real-word rate.
+    # Samples fill the model's context: prompt + sample = prompt_len + block_len.
+    sample_prompt_len = prompt_len + block_len - sample_len
+    texts = [corpus.test[e - sample_prompt_len: e] for e in speaker_prompts(corpus.test, sample_prompt_len, eval_prompts)]
+    reference = NGramModel(order=order, vocab_size=tok.vocab_size, smoothing=smoothing).fit(train_ids[None, None])
+    return TextTask(corpus, tok, train_ids, text_to_blocks(train_ids, block_len), test,
+                    torch.stack([tok.encode(t) for t in texts]), texts, sample_len,
+                    set(word_counts([corpus.train])), reference)
+
+
+def ngram_family(task: TextTask, *, order: int, smoothing: str, decoding: Decoding, prompt_len: int,
+                 prompt_mode: str) -> tuple[NGramFamily, Callable, dict]:
+    """The n-gram family, the verifier's reference scorer (the n-gram of all training text) and summary extras."""
+    family = NGramFamily(order=order, vocab_size=task.tokenizer.vocab_size, smoothing=smoothing, decoding=decoding,
+                         prompt_len=prompt_len, prompt_mode=prompt_mode)
+    return family, shared_reference(task.reference_ngram.token_log_probs), {}
+
+
+def transformer_family(task: TextTask, config: Mapping[str, Any], *, decoding: Decoding, seed: int,
+                       device: torch.device, progress: bool = False) -> tuple[TransformerFamily, Callable, dict]:
+    """The transformer family: fine-tune the pre-trained base (cached; :func:`pretrained_base`) on each
+    generation's blocks. ``config`` holds the experiment's model and training keys (``d_model``, ``n_layers``,
+    ``n_heads``, ``dropout``, ``base_steps``, ``base_batch_size``, ``lr``, ``weight_decay``, ``base_threads``,
+    ``finetune_steps``, ``batch_size``, ``finetune_lr``, ``prompt_len``, ``block_len``, ``prompt_mode``)."""
+    context = config["prompt_len"] + config["block_len"]
+    model_cfg = TransformerConfig(vocab_size=task.tokenizer.vocab_size, context=context, d_model=config["d_model"],
+                                  n_layers=config["n_layers"], n_heads=config["n_heads"], dropout=config["dropout"])
+    steps = config["base_steps"]
+    base_cfg = TrainConfig(steps=steps, batch_size=config["base_batch_size"], lr=config["lr"],
+                           warmup=max(min(steps // 20, 100), 1), weight_decay=config["weight_decay"],
+                           eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 10, 1))
+    valid = _evenly(text_to_blocks(task.tokenizer.encode(task.corpus.valid), context + 1), 200)
+    base, history = pretrained_base(cache_root(), model_cfg, base_cfg, task.train_ids, task.corpus_key, seed=seed,
+                                    device=device, valid_blocks=valid.to(device), threads=config["base_threads"],
+                                    progress=progress)
+    finetune = TrainConfig(steps=config["finetune_steps"], batch_size=config["batch_size"], lr=config["finetune_lr"],
+                           warmup=max(config["finetune_steps"] // 10, 1), weight_decay=config["weight_decay"])
+    family = TransformerFamily(base, finetune, decoding, config["prompt_len"], seed=seed,
+                               prompt_mode=config["prompt_mode"])
+    extras = {"base_test_loss_nats": float(-token_log_probs(base, task.test.to(device)).double().mean()),
+              "n_parameters": base.n_parameters(), "base_history": history,
+              "finetune_epochs": config["finetune_steps"] * config["batch_size"] / config["n_real"]}
+    return family, shared_reference(lambda b: token_log_probs(base, b[0]).double()[None]), extras
+
+
+class NewBlocks:
+    """A curate hook that keeps each generation's new blocks (those an ``inner`` filter kept, if any) for the
+    observer: the text a generation wrote, before a workflow mixes it with real or older blocks."""
+
+    def __init__(self, inner: Callable | None = None):
+        self.inner, self.blocks = inner, None
+
+    def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model):
+        weights = None if self.inner is None else self.inner(synthetic, generation, generator, model)
+        kept = synthetic if weights is None else synthetic[weights > 0].view(synthetic.shape[0], -1,
+                                                                              synthetic.shape[-1])
+        self.blocks = kept.detach()
+        return weights
+
+
+class TextObserver:
+    """Measures a language-model chain at every generation (see the module docstring).
+
+    Generation 0's model and word counts are kept as artefacts; :meth:`restore` takes them back from a
+    checkpoint, so a resumed run measures its later generations against the same generation 0.
+    """
+
+    def __init__(self, task: TextTask, new_blocks: NewBlocks, *, replicates: int, n_sample_texts: int,
+                 device: torch.device):
+        self.task, self.new_blocks, self.replicates = task, new_blocks, replicates
+        self.n_sample_texts, self.device = n_sample_texts, device
+        self.gen0 = self.initial_counts = None
+
+    def restore(self, artefacts: Mapping[int, Mapping[str, Any]]) -> None:
+        self.gen0, self.initial_counts = artefacts[0]["model"], [dict(c) for c in artefacts[0]["initial_counts"]]
+
+    def __call__(self, model, data: torch.Tensor, t: int, generator: torch.Generator) -> Observation:
+        task, R = self.task, self.replicates
+        loss = -model.token_log_probs(task.test.to(self.device)[None].expand(R, -1, -1)).double().mean(dim=(1, 2))
+        # the model writes from the same held-out prompts every generation
+        out = model.continue_prompts(task.eval_prompts.to(self.device)[None].expand(R, -1, -1), task.sample_len,
+                                     generator=generator)
+        written = [[task.tokenizer.decode(row) for row in out[r].cpu()] for r in range(R)]
+        rates = [real_word_rate([continuation_words(x, task.sample_prompt_len) for x in written[r]], task.vocabulary)
+                 for r in range(R)]
+        artefacts: dict[str, Any] = {"texts": [x[task.sample_prompt_len:] for x in written[0][:self.n_sample_texts]]}
+        if t == 0:
+            self.gen0 = model  # scores every generation's text
+        new = data if t == 0 else self.new_blocks.blocks.to(data.device)
+        ppl = sequence_perplexity(self.gen0.token_log_probs(new)).cpu().numpy()  # (R, n)
+        texts = [[task.tokenizer.decode(row) for row in new[r].cpu()] for r in range(R)]
+        counts = [dict(word_counts(texts[r])) for r in range(R)]
+        if t == 0:
+            self.initial_counts = counts
+            artefacts.update(model=model, initial_counts=counts)
+        survival = [survival_by_frequency(self.initial_counts[r], counts[r], SURVIVAL_BINS) for r in range(R)]
+        with warnings.catch_warnings():  # a count bin without words is NaN in every replicate
+            warnings.simplefilter("ignore", RuntimeWarning)
+            artefacts["survival"] = np.nanmean(np.stack([s["survival"] for s in survival]), axis=0)
+        artefacts.update(survival_words=survival[0]["words"], seq_ppl=ppl.reshape(-1))
+        metrics = {"test_loss_nats": loss, "test_perplexity": torch.exp(loss), "real_word_rate": rates,
+                   **{f"distinct_{n}": [distinct_n(texts[r], n) for r in range(R)] for n in (1, 2, 3)},
+                   "word_survival": [np.mean([w in counts[r] for w in self.initial_counts[r]]) for r in range(R)],
+                   "seq_ppl_median": np.median(ppl, axis=1)}
+        return Observation(metrics=metrics, artefacts=artefacts)
+
+
+def simulate_lm(family, task: TextTask, *, replicates: int, generations: int, n_real: int,
+                n_synthetic: int | None = None, workflow: str | WorkflowChoice = "replace", curate=None,
+                n_sample_texts: int = 4, seed: int = 0, device: torch.device | str = "cpu",
+                checkpoint: LoopCheckpoint | None = None, progress: Progress | None = None) -> LoopResult:
+    """The loop over ``replicates`` chains, each dealt ``n_real`` real training blocks from the corpus;
+    ``n_synthetic`` (default ``n_real``) new blocks are written per generation (``curate`` keeps some)."""
+    device = torch.device(device)
+    new_blocks = NewBlocks(curate)
+    observer = TextObserver(task, new_blocks, replicates=replicates, n_sample_texts=n_sample_texts, device=device)
+    pool = PoolSource(task.train_blocks.to(device), replicates, generator=make_generator(seed, "pool"))
+    return run_loop(family, pool, generations=generations, n_real=n_real, n_synthetic=n_synthetic, workflow=workflow,
+                    seed=seed, observe=observer, curate=new_blocks, checkpoint=checkpoint,
+                    progress=progress or Progress("lm"))
