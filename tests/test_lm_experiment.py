@@ -330,22 +330,6 @@ def test_editing_the_corpus_misses_the_cache(tmp_path):
     assert set(get_experiment("lm").inputs(frozen)["files"]) == {"train.txt", "valid.txt", "test.txt"}
 
 
-def test_beam_search_with_a_reordered_cache_equals_recomputing():
-    from madlib.models.lm import continue_with_cache
-    from madlib.models.transformer import continue_text
-
-    model = build_model(TransformerConfig(vocab_size=30, context=40, d_model=16, n_layers=2, n_heads=2), seed=3)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())) * 0.5)
-    prompt = torch.randint(30, (6, 8), generator=torch.Generator().manual_seed(0))
-    for decoding in (Decoding(beams=4), Decoding(beams=4, repetition_penalty=2.0), Decoding(temperature=0.0)):
-        assert torch.equal(continue_with_cache(model, prompt, 20, decoding), continue_text(model, prompt, 20, decoding))
-    a = continue_with_cache(model, prompt, 20, Decoding(), generator=torch.Generator().manual_seed(1))
-    b = continue_text(model, prompt, 20, Decoding(), generator=torch.Generator().manual_seed(1))
-    assert torch.equal(a, b)
-
-
 def test_every_preset_resolves_and_the_transformer_presets_fit_the_context():
     from madlib.experiments import get_experiment, resolve_config
 

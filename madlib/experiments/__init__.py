@@ -105,6 +105,7 @@ class Experiment:
     inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     memory: Callable[[dict[str, Any]], float] | None = None
     threads: Callable[[dict[str, Any]], int | None] | None = None
+    shortcuts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -115,7 +116,8 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                version: int = 1, presets: Mapping[str, Mapping[str, Any]] | None = None,
                inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
                memory: Callable[[dict[str, Any]], float] | None = None,
-               threads: Callable[[dict[str, Any]], int | None] | None = None):
+               threads: Callable[[dict[str, Any]], int | None] | None = None,
+               shortcuts: Mapping[str, Mapping[str, str]] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
@@ -124,7 +126,10 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
     cannot fit is refused before it allocates anything. ``threads(config)`` is the run's one thread
     policy: torch's CPU threads while it runs (default 1: the chains are many small tensor ops, which
     threads only slow down, by 10-25x on a busy 2-core machine; ``None`` leaves torch's setting; a
-    GPU run is not affected). The code is fingerprinted
+    GPU run is not affected). ``shortcuts`` declares the fast paths: ``{"method": {"exact": "sample"}}``
+    says that ``method="exact"`` is a shortcut of ``method="sample"`` (the plain loop); every shortcut is
+    tested against its reference for every workflow and option it accepts, and must refuse by name what it
+    does not implement (``tests/test_fast_paths.py`` enumerates this registry). The code is fingerprinted
     automatically; ``version`` only needs a bump when a result changes for a reason the code
     fingerprint cannot see.
     """
@@ -141,7 +146,7 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
                                      version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
-                                     threads)
+                                     threads, {k: dict(v) for k, v in (shortcuts or {}).items()})
         return fn
 
     return decorate

@@ -46,6 +46,8 @@ def _gaussian_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"method": ("exact", "sample"), "workflow": WORKFLOWS, "ddof": (0, 1)},
+    # method="exact" draws sufficient statistics instead of samples: a shortcut of the plain loop
+    shortcuts={"method": {"exact": "sample"}},
     # One preset per figure or table of chapter 1, so each is one command:
     # python -m madlib run gaussian --preset NAME [key=value ...]
     presets={

@@ -227,9 +227,6 @@ class GMMFamily:
     """
 
     name = "gmm"
-    # stop every chain at the first iteration where all have converged (the rule before per-chain
-    # stopping); kept for tests that check per-chain stopping changes results only within tol
-    _common_stop = False
 
     def __init__(self, n_components: int = 2, *, max_iter: int = 100, tol: float = 1e-4, reg: float = 1e-6,
                  init: str = "kmeans++", kmeans_iterations: int = 10, min_count: float = 2.0,
@@ -343,8 +340,6 @@ class GMMFamily:
                     pi_new = pi_new / pi_new.sum(1, keepdim=True)
             pi = pi_new
             stop = running & ~reseeded & ((ll - previous_ll).abs() < self.tol)
-            if self._common_stop and not bool(stop.all()):  # the old rule: every chain or none
-                stop = torch.zeros_like(stop)
             if iteration == self.max_iter:
                 stop = running
             if bool(stop.any()):

@@ -40,7 +40,8 @@ from ..core.seeding import child_seed, generator as make_generator, seed_from
 from ..core.validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
-from .transformer import TinyTransformer, TrainConfig, TransformerConfig, build_model, token_log_probs, train
+from .transformer import (TinyTransformer, TrainConfig, TransformerConfig, build_model, continue_text,
+                          token_log_probs, train)
 
 
 def _prompt_blocks(context: torch.Tensor, n: int, generator: torch.Generator | None,
@@ -194,61 +195,6 @@ class NGramFamily:
 
 # ----------------------------------------------------------------------------- transformer
 
-def cached_next_log_probs(model: TinyTransformer) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``tokens (B, T) -> (B, V)`` next-token log-probabilities that reuse the key/value cache
-    whenever every row extends a row of the previous call by one token -- also when beam search
-    reorders and duplicates rows (the cache rows are gathered), so a beam costs what sampling costs.
-    Longer than the context: a sliding window, recomputed."""
-    device = next(model.parameters()).device
-    # integer hash weights: products stay below 2**47 and sums below 2**55, so the hash is exact
-    # (no rounding that could differ between calls); a match is verified before its cache is used
-    weights = torch.randint(1, 2**31, (model.cfg.context,), generator=make_generator(0))
-    state: dict = {"tokens": None, "cache": None, "hash": None}
-
-    def row_hash(tokens: torch.Tensor) -> torch.Tensor:
-        return ((tokens.long() + 1) * weights[: tokens.shape[1]].to(tokens.device)).sum(-1)
-
-    @torch.no_grad()
-    def fn(tokens: torch.Tensor) -> torch.Tensor:
-        tokens = tokens.to(device)
-        if tokens.shape[1] > model.cfg.context:
-            state["tokens"] = state["cache"] = None
-            return torch.log_softmax(model(tokens[:, -model.cfg.context:])[:, -1].float(), dim=-1)
-        prev = state["tokens"]
-        index = None
-        if prev is not None and prev.shape[1] == tokens.shape[1] - 1:
-            prefix = tokens[:, :-1]
-            order = state["hash"].argsort()
-            sorted_hash = state["hash"][order]
-            pos = torch.searchsorted(sorted_hash, row_hash(prefix)).clamp_max(prev.shape[0] - 1)
-            index = order[pos]
-            if not torch.equal(prev[index], prefix):  # a row that extends no earlier row: recompute
-                index = None
-        if index is not None:
-            past = [(k[index], v[index]) for k, v in state["cache"]]
-            logits, cache = model.forward_cached(tokens[:, -1:], past)
-        else:
-            logits, cache = model.forward_cached(tokens)
-        state["tokens"], state["cache"], state["hash"] = tokens, cache, row_hash(tokens)
-        return torch.log_softmax(logits[:, -1].float(), dim=-1)
-
-    return fn
-
-
-@torch.no_grad()
-def continue_with_cache(model: TinyTransformer, prompt: torch.Tensor, n_new: int, decoding: Decoding = Decoding(), *,
-                        generator: torch.Generator | None = None, batch_size: int = 256) -> torch.Tensor:
-    """Continue prompts ``(B, T0)`` by ``n_new`` tokens (beam search with a reordered cache); ``(B, T0 + n_new)``, CPU."""
-    was_training = model.training
-    model.eval()
-    outs = []
-    for start in range(0, prompt.shape[0], batch_size):
-        part = prompt[start : start + batch_size].to(next(model.parameters()).device)
-        outs.append(generate(cached_next_log_probs(model), part, n_new, decoding, generator=generator).cpu())
-    model.train(was_training)
-    return torch.cat(outs) if outs else prompt[:, :0].new_zeros(0, prompt.shape[1] + n_new)
-
-
 class TransformerLM(_LMModel):
     """R fine-tuned transformers (one per replicate) plus decoding options."""
 
@@ -263,7 +209,7 @@ class TransformerLM(_LMModel):
         if prompts.shape[-1] + n_new > context:
             raise ValueError(f"prompt_len + block_len ({prompts.shape[-1]} + {n_new}) must not exceed the "
                              f"model context ({context})")
-        out = [continue_with_cache(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
+        out = [continue_text(m, prompts[r].cpu(), n_new, decoding, generator=_cpu(generator))
                for r, m in enumerate(self.models)]
         return torch.stack(out)
 

@@ -150,44 +150,66 @@ def perplexity(model: TinyTransformer, blocks: torch.Tensor, batch_size: int = 2
     return float(torch.exp(-token_log_probs(model, blocks, batch_size).double().mean()))
 
 
-def next_log_probs_fn(model: TinyTransformer) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``tokens (B, T) -> (B, V)`` log-probabilities of the next token (last ``context`` tokens used)."""
+def next_log_probs_fn(model: TinyTransformer, *, cache: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``tokens (B, T) -> (B, V)``: log-probabilities of the next token (the last ``context`` tokens used).
+
+    With ``cache`` (the default) a call reuses the key/value cache of the previous one whenever every row
+    extends a row of the previous call by one token -- also when beam search reorders and duplicates rows
+    (the cache rows are gathered), so a beam costs what sampling costs. Without it every call recomputes
+    the whole prefix: the plain reference the cached path is tested against for every decoding option.
+    Longer than the context: a sliding window, recomputed."""
     device = next(model.parameters()).device
-    state: dict = {"tokens": None, "cache": None}
 
     @torch.no_grad()
-    def fn(tokens: torch.Tensor) -> torch.Tensor:
+    def plain(tokens: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(model(tokens.to(device)[:, -model.cfg.context:])[:, -1].float(), dim=-1)
+
+    if not cache:
+        return plain
+    # integer hash weights: products stay below 2**47 and sums below 2**55, so the hash is exact
+    # (no rounding that could differ between calls); a match is verified before its cache is used
+    weights = torch.randint(1, 2**31, (model.cfg.context,), generator=make_generator(0))
+    state: dict = {"tokens": None, "cache": None, "hash": None}
+
+    def row_hash(tokens: torch.Tensor) -> torch.Tensor:
+        return ((tokens.long() + 1) * weights[: tokens.shape[1]].to(tokens.device)).sum(-1)
+
+    @torch.no_grad()
+    def cached(tokens: torch.Tensor) -> torch.Tensor:
         tokens = tokens.to(device)
-        prev = state["tokens"]
-        if tokens.shape[1] > model.cfg.context:  # sliding window: positions shift, no cache
+        if tokens.shape[1] > model.cfg.context:
             state["tokens"] = state["cache"] = None
-            return torch.log_softmax(model(tokens[:, -model.cfg.context :])[:, -1].float(), dim=-1)
-        if (prev is not None and prev.shape[0] == tokens.shape[0] and prev.shape[1] == tokens.shape[1] - 1
-                and torch.equal(prev, tokens[:, :-1])):
-            # the same rows grew by one token (sampling): reuse the key/value cache
-            logits, cache = model.forward_cached(tokens[:, -1:], state["cache"])
-        else:  # first call, or rows were reordered (beam search): recompute
-            logits, cache = model.forward_cached(tokens)
-        state["tokens"], state["cache"] = tokens, cache
+            return plain(tokens)
+        prev, index = state["tokens"], None
+        if prev is not None and prev.shape[1] == tokens.shape[1] - 1:
+            prefix = tokens[:, :-1]
+            order = state["hash"].argsort()
+            pos = torch.searchsorted(state["hash"][order], row_hash(prefix)).clamp_max(prev.shape[0] - 1)
+            index = order[pos]
+            if not torch.equal(prev[index], prefix):  # a row that extends no earlier row: recompute
+                index = None
+        if index is not None:
+            logits, kv = model.forward_cached(tokens[:, -1:], [(k[index], v[index]) for k, v in state["cache"]])
+        else:
+            logits, kv = model.forward_cached(tokens)
+        state["tokens"], state["cache"], state["hash"] = tokens, kv, row_hash(tokens)
         return torch.log_softmax(logits[:, -1].float(), dim=-1)
 
-    return fn
+    return cached
 
 
 @torch.no_grad()
 def continue_text(model: TinyTransformer, prompt: torch.Tensor, n_new: int, decoding: Decoding = Decoding(), *,
-                  generator: torch.Generator | None = None, batch_size: int = 512) -> torch.Tensor:
-    """Continue prompts ``(B, T0)`` by ``n_new`` tokens with ``decoding``; returns ``(B, T0 + n_new)`` on the CPU."""
+                  generator: torch.Generator | None = None, batch_size: int = 256, cache: bool = True) -> torch.Tensor:
+    """Continue prompts ``(B, T0)`` by ``n_new`` tokens with ``decoding``; returns ``(B, T0 + n_new)`` on the CPU.
+    ``cache=False`` recomputes every prefix (the slow reference of :func:`next_log_probs_fn`)."""
     was_training = model.training
     model.eval()
-    fn = next_log_probs_fn(model)
     device = next(model.parameters()).device
-    outs = []
-    for start in range(0, prompt.shape[0], batch_size):
-        part = prompt[start : start + batch_size].to(device)
-        outs.append(generate(fn, part, n_new, decoding, generator=generator).cpu())
+    outs = [generate(next_log_probs_fn(model, cache=cache), prompt[start: start + batch_size].to(device), n_new,
+                     decoding, generator=generator).cpu() for start in range(0, prompt.shape[0], batch_size)]
     model.train(was_training)
-    return torch.cat(outs)
+    return torch.cat(outs) if outs else prompt[:, :0].new_zeros(0, prompt.shape[1] + n_new)
 
 
 # ----------------------------------------------------------------------------- training

@@ -79,7 +79,7 @@ def plot_scoreboard(table: pd.DataFrame, *, threshold: float = 0.75):
     return fig
 
 
-def plot_sweeps(table: pd.DataFrame, *, n: int = 100, generations: int | None = None):
+def plot_sweeps(table: pd.DataFrame, *, n_real: int = 100, generations: int | None = None):
     """The three remedy sweeps, one panel each, a line per family; Gaussian theory where it exists."""
     sweeps = list(dict.fromkeys(table["sweep"]))
     fig, axes = plt.subplots(1, len(sweeps), figsize=(5.2 * len(sweeps), 4.2), squeeze=False)
@@ -92,7 +92,7 @@ def plot_sweeps(table: pd.DataFrame, *, n: int = 100, generations: int | None = 
                     color=colours.get(family), label=family)
         grid = np.linspace(part["value"].min(), part["value"].max(), 200)
         if sweep == "kept real fraction" and generations:
-            ax.plot(grid, np.sqrt([theory.kept_fraction_variance(n, f, generations) for f in grid]),
+            ax.plot(grid, np.sqrt([theory.kept_fraction_variance(n_real, f, generations) for f in grid]),
                     **THEORY_STYLE, label="Gaussian theory")
         if sweep == "detector miss rate":
             share = 4 * grid / (1 + 4 * grid)

@@ -45,6 +45,10 @@ def explorer_figure(n_real: int = 100, blue: int = 10, generations: int = 300, w
     return fig
 
 
+#: The workflows the explorer offers (the chain runs each through the loop, with its default options).
+WORKFLOW_MENU = WORKFLOWS
+
+
 def cats_explorer():
     """The ipywidgets explorer: number of cats, blue share, generations, workflow, kept real share (replace)."""
     import ipywidgets as widgets
@@ -63,7 +67,7 @@ def cats_explorer():
         n_real=widgets.IntSlider(value=100, min=10, max=1000, step=10, description="cats"),
         blue_percent=widgets.IntSlider(value=10, min=1, max=50, step=1, description="blue %"),
         generations=widgets.IntSlider(value=300, min=20, max=2000, step=20, description="generations"),
-        workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
+        workflow=widgets.Dropdown(options=list(WORKFLOW_MENU), value="replace", description="workflow"),
         kept_real_fraction=widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="kept real"),
     )
 

@@ -45,6 +45,10 @@ def explorer_figure(n_real: int = 100, generations: int = 200, ddof: int = 0, wo
 
 
 
+#: The workflows the live explorer offers: exactly those the exact chain implements.
+WORKFLOW_MENU = EXACT_WORKFLOWS
+
+
 def gaussian_explorer():
     """Sliders for n_real, generations, ddof, workflow and sampling bias over chapter 1's exact simulation.
 
@@ -61,7 +65,7 @@ def gaussian_explorer():
         n_real=widgets.IntSlider(value=100, min=5, max=2000, step=5, description="n_real"),
         generations=widgets.IntSlider(value=200, min=10, max=5000, step=10, description="generations"),
         ddof=widgets.RadioButtons(options=[0, 1], value=0, description="ddof"),
-        workflow=widgets.Dropdown(options=list(EXACT_WORKFLOWS), value="replace", description="workflow"),
+        workflow=widgets.Dropdown(options=list(WORKFLOW_MENU), value="replace", description="workflow"),
         sampling_bias=widgets.FloatSlider(value=1.0, min=0.5, max=1.0, step=0.01, description="λ"),
     )
 

@@ -33,6 +33,10 @@ def explorer_figure(dataset: str = "grid25", workflow: str = "replace", sampling
 
 
 
+#: The workflows the explorer offers (the gmm experiment runs each through the loop, default options).
+WORKFLOW_MENU = WORKFLOWS
+
+
 def mixture_explorer():
     """Sliders for data set, workflow, lambda, the share of candidates kept (cherry-picking), synthetic share and generations (live kernel only)."""
     import ipywidgets as widgets
@@ -45,7 +49,7 @@ def mixture_explorer():
     return widgets.interact_manual(
         show,
         dataset=widgets.Dropdown(options=list(TOY_DATASETS), value="grid25", description="data"),
-        workflow=widgets.Dropdown(options=list(WORKFLOWS), value="replace", description="workflow"),
+        workflow=widgets.Dropdown(options=list(WORKFLOW_MENU), value="replace", description="workflow"),
         sampling_bias=widgets.FloatSlider(value=1.0, min=0.5, max=1.0, step=0.05, description="λ"),
         keep_fraction=widgets.FloatSlider(value=1.0, min=0.3, max=1.0, step=0.05, description="keep share"),
         synthetic_ratio=widgets.FloatSlider(value=1.0, min=0.25, max=9.0, step=0.25, description="n_s / n_r"),

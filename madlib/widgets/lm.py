@@ -16,8 +16,9 @@ def explorer_figure(model: str = "ngram", workflow: str = "replace", temperature
                   repetition_penalty: float = 1.0, kept_real_fraction: float = 0.0, generations: int | None = None):
     """Run (cached) experiment ``lm`` with these settings and draw test perplexity and distinct-2."""
     overrides = dict(model=model, workflow=workflow, temperature=float(temperature), beams=int(beams),
-                     repetition_penalty=float(repetition_penalty),
-                     kept_real_fraction=float(kept_real_fraction) if workflow == "replace" else 0.0)
+                     repetition_penalty=float(repetition_penalty))
+    if kept_real_fraction:  # an option of the replace workflow: refused with any other, never ignored
+        overrides["kept_real_fraction"] = float(kept_real_fraction)
     if generations is not None:
         overrides["generations"] = int(generations)
     if model == "transformer":
@@ -73,13 +74,17 @@ def browse_generations(result) -> widgets.Widget:
     return widgets.VBox([widgets.HBox([generation, prompt]), out])
 
 
+#: The workflows the explorer offers (the lm experiment runs each through the loop).
+WORKFLOW_MENU = ("replace", "accumulate", "augment")
+
+
 def text_explorer() -> widgets.Widget:
     """``interact`` over the n-gram loop's settings (each setting runs once, then it is cached)."""
     return widgets.interactive(
         explorer_figure,
         {"manual": True, "manual_name": "run"},
         model=widgets.fixed("ngram"),
-        workflow=widgets.Dropdown(options=["replace", "accumulate", "augment"], value="replace"),
+        workflow=widgets.Dropdown(options=list(WORKFLOW_MENU), value="replace"),
         temperature=widgets.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1),
         beams=widgets.IntSlider(value=1, min=1, max=5),
         repetition_penalty=widgets.FloatSlider(value=1.0, min=1.0, max=2.0, step=0.1),
