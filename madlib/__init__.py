@@ -14,14 +14,16 @@ from .core.config import SCALES, get_device, get_scale, scaled
 from .core.seeding import generator as make_generator
 from .core.loop import LoopResult, Observation, run_loop
 from .core.sources import DistributionSource, PoolSource
-from .core.workflows import WORKFLOWS
+from .core.workflows import WORKFLOWS, configure
 from .experiments import ExperimentResult, list_experiments, run_experiment
-from .plots.style import PALETTE, glue, save_figure, use_house_style
+from .plots.glue import glue, glue_values
+from .plots.interactive import show
+from .plots.style import PALETTE, save_figure, use_house_style
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SCALES", "WORKFLOWS", "PALETTE", "ExperimentResult", "LoopResult", "Observation", "DistributionSource",
-    "PoolSource", "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop",
-    "glue", "save_figure", "scaled", "use_house_style",
+    "PoolSource", "configure", "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop",
+    "glue", "glue_values", "save_figure", "scaled", "show", "use_house_style",
 ]

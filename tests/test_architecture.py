@@ -119,3 +119,38 @@ def test_presets_name_the_books_configurations():
     assert resolve_config("gaussian", preset="essay")["generations"] == 999
     with pytest.raises(ValueError, match="unknown preset"):
         resolve_config("gaussian", preset="nope")
+
+
+CHAPTER_KEYS = {"01_gaussian": "gaussian", "02_cats": "cats", "03_gmm": "gmm", "04_vae": "vae", "05_lm": "lm",
+                "06_remedies": "remedies", "09_questions": "questions"}
+
+
+def _chapter_imports(path: Path) -> list[str]:
+    import ast
+
+    modules = []
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        # IPython magics (%pip) become `pass`, keeping their indentation
+        source = "\n".join(line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith("%") else line
+                           for line in "".join(cell["source"]).splitlines())
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("madlib"):
+                modules += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                modules += [a.name for a in node.names if a.name.startswith("madlib")]
+    return modules
+
+
+@pytest.mark.parametrize("chapter", sorted(p.stem for p in (REPO / "chapters").glob("*.ipynb")))
+def test_chapters_import_the_facade_and_their_own_modules_only(chapter):
+    """ARCHITECTURE.md's setup cell: the facade, theory, and the chapter's own plots, widgets and exercises."""
+    key = CHAPTER_KEYS.get(chapter, chapter.split("_", 1)[1])
+    allowed = {"madlib", f"madlib.plots.{key}", f"madlib.widgets.{key}", f"madlib.exercises.{key}"}
+    for module in _chapter_imports(REPO / "chapters" / f"{chapter}.ipynb"):
+        parent = module.rsplit(".", 1)[0]
+        ok = (module in allowed or parent in allowed and parent != "madlib" or module.startswith("madlib.theory")
+              or parent == "madlib" and module.split(".")[1] in __import__("madlib").__all__
+              or module in {f"madlib.{p}" for p in ("plots", "widgets", "exercises")})
+        assert ok, f"{chapter} imports {module}; chapters use the facade and their own plots/widgets/exercises"

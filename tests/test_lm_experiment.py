@@ -255,7 +255,7 @@ def test_verifier_keeps_what_real_text_finds_plausible_self_likelihood_what_the_
     cands = torch.stack([_text_blocks(english, 4), _text_blocks(gibberish, 4)], dim=1).reshape(8, 32)
     cands = cands[None].repeat(2, 1, 1)
     is_english = torch.tensor([1.0, 0.0] * 4).repeat(2, 1)
-    verifier = ContinuationFilter("verifier", 4, 16, shared_reference(reference.token_log_probs))
+    verifier = ContinuationFilter("learned-verifier", 4, 16, shared_reference(reference.token_log_probs))
     gen = torch.Generator().manual_seed(0)
     assert torch.equal(verifier(cands, 1, gen, generator_model), is_english)
     self_filter = ContinuationFilter("self-likelihood", 4, 16)
@@ -263,7 +263,7 @@ def test_verifier_keeps_what_real_text_finds_plausible_self_likelihood_what_the_
     with pytest.raises(ValueError, match="curate"):
         ContinuationFilter("oracle", 4, 16)
     with pytest.raises(ValueError, match="reference"):
-        ContinuationFilter("verifier", 4, 16)
+        ContinuationFilter("learned-verifier", 4, 16)
 
 
 def test_fit_drops_zero_weight_blocks_and_prompts_only_from_kept_blocks():
@@ -281,7 +281,7 @@ def test_fit_drops_zero_weight_blocks_and_prompts_only_from_kept_blocks():
 def test_lm_curation_runs_through_the_loop_and_the_verifier_keeps_plausible_text():
     config = dict(SMALL, generations=1)
     none = run_experiment("lm", **config).summary
-    verifier = run_experiment("lm", curate="verifier", **config).summary
+    verifier = run_experiment("lm", curate="learned-verifier", **config).summary
     picky = run_experiment("lm", curate="self-likelihood", keep_fraction=0.25, **config).summary
     assert none["n_candidates"] == SMALL["n_real"] and verifier["n_candidates"] == 2 * SMALL["n_real"]
     assert picky["n_candidates"] == 4 * SMALL["n_real"]
@@ -297,9 +297,9 @@ def test_bad_curation_parameters_raise_value_errors():
         run_experiment("lm", curate="oracle", **SMALL)
     for bad in (0.0, 1.5, -0.5):
         with pytest.raises(ValueError, match="keep_fraction"):
-            run_experiment("lm", curate="verifier", keep_fraction=bad, **SMALL)
+            run_experiment("lm", curate="learned-verifier", keep_fraction=bad, **SMALL)
     with pytest.raises(ValueError, match="kept_real_fraction"):
-        run_experiment("lm", curate="verifier", kept_real_fraction=0.2, **SMALL)
+        run_experiment("lm", curate="learned-verifier", kept_real_fraction=0.2, **SMALL)
 
 
 def test_continuation_words_and_real_word_rate_known_values():

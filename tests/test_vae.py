@@ -243,21 +243,21 @@ def test_curation_arguments_are_checked(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="curate"):
         image_curator("best", n_keep=5, n_drawn=10)
     with pytest.raises(ValueError, match="classifier"):
-        image_curator("verifier", n_keep=5, n_drawn=10)
+        image_curator("learned-verifier", n_keep=5, n_drawn=10)
     monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
     with pytest.raises(ValueError, match="curate"):
         run_experiment("vae", curate="best-looking")
     for bad in (0.0, 1.5, -0.2):
         with pytest.raises(ValueError, match="keep_fraction"):
-            run_experiment("vae", curate="verifier", keep_fraction=bad)
+            run_experiment("vae", curate="learned-verifier", keep_fraction=bad)
     with pytest.raises(ValueError, match="kept_real_fraction"):
-        run_experiment("vae", curate="verifier", kept_real_fraction=0.1)
+        run_experiment("vae", curate="learned-verifier", kept_real_fraction=0.1)
 
 
 def test_curated_runs_draw_more_candidates_and_share_generation_zero(tmp_path, monkeypatch):
     monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
     small = dict(SMALL, generations=1)
-    verified = run_experiment("vae", progress=False, curate="verifier", keep_fraction=0.25, **small)
+    verified = run_experiment("vae", progress=False, curate="learned-verifier", keep_fraction=0.25, **small)
     assert verified.summary["n_synthetic"] == 100 and verified.summary["n_candidates"] == 400
     selfish = run_experiment("vae", progress=False, curate="self-likelihood", **small)
     assert selfish.summary["n_candidates"] == 200

@@ -11,7 +11,8 @@ from madlib.theory import wright_fisher as wf
 
 
 def test_the_papers_numbers():
-    # SOURCES.md section 2: M=100, p=0.1 -> about 51 to lose, 190 to fix, 65 overall
+    # the cats illustration of the "Curse of Recursion" authors: M=100, p=0.1 -> about 51 to lose, 190 to fix,
+    # 65 overall
     assert wf.mean_time_to_loss(0.1, 100) == pytest.approx(51.17, abs=0.01)
     assert wf.mean_time_to_fixation(0.1, 100) == pytest.approx(189.65, abs=0.01)
     assert wf.mean_time_to_absorption(0.1, 100) == pytest.approx(65.02, abs=0.01)

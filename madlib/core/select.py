@@ -75,3 +75,15 @@ def largest_remainder(shares: torch.Tensor, n: int) -> torch.Tensor:
         order = torch.argsort(exact - counts, descending=True, stable=True)
         counts[order[:short]] += 1
     return counts.to(torch.int64)
+
+
+def random_subset(generator: torch.Generator, replicates: int, size: int, k: int,
+                  device: torch.device | str | None = None) -> torch.Tensor:
+    """Indices ``(R, k)`` of a uniform random k-subset of ``range(size)`` per replicate (the library's one way).
+
+    The k smallest of ``size`` uniform keys: their positions are a uniform k-subset, in the order of
+    the keys (so also a uniform random order). ``topk`` costs O(size), a full argsort O(size log size).
+    """
+    keys = torch.rand(replicates, size, generator=generator, device=generator.device)
+    chosen = keys.topk(min(k, size), dim=1, largest=False, sorted=True).indices
+    return chosen if device is None else chosen.to(device)

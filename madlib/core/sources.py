@@ -11,6 +11,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import torch
 
+from .select import random_subset
 from .validation import check_int
 
 Sampler = Callable[[int, int, torch.Generator], torch.Tensor]
@@ -55,9 +56,8 @@ class PoolSource:
             raise ValueError("pool must be a non-empty tensor of shape (N, *event_shape)")
         self.pool = pool
         self.replicates = check_int("replicates", replicates, 1)
-        gen_device = generator.device if generator is not None else torch.device("cpu")
-        keys = torch.rand(self.replicates, pool.shape[0], generator=generator, device=gen_device)
-        self.order = keys.argsort(dim=1).to(pool.device)
+        self.order = random_subset(generator or torch.Generator(), self.replicates, pool.shape[0], pool.shape[0],
+                                   pool.device)  # a random order of the whole pool per replicate
         self.cursor = 0
 
     def state_dict(self) -> dict:

@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from .select import random_subset
 from .sources import RealSource
 
 Weights = torch.Tensor | None
@@ -77,18 +78,6 @@ def gather_rows(data: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``data[r, index[r]]`` for every replicate r."""
     rows = torch.arange(data.shape[0], device=data.device)[:, None]
     return data[rows, index]
-
-
-def random_subset(generator: torch.Generator, replicates: int, size: int, k: int,
-                  device: torch.device | str | None = None) -> torch.Tensor:
-    """Indices ``(R, k)`` of a uniform random k-subset of ``range(size)`` per replicate (the library's one way).
-
-    The k smallest of ``size`` uniform keys: their positions are a uniform k-subset, in the order of
-    the keys (so also a uniform random order). ``topk`` costs O(size), a full argsort O(size log size).
-    """
-    keys = torch.rand(replicates, size, generator=generator, device=generator.device)
-    chosen = keys.topk(min(k, size), dim=1, largest=False, sorted=True).indices
-    return chosen if device is None else chosen.to(device)
 
 
 def _with_real(step: Step, real: torch.Tensor) -> tuple[torch.Tensor, Weights]:

@@ -13,7 +13,6 @@ import torch
 from ..core.validation import check_float
 
 YELLOW_HUE = 55.0
-GREEN_HUE = 120.0
 BLUE_HUE = 215.0
 
 #: Named hue ranges [start, end) in degrees; red wraps around 0.

@@ -68,6 +68,9 @@ def _gaussian_memory(config: dict) -> float:
         "sampling-bias": {"n_real": 1000, "generations": 200, "replicates": 500},
         # the four workflows (workflow=replace|augment|fresh|accumulate)
         "workflows": {"n_real": 100, "generations": 100, "replicates": 1000},
+        # the questions page: ddof=1 (unbiased) at n=1000, mean against median of the variance
+        "questions-martingale": {"n_real": 1000, "ddof": 1, "generations": scaled(smoke=299, default=999),
+                                 "replicates": scaled(smoke=2000, default=10000)},
     },
 )
 def run_gaussian(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -128,7 +131,8 @@ def final_summary(final_mean: np.ndarray, final_std: np.ndarray, record: np.ndar
 
 
 # sigma^2 after 100 iterations / initial, mean / median: the public sweep of the
-# "Collapse or Thrive?" study (d=1, MLE, 100 iterations, 100 seeds), SOURCES.md section 1.
+# "Collapse or Thrive?" study (Kazdan et al. 2024, references.bib: kazdan2024collapse; d=1, MLE,
+# 100 iterations, 100 seeds), from its public sweep.
 PUBLISHED_SWEEP = {
     ("replace", 32): (0.073, 0.0024), ("replace", 100): (0.309, 0.141), ("replace", 316): (0.703, 0.530),
     ("accumulate", 32): (0.955, 0.869), ("accumulate", 100): (0.997, 0.975), ("accumulate", 316): (1.008, 0.986),
@@ -165,8 +169,8 @@ def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:
              "replicates": check_int("replicates", config["replicates"], 1), "ddof": config["ddof"]}
     points = [{"workflow": workflow, "n": n} for workflow, n in PUBLISHED_SWEEP]
     # common random numbers: every (workflow, n) cell runs on the run's seed, as the study's seeds did.
-    # In-process: a cell takes about 0.05 s at default, and starting worker processes made chapter 1
-    # slower (17.1 s against 12.9 s cold), unless a Dask cluster is named.
+    # In-process (unless a Dask cluster is named): a cell is far cheaper than starting a worker process
+    # (benchmarks/README.md has the measurement).
     rows = ctx.sweep(partial(sweep_cell, **fixed), points, seed=config["seed"], fixed=fixed, desc="gaussian-sweep",
                      common_seed=True, backend=None if os.environ.get("MADLIB_DASK_SCHEDULER") else "inline")
     table = pd.DataFrame(rows)

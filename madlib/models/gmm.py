@@ -87,7 +87,7 @@ class GMMModel:
         R = max(x.shape[0], weights.shape[0])
         if weights.shape[0] != R:  # one model scoring R data sets, or R models scoring one shared set
             weights, means, covs = weights.expand(R, -1), means.expand(R, -1, -1), covs.expand(R, -1, -1, -1)
-        K, N, d = weights.shape[1], x.shape[1], x.shape[2]
+        K, N = weights.shape[1], x.shape[1]
         # one data set shared by every model (R = 1 or expanded): its features are built once, and
         # all R * K components score it in one plain matmul
         shared = x.shape[0] == 1 or x.stride(0) == 0
@@ -97,16 +97,12 @@ class GMMModel:
         precision, log_det, ok = _precision_and_log_det(covs)
         if not bool(ok.all()):
             torch.linalg.cholesky(covs)  # raises for a covariance that is not positive definite, as it always did
-        centred_means = means - centre
-        projected = (precision @ centred_means[..., None])[..., 0]  # P mu
-        coef = torch.cat([(centred_means * projected).sum(-1, keepdim=True), -2 * projected,
-                          precision.flatten(-2)], -1)  # rows c with c . features = Mahalanobis distance
+        # the E step's one log-density: rows c with c . [1, x, vec(x x')] = log(pi_k N(x | mu_k, Sigma_k))
+        coef = _log_joint_coefficients(weights, means - centre, precision, log_det)
         if shared:
-            mahalanobis = (coef.reshape(R * K, -1) @ features_t[0]).view(R, K, N)
+            log_joint = (coef.reshape(R * K, -1) @ features_t[0]).view(R, K, N)
         else:
-            mahalanobis = torch.bmm(coef, features_t)
-        log_weight = torch.where(weights > 0, weights.clamp_min(1e-300).log(), torch.full_like(weights, -math.inf))
-        log_joint = mahalanobis.clamp_min_(0).mul_(-0.5).add_((log_weight - 0.5 * (log_det + d * LOG_2PI))[..., None])
+            log_joint = torch.bmm(coef, features_t)
         peak = log_joint.amax(1, keepdim=True)  # (R, 1, N); finite: every model has a live component
         return peak[:, 0] + log_joint.sub_(peak).exp_().sum(1).log_()
 
@@ -184,28 +180,6 @@ def _features_t(x: torch.Tensor) -> torch.Tensor:
         for j in range(d):
             torch.mul(xt[:, i], xt[:, j], out=out[:, 1 + d + i * d + j])
     return out
-
-
-def _component_log_prob(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor, chol: torch.Tensor,
-                        features: torch.Tensor | None = None) -> torch.Tensor:
-    """log(pi_k N(x_n | mu_k, Sigma_k)) for every replicate, component and item: (R, K, N).
-
-    The Mahalanobis term x'Px - 2 x'P mu + mu'P mu is linear in the features
-    [1, x, x x'], so all components cost one (R, K, F) x (R, F, N) matmul instead
-    of an (R, K, N, d) tensor of differences (callers centre x to avoid cancellation).
-    """
-    d = x.shape[-1]
-    eye = torch.eye(d, dtype=chol.dtype, device=chol.device).expand_as(chol)
-    chol_inv = torch.linalg.solve_triangular(chol, eye, upper=False)
-    precision = chol_inv.transpose(-1, -2) @ chol_inv  # (R, K, d, d)
-    projected = (precision @ means[..., None])[..., 0]  # P mu
-    coef = torch.cat([(means * projected).sum(-1, keepdim=True), -2 * projected, precision.flatten(-2)], -1)
-    if features is None:
-        features = _features(x)
-    mahalanobis = torch.bmm(coef, features.transpose(1, 2)).clamp_min(0)  # (R, K, N)
-    log_det = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (R, K)
-    log_weight = torch.where(weights > 0, weights.clamp_min(1e-300).log(), torch.full_like(weights, -math.inf))
-    return (log_weight - 0.5 * (log_det + d * LOG_2PI))[..., None] - 0.5 * mahalanobis
 
 
 class GMMFamily:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable
 
 import torch
 

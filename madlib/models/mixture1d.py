@@ -3,6 +3,12 @@
 With two components it places one on each hue cluster and draws no green cats; only
 sampling error is left, and the blue component drifts like a Wright-Fisher category.
 The too-simple model is one Gaussian (:class:`madlib.models.gaussian.GaussianFamily`).
+
+Why a second EM beside :class:`madlib.models.gmm.GMMFamily` (the course's tuned, batched,
+any-dimension EM with one log-density for the E step and scoring): chapter 2 shows EM to readers
+who meet it for the first time, and these forty lines -- a z-score log-density, responsibilities,
+weighted moments -- are the version a learner can read in one sitting. Its results are those of
+``GMMFamily(d = 1)`` up to initialisation; it is not a fast path of it (nothing chooses between them).
 """
 from __future__ import annotations
 

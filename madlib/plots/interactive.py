@@ -23,9 +23,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.basedatatypes import BaseTraceType
 
-# Okabe-Ito, in the order of the matplotlib house cycle (madlib.plots.style.CYCLE), so a series
-# keeps its colour between the static figure and the explorer.
-HOUSE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+from .style import CYCLE
+
+# The matplotlib house cycle itself, so a series keeps its colour between the static figure and the explorer.
+HOUSE_COLOURS = tuple(CYCLE)
 DASHES = ("solid", "dash", "dashdot", "dot", "longdash", "longdashdot")
 
 # One curve: a ready Plotly trace, or (x, y, label) drawn as a line in the house style.

@@ -99,8 +99,8 @@ def plot_sweeps(table: pd.DataFrame, *, n_real: int = 100, generations: int | No
             ax.plot(grid, np.sqrt([theory.mixed_fixed_point_variance(s, 0.8) for s in share]), **THEORY_STYLE,
                     label="Gaussian theory")
         if sweep == "tail reweighting strength":
-            ax.axvline(2 / n, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
-            ax.annotate("2/n", (2 / n, ax.get_ylim()[1]), xytext=(3, -12), textcoords="offset points", fontsize=9)
+            ax.axvline(2 / n_real, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
+            ax.annotate("2/n", (2 / n_real, ax.get_ylim()[1]), xytext=(3, -12), textcoords="offset points", fontsize=9)
             ax.set_yscale("log")
         ax.axhline(1.0, color=PALETTE["grey"], linewidth=0.8)
         ax.set(xlabel=sweep, ylabel="final quality relative to generation 0", title=sweep.capitalize())

@@ -90,17 +90,3 @@ def save_figure(fig, path: str | Path, **kwargs) -> Path:
     fig.savefig(buffer, format=(path.suffix.lstrip(".") or "png"), **kwargs)
     return atomic_write_bytes(path, buffer.getvalue())
 
-
-
-
-def glue(name: str, value, display: bool = False) -> None:
-    """``myst_nb.glue`` for a number in the prose: numpy scalars become plain floats (myst-nb formats
-    ``{glue:text}`name:.2f``` from the text repr, which ``np.float64(...)`` breaks) and a value a
-    small run could not produce (None) becomes NaN, printed as "nan" rather than failing the build."""
-    from myst_nb import glue as myst_glue  # the book's tooling; only notebooks call this
-
-    if value is None:
-        value = float("nan")
-    elif hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
-        value = value.item()
-    myst_glue(name, value, display=display)

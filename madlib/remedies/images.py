@@ -3,7 +3,7 @@
 The generator draws more candidates than it needs; a filter keeps ``n_keep`` of them (weight 1) and
 drops the rest (weight 0) through :func:`madlib.core.loop.run_loop`'s ``curate`` hook.
 
-* ``"verifier"`` (:class:`ClassifierVerifier`) -- the digit classifier trained once on *real* digits
+* ``"learned-verifier"`` (:class:`ClassifierVerifier`) -- the digit classifier trained once on *real* digits
   judges: per predicted class it keeps the candidates it is most confident about, as many as the real
   class frequencies ask for, so kept digits look real and every class stays alive.
 * ``"self-likelihood"`` -- the generator judges itself: keep the candidates with the highest ELBO under
@@ -81,9 +81,9 @@ def image_curator(curate: str, *, n_keep: int, n_drawn: int, classifier=None, cl
     n_drawn = check_int("n_drawn", n_drawn, n_keep)
     if curate == "none":
         return None
-    if curate == "verifier":
+    if curate == "learned-verifier":
         if classifier is None or class_shares is None:
-            raise ValueError("curate='verifier' needs the classifier of real digits and the real class_shares")
+            raise ValueError("curate='learned-verifier' needs the classifier of real digits and the real class_shares")
         return ClassifierVerifier(classifier, class_shares, n_keep)
     # keep_fraction * n_drawn rounds back to exactly n_keep
     return SelfLikelihoodFilter(keep_fraction=n_keep / n_drawn)

@@ -20,8 +20,9 @@ from .filters import LearnedVerifier, ProvenanceFilter, SelfLikelihoodFilter, Ta
 
 LogProb = Callable[[torch.Tensor], torch.Tensor]
 
-#: The curation choices of the ``vae`` and ``lm`` experiments (their own verifiers, see images/text).
-CURATIONS = ("none", "verifier", "self-likelihood")
+#: The curation choices of the ``vae`` and ``lm`` experiments: a judge trained on real data (the registry's
+#: ``learned-verifier``; see images/text) or the generator's own likelihood.
+CURATIONS = ("none", "learned-verifier", "self-likelihood")
 
 
 @dataclass(frozen=True)

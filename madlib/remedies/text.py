@@ -30,7 +30,7 @@ def continuation_log_likelihood(token_log_probs: torch.Tensor, prompt_len: int) 
 class ContinuationFilter:
     """A ``curate`` hook: keep the ``n_keep`` candidate blocks whose continuations score highest.
 
-    ``mode="verifier"``: a model that knows real text judges -- ``reference(blocks (R, m, L))``
+    ``mode="learned-verifier"``: a model that knows real text judges -- ``reference(blocks (R, m, L))``
     returns its token log-probabilities ``(R, m, L - 1)``. ``mode="self-likelihood"``: the model
     that generated the candidates judges them (cherry-picking by its own taste: sampling bias).
     The score is the per-byte log-likelihood of the continuation (:func:`continuation_log_likelihood`).
@@ -40,13 +40,13 @@ class ContinuationFilter:
         self.mode = check_choice("curate", mode, CURATIONS[1:])
         self.n_keep = check_int("n_keep", n_keep, 1)
         self.prompt_len = check_int("prompt_len", prompt_len, 1)
-        if self.mode == "verifier" and reference is None:
-            raise ValueError("curate='verifier' needs a reference model (token log-probabilities of real text)")
+        if self.mode == "learned-verifier" and reference is None:
+            raise ValueError("curate='learned-verifier' needs a reference model (token log-probabilities of real text)")
         self.reference = reference
 
     def scores(self, synthetic: torch.Tensor, model) -> torch.Tensor:
         """Per-byte log-likelihood ``(R, m)`` of each candidate's continuation under the judge."""
-        judge = self.reference if self.mode == "verifier" else model.token_log_probs
+        judge = self.reference if self.mode == "learned-verifier" else model.token_log_probs
         return continuation_log_likelihood(judge(synthetic), self.prompt_len).to(synthetic.device)
 
     def __call__(self, synthetic: torch.Tensor, generation: int, generator: torch.Generator, model) -> torch.Tensor:

@@ -16,7 +16,7 @@ from ..core.loop import LoopCheckpoint, Observation, run_loop
 from ..core.pace import Progress
 from ..core.seeding import generator as make_generator
 from ..core.sources import DistributionSource
-from ..core.workflows import WorkflowChoice, configure
+from ..core.workflows import WorkflowChoice
 from ..data.toy import ToyDataset, get_toy
 from ..metrics.frechet import gaussian_w2_squared
 from ..metrics.manifold import precision_recall

@@ -63,8 +63,6 @@ from scipy.special import digamma
 
 from ..core.validation import check_float, check_int
 
-CLOSED_FORM_WORKFLOWS = ("replace", "accumulate")
-
 
 def _common(n_real: int, dim: int, noise_std: float, n_synthetic: int | None, sampling_bias: float):
     dim = check_int("dim", dim, 1)

@@ -11,6 +11,7 @@ from ..core.validation import check_int
 from ..plots import interactive
 from ..plots.remedies import REMEDY_COLOURS, plot_remedy_curves
 from ..remedies import REMEDY_KEYS, remedy_label
+from ..experiments import run_experiment
 from ..simulations.remedies import remedy_curve
 
 
@@ -45,11 +46,13 @@ def static_explorer_grid(families: Sequence[str] = ("gaussian", "cats"), sizes: 
     frames = {}
     for n_real in sizes:
         for family in families:
-            frames[(int(n_real), family)] = [
-                (curve.index.to_numpy(), curve.to_numpy(), remedy_label(remedy))
-                for remedy in remedies
-                for curve in [remedy_curve(family, remedy, generations=generations, replicates=replicates, seed=seed,
-                                           n_real=int(n_real))]]
+            frames[(int(n_real), family)] = []
+            for remedy in remedies:
+                # each curve is the cached experiment `madlib run remedy-curve family=F remedy=R n_real=N ...`
+                table = run_experiment("remedy-curve", family=family, remedy=remedy, generations=generations,
+                                       replicates=replicates, seed=seed, n_real=int(n_real), progress=False).table
+                frames[(int(n_real), family)].append((table["generation"].to_numpy(),
+                                                      table["relative_quality"].to_numpy(), remedy_label(remedy)))
     return frames
 
 

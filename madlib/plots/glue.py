@@ -1,0 +1,52 @@
+"""Numbers for the prose: myst-nb ``glue`` that a chapter calls once per result, not once per number.
+
+A chapter computes a result in a cell and the text quotes it with ``{glue:text}`name:.2f```; on a
+rebuild at another scale, on another machine, the sentence then still says what the cell computed.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """``myst_nb.glue`` for a number in the prose: numpy scalars become plain floats (myst-nb formats
+    ``{glue:text}`name:.2f``` from the text repr, which ``np.float64(...)`` breaks) and a value a
+    small run could not produce (None) becomes NaN, printed as "nan" rather than failing the build."""
+    from myst_nb import glue as myst_glue  # the book's tooling; only notebooks call this
+
+    if value is None:
+        value = float("nan")
+    elif hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    myst_glue(name, value, display=display)
+
+
+def glue_values(prefix: str, values: Mapping[str, Any], keys: Iterable[str] | Mapping[str, str] | None = None,
+                *, ends: bool = True) -> list[str]:
+    """Glue several values of one result under ``prefix_``: each key of ``keys`` (all of ``values`` when
+    None; a mapping renames ``{glue name: key of values}``). A per-generation list is glued as its
+    ``_first`` and ``_last`` entries when ``ends`` (else it is skipped); a number as itself. Returns the
+    names glued, so a test can check that the prose asks for nothing else.
+
+    ``glue_values("blobs", result.summary, {"w2": "sliced_w2", "recall": "recall"})`` glues
+    ``blobs_w2_first``, ``blobs_w2_last``, ``blobs_recall_first`` and ``blobs_recall_last``.
+    """
+    pairs = (keys.items() if isinstance(keys, Mapping)
+             else ((k, k) for k in (values if keys is None else keys)))
+    names = []
+    for name, key in pairs:
+        if key not in values:
+            raise ValueError(f"glue_values: {key!r} is not in the result; it has {sorted(values)}")
+        value = values[key]
+        if isinstance(value, (list, tuple)):
+            if not ends or not value:
+                continue
+            for end, item in (("first", value[0]), ("last", value[-1])):
+                glue(f"{prefix}_{name}_{end}", item)
+                names.append(f"{prefix}_{name}_{end}")
+        elif isinstance(value, Mapping):
+            continue
+        else:
+            glue(f"{prefix}_{name}", value)
+            names.append(f"{prefix}_{name}")
+    return names
