@@ -93,6 +93,17 @@ def digest(value: Any, length: int = 16) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
+def bytes_digest(data: bytes, length: int = 16) -> str:
+    """A hex digest of raw bytes (a text's encoding, an array's buffer): the content half of a cache key."""
+    return hashlib.sha256(data).hexdigest()[:length]
+
+
+def tensor_digest(tensor, length: int = 16) -> str:
+    """A hex digest of a tensor's (or array's) dtype, shape and values."""
+    array = tensor.detach().cpu().contiguous().numpy() if hasattr(tensor, "detach") else tensor
+    return bytes_digest(f"{array.dtype}{tuple(array.shape)}".encode() + array.tobytes(), length)
+
+
 def file_digest(path: str | os.PathLike, length: int = 16) -> str:
     """A hex digest of a file's bytes (streamed)."""
     sha = hashlib.sha256()

@@ -13,7 +13,6 @@ Images come back as a float tensor ``(N, 1, 28, 28)`` in [0, 1], labels as int64
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import gzip
 import logging
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.cache import atomic_write_bytes, cache_root, read_cached
+from ..core.cache import atomic_write_bytes, bytes_digest, cache_root, read_cached
 from ..core.seeding import generator as make_generator
 from ..core.validation import check_choice
 
@@ -211,7 +210,7 @@ def mnist_fingerprint(source: str = "auto", *, path: str | Path | None = None) -
     data = load_mnist(source, path=path, split="train")
     sample = data.images[::97].contiguous().cpu().numpy().tobytes() + data.labels.cpu().numpy().tobytes()
     return {"source": data.source, "folder": str(path or os.environ.get("MADLIB_MNIST_DIR") or ""),
-            "digits": len(data), "content": hashlib.sha256(sample).hexdigest()[:16]}
+            "digits": len(data), "content": bytes_digest(sample)}
 
 
 def train_test_split(data: MNIST, test_size: int, seed: int = 0) -> tuple[MNIST, MNIST]:

@@ -6,7 +6,6 @@ study used LeNet features. The trained weights are cached on disk, keyed by data
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core.cache import atomic_torch_save, cache_root, read_cached
+from ..core.cache import atomic_torch_save, cache_root, digest, read_cached, tensor_digest
 from ..core.config import get_device
 from ..core.seeding import generator as make_generator
 from ..core.validation import check_int
@@ -110,9 +109,8 @@ def get_classifier(images: torch.Tensor, labels: torch.Tensor, *, source: str, e
     epochs, the seed and the code version, so a different training set never reuses a checkpoint.
     """
     device = torch.device(device) if device is not None else get_device()
-    fingerprint = hashlib.sha256(
-        f"{source}|{images.shape[0]}|{float(images.sum()):.4f}|{int(labels.sum())}|{epochs}|{seed}|{_VERSION}".encode()
-    ).hexdigest()[:12]
+    fingerprint = digest({"source": source, "images": tensor_digest(images), "labels": tensor_digest(labels),
+                          "epochs": epochs, "seed": seed, "version": _VERSION}, length=12)
     name = source.split(":", 1)[0]
     path = _cache_dir() / f"{name}_{images.shape[0]}_{fingerprint}.pt"
     state = read_cached(path, lambda p: torch.load(p, map_location="cpu", weights_only=True)) if cache else None

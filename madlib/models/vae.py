@@ -7,7 +7,6 @@ centre of the latent space, the VAE's version of a GAN's truncation trick) and d
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..core.cache import tensor_digest
 from ..core.config import get_device
 from ..core.seeding import generator as make_generator, seed_from
 from ..core.validation import check_float, check_int
@@ -265,9 +265,6 @@ class VAEFamily:
 
     def _memo_key(self, images: torch.Tensor, weights: torch.Tensor | None, seed: int) -> tuple:
         """What determines a from-scratch fit: the data's bytes, the weights, the seed and the settings."""
-        digest = hashlib.sha1(images.detach().cpu().contiguous().numpy().tobytes())
-        if weights is not None:
-            digest.update(weights.detach().cpu().contiguous().numpy().tobytes())
         settings = (self.epochs, self.batch_size, self.learning_rate, self.channels, self.hidden, self.latent_dim,
                     self.weight_decay, self.kl_warmup, str(self.device))
-        return (digest.hexdigest(), weights is None, seed, settings)
+        return (tensor_digest(images, 32), None if weights is None else tensor_digest(weights, 32), seed, settings)

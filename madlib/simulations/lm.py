@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from ..core.cache import cache_root
+from ..core.cache import bytes_digest, cache_root
 from ..core.loop import LoopCheckpoint, LoopResult, Observation, run_loop
 from ..core.pace import Progress
 from ..core.seeding import generator as make_generator
@@ -79,7 +78,7 @@ class TextTask:
     @property
     def corpus_key(self) -> str:
         """A content hash of the corpus text and the tokenizer's vocabulary (part of the pre-trained base's key)."""
-        return hashlib.sha256((self.corpus.text + "".join(getattr(self.tokenizer, "chars", []))).encode()).hexdigest()[:16]
+        return bytes_digest((self.corpus.text + "".join(getattr(self.tokenizer, "chars", []))).encode())
 
 
 def prepare_task(corpus: Corpus, tokenizer: str = "char", *, block_len: int = 64, prompt_len: int = 64,
