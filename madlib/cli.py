@@ -55,9 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             for name, exp in list_experiments().items():
                 config = resolve_config(name)
-                params = " ".join(f"{k}={v}" for k, v in config.items())
-                presets = f"\n{'':12s} presets: {', '.join(exp.presets)}" if exp.presets else ""
-                print(f"{name:12s} {exp.doc}\n{'':12s} {params}{presets}")
+                print(f"{name:14s} {exp.doc}")
+                for key, value in config.items():
+                    shown = json.dumps(value) if not isinstance(value, str) else value
+                    spec = exp.params.get(key)
+                    print(f"{'':14s} {key + '=' + shown:<34s} {spec.describe() if spec else ''}".rstrip())
+                if exp.presets:
+                    print(f"{'':14s} presets: {', '.join(exp.presets)}")
             return 0
         get_experiment(args.name)
         overrides = _parse_params(params)

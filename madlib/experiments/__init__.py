@@ -35,6 +35,7 @@ import torch
 from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
                           digest)
 from ..core.config import get_device, get_scale, resolve
+from ..core.params import Param, check_config, choice
 from ..core.sweep import sweep
 from ..core.validation import check_int
 
@@ -93,6 +94,7 @@ class Experiment:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     memory: Callable[[dict[str, Any]], float] | None = None
+    params: dict[str, Param] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -102,9 +104,14 @@ _LOADED = False
 def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, tuple] | None = None,
                version: int = 1, presets: Mapping[str, Mapping[str, Any]] | None = None,
                inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-               memory: Callable[[dict[str, Any]], float] | None = None):
+               memory: Callable[[dict[str, Any]], float] | None = None,
+               params: Mapping[str, Param] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
+    ``params`` declares every parameter's type, range and when it applies
+    (:mod:`madlib.core.params`: ``integer(1, 10**6)``, ``number(0, 1, open_minimum=True)``,
+    ``choice(...)``, ``integer(1, 50, applies_when={"family": ("mixture",)})``); a name in
+    ``choices`` is shorthand for ``choice(...)``. :func:`resolve_config` checks every value against it.
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
     JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
     cache key includes. ``memory(config)`` estimates the bytes a run needs, so a run that
@@ -120,9 +127,20 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
             unknown = set(overrides) - set(defaults)
             if unknown:
                 raise ValueError(f"preset {preset!r} of experiment {name!r} sets unknown parameters {sorted(unknown)}")
+        specs = {key: choice(values) for key, values in (choices or {}).items()}
+        specs.update(params or {})
+        unknown = set(specs) - set(defaults)
+        if unknown:
+            raise ValueError(f"experiment {name!r} declares specs of unknown parameters {sorted(unknown)}")
+        for key, spec in specs.items():
+            for condition, _ in spec.applies_when:
+                if condition not in defaults:
+                    raise ValueError(f"parameter {key!r} of experiment {name!r} applies_when names the unknown "
+                                     f"parameter {condition!r}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
-                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory)
+                                     version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
+                                     {key: specs[key] for key in defaults if key in specs})
         return fn
 
     return decorate
@@ -151,54 +169,39 @@ def get_experiment(name: str) -> Experiment:
 
 
 def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
-    """Give CLI strings the type of the default."""
+    """Give CLI text the type of the default (for a parameter without a spec)."""
     if not isinstance(value, str) or isinstance(default, str):
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
         return value
-    text = value.strip()
     try:
-        if isinstance(default, bool):
-            if text.lower() in ("true", "1", "yes"):
-                return True
-            if text.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError
-        if isinstance(default, int):
-            number = float(text)  # "2.0" is the integer 2, as in the library; "2.5" is refused
-            if not number.is_integer():
-                raise ValueError
-            return int(number)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
-        kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(type(default).__name__, type(default).__name__)
-        raise ValueError(f"{key} must be {kind} for experiment {name!r}, got {value!r}") from None
-    try:
-        return json.loads(text)
+        return json.loads(value)
     except json.JSONDecodeError:
-        return text
+        return value
 
 
 def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale: str | None = None,
                    preset: str | None = None) -> dict:
-    """The experiment's defaults at ``scale``, then the ``preset``'s values, then ``overrides``, checked."""
+    """The experiment's defaults at ``scale``, then the ``preset``'s values, then ``overrides``, each
+    parsed and checked against the experiment's parameter specs (:func:`madlib.core.params.check_config`):
+    a value of the wrong type, out of range, non-finite, or set for a parameter that does not apply
+    under the other settings is a ``ValueError`` naming the parameter and its valid range."""
     exp = get_experiment(name)
     scale = scale or get_scale()
-    config = {key: resolve(value, scale) for key, value in exp.defaults.items()}
+    defaults = {key: resolve(value, scale) for key, value in exp.defaults.items()}
+    given: dict[str, Any] = {}
     if preset is not None:
         if preset not in exp.presets:
             known = ", ".join(exp.presets) or "none"
             raise ValueError(f"unknown preset {preset!r} for experiment {name!r}; known: {known}")
-        config.update({key: resolve(value, scale) for key, value in exp.presets[preset].items()})
+        given.update({key: resolve(value, scale) for key, value in exp.presets[preset].items()})
     for key, value in (overrides or {}).items():
-        if key not in config:
-            raise ValueError(f"unknown parameter {key!r} for experiment {name!r}; valid: {', '.join(config)}")
-        config[key] = _coerce(name, key, value, config[key])
-    for key, allowed in exp.choices.items():
-        if config[key] not in allowed:
-            raise ValueError(f"{key} must be one of {allowed} for experiment {name!r}, got {config[key]!r}")
-    return config
+        if key not in defaults:
+            raise ValueError(f"unknown parameter {key!r} for experiment {name!r}; valid: {', '.join(defaults)}")
+        given[key] = value if key in exp.params else _coerce(name, key, value, defaults[key])
+    try:
+        return check_config(name, exp.params, defaults, given)
+    except ValueError as error:
+        raise ValueError(f"{error} (experiment {name!r})" if f"experiment {name!r}" not in str(error) else error) \
+            from None
 
 
 def cache_key(name: str, config: Mapping[str, Any]) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import float64_device, scaled
+from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number, numbers, ref
 from ..core.validation import check_float, check_fraction, check_int
 from ..core.workflows import WORKFLOWS
 from ..data.hues import COLOUR_NAMES
@@ -60,6 +61,9 @@ def _cats_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
+    params={"n_real": integer(2, 10**7), "blue": integer(1, ref("n_real", -1)), "generations": integer(0, 10**6),
+            "replicates": integer(1, 10**8), "kept_real_fraction": KEPT_REAL_FRACTION, "sampling_bias": SAMPLING_BIAS,
+            "trajectories": integer(0, 10_000, doc="blue shares kept per generation for the figure"), "seed": SEED},
     presets={
         "blue-cats": {},  # 100 cats, 10 blue, replace: sections 1-2
         "one-blue-in-1000": {"n_real": 1000, "blue": 1, "generations": 1, "replicates": 4000},
@@ -140,6 +144,12 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"family": ("gaussian", "mixture"), "workflow": WORKFLOWS},
+    params={"n_real": integer(2, 10**6), "blue": integer(0, ref("n_real")), "generations": integer(0, 10**6),
+            "replicates": integer(1, 10**7), "kept_real_fraction": KEPT_REAL_FRACTION, "sampling_bias": SAMPLING_BIAS,
+            "spread": number(0, 180, doc="standard deviation of a colour's hue, in degrees"),
+            "components": integer(1, 50, applies_when={"family": ("mixture",)}),
+            "iterations": integer(1, 10_000, applies_when={"family": ("mixture",)}, doc="EM iterations per fit"),
+            "keep_hues": integer(0, 10_000, doc="replicates whose hues are kept for the figures"), "seed": SEED},
     presets={"one-gaussian": {"family": "gaussian"}, "mixture": {"family": "mixture"}},
 )
 def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -194,6 +204,9 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
+    params={"vocabulary": integer(2, 10**6), "n_real": integer(ref("vocabulary"), 10**8), "exponent": number(0, 10),
+            "generations": integer(0, 10**6), "replicates": integer(1, 10**6), "kept_real_fraction": KEPT_REAL_FRACTION,
+            "max_count": integer(1, 10**6, doc="largest initial count in the survival table"), "seed": SEED},
     presets={"zipf": {}},
 )
 def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -254,6 +267,10 @@ CAT_REMEDIES = ("none", "keep-real", "fresh", "accumulate")
         "accumulate_replicates": scaled(smoke=100, default=300, full=2000),
         "seed": 0,
     },
+    params={"n_real": integer(2, 10**7), "blue": integer(1, ref("n_real", -1)), "generations": integer(0, 10**6),
+            "replicates": integer(1, 10**8), "kept_real_fraction": number(0, 1),
+            "accumulate_replicates": integer(1, 10**7, doc="worlds of the accumulate remedy (its cost grows)"),
+            "seed": SEED},
     presets={"blue-cats": {}},
 )
 def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -298,6 +315,10 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
         "replicates": scaled(smoke=4, default=10, full=20),
         "seed": 0,
     },
+    params={"vocabulary": integer(2, 10**8), "exponent": number(0, 10, open_minimum=True),
+            "truncate_rank": integer(1, ref("vocabulary")), "smallest": integer(1, 10**10),
+            "largest": integer(ref("smallest"), 10**10), "points": integer(2, 1000),
+            "clean_shares": numbers(0, 1, max_length=16), "replicates": integer(1, 10_000), "seed": SEED},
     presets={"tails": {}},
 )
 def run_zipf_tails(config: dict, ctx: RunContext) -> ExperimentResult:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import float64_device, scaled
+from ..core.params import SAMPLING_BIAS, SEED, integer, number
 from ..core.validation import check_fraction, check_int
 from ..core.workflows import WORKFLOWS
 from ..simulations.gaussian import record_grid, simulate_exact, simulate_samples
@@ -46,6 +47,19 @@ def _gaussian_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"method": ("exact", "sample"), "workflow": WORKFLOWS, "ddof": (0, 1)},
+    params={
+        "n_real": integer(2, 10**9),
+        # the exact method costs two numbers per replicate and generation: a billion generations is hours
+        # (the run says so early), not a refusal
+        "generations": integer(0, 10**9),
+        "replicates": integer(1, 10**8),
+        "sampling_bias": SAMPLING_BIAS,
+        "n_synthetic": integer(0, 10**9, doc="synthetic items per generation (0: as many as n_real)"),
+        "kept_real_fraction": number(0, 1, applies_when={"workflow": ("replace",), "method": ("sample",)}),
+        "dim": integer(1, 1000, applies_when={"method": ("sample",)}),
+        "points": integer(2, 100_000, doc="generations recorded, evenly spread"),
+        "seed": SEED,
+    },
     # One preset per figure or table of chapter 1, so each is one command:
     # python -m madlib run gaussian --preset NAME [key=value ...]
     presets={
@@ -168,6 +182,7 @@ def sweep_cell(workflow: str, n: int, *, generations: int, replicates: int, ddof
     # the study's 100 iterations are 100 fits: generation 99
     defaults={"generations": 99, "replicates": scaled(smoke=2000, default=20000, full=100000), "ddof": 0, "seed": 0},
     choices={"ddof": (0, 1)},
+    params={"generations": integer(0, 10**6), "replicates": integer(1, 10**8), "seed": SEED},
     presets={"collapse-or-thrive": {}},
 )
 def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:

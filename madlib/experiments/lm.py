@@ -44,6 +44,7 @@ import torch
 
 from ..core.cache import cache_root, file_digest
 from ..core.config import cpu_threads, scaled
+from ..core.params import KEPT_REAL_FRACTION, SEED, integer, number, ref, text
 from ..core.loop import Observation, run_loop
 from ..core.seeding import child_seed
 from ..core.select import n_candidates as candidates_for
@@ -144,6 +145,33 @@ def corpus_inputs(config: dict) -> dict:
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
              "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS, "tokenizer": TOKENIZERS},
+    params={
+        "generations": integer(0, 1000), "kept_real_fraction": KEPT_REAL_FRACTION,
+        "temperature": number(0, 100, doc="0: greedy"), "top_k": integer(0, 10**6, doc="0: every token"),
+        "beams": integer(1, 64), "repetition_penalty": number(1, 100), "seed": SEED, "replicates": integer(1, 1000),
+        "n_real": integer(1, 10**7, doc="real training blocks (at most the corpus's)"), "block_len": integer(4, 4096),
+        "prompt_len": integer(1, ref("block_len")),
+        "corpus_path": text(1024, applies_when={"corpus": ("file", "wikitext2", "tinyshakespeare")},
+                            doc="a local text file or folder of the corpus"),
+        "test_blocks": integer(1, 10**5, doc="held-out blocks (at most the corpus's)"),
+        "eval_prompts": integer(1, 10_000), "sample_len": integer(1, 8191, doc="at most prompt_len + block_len - 1"),
+        "n_sample_texts": integer(0, ref("eval_prompts")), "order": integer(1, 8),
+        # the transformer's
+        "d_model": integer(8, 4096, applies_when={"model": ("transformer",)}), "n_layers": integer(1, 64, applies_when={"model": ("transformer",)}),
+        "n_heads": integer(1, 64, applies_when={"model": ("transformer",)}),
+        "dropout": number(0, 1, open_maximum=True, applies_when={"model": ("transformer",)}),
+        "base_steps": integer(1, 10**7, applies_when={"model": ("transformer",)}),
+        "base_batch_size": integer(1, 65_536, applies_when={"model": ("transformer",)}),
+        "lr": number(0, 10, open_minimum=True, applies_when={"model": ("transformer",)}),
+        "weight_decay": number(0, 100, applies_when={"model": ("transformer",)}),
+        "finetune_steps": integer(1, 10**7, applies_when={"model": ("transformer",)}),
+        "batch_size": integer(1, 65_536, applies_when={"model": ("transformer",)}),
+        "finetune_lr": number(0, 10, open_minimum=True, applies_when={"model": ("transformer",)}),
+        "threads": integer(0, 1024, doc="0: torch's own setting"),
+        "base_threads": integer(0, 1024, applies_when={"model": ("transformer",)}),
+        "keep_fraction": number(0, 1, open_minimum=True,
+                                applies_when={"curate": tuple(c for c in CURATIONS if c != "none")}),
+    },
     presets=PRESETS,
     inputs=corpus_inputs,
     version=3,  # 3: Shakespeare characters, continuations only, prompts from the original or previous blocks
@@ -198,7 +226,11 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     # Held-out loss on blocks that fill the model's context (prompt + continuation), evenly spread
     # over the test play; the same blocks for every model and generation.
     test_all = text_to_blocks(tokenizer.encode(corpus.test), prompt_len + block_len + 1)
-    test = test_all[np.linspace(0, test_all.shape[0] - 1, min(test_blocks, test_all.shape[0])).round().astype(int)]
+    if test_blocks > test_all.shape[0]:  # refused, never clamped: the run would measure less than asked
+        raise ValueError(f"test_blocks must be at most {test_all.shape[0]} (the held-out blocks of "
+                         f"prompt_len + block_len + 1 = {prompt_len + block_len + 1} tokens in corpus "
+                         f"{config['corpus']!r}), got {test_blocks}")
+    test = test_all[np.linspace(0, test_all.shape[0] - 1, test_blocks).round().astype(int)]
     corpus_key = hashlib.sha256((corpus.text + "".join(getattr(tokenizer, "chars", []))).encode()).hexdigest()[:16]
     # Fixed held-out prompts (the test play, just after a speaker's name) for samples and the real-word rate.
     ends = speaker_prompts(corpus.test, sample_prompt_len, n_eval)

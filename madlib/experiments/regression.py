@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.config import cpu_threads, float64_device, scaled
+from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number
 from ..core.loop import run_loop
 from ..core.sources import DistributionSource
 from ..core.validation import check_float, check_fraction, check_int
@@ -39,6 +40,10 @@ from . import ExperimentResult, RunContext, experiment
     },
     # workflows that need options (mix, reset) are run through the loop directly (chapter 6)
     choices={"workflow": tuple(w for w in WORKFLOWS if w not in WORKFLOW_OPTIONS), "fit_noise": (False, True)},
+    params={"dim": integer(1, 10_000), "n_real": integer(3, 10**7), "n_synthetic": integer(0, 10**7, doc="0: as many as n_real"),
+            "noise_std": number(0, 10**6, open_minimum=True), "generations": integer(0, 10**5),
+            "replicates": integer(2, 10**7), "kept_real_fraction": KEPT_REAL_FRACTION, "sampling_bias": SAMPLING_BIAS,
+            "seed": SEED},
     # chapter 6's figure: one preset per curve
     presets={"replace": {"workflow": "replace"}, "accumulate": {"workflow": "accumulate"},
              "accumulate-subsample": {"workflow": "accumulate-subsample"}},

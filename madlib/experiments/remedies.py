@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..core.cache import code_fingerprint
 from ..core.config import scaled
+from ..core.params import SEED, integer, number, subset
 from ..core.validation import check_float, check_int
 from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, remedy_curve, sweep_point
@@ -61,6 +62,11 @@ def _sub_experiment_versions(config: dict) -> dict:
         "threshold": 0.75,
         "seed": 0,
     },
+    params={"families": subset(*TOY_FAMILIES, "vae", "lm"), "generations": integer(1, 10**6),
+            "mixture_generations": integer(1, 10**5), "replicates": integer(1, 10**7),
+            "mixture_replicates": integer(1, 10**5),
+            "threshold": number(0, 1, open_minimum=True, doc="share of generation 0's quality that counts as kept"),
+            "seed": SEED},
     presets={
         # the chapter's figures: every family (vae and lm re-use chapters 4 and 5's runs)
         "chapter6": {},
@@ -162,6 +168,8 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
         "replicates": scaled(smoke=60, default=400, full=2000),
         "seed": 0,
     },
+    params={"families": subset(*CASES), "generations": integer(1, 10**6), "replicates": integer(1, 10**7),
+            "seed": SEED},
     presets={"chapter6": {}},
 )
 def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
