@@ -86,7 +86,7 @@ def test_a_refused_run_leaves_no_empty_cache_folder():
     assert not (cache_root() / "gaussian").exists() or not any((cache_root() / "gaussian").rglob("*"))
 
 
-@pytest.mark.parametrize("damage", ["table.pkl", "extras.pt"])  # config.json is a record, never read back
+@pytest.mark.parametrize("damage", ["table.parquet", "extras.safetensors", "config.json", "summary.json"])
 def test_every_damaged_result_file_is_a_miss(damage):
     first = run_experiment("cats", replicates=50, generations=20)
     target = Path(first.cache_dir) / damage
@@ -108,7 +108,7 @@ def test_a_damaged_checkpoint_starts_over(tmp_path):
                         n_real=20, observe=lambda m, d, g, gen: {"std": m.std}, checkpoint_dir=tmp_path)
 
     straight = run()
-    (tmp_path / "state.pt").write_bytes(b"")  # a kill during a save of the old, non-atomic kind
+    (tmp_path / "state.safetensors").write_bytes(b"")  # a kill during a save of the old, non-atomic kind
     with pytest.warns(UserWarning, match="unreadable cached file"):
         again = run()
     assert again.resumed_from is None and again.table.equals(straight.table)

@@ -32,9 +32,7 @@ Backends (``backend=None`` picks one):
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import pickle
 import re
 import threading
 import traceback
@@ -44,10 +42,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 
-from .cache import cache_root
+from .cache import atomic_write_text, cache_root, digest, read_cached
 from .config import get_scale
 from .pace import Pace, quiet
 from .seeding import canonical_json, child_seed, key_digest
+from .state import dumps_json, loads_json
 from .validation import check_choice, check_float, check_int
 
 BACKENDS = ("inline", "processes", "dask")
@@ -192,43 +191,31 @@ def _slug(key: str) -> str:
 
 
 class _PointCache:
-    """One pickle per finished point under ``cache_dir/<key>/``, named by the hash of (key, seed, point)."""
+    """One JSON file per finished point under ``cache_dir/<key>/``, named by a digest of (key, seed, point).
+
+    Plain data, never a pickle (:func:`madlib.core.state.dumps_json`: the result's tensors and
+    arrays ride along as base64 safetensors bytes), written with the library's atomic writer and
+    read with its reader: an unreadable or foreign entry is a miss (one warning), recomputed."""
 
     def __init__(self, cache_dir: Path, key: str, seed: int):
         self.directory = Path(cache_dir) / _slug(key)
         self.key, self.seed = key, seed
 
     def path(self, point: dict[str, Any]) -> Path:
-        blob = json.dumps({"key": self.key, "seed": self.seed, "point": canonical_json(point)}, sort_keys=True)
-        return self.directory / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.pkl"
+        return self.directory / f"{digest({'key': self.key, 'seed': self.seed, 'point': canonical_json(point)}, 32)}.json"
 
     def load(self, point: dict[str, Any], seed: int) -> tuple[bool, Any]:
         """``(True, result)`` for a readable entry of this very point, else ``(False, None)``."""
-        path = self.path(point)
-        try:
-            with open(path, "rb") as handle:
-                entry = pickle.load(handle)
-        except FileNotFoundError:
-            return False, None
-        except Exception:  # a damaged entry (disk full, foreign file): recompute it rather than fail the sweep
-            return False, None
-        if not isinstance(entry, dict) or entry.get("point") != canonical_json(point) or entry.get("seed") != seed:
+        entry = read_cached(self.path(point), lambda p: loads_json(p.read_text(encoding="utf-8")))
+        if not isinstance(entry, dict) or entry.get("key") != self.key or entry.get("point") != canonical_json(point) \
+                or entry.get("seed") != seed or "result" not in entry:
             return False, None
         return True, entry["result"]
 
     def store(self, point: dict[str, Any], seed: int, result: Any) -> None:
-        """Write atomically: a temp name unique to this process and call, then ``os.replace``."""
-        path = self.path(point)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                pickle.dump({"key": self.key, "point": canonical_json(point), "seed": seed, "result": result}, handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        """Write atomically (a temporary name unique to this process and thread, then a rename)."""
+        atomic_write_text(self.path(point), dumps_json({"key": self.key, "point": canonical_json(point), "seed": seed,
+                                                        "result": result}))
 
 
 def _default_cache_dir() -> Path:
@@ -243,7 +230,8 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
     """``[fn(**point, seed=point_seed(seed, point)) for point in points]``, spread over workers and cached.
 
     fn: a picklable top-level function (or a ``functools.partial`` of one) taking the
-        point's coordinates as keyword arguments plus ``seed``; its result must pickle.
+        point's coordinates as keyword arguments plus ``seed``; its result must pickle (to travel from a
+        worker) and be plain data that :mod:`madlib.core.state` stores (to be cached).
     points: dicts of JSON-able coordinates, distinct, without a ``seed`` key.
     seed: the sweep's seed (>= 0); each point's seed derives from it and the point.
     backend: ``"inline"``, ``"processes"`` or ``"dask"``; ``None`` picks (see the module doc).

@@ -15,7 +15,6 @@ on first use.
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import warnings
 import math
@@ -32,10 +31,11 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import torch
 
-from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
-                          digest)
+from ..core.cache import (atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint, digest,
+                          file_digest)
 from ..core.config import get_device, get_scale, resolve
 from ..core.params import Param, check_config, choice
+from ..core.state import frame_from_parquet, frame_to_parquet, load_state, save_state
 from ..core.sweep import sweep
 from ..core.validation import check_int
 
@@ -43,8 +43,9 @@ from ..core.validation import check_int
 @dataclass
 class ExperimentResult:
     """``summary``: JSON-able dict (the CLI prints it); ``table``: tidy frame
-    (generation, replicate, metric, value) or any frame; ``extras``: tensors, arrays,
-    text -- anything torch.save can store (samples, snapshots)."""
+    (generation, replicate, metric, value) or any frame (stored as Parquet); ``extras``: tensors,
+    arrays, text, frames, numbers, nested in dicts and lists -- anything :mod:`madlib.core.state`
+    stores (samples, snapshots)."""
 
     summary: dict[str, Any]
     table: pd.DataFrame | None = None
@@ -262,7 +263,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
         result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
-            if (directory / "summary.json").exists():
+            if (directory / MANIFEST).exists():
                 shutil.rmtree(work, ignore_errors=True)  # the finished result stays; the partial one goes
             else:
                 _swap_in(work, directory)  # nothing finished to lose: keep the checkpoints for a resume
@@ -273,14 +274,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     summary.setdefault("elapsed_s", round(elapsed, 3))
     summary.setdefault("device", str(ctx.device))
     result.summary = summary
-    atomic_write_text(work / "config.json", json.dumps(_jsonable(config), indent=2, sort_keys=True))
-    if result.table is not None:
-        buffer = io.BytesIO()
-        result.table.to_pickle(buffer)
-        atomic_write_bytes(work / "table.pkl", buffer.getvalue())
-    if result.extras:
-        atomic_torch_save(result.extras, work / "extras.pt")
-    atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))  # last: its presence means finished
+    _write_result(work, config, summary, result.table, result.extras)
     if work != directory:
         _swap_in(work, directory)
     result.config, result.cached, result.cache_dir = config, False, directory
@@ -328,9 +322,33 @@ def _swap_in(work: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------------- the files of a result
+#: Written last: its presence means the result is finished; it holds a SHA-256 of every other file.
+MANIFEST = "manifest.json"
+RESULT_FORMAT = "madlib-result/1"
+SUMMARY, CONFIG, TABLE, EXTRAS = "summary.json", "config.json", "table.parquet", "extras.safetensors"
+
+
+def _write_result(folder: Path, config: Mapping[str, Any], summary: dict, table: pd.DataFrame | None,
+                  extras: Mapping[str, Any]) -> None:
+    """A result's files, each written atomically, no pickle among them: the summary and the
+    configuration as JSON, the table as Parquet, the extras as safetensors (:mod:`madlib.core.state`);
+    then the manifest with a checksum of each, so a read can tell a damaged or edited file."""
+    atomic_write_text(folder / CONFIG, json.dumps(_jsonable(config), indent=2, sort_keys=True))
+    atomic_write_text(folder / SUMMARY, json.dumps(summary, indent=2))
+    if table is not None:
+        atomic_write_bytes(folder / TABLE, frame_to_parquet(table))
+    if extras:
+        save_state(folder / EXTRAS, dict(extras))
+    files = [name for name in (CONFIG, SUMMARY, TABLE, EXTRAS) if (folder / name).exists()]
+    manifest = {"format": RESULT_FORMAT, "sha256": {name: file_digest(folder / name, 64) for name in files}}
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2))  # last: its presence means finished
+
+
 def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentResult | None:
-    """The cached result in ``directory``, or None when it is missing, unfinished or unreadable."""
-    if not (directory / "summary.json").exists():
+    """The cached result in ``directory``, or None when it is missing, unfinished, damaged or edited
+    (then with a one-line warning: it is recomputed, never trusted)."""
+    if not (directory / MANIFEST).exists():
         return None
     try:
         return load_result(directory, config)
@@ -341,11 +359,29 @@ def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentR
 
 
 def load_result(directory: Path, config: Mapping[str, Any] | None = None) -> ExperimentResult:
-    """Read a finished result folder (raises when a file is damaged)."""
+    """Read a finished result folder; raises (``ValueError``, ``OSError``) when a file is missing,
+    damaged, of the wrong shape or does not match its checksum in the manifest."""
     directory = Path(directory)
-    summary = json.loads((directory / "summary.json").read_text())
-    table = pd.read_pickle(directory / "table.pkl") if (directory / "table.pkl").exists() else None
-    extras = torch.load(directory / "extras.pt", weights_only=False) if (directory / "extras.pt").exists() else {}
+    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict) or manifest.get("format") != RESULT_FORMAT \
+            or not isinstance(manifest.get("sha256"), dict) or SUMMARY not in manifest["sha256"]:
+        raise ValueError(f"{MANIFEST} is not a {RESULT_FORMAT} manifest")
+    for name, expected in manifest["sha256"].items():
+        if name not in (CONFIG, SUMMARY, TABLE, EXTRAS):
+            raise ValueError(f"{MANIFEST} names an unknown file {name!r}")
+        if not (directory / name).is_file():
+            raise ValueError(f"{name} is missing")
+        if file_digest(directory / name, 64) != expected:
+            raise ValueError(f"{name} does not match its checksum (damaged or edited)")
+    summary = json.loads((directory / SUMMARY).read_text(encoding="utf-8"))
+    if not isinstance(summary, dict):
+        raise ValueError(f"{SUMMARY} holds {type(summary).__name__}, not an object")
+    table = frame_from_parquet((directory / TABLE).read_bytes()) if TABLE in manifest["sha256"] else None
+    extras = load_state(directory / EXTRAS) if EXTRAS in manifest["sha256"] else {}
+    if not isinstance(extras, dict):
+        raise ValueError(f"{EXTRAS} holds {type(extras).__name__}, not a dict")
     if config is None:
-        config = json.loads((directory / "config.json").read_text())
+        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        if not isinstance(config, dict):
+            raise ValueError(f"{CONFIG} holds {type(config).__name__}, not an object")
     return ExperimentResult(summary, table, extras, dict(config), cached=True, cache_dir=directory)
