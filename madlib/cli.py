@@ -1,4 +1,5 @@
-"""``python -m madlib list`` and ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]``.
+"""``python -m madlib list``, ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]`` and
+``python -m madlib cache info|clean``.
 
 A user or environment error (a bad parameter, missing data, an unusable device or cache folder,
 Ctrl-C) is printed as one line ``madlib: error: ...`` with exit status 2 (130 for Ctrl-C);
@@ -11,6 +12,7 @@ import json
 import os
 import sys
 
+from .core.cache import CACHEDIR_TAG, cache_info, clean_cache, format_bytes
 from .core.sweep import default_workers
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
 
@@ -36,6 +38,27 @@ def _coerce_workers(text: str) -> int:
         raise ValueError(f"workers must be an integer >= 1, got {text!r}") from None
 
 
+def _cache_command(action: str) -> int:
+    """``madlib cache info``: where the cache is, its size and what it holds; ``madlib cache clean``: delete it
+    (only a folder madlib created and tagged, see :func:`madlib.core.cache.clean_cache`)."""
+    if action == "clean":
+        folder, size = clean_cache()
+        print(f"no cache at {folder}" if size is None else f"removed the cache {folder} ({format_bytes(size)})")
+        return 0
+    info = cache_info()
+    if not info["exists"]:
+        print(f"no cache at {info['path']} (set MADLIB_CACHE to use another folder)")
+        return 0
+    notes = ["tagged" if info["tagged"] else f"no {CACHEDIR_TAG}: not created by madlib, `cache clean` refuses it"]
+    if not info.get("owner_is_you", True):
+        notes.append("belongs to another user: madlib refuses it")
+    print(f"{info['path']} ({'; '.join(notes)})")
+    print(f"  {format_bytes(info['size_bytes'])} in {info['files']} files")
+    for name, entry in sorted(info["entries"].items(), key=lambda item: -item[1]["size_bytes"]):
+        print(f"  {name:24s} {format_bytes(entry['size_bytes']):>10s}  {entry['results']} folders, {entry['files']} files")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="madlib", description="Model collapse experiments")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("params", nargs="*", metavar="key=value")
     run.add_argument("--preset", default=None, help="a named configuration of the experiment (see `list`)")
     run.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
+    cache = sub.add_parser("cache", help="what the cache holds (info), or delete it (clean)")
+    cache.add_argument("action", choices=("info", "clean"))
     args, extra = parser.parse_known_args(argv)  # key=value parameters may also follow an option
     unknown = [item for item in extra if item.startswith("-") or args.command != "run"]
     if unknown:
@@ -63,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                 if exp.presets:
                     print(f"{'':14s} presets: {', '.join(exp.presets)}")
             return 0
+        if args.command == "cache":
+            return _cache_command(args.action)
         get_experiment(args.name)
         overrides = _parse_params(params)
         if "workers" in overrides:

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .cache import read_cached
+from .cache import prepare_cache_folder, read_cached
 from .state import load_state, read_metadata, save_state
 
 #: What the loop hands over and expects back.
@@ -56,7 +56,10 @@ class Checkpointer:
         return {**state, "fingerprint": self.fingerprint}
 
     def save(self, state: dict[str, Any]) -> None:
-        """Write ``state`` atomically, the fingerprint in the file's header."""
+        """Write ``state`` atomically, the fingerprint in the file's header (the folder: this user's,
+        created private and tagged, see :func:`madlib.core.cache.prepare_cache_folder`)."""
+        if not self.directory.exists():
+            prepare_cache_folder(self.directory, "checkpoint_dir")
         save_state(self.path, {key: value for key, value in state.items() if key != "fingerprint"},
                    {"fingerprint": self.fingerprint})
 

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 
-from .cache import atomic_write_text, cache_root, digest, read_cached
+from .cache import atomic_write_text, cache_root, digest, prepare_cache_folder, read_cached
 from .config import get_scale
 from .pace import Pace, quiet
 from .seeding import canonical_json, child_seed, key_digest
@@ -198,8 +198,10 @@ class _PointCache:
     read with its reader: an unreadable or foreign entry is a miss (one warning), recomputed."""
 
     def __init__(self, cache_dir: Path, key: str, seed: int):
-        self.directory = Path(cache_dir) / _slug(key)
+        self.root = Path(cache_dir)
+        self.directory = self.root / _slug(key)
         self.key, self.seed = key, seed
+        self.prepared = False
 
     def path(self, point: dict[str, Any]) -> Path:
         return self.directory / f"{digest({'key': self.key, 'seed': self.seed, 'point': canonical_json(point)}, 32)}.json"
@@ -214,6 +216,9 @@ class _PointCache:
 
     def store(self, point: dict[str, Any], seed: int, result: Any) -> None:
         """Write atomically (a temporary name unique to this process and thread, then a rename)."""
+        if not self.prepared:  # a folder of this user's, created private and tagged (see prepare_cache_folder)
+            prepare_cache_folder(self.root, "cache_dir")
+            self.prepared = True
         atomic_write_text(self.path(point), dumps_json({"key": self.key, "point": canonical_json(point), "seed": seed,
                                                         "result": result}))
 
