@@ -24,8 +24,8 @@ Backends (``backend=None`` picks one):
 * ``"processes"``: joblib/loky worker processes on this machine; the default at
   ``default`` and ``full``. ``workers`` (else ``MADLIB_WORKERS``, else every core) sets how many.
 * ``"dask"``: a ``dask.distributed`` cluster: the ``client`` passed in, else a
-  client connected to ``MADLIB_DASK_SCHEDULER`` (e.g. ``tcp://host:8786``);
-  the default whenever either is given. ``fn`` must be importable on the workers
+  client connected to ``MADLIB_DASK_SCHEDULER`` (e.g. ``tls://host:8786``, with the TLS
+  files from Dask's configuration: :func:`connect_dask`); the default whenever either is given. ``fn`` must be importable on the workers
   (install madlib there); results come back to this process, which alone
   writes the cache, so workers need no shared file system.
 """
@@ -37,6 +37,7 @@ import re
 import threading
 import traceback
 import uuid
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -51,7 +52,8 @@ from .validation import check_choice, check_float, check_int
 
 BACKENDS = ("inline", "processes", "dask")
 
-__all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend"]
+__all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend", "connect_dask",
+           "dask_security"]
 
 
 # --------------------------------------------------------------------------- coordinates and seeds
@@ -350,20 +352,67 @@ def _run_processes(fn, todo: list[int], points: list[dict], seeds: list[int], n_
         finished(*outcome)
 
 
+def dask_security() -> Any:
+    """A ``distributed.security.Security`` built from Dask's configuration when it names TLS files or
+    requires encryption (``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``, ``..._TLS__CLIENT__CERT``,
+    ``..._TLS__CLIENT__KEY``, ``DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION`` in the environment, or the
+    same keys in a Dask config file); None when nothing is configured."""
+    import dask
+    from distributed.security import Security
+
+    tls = dask.config.get("distributed.comm.tls", {}) or {}
+    client = tls.get("client") or {}
+    if tls.get("ca-file") or client.get("cert") or client.get("key") \
+            or dask.config.get("distributed.comm.require-encryption", None):
+        return Security()  # reads every TLS setting from the config
+    return None
+
+
+def connect_dask(address: str | None = None) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address`` (default ``MADLIB_DASK_SCHEDULER``), with the
+    security object of :func:`dask_security`.
+
+    A scheduler runs whatever its clients send on every worker, and results come back pickled, so:
+    a ``tls://`` address needs the TLS configuration (refused without it); a plain ``tcp://`` address
+    beyond this machine gets a warning (bind the scheduler to a private network, or reach it through
+    an SSH tunnel, or use TLS). An unreachable scheduler is one ``ValueError`` line, not a traceback.
+    """
+    from distributed import Client
+
+    address = (address or os.environ.get("MADLIB_DASK_SCHEDULER", "")).strip()
+    if not address:
+        raise ValueError("backend='dask' needs a client or MADLIB_DASK_SCHEDULER set to a scheduler address "
+                         "such as tls://host:8786")
+    security = dask_security()
+    scheme, _, rest = address.rpartition("://")
+    host = rest.rsplit(":", 1)[0].strip("[]")
+    if scheme == "tls" and security is None:
+        raise ValueError(f"MADLIB_DASK_SCHEDULER={address!r} is a TLS address but no TLS files are configured: set "
+                         "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+                         "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (or the same keys in Dask's config)")
+    if (scheme == "tcp" or (scheme == "" and ":" in rest)) and host not in ("localhost", "127.0.0.1", "::1") \
+            and security is None:
+        warnings.warn(f"the Dask scheduler {address} is reached over plain TCP: anyone who can reach it runs code "
+                      "on every worker and can answer in its place. Use a tls:// address with TLS files, a "
+                      "private network, or an SSH tunnel (see the README)", stacklevel=3)
+    try:
+        return Client(address, security=security) if security is not None else Client(address)
+    except Exception as error:  # noqa: BLE001 - a refused, timed-out or malformed address: say so in one line
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"cannot reach the Dask scheduler at {address} (MADLIB_DASK_SCHEDULER): "
+                         f"{message[:300]}") from None
+
+
 def _run_dask(fn, todo: list[int], points: list[dict], seeds: list[int], client: Any,
               finished: Callable[[int, Any], None]) -> None:
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
     except ImportError:  # pragma: no cover - pinned in requirements.txt
         raise ValueError("backend='dask' needs the packages dask and distributed (pip install -r requirements.txt)") \
             from None
     own = client is None
     if own:
-        address = os.environ.get("MADLIB_DASK_SCHEDULER", "").strip()
-        if not address:
-            raise ValueError("backend='dask' needs a client or MADLIB_DASK_SCHEDULER set to a scheduler address "
-                             "such as tcp://host:8786")
-        client = Client(address)
+        client = connect_dask()
     futures = {}
     try:
         for rank, i in enumerate(todo):
