@@ -2,21 +2,52 @@
 ``python -m madlib cache info|clean``.
 
 A user or environment error (a bad parameter, missing data, an unusable device or cache folder,
-Ctrl-C) is printed as one line ``madlib: error: ...`` with exit status 2 (130 for Ctrl-C);
-an internal bug still shows its traceback.
+a full disk, a file name too long, an unreachable Dask scheduler) is printed as one line
+``madlib: error: ...`` with exit status 2 (Ctrl-C: one line, 130); a warning is one line
+``madlib: warning: ...``; an internal bug still shows its traceback.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
+import warnings
 
 from .core.cache import CACHEDIR_TAG, cache_info, clean_cache, format_bytes
+from .core.params import parse_int
 from .core.sweep import default_workers
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
 
-USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+#: ValueError: a refused argument or file; OSError: the environment (a missing or unwritable file, a full disk).
+USER_ERRORS = (ValueError, OSError)
+_HINTS = {errno.ENOSPC: "free some space, or set MADLIB_CACHE to a folder on another disk",
+          errno.EDQUOT: "free some space, or set MADLIB_CACHE to a folder on another disk",
+          errno.EROFS: "set MADLIB_CACHE to a writable folder",
+          errno.EACCES: "set MADLIB_CACHE to a writable folder of your own",
+          errno.ENAMETOOLONG: "use a shorter path"}
+
+
+def _one_line(text: str, limit: int = 600) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def error_message(error: BaseException) -> str:
+    """The one line a user or environment error prints as (an OSError of the system gets a hint)."""
+    if isinstance(error, OSError) and error.errno is not None and error.strerror:
+        name = f" ({errno.errorcode.get(error.errno, error.errno)})"
+        where = f": {_one_line(str(error.filename), 120)}" if error.filename else ""
+        hint = f"; {_HINTS[error.errno]}" if error.errno in _HINTS else ""
+        return f"{error.strerror}{name}{where}{hint}"
+    text = str(error).strip()
+    return _one_line(text.splitlines()[0]) if text else type(error).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as ``madlib: warning: ...``: one line, no Python source line under it."""
+    print(f"madlib: warning: {_one_line(str(message))}", file=sys.stderr)
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -33,7 +64,7 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 def _coerce_workers(text: str) -> int:
     try:
-        return int(text)
+        return parse_int("workers", text)
     except ValueError:
         raise ValueError(f"workers must be an integer >= 1, got {text!r}") from None
 
@@ -75,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     params = list(getattr(args, "params", [])) + extra
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(args, params)
 
+
+def _main(args: argparse.Namespace, params: list[str]) -> int:
     try:
         if args.command == "list":
             for name, exp in list_experiments().items():
@@ -102,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print("madlib: interrupted; finished generations are kept and a rerun resumes from them", file=sys.stderr)
         return 130
     except USER_ERRORS as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        print(f"madlib: error: {message}", file=sys.stderr)
+        print(f"madlib: error: {error_message(error)}", file=sys.stderr)
         return 2
     out = dict(result.summary)
     out["config"] = result.config

@@ -34,6 +34,7 @@ import torch
 from ..core.cache import (atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint, digest,
                           file_digest)
 from ..core.config import get_device, get_scale, resolve
+from ..core.pace import long_run_seconds
 from ..core.params import Param, check_config, choice
 from ..core.state import frame_from_parquet, frame_to_parquet, load_state, save_state
 from ..core.sweep import sweep
@@ -241,6 +242,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     exp = get_experiment(name)
     scale = scale or get_scale()
     config = resolve_config(name, overrides, scale, preset)
+    long_run_seconds()  # an unparsable MADLIB_LONG_RUN_S is refused now, not when (or if) a run first keeps pace
     if "seed" in config:
         config["seed"] = check_int("seed", config["seed"], 0, 2**63 - 1)
     device = get_device()

@@ -216,6 +216,9 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
                                  kept_real_fraction=config["kept_real_fraction"], seed=config["seed"],
                                  device=float64_device(ctx.device), progress=ctx.progress)
     table = survival_by_count(out["initial_count"], out["loss_time"], config["max_count"])
+    if table.empty:
+        raise ValueError(f"max_count={config['max_count']} is below the smallest initial count "
+                         f"{int(out['initial_count'].min())}: raise max_count")
     M = config["n_real"]
     p = table["initial_count"].to_numpy() / M
     table["theory_mean_generations_to_loss"] = wf.mean_time_to_loss(p, M)
@@ -225,10 +228,22 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     # at least 50 samples when there are enough of them
     if (usable & (table["samples"] >= 50)).sum() >= 3:
         usable &= table["samples"] >= 50
-    # Weight by sqrt(samples): large counts are single words, their medians are noisy.
-    (slope, intercept), cov = np.polyfit(table.loc[usable, "initial_count"],
-                                         table.loc[usable, "median_generations_to_loss"], 1,
-                                         w=np.sqrt(table.loc[usable, "samples"]), cov=True)
+    # Weight by sqrt(samples): large counts are single words, their medians are noisy. A line needs four
+    # counts whose median is known; under augment or accumulate the real words stay in every training
+    # set and none vanishes, and a short fresh run may lose too few: then there is no fit, and the
+    # summary says why instead of fitting noise (or nothing).
+    slope = intercept = slope_se = None
+    if usable.sum() >= 4:
+        try:
+            (slope, intercept), cov = np.polyfit(table.loc[usable, "initial_count"],
+                                                 table.loc[usable, "median_generations_to_loss"], 1,
+                                                 w=np.sqrt(table.loc[usable, "samples"]), cov=True)
+            slope, intercept, slope_se = float(slope), float(intercept), float(np.sqrt(cov[0, 0]))
+        except (np.linalg.LinAlgError, ValueError):
+            slope = intercept = slope_se = None
+    lost_any = bool((out["loss_time"] >= 0).any())
+    count_1 = out["loss_time"][:, out["initial_count"] == 1]
+    q1 = float((count_1 == 1).mean()) if count_1.size else None
     summary = {
         "initial_count": table["initial_count"].tolist(),
         "median_generations_to_loss": table["median_generations_to_loss"].tolist(),
@@ -236,14 +251,15 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
         "share_lost": table["share_lost"].tolist(),
         "theory_median_generations_to_loss": table["theory_median_generations_to_loss"].tolist(),
         "theory_mean_generations_to_loss": table["theory_mean_generations_to_loss"].tolist(),
-        "median_linear_fit_slope": float(slope),
-        "median_linear_fit_slope_se": float(np.sqrt(cov[0, 0])),  # from the fit's residual scatter
-        "median_linear_fit_intercept": float(intercept),
+        "median_linear_fit_slope": slope,
+        "median_linear_fit_slope_se": slope_se,  # from the fit's residual scatter
+        "median_linear_fit_intercept": intercept,
+        "fit_note": None if slope is not None else (
+            "no word vanished within the horizon" if not lost_any else
+            "too few counts lost more than half of their copies to fit a line"),
         "theory_median_slope": float(2 / np.log(2)),
-        "p_lost_count_1_first_generation": float((out["loss_time"][:, out["initial_count"] == 1] == 1).mean()),
-        "p_lost_count_1_first_generation_se": float(np.sqrt(
-            (lambda q, m: q * (1 - q) / m)((out["loss_time"][:, out["initial_count"] == 1] == 1).mean(),
-                                           max((out["loss_time"][:, out["initial_count"] == 1]).size, 1)))),
+        "p_lost_count_1_first_generation": q1,
+        "p_lost_count_1_first_generation_se": None if q1 is None else float(np.sqrt(q1 * (1 - q1) / count_1.size)),
         "theory_p_lost_count_1_first_generation": float(wf.one_step_loss_probability(1 / M, M)),
         "share_vocabulary_lost_final": float((out["loss_time"] >= 0).mean()),
     }

@@ -36,7 +36,6 @@ import hashlib
 import math
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,7 +50,7 @@ from ..core.select import n_candidates as candidates_for
 from ..core.sources import PoolSource
 from ..core.validation import check_choice, check_float, check_fraction, check_int
 from ..core.workflows import WORKFLOWS
-from ..data.text import CORPORA, CORPUS_DIR, FROZEN, SPLITS, load_corpus, text_to_blocks
+from ..data.text import CORPORA, corpus_files, load_corpus, text_to_blocks
 from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
                             survival_by_frequency, word_counts)
 from ..models.decoding import Decoding
@@ -85,14 +84,9 @@ def corpus_inputs(config: dict) -> dict:
     """The cache's data fingerprint: the content of the corpus files the run reads, so an edited
     corpus misses the cache (and the cached pre-trained base, keyed by the text itself)."""
     name = config["corpus"]
-    if name in FROZEN:
-        files = [CORPUS_DIR / name / f"{s}.txt" for s in SPLITS]
-    elif config.get("corpus_path"):
-        path = Path(config["corpus_path"])
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    else:  # a cached download (or nothing yet: load_corpus will say how to supply it)
-        folder = cache_root() / "corpora"
-        files = sorted(folder.glob(f"{name}*.txt")) if folder.exists() else []
+    # exactly the files load_corpus reads, each a regular file of bounded size, checked before it is hashed
+    # (a cached download, or nothing yet: load_corpus will say how to supply it)
+    files = corpus_files(name, config.get("corpus_path") or None)
     return {"corpus": name, "files": {p.name: file_digest(p) for p in files if p.exists()}}
 
 

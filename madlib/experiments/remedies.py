@@ -29,7 +29,7 @@ from ..core.params import SEED, integer, number, subset
 from ..core.validation import check_float, check_int
 from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, remedy_curve, sweep_point
-from . import ExperimentResult, RunContext, experiment, get_experiment, run_experiment
+from . import ExperimentResult, RunContext, experiment, get_experiment, resolve_config, run_experiment
 
 def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
                      mixture_generations: int, mixture_replicates: int) -> pd.Series:
@@ -149,13 +149,24 @@ def expensive_curve(family: str, summary: dict) -> pd.Series:
 
 
 def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False) -> dict[str, pd.Series]:
-    """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached)."""
+    """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached).
+
+    Every sub-run's configuration is checked first (a refused one names the remedy, in one line); a
+    failure inside a run then propagates as itself, its type and traceback intact, with a note
+    naming the remedy: a real failure is never dressed up as a configuration error."""
+    for remedy, overrides in EXPENSIVE_REMEDIES.items():
+        try:
+            resolve_config(family, overrides)
+        except ValueError as error:
+            raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} ({overrides}) is refused: "
+                             f"{error}") from None
     curves = {}
     for remedy, overrides in EXPENSIVE_REMEDIES.items():
         try:
             result = run_experiment(family, use_cache=use_cache, progress=progress, **overrides)
-        except ValueError as error:
-            raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} ({overrides}) failed: {error}") from error
+        except Exception as error:
+            error.add_note(f"in the scoreboard's {family} run for remedy {remedy!r} ({overrides})")
+            raise
         curves[remedy] = expensive_curve(family, result.summary)
     return curves
 

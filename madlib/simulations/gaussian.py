@@ -18,6 +18,7 @@ import torch
 
 from ..core.config import cpu_threads
 from ..core.loop import run_loop
+from ..core.pace import Pace
 from ..core.sources import DistributionSource
 from ..core.validation import check_choice, check_float, check_int
 from ..core.workflows import WORKFLOWS
@@ -116,8 +117,6 @@ def simulate_exact(
         raise ValueError(f"record must hold generations in [0, {generations}]")
     rng = np.random.default_rng(seed)
     R = replicates
-    keep = np.zeros(generations + 1, dtype=bool)
-    keep[record] = True
     out_mean = np.empty((record.size, R))
     out_logvar = np.empty((record.size, R))
     row = 0
@@ -128,6 +127,8 @@ def simulate_exact(
 
     real_mean = real_scatter = pool_n = pool_mean = pool_scatter = None
     log_lam = np.log(lam)
+    # a generation is two random numbers per replicate, but a billion of them still takes hours: say so early
+    pace = Pace("gaussian (exact)", generations + 1, "generation")
     for t in range(0, generations + 1):
         if t == 0:
             real_mean, real_scatter = real_batch()
@@ -154,9 +155,10 @@ def simulate_exact(
                                 + base_n * m / total * (base_mean - batch_mean) ** 2)
                 pool_n = total
                 mean, log_var = pool_mean, np.log(pool_scatter) - np.log(total - ddof)
-        if keep[t]:
+        if row < record.size and t == record[row]:  # record is sorted (np.unique)
             out_mean[row], out_logvar[row] = mean, log_var
             row += 1
+        pace.tick()
     return ExactChain(generations=record, mean=out_mean, log_var=out_logvar)
 
 
