@@ -276,7 +276,9 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     summary.setdefault("elapsed_s", round(elapsed, 3))
     summary.setdefault("device", str(ctx.device))
     result.summary = summary
-    _write_result(work, config, summary, result.table, result.extras)
+    # the table as stored (Parquet: None in a float column reads back as NaN): a fresh result and a cached
+    # one are the same frame
+    result.table = _write_result(work, config, summary, result.table, result.extras)
     if work != directory:
         _swap_in(work, directory)
     result.config, result.cached, result.cache_dir = config, False, directory
@@ -332,19 +334,23 @@ SUMMARY, CONFIG, TABLE, EXTRAS = "summary.json", "config.json", "table.parquet",
 
 
 def _write_result(folder: Path, config: Mapping[str, Any], summary: dict, table: pd.DataFrame | None,
-                  extras: Mapping[str, Any]) -> None:
+                  extras: Mapping[str, Any]) -> pd.DataFrame | None:
     """A result's files, each written atomically, no pickle among them: the summary and the
     configuration as JSON, the table as Parquet, the extras as safetensors (:mod:`madlib.core.state`);
-    then the manifest with a checksum of each, so a read can tell a damaged or edited file."""
+    then the manifest with a checksum of each, so a read can tell a damaged or edited file.
+    Returns the table as a read will give it back."""
     atomic_write_text(folder / CONFIG, json.dumps(_jsonable(config), indent=2, sort_keys=True))
     atomic_write_text(folder / SUMMARY, json.dumps(summary, indent=2))
     if table is not None:
-        atomic_write_bytes(folder / TABLE, frame_to_parquet(table))
+        blob = frame_to_parquet(table)
+        atomic_write_bytes(folder / TABLE, blob)
+        table = frame_from_parquet(blob)
     if extras:
         save_state(folder / EXTRAS, dict(extras))
     files = [name for name in (CONFIG, SUMMARY, TABLE, EXTRAS) if (folder / name).exists()]
     manifest = {"format": RESULT_FORMAT, "sha256": {name: file_digest(folder / name, 64) for name in files}}
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2))  # last: its presence means finished
+    return table
 
 
 def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentResult | None:
