@@ -131,7 +131,9 @@ def test_state_round_trips_plain_data_and_the_librarys_models(tmp_path):
     }
     path = tmp_path / "state.safetensors"
     save_state(path, value, {"fingerprint": "x"})
+    rng = torch.get_rng_state()
     back = load_state(path)
+    assert torch.equal(torch.get_rng_state(), rng)  # rebuilding a module draws nothing from the global stream
     assert back["numbers"][:3] == [1, 2**70, -0.5] and math.isnan(back["numbers"][3]) and back["numbers"][4:] == \
         [math.inf, True, None, "text"]
     assert back["tuple"] == (1, "a") and np.array_equal(back["int keys"][0], np.arange(3))

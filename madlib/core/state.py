@@ -239,7 +239,8 @@ class _Decoder:
             if kind == "module":
                 if allowed.args is None:
                     raise ValueError(f"{node['cls']!r} is not a torch module")
-                module = allowed.cls(**self(node["args"]))
+                with torch.random.fork_rng(devices=[]):  # its random init must not move the global stream
+                    module = allowed.cls(**self(node["args"]))
                 state = self(node["state"])
                 device = next((v.device for v in state.values() if isinstance(v, torch.Tensor)), None)
                 if device is not None:
