@@ -69,11 +69,9 @@ clean:
 	rm -rf _build .pytest_cache site-check
 
 ## Delete the experiment cache (every result and checkpoint): $MADLIB_CACHE if set, else .madlib_cache/.
-## The next book build or notebook run recomputes what it needs.
+## `madlib cache clean` deletes only a folder that, resolved, carries the CACHEDIR.TAG madlib writes into
+## every cache folder it creates (never a home, a system folder or a folder you once pointed MADLIB_CACHE at).
+## `$(PY) -m madlib cache info` shows its size and contents. The next book build recomputes what it needs.
 clean-cache:
-	@dir="$${MADLIB_CACHE:-.madlib_cache}"; \
-	case "$$dir" in ""|.|..|./|/|"$$HOME"|"$$HOME/") echo "clean-cache: refusing to delete '$$dir'" >&2; exit 1;; esac; \
-	if [ -e "$$dir/pyproject.toml" ] || [ -e "$$dir/.git" ]; then \
-		echo "clean-cache: '$$dir' looks like a project folder, not a cache; not deleting it" >&2; exit 1; fi; \
-	if [ -d "$$dir" ]; then echo "removing $$dir ($$(du -sh "$$dir" | cut -f1))"; rm -rf "$$dir"; \
-	else echo "no experiment cache at $$dir"; fi
+	@test -x $(PY) || { echo "clean-cache: $(PY) is missing (make venv): madlib made no cache without it" >&2; exit 1; }
+	$(PY) -m madlib cache clean

@@ -1,20 +1,53 @@
-"""``python -m madlib list`` and ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]``.
+"""``python -m madlib list``, ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]`` and
+``python -m madlib cache info|clean``.
 
 A user or environment error (a bad parameter, missing data, an unusable device or cache folder,
-Ctrl-C) is printed as one line ``madlib: error: ...`` with exit status 2 (130 for Ctrl-C);
-an internal bug still shows its traceback.
+a full disk, a file name too long, an unreachable Dask scheduler) is printed as one line
+``madlib: error: ...`` with exit status 2 (Ctrl-C: one line, 130); a warning is one line
+``madlib: warning: ...``; an internal bug still shows its traceback.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
+import warnings
 
+from .core.cache import CACHEDIR_TAG, cache_info, clean_cache, format_bytes
+from .core.params import parse_int
 from .core.sweep import default_workers
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
 
-USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+#: ValueError: a refused argument or file; OSError: the environment (a missing or unwritable file, a full disk).
+USER_ERRORS = (ValueError, OSError)
+_HINTS = {errno.ENOSPC: "free some space, or set MADLIB_CACHE to a folder on another disk",
+          errno.EDQUOT: "free some space, or set MADLIB_CACHE to a folder on another disk",
+          errno.EROFS: "set MADLIB_CACHE to a writable folder",
+          errno.EACCES: "set MADLIB_CACHE to a writable folder of your own",
+          errno.ENAMETOOLONG: "use a shorter path"}
+
+
+def _one_line(text: str, limit: int = 600) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def error_message(error: BaseException) -> str:
+    """The one line a user or environment error prints as (an OSError of the system gets a hint)."""
+    if isinstance(error, OSError) and error.errno is not None and error.strerror:
+        name = f" ({errno.errorcode.get(error.errno, error.errno)})"
+        where = f": {_one_line(str(error.filename), 120)}" if error.filename else ""
+        hint = f"; {_HINTS[error.errno]}" if error.errno in _HINTS else ""
+        return f"{error.strerror}{name}{where}{hint}"
+    text = str(error).strip()
+    return _one_line(text.splitlines()[0]) if text else type(error).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as ``madlib: warning: ...``: one line, no Python source line under it."""
+    print(f"madlib: warning: {_one_line(str(message))}", file=sys.stderr)
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -31,9 +64,30 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 def _coerce_workers(text: str) -> int:
     try:
-        return int(text)
+        return parse_int("workers", text)
     except ValueError:
         raise ValueError(f"workers must be an integer >= 1, got {text!r}") from None
+
+
+def _cache_command(action: str) -> int:
+    """``madlib cache info``: where the cache is, its size and what it holds; ``madlib cache clean``: delete it
+    (only a folder madlib created and tagged, see :func:`madlib.core.cache.clean_cache`)."""
+    if action == "clean":
+        folder, size = clean_cache()
+        print(f"no cache at {folder}" if size is None else f"removed the cache {folder} ({format_bytes(size)})")
+        return 0
+    info = cache_info()
+    if not info["exists"]:
+        print(f"no cache at {info['path']} (set MADLIB_CACHE to use another folder)")
+        return 0
+    notes = ["tagged" if info["tagged"] else f"no {CACHEDIR_TAG}: not created by madlib, `cache clean` refuses it"]
+    if not info.get("owner_is_you", True):
+        notes.append("belongs to another user: madlib refuses it")
+    print(f"{info['path']} ({'; '.join(notes)})")
+    print(f"  {format_bytes(info['size_bytes'])} in {info['files']} files")
+    for name, entry in sorted(info["entries"].items(), key=lambda item: -item[1]["size_bytes"]):
+        print(f"  {name:24s} {format_bytes(entry['size_bytes']):>10s}  {entry['results']} folders, {entry['files']} files")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,20 +99,33 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("params", nargs="*", metavar="key=value")
     run.add_argument("--preset", default=None, help="a named configuration of the experiment (see `list`)")
     run.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
+    cache = sub.add_parser("cache", help="what the cache holds (info), or delete it (clean)")
+    cache.add_argument("action", choices=("info", "clean"))
     args, extra = parser.parse_known_args(argv)  # key=value parameters may also follow an option
     unknown = [item for item in extra if item.startswith("-") or args.command != "run"]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     params = list(getattr(args, "params", [])) + extra
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(args, params)
 
+
+def _main(args: argparse.Namespace, params: list[str]) -> int:
     try:
         if args.command == "list":
             for name, exp in list_experiments().items():
                 config = resolve_config(name)
-                params = " ".join(f"{k}={v}" for k, v in config.items())
-                presets = f"\n{'':12s} presets: {', '.join(exp.presets)}" if exp.presets else ""
-                print(f"{name:12s} {exp.doc}\n{'':12s} {params}{presets}")
+                print(f"{name:14s} {exp.doc}")
+                for key, value in config.items():
+                    shown = json.dumps(value) if not isinstance(value, str) else value
+                    spec = exp.params.get(key)
+                    print(f"{'':14s} {key + '=' + shown:<34s} {spec.describe() if spec else ''}".rstrip())
+                if exp.presets:
+                    print(f"{'':14s} presets: {', '.join(exp.presets)}")
             return 0
+        if args.command == "cache":
+            return _cache_command(args.action)
         get_experiment(args.name)
         overrides = _parse_params(params)
         if "workers" in overrides:
@@ -71,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print("madlib: interrupted; finished generations are kept and a rerun resumes from them", file=sys.stderr)
         return 130
     except USER_ERRORS as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        print(f"madlib: error: {message}", file=sys.stderr)
+        print(f"madlib: error: {error_message(error)}", file=sys.stderr)
         return 2
     out = dict(result.summary)
     out["config"] = result.config

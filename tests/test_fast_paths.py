@@ -166,7 +166,7 @@ TINY = {
     "regression": {"generations": 3, "replicates": 4},
     "lm": {"generations": 2, "replicates": 1, "n_real": 20, "test_blocks": 4, "eval_prompts": 2,
            "n_sample_texts": 1},
-    "vae": {"generations": 2, "n_real": 50, "n_eval": 20, "epochs": 1, "classifier_train_size": 500,
+    "vae": {"generations": 2, "n_real": 50, "n_eval": 20, "n_embed": 10, "epochs": 1, "classifier_train_size": 500,
             "classifier_epochs": 1},
 }
 
@@ -213,7 +213,7 @@ def test_workflow_and_its_options_reach_the_loop(name, setting, shared_cache, mo
 def test_an_option_of_another_workflow_is_refused_not_ignored(option):
     owner = WORKFLOW_OPTIONS[option][0]
     other = next(w for w in WORKFLOWS if w != owner)
-    with pytest.raises(ValueError, match=f"{option} applies to workflow='{owner}' only"):
+    with pytest.raises(ValueError, match=f"{option} applies only when workflow is {owner}"):
         resolve_config("gmm", {"workflow": other, option: OPTION_ALTERNATIVES[option]})
     assert resolve_config("gmm", {"workflow": owner, option: OPTION_ALTERNATIVES[option]})[option] \
         == OPTION_ALTERNATIVES[option]

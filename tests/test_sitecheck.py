@@ -277,14 +277,37 @@ def test_install_cell_installs_madlib_from_the_configured_repository_only_when_m
     assert words[:2] == ["install", "--quiet"]
     requirement = Requirement(words[2])
     assert requirement.name == "madlib"
-    assert requirement.url == ("git+https://github.com/model-collapse-hands-on/model-collapse-hands-on@main")
+    # pinned: the release tag (or commit) the book was built from, never the moving branch main
+    assert requirement.url == (f"git+https://github.com/model-collapse-hands-on/model-collapse-hands-on@"
+                               f"{install_cell.INSTALL_REF}")
     # Another repository setting gives another URL; a bad one is refused by name.
     config = tmp_path / "_config.yml"
     config.write_text("repository:\n  url: https://example.org/fork/\n  branch: dev\n")
-    assert "git+https://example.org/fork@dev" in "".join(install_cell.cell(config)["source"])
+    assert f"git+https://example.org/fork@{install_cell.INSTALL_REF}" in "".join(install_cell.cell(config)["source"])
     config.write_text("repository:\n  url: git@github.com:x/y\n")
     with pytest.raises(ValueError, match="repository.url"):
         install_cell.cell(config)
+
+
+def test_every_chapter_installs_a_pinned_release_never_a_branch(tmp_path: Path) -> None:
+    import madlib
+
+    install_cell = _install_cell_module()
+    chapters = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"))
+    assert chapters and install_cell.main(["--check", *map(str, chapters)]) == 0
+    for chapter in chapters:
+        assert "@main" not in chapter.read_text()
+    assert install_cell.INSTALL_REF in (f"v{madlib.__version__}",) or len(install_cell.INSTALL_REF) == 40
+    for moving in ("main", "master", "dev", "v1.x", "HEAD", "abc123"):
+        with pytest.raises(ValueError, match="never a moving branch"):
+            install_cell.check_ref(moving)
+    # a release fills the constant with the commit the book was built from: only the install cell changes
+    copy = tmp_path / "chapter.ipynb"
+    copy.write_text(chapters[0].read_text())
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    install_cell.main(["--write", str(copy), "--ref", commit])
+    before, after = json.loads(chapters[0].read_text())["cells"], json.loads(copy.read_text())["cells"]
+    assert f"@{commit}" in "".join(after[0]["source"]) and after[1:] == before[1:]
 
 
 def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:

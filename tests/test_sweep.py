@@ -181,7 +181,7 @@ def test_cost_orders_the_runs_not_the_results():
 
 def test_default_key_is_the_function_name(tmp_path):
     first = sweep(noisy_stat, GRID[:2], seed=0, backend="inline", cache_dir=tmp_path)
-    (entry,) = [p for p in tmp_path.iterdir()]
+    (entry,) = [p for p in tmp_path.iterdir() if p.name != "CACHEDIR.TAG"]  # the folder is tagged as a cache
     assert entry.name.startswith(f"{noisy_stat.__module__}.noisy_stat-") and len(list(entry.iterdir())) == 2
     assert sweep(noisy_stat, GRID[:2], seed=0, backend="inline", cache_dir=tmp_path) == first
 

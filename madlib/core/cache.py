@@ -28,15 +28,78 @@ from typing import Any, Callable
 PACKAGE = "madlib"
 
 
-def cache_root() -> Path:
-    """``MADLIB_CACHE`` if set, else ``.madlib_cache`` in a source checkout, else ``~/.cache/madlib``."""
+CACHEDIR_TAG = "CACHEDIR.TAG"
+#: The Cache Directory Tagging Specification's signature (https://bford.info/cachedir/): backup tools skip a
+#: folder whose CACHEDIR.TAG starts with it, and ``madlib cache clean`` deletes only such a folder.
+TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
+TAG_TEXT = (f"{TAG_SIGNATURE}\n# This file is a cache directory tag created by madlib (Model Collapse, Hands-On).\n"
+            "# Everything here can be recomputed: `python -m madlib cache clean` deletes this folder.\n"
+            "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+
+
+def cache_root(*, create: bool = True) -> Path:
+    """``MADLIB_CACHE`` if set, else ``.madlib_cache`` in a source checkout, else ``~/.cache/madlib``.
+
+    With ``create`` (the default) the folder is made ready for use by :func:`prepare_cache_folder`:
+    created private (0700) and tagged when missing, refused when it belongs to another user.
+    """
     env = os.environ.get("MADLIB_CACHE")
     if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").exists() and os.access(repo, os.W_OK):
-        return repo / ".madlib_cache"
-    return Path.home() / ".cache" / "madlib"
+        root = Path(env)
+    else:
+        repo = Path(__file__).resolve().parents[2]
+        if (repo / "pyproject.toml").exists() and os.access(repo, os.W_OK):
+            root = repo / ".madlib_cache"
+        else:
+            root = Path.home() / ".cache" / "madlib"
+    return prepare_cache_folder(root, "MADLIB_CACHE") if create else root
+
+
+def has_cache_tag(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a CACHEDIR.TAG that starts with the specification's signature."""
+    try:
+        with open(Path(folder) / CACHEDIR_TAG, "rb") as handle:
+            return handle.read(len(TAG_SIGNATURE)) == TAG_SIGNATURE.encode()
+    except OSError:
+        return False
+
+
+def _owned_by_another_user(path: Path) -> int | None:
+    """The owner's uid when ``path`` belongs to another user than this process's (POSIX), else None."""
+    if not hasattr(os, "geteuid"):  # pragma: no cover - Windows: no uid to compare
+        return None
+    uid = path.stat().st_uid
+    return uid if uid != os.geteuid() else None
+
+
+def prepare_cache_folder(folder: str | os.PathLike, setting: str = "MADLIB_CACHE") -> Path:
+    """Make ``folder`` ready to hold cached files, the way pip treats its cache.
+
+    * a missing folder is created readable by this user only (0700) and tagged (CACHEDIR.TAG);
+    * an existing one that belongs to another user is refused: whoever can write it can plant
+      files that this library reads back (a ``ValueError`` naming ``setting``);
+    * an existing empty folder is tagged; an existing non-empty folder without a tag is used but
+      never tagged, so ``madlib cache clean`` can never delete a folder the library did not make.
+    """
+    folder = Path(folder)
+    try:
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)  # the umask may have cut it down further; never widen it beyond 0700
+        elif not folder.is_dir():
+            raise ValueError(f"the cache folder {folder} is not a folder: set {setting} to a folder of your own")
+        owner = _owned_by_another_user(folder)
+        if owner is not None:
+            raise ValueError(f"the cache folder {folder} belongs to another user (uid {owner}); files in a cache are "
+                             f"read back like code, so madlib uses only a folder of your own: set {setting}")
+        if not has_cache_tag(folder) and not any(folder.iterdir()):
+            atomic_write_text(folder / CACHEDIR_TAG, TAG_TEXT)
+    except (FileExistsError, NotADirectoryError) as error:
+        raise ValueError(f"the cache folder {folder} is not a folder ({error.strerror}): set {setting} to a folder "
+                         "of your own") from None
+    except PermissionError:
+        raise ValueError(f"the cache folder {folder} is not writable: set {setting} to a writable folder") from None
+    return folder
 
 
 def _temporary_name(path: Path) -> Path:
@@ -165,3 +228,96 @@ def code_fingerprint(module: str) -> str:
         if parent and parent != PACKAGE and parent not in seen:  # importing a.b runs a/__init__.py too
             todo.append(parent)
     return digest({k: v for k, v in seen.items() if v})
+
+
+# ----------------------------------------------------------------------------- madlib cache info | clean
+def _folder_size(folder: Path) -> tuple[int, int]:
+    """Bytes and files below ``folder`` (symbolic links counted, never followed)."""
+    size = files = 0
+    for base, dirs, names in os.walk(folder, followlinks=False):
+        for name in names:
+            try:
+                size += os.lstat(os.path.join(base, name)).st_size
+                files += 1
+            except OSError:  # pragma: no cover - removed meanwhile
+                pass
+    return size, files
+
+
+def cache_info(folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """What the cache holds: its path (resolved), whether it exists, carries the tag and is yours,
+    its size and files in all, and per entry (experiments, sweeps, pre-trained models, corpora)."""
+    root = Path(folder) if folder is not None else cache_root(create=False)
+    resolved = Path(os.path.realpath(root))
+    info: dict[str, Any] = {"path": str(resolved), "exists": resolved.is_dir(), "tagged": has_cache_tag(resolved),
+                            "size_bytes": 0, "files": 0, "entries": {}}
+    if not info["exists"]:
+        return info
+    info["owner_is_you"] = _owned_by_another_user(resolved) is None
+    for entry in sorted(resolved.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            size, files = _folder_size(entry)
+            info["entries"][entry.name] = {"size_bytes": size, "files": files,
+                                           "results": sum(1 for p in entry.iterdir() if p.is_dir())}
+        else:
+            size, files = entry.lstat().st_size, 1
+        info["size_bytes"] += size
+        info["files"] += files
+    return info
+
+
+def _refuse_to_delete(path: Path) -> str | None:
+    """Why ``path`` (resolved) must not be deleted, or None when it is a tagged madlib cache of this user."""
+    if not path.is_dir():
+        return "it is not a folder"
+    if not has_cache_tag(path):
+        return (f"it carries no {CACHEDIR_TAG}, so madlib did not create it as a cache "
+                "(a cache made by an older madlib has none: delete it by hand if you are sure)")
+    protected = {Path("/"), Path.home(), Path.cwd(), Path(__file__).resolve().parents[2]}
+    for other in protected:
+        other = Path(os.path.realpath(other))
+        if path == other or path in other.parents:
+            return f"it is {other} or a folder above it"
+    if _owned_by_another_user(path) is not None:
+        return "it belongs to another user"
+    return None
+
+
+def clean_cache(folder: str | os.PathLike | None = None) -> tuple[Path, int | None]:
+    """Delete the cache folder (``MADLIB_CACHE`` if set, else the default); return it (resolved) and the
+    bytes it held (None: there was none).
+
+    Only a folder that, with every link resolved (``realpath``), carries the CACHEDIR.TAG that madlib
+    writes into every cache folder it creates, belongs to this user and is not ``/``, the home folder,
+    the working folder or the source checkout (or a folder above one) is deleted; anything else is a
+    ``ValueError`` and nothing is touched. The deletion is ``rm -rf -- FOLDER`` where ``rm`` is on the
+    PATH (the tests put a fake one there), else :func:`shutil.rmtree`.
+    """
+    import shutil
+    import subprocess
+
+    root = Path(folder) if folder is not None else cache_root(create=False)
+    resolved = Path(os.path.realpath(root))
+    if not os.path.lexists(root):
+        return resolved, None
+    reason = _refuse_to_delete(resolved)
+    if reason is not None:
+        raise ValueError(f"refusing to delete the cache folder {str(root)!r} (resolved: {resolved}): {reason}")
+    size, _ = _folder_size(resolved)
+    rm = shutil.which("rm")
+    if rm is not None:
+        done = subprocess.run([rm, "-rf", "--", str(resolved)], check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ValueError(f"could not delete {resolved}: {done.stderr.strip() or f'rm exited {done.returncode}'}")
+    else:  # pragma: no cover - Windows
+        shutil.rmtree(resolved)
+    return resolved, size
+
+
+def format_bytes(size: float) -> str:
+    """``204.3 MB``."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"  # pragma: no cover

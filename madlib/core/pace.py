@@ -22,6 +22,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
+from .params import parse_float
+
 __all__ = ["Pace", "Progress", "long_run_seconds", "quiet", "format_duration"]
 
 _QUIET = 0
@@ -34,7 +36,7 @@ def long_run_seconds() -> float:
     if not raw:
         return 3600.0
     try:
-        value = float(raw)
+        value = parse_float("MADLIB_LONG_RUN_S", raw)  # ASCII decimal or inf: not 1_000, not Unicode digits
     except ValueError:
         value = float("nan")
     if not value > 0:

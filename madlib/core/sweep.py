@@ -24,35 +24,36 @@ Backends (``backend=None`` picks one):
 * ``"processes"``: joblib/loky worker processes on this machine; the default at
   ``default`` and ``full``. ``workers`` (else ``MADLIB_WORKERS``, else every core) sets how many.
 * ``"dask"``: a ``dask.distributed`` cluster: the ``client`` passed in, else a
-  client connected to ``MADLIB_DASK_SCHEDULER`` (e.g. ``tcp://host:8786``);
-  the default whenever either is given. ``fn`` must be importable on the workers
+  client connected to ``MADLIB_DASK_SCHEDULER`` (e.g. ``tls://host:8786``, with the TLS
+  files from Dask's configuration: :func:`connect_dask`); the default whenever either is given. ``fn`` must be importable on the workers
   (install madlib there); results come back to this process, which alone
   writes the cache, so workers need no shared file system.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import pickle
 import re
 import threading
 import traceback
 import uuid
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 
-from .cache import cache_root
+from .cache import atomic_write_text, cache_root, digest, prepare_cache_folder, read_cached
 from .config import get_scale
 from .pace import Pace, quiet
 from .seeding import canonical_json, child_seed, key_digest
+from .state import dumps_json, loads_json
 from .validation import check_choice, check_float, check_int
 
 BACKENDS = ("inline", "processes", "dask")
 
-__all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend"]
+__all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend", "connect_dask",
+           "dask_security"]
 
 
 # --------------------------------------------------------------------------- coordinates and seeds
@@ -192,43 +193,36 @@ def _slug(key: str) -> str:
 
 
 class _PointCache:
-    """One pickle per finished point under ``cache_dir/<key>/``, named by the hash of (key, seed, point)."""
+    """One JSON file per finished point under ``cache_dir/<key>/``, named by a digest of (key, seed, point).
+
+    Plain data, never a pickle (:func:`madlib.core.state.dumps_json`: the result's tensors and
+    arrays ride along as base64 safetensors bytes), written with the library's atomic writer and
+    read with its reader: an unreadable or foreign entry is a miss (one warning), recomputed."""
 
     def __init__(self, cache_dir: Path, key: str, seed: int):
-        self.directory = Path(cache_dir) / _slug(key)
+        self.root = Path(cache_dir)
+        self.directory = self.root / _slug(key)
         self.key, self.seed = key, seed
+        self.prepared = False
 
     def path(self, point: dict[str, Any]) -> Path:
-        blob = json.dumps({"key": self.key, "seed": self.seed, "point": canonical_json(point)}, sort_keys=True)
-        return self.directory / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.pkl"
+        return self.directory / f"{digest({'key': self.key, 'seed': self.seed, 'point': canonical_json(point)}, 32)}.json"
 
     def load(self, point: dict[str, Any], seed: int) -> tuple[bool, Any]:
         """``(True, result)`` for a readable entry of this very point, else ``(False, None)``."""
-        path = self.path(point)
-        try:
-            with open(path, "rb") as handle:
-                entry = pickle.load(handle)
-        except FileNotFoundError:
-            return False, None
-        except Exception:  # a damaged entry (disk full, foreign file): recompute it rather than fail the sweep
-            return False, None
-        if not isinstance(entry, dict) or entry.get("point") != canonical_json(point) or entry.get("seed") != seed:
+        entry = read_cached(self.path(point), lambda p: loads_json(p.read_text(encoding="utf-8")))
+        if not isinstance(entry, dict) or entry.get("key") != self.key or entry.get("point") != canonical_json(point) \
+                or entry.get("seed") != seed or "result" not in entry:
             return False, None
         return True, entry["result"]
 
     def store(self, point: dict[str, Any], seed: int, result: Any) -> None:
-        """Write atomically: a temp name unique to this process and call, then ``os.replace``."""
-        path = self.path(point)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                pickle.dump({"key": self.key, "point": canonical_json(point), "seed": seed, "result": result}, handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        """Write atomically (a temporary name unique to this process and thread, then a rename)."""
+        if not self.prepared:  # a folder of this user's, created private and tagged (see prepare_cache_folder)
+            prepare_cache_folder(self.root, "cache_dir")
+            self.prepared = True
+        atomic_write_text(self.path(point), dumps_json({"key": self.key, "point": canonical_json(point), "seed": seed,
+                                                        "result": result}))
 
 
 def _default_cache_dir() -> Path:
@@ -243,7 +237,8 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
     """``[fn(**point, seed=point_seed(seed, point)) for point in points]``, spread over workers and cached.
 
     fn: a picklable top-level function (or a ``functools.partial`` of one) taking the
-        point's coordinates as keyword arguments plus ``seed``; its result must pickle.
+        point's coordinates as keyword arguments plus ``seed``; its result must pickle (to travel from a
+        worker) and be plain data that :mod:`madlib.core.state` stores (to be cached).
     points: dicts of JSON-able coordinates, distinct, without a ``seed`` key.
     seed: the sweep's seed (>= 0); each point's seed derives from it and the point.
     backend: ``"inline"``, ``"processes"`` or ``"dask"``; ``None`` picks (see the module doc).
@@ -357,20 +352,67 @@ def _run_processes(fn, todo: list[int], points: list[dict], seeds: list[int], n_
         finished(*outcome)
 
 
+def dask_security() -> Any:
+    """A ``distributed.security.Security`` built from Dask's configuration when it names TLS files or
+    requires encryption (``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``, ``..._TLS__CLIENT__CERT``,
+    ``..._TLS__CLIENT__KEY``, ``DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION`` in the environment, or the
+    same keys in a Dask config file); None when nothing is configured."""
+    import dask
+    from distributed.security import Security
+
+    tls = dask.config.get("distributed.comm.tls", {}) or {}
+    client = tls.get("client") or {}
+    if tls.get("ca-file") or client.get("cert") or client.get("key") \
+            or dask.config.get("distributed.comm.require-encryption", None):
+        return Security()  # reads every TLS setting from the config
+    return None
+
+
+def connect_dask(address: str | None = None) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address`` (default ``MADLIB_DASK_SCHEDULER``), with the
+    security object of :func:`dask_security`.
+
+    A scheduler runs whatever its clients send on every worker, and results come back pickled, so:
+    a ``tls://`` address needs the TLS configuration (refused without it); a plain ``tcp://`` address
+    beyond this machine gets a warning (bind the scheduler to a private network, or reach it through
+    an SSH tunnel, or use TLS). An unreachable scheduler is one ``ValueError`` line, not a traceback.
+    """
+    from distributed import Client
+
+    address = (address or os.environ.get("MADLIB_DASK_SCHEDULER", "")).strip()
+    if not address:
+        raise ValueError("backend='dask' needs a client or MADLIB_DASK_SCHEDULER set to a scheduler address "
+                         "such as tls://host:8786")
+    security = dask_security()
+    scheme, _, rest = address.rpartition("://")
+    host = rest.rsplit(":", 1)[0].strip("[]")
+    if scheme == "tls" and security is None:
+        raise ValueError(f"MADLIB_DASK_SCHEDULER={address!r} is a TLS address but no TLS files are configured: set "
+                         "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+                         "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (or the same keys in Dask's config)")
+    if (scheme == "tcp" or (scheme == "" and ":" in rest)) and host not in ("localhost", "127.0.0.1", "::1") \
+            and security is None:
+        warnings.warn(f"the Dask scheduler {address} is reached over plain TCP: anyone who can reach it runs code "
+                      "on every worker and can answer in its place. Use a tls:// address with TLS files, a "
+                      "private network, or an SSH tunnel (see the README)", stacklevel=3)
+    try:
+        return Client(address, security=security) if security is not None else Client(address)
+    except Exception as error:  # noqa: BLE001 - a refused, timed-out or malformed address: say so in one line
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"cannot reach the Dask scheduler at {address} (MADLIB_DASK_SCHEDULER): "
+                         f"{message[:300]}") from None
+
+
 def _run_dask(fn, todo: list[int], points: list[dict], seeds: list[int], client: Any,
               finished: Callable[[int, Any], None]) -> None:
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
     except ImportError:  # pragma: no cover - pinned in requirements.txt
         raise ValueError("backend='dask' needs the packages dask and distributed (pip install -r requirements.txt)") \
             from None
     own = client is None
     if own:
-        address = os.environ.get("MADLIB_DASK_SCHEDULER", "").strip()
-        if not address:
-            raise ValueError("backend='dask' needs a client or MADLIB_DASK_SCHEDULER set to a scheduler address "
-                             "such as tcp://host:8786")
-        client = Client(address)
+        client = connect_dask()
     futures = {}
     try:
         for rank, i in enumerate(todo):

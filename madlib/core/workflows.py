@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from .params import Param, integer, number
 from .select import random_subset
 from .sources import RealSource
 
@@ -311,6 +312,14 @@ class WorkflowChoice:
     def key(self) -> list:
         """JSON-able: name and options (for checkpoint fingerprints)."""
         return [self.name, sorted(self.options.items())]
+
+
+def option_param(name: str) -> Param:
+    """The experiment-parameter spec of workflow option ``name``: its range, applying under its workflow only."""
+    owner, option = WORKFLOW_OPTIONS[name]
+    make = integer if option.kind is int else number
+    return make(option.minimum, option.maximum, applies_when={"workflow": (owner,)},
+                doc=f"{option.doc} (workflow={owner} only)")
 
 
 def get_workflow(name: str) -> Workflow:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import io
 import gzip
+import zlib
 import logging
 import os
 import struct
@@ -67,23 +68,36 @@ def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+MAX_IDX_BYTES = 2**30  # full MNIST is 47 MB of pixels: a header claiming more is not MNIST
+
+
 def read_idx(path: str | Path) -> np.ndarray:
-    """Parse one IDX file (raw or gzip) into a numpy array of its dtype and shape."""
+    """Parse one IDX file (raw or gzip) into a numpy array of its dtype and shape; a file that is not
+    one (garbage, a damaged ``.gz``, a device such as /dev/zero) is a ValueError naming it."""
     path = Path(path)
-    with _open(path) as handle:
-        header = handle.read(4)
-        if len(header) != 4 or header[0] != 0 or header[1] != 0:
-            raise ValueError(f"{path} is not an IDX file (bad magic number)")
-        dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-        if header[2] not in dtypes:
-            raise ValueError(f"{path}: unknown IDX data type 0x{header[2]:02x}")
-        ndim = header[3]
-        shape = struct.unpack(f">{ndim}I", handle.read(4 * ndim))
-        dtype = np.dtype(dtypes[header[2]])
-        payload = handle.read()
-    expected = int(np.prod(shape)) * dtype.itemsize
+    if not path.is_file():
+        raise ValueError(f"{path} is not a regular file")
+    try:
+        with _open(path) as handle:
+            header = handle.read(4)
+            if len(header) != 4 or header[0] != 0 or header[1] != 0:
+                raise ValueError(f"{path} is not an IDX file (bad magic number)")
+            dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+            if header[2] not in dtypes:
+                raise ValueError(f"{path}: unknown IDX data type 0x{header[2]:02x}")
+            ndim = header[3]
+            shape = struct.unpack(f">{ndim}I", handle.read(4 * ndim))
+            dtype = np.dtype(dtypes[header[2]])
+            expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise ValueError(f"{path}: its header claims {expected} bytes of data, more than an IDX file of "
+                                 f"MNIST holds ({MAX_IDX_BYTES})")
+            payload = handle.read(expected + 1)  # never more: a stream without end stays bounded
+    except (OSError, EOFError, zlib.error, struct.error) as error:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path} is not a readable IDX file ({type(error).__name__}: {error})") from None
     if len(payload) != expected:
-        raise ValueError(f"{path}: expected {expected} bytes of data for shape {shape}, found {len(payload)}")
+        raise ValueError(f"{path}: expected {expected} bytes of data for shape {shape}, found "
+                         f"{'more' if len(payload) > expected else len(payload)}")
     return np.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 

@@ -10,6 +10,7 @@ unless ``download=True`` is passed.
 from __future__ import annotations
 
 import os
+import stat
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,25 +75,83 @@ def split_text(text: str, valid_fraction: float = 0.05, test_fraction: float = 0
     return tuple("\n".join(parts[s]) + "\n" for s in SPLITS)  # type: ignore[return-value]
 
 
-def _cache_dir() -> Path:
-    return cache_root() / "corpora"
+MAX_CORPUS_BYTES = 256 * 2**20  # 256 MiB: wikitext-103 is 0.5 GB; these chapters train on a few MB
+
+
+class CorpusNotFoundError(FileNotFoundError, RuntimeError):
+    """A corpus that needs a local or downloaded copy has none here (a RuntimeError too, as it used to be)."""
+
+
+def check_text_file(path: str | os.PathLike, what: str = "corpus_path") -> Path:
+    """``path`` if it is a regular file of at most :data:`MAX_CORPUS_BYTES`, checked before a byte is read
+    (``/dev/zero``, a FIFO or a folder is refused at once, never read or hashed)."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what}: no such file: {str(path)[:200]}") from None
+    except OSError as error:  # a name too long, a loop of links
+        raise ValueError(f"{what}: cannot use {str(path)[:200]!r} ({error.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{what} must be a regular text file; {str(path)[:200]} is not")
+    if info.st_size > MAX_CORPUS_BYTES:
+        raise ValueError(f"{what}: {path} holds {info.st_size} bytes, more than the {MAX_CORPUS_BYTES} a corpus "
+                         "may have here")
+    return path
+
+
+def read_text_file(path: str | os.PathLike, what: str = "corpus_path") -> str:
+    """The UTF-8 text of a checked file (:func:`check_text_file`); other bytes are a ValueError naming it."""
+    path = check_text_file(path, what)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        hint = " (a compressed file: unpack it first)" if data[:2] == b"\x1f\x8b" or path.suffix in (".gz", ".zip", ".xz") \
+            else ""
+        raise ValueError(f"{what}: {path} is not UTF-8 text{hint}") from None
+
+
+def corpus_files(name: str, path: str | os.PathLike | None = None) -> list[Path]:
+    """The files :func:`load_corpus` reads for ``name`` and ``path`` (checked, not read), for a data fingerprint."""
+    if name in FROZEN:
+        return [CORPUS_DIR / name / f"{s}.txt" for s in SPLITS]
+    if path is None:
+        folder = _cache_dir(create=False)
+        return sorted(folder.glob(f"{name}*.txt")) if folder.exists() else []
+    if name == "wikitext2" and Path(path).is_dir():
+        return [_wikitext_split(Path(path), split) for split in SPLITS]
+    return [check_text_file(path)]
+
+
+def _wikitext_split(folder: Path, split: str) -> Path:
+    candidates = [folder / f"wiki.{split}.tokens", folder / f"wiki.{split}.raw", folder / f"{split}.txt"]
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
+        raise ValueError(f"no wikitext-2 {split} split in {folder} (looked for {[c.name for c in candidates]})")
+    return check_text_file(found)
+
+
+def _cache_dir(create: bool = True) -> Path:
+    return cache_root(create=create) / "corpora"
 
 
 def _fetch(url: str, target: Path, download: bool, how: str) -> str:
     """The cached copy ``target``; without one, download it when ``download`` is true, else say how to supply it."""
     if target.exists():
-        return target.read_text(encoding="utf-8")
+        return read_text_file(target, "the cached corpus")
     if not download:
-        raise RuntimeError(f"no local copy of {target.name}: pass path=... to {how}, or download=True "
-                           f"(online) to fetch it once into {target.parent}. Offline, the frozen corpora "
-                           f"{FROZEN} always work")
+        raise CorpusNotFoundError(
+            f"no local copy of {target.name}: pass corpus_path=... ({how}; path=... to load_corpus), or fetch it "
+            f"once online into {target.parent} with madlib.data.text.load_corpus(..., download=True); offline, "
+            f"corpus={' or corpus='.join(FROZEN)} always work")
     try:
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - fixed https URLs
-            text = response.read().decode("utf-8")
-    except OSError as error:
-        raise RuntimeError(
-            f"could not download {url} ({error}). Offline: pass path=... to {how}, "
-            f"or use a frozen corpus {FROZEN}"
+            text = response.read(MAX_CORPUS_BYTES + 1).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CorpusNotFoundError(
+            f"could not download {url} ({error}). Offline: pass corpus_path=... ({how}; path=... to load_corpus), "
+            f"or use corpus={' or corpus='.join(FROZEN)}"
         ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # atomic: a kill never leaves half a file
@@ -117,8 +176,10 @@ def load_corpus(name: str = "shakespeare", path: str | os.PathLike | None = None
     reference prose. ``file``: any local UTF-8 text file ``path``, split by :func:`split_text`.
     ``tinyshakespeare``: ``path`` to ``input.txt``, else a cached copy. ``wikitext2``: ``path``
     to a folder with ``wiki.{train,valid,test}.tokens`` (or ``train.txt`` ...), else a cached
-    copy. Without a local or cached copy these two raise ``RuntimeError`` saying how to supply
-    one; they touch the network only with ``download=True``.
+    copy. Without a local or cached copy these two raise :class:`CorpusNotFoundError` (a
+    ``FileNotFoundError``) saying how to supply one; they touch the network only with ``download=True``.
+    Every file is checked before it is read (:func:`check_text_file`: a regular file, at most
+    :data:`MAX_CORPUS_BYTES`) and must be UTF-8 text.
     """
     if name not in CORPORA:
         raise ValueError(f"corpus name must be one of {CORPORA}, got {name!r}")
@@ -127,10 +188,10 @@ def load_corpus(name: str = "shakespeare", path: str | os.PathLike | None = None
     if name == "file":
         if path is None:
             raise ValueError("corpus 'file' needs path= to a local text file")
-        return Corpus(str(path), *split_text(Path(path).read_text(encoding="utf-8")))
+        return Corpus(str(path), *split_text(read_text_file(path)))
     if name == "tinyshakespeare":
         if path is not None:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text_file(path)
         else:
             text = _fetch(_URLS[name], _cache_dir() / "tinyshakespeare.txt", download, "a local input.txt")
         return Corpus(name, *split_text(text))
@@ -138,12 +199,7 @@ def load_corpus(name: str = "shakespeare", path: str | os.PathLike | None = None
     texts = []
     for split in SPLITS:
         if path is not None:
-            folder = Path(path)
-            candidates = [folder / f"wiki.{split}.tokens", folder / f"wiki.{split}.raw", folder / f"{split}.txt"]
-            found = next((c for c in candidates if c.exists()), None)
-            if found is None:
-                raise ValueError(f"no wikitext-2 {split} split in {folder} (looked for {[c.name for c in candidates]})")
-            texts.append(found.read_text(encoding="utf-8"))
+            texts.append(read_text_file(_wikitext_split(Path(path), split)))
         else:
             texts.append(_fetch(_URLS[name].format(split=split), _cache_dir() / f"wikitext2_{split}.txt", download,
                                 "a folder with wiki.{train,valid,test}.tokens"))

@@ -15,7 +15,6 @@ on first use.
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import warnings
 import math
@@ -32,21 +31,24 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import torch
 
-from ..core.cache import (atomic_torch_save, atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint,
-                          digest)
+from ..core.cache import (atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint, digest,
+                          file_digest)
 from ..core.config import cpu_threads, get_device, get_scale, resolve
 from ..core.loop import LoopCheckpoint
-from ..core.pace import Progress
+from ..core.pace import Progress, long_run_seconds
+from ..core.params import Param, check_config, choice
+from ..core.state import frame_from_parquet, frame_to_parquet, load_state, save_state
 from ..core.sweep import sweep
 from ..core.validation import check_int
-from ..core.workflows import WORKFLOW_OPTIONS, WORKFLOWS, configure
+from ..core.workflows import WORKFLOW_OPTIONS, WORKFLOWS, option_param, workflow_from_config
 
 
 @dataclass
 class ExperimentResult:
     """``summary``: JSON-able dict (the CLI prints it); ``table``: tidy frame
-    (generation, replicate, metric, value) or any frame; ``extras``: tensors, arrays,
-    text -- anything torch.save can store (samples, snapshots)."""
+    (generation, replicate, metric, value) or any frame (stored as Parquet); ``extras``: tensors,
+    arrays, text, frames, numbers, nested in dicts and lists -- anything :mod:`madlib.core.state`
+    stores (samples, snapshots)."""
 
     summary: dict[str, Any]
     table: pd.DataFrame | None = None
@@ -104,6 +106,7 @@ class Experiment:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     memory: Callable[[dict[str, Any]], float] | None = None
+    params: dict[str, Param] = field(default_factory=dict)
     threads: Callable[[dict[str, Any]], int | None] | None = None
     shortcuts: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -116,10 +119,15 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                version: int = 1, presets: Mapping[str, Mapping[str, Any]] | None = None,
                inputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
                memory: Callable[[dict[str, Any]], float] | None = None,
+               params: Mapping[str, Param] | None = None,
                threads: Callable[[dict[str, Any]], int | None] | None = None,
                shortcuts: Mapping[str, Mapping[str, str]] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
+    ``params`` declares every parameter's type, range and when it applies
+    (:mod:`madlib.core.params`: ``integer(1, 10**6)``, ``number(0, 1, open_minimum=True)``,
+    ``choice(...)``, ``integer(1, 50, applies_when={"family": ("mixture",)})``); a name in
+    ``choices`` is shorthand for ``choice(...)``. :func:`resolve_config` checks every value against it.
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
     JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
     cache key includes. ``memory(config)`` estimates the bytes a run needs, so a run that
@@ -143,10 +151,22 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
             unknown = set(overrides) - set(defaults)
             if unknown:
                 raise ValueError(f"preset {preset!r} of experiment {name!r} sets unknown parameters {sorted(unknown)}")
+        specs = {key: choice(values) for key, values in (choices or {}).items()}
+        specs.update(workflow_option_params(defaults, choices))
+        specs.update(params or {})
+        unknown = set(specs) - set(defaults)
+        if unknown:
+            raise ValueError(f"experiment {name!r} declares specs of unknown parameters {sorted(unknown)}")
+        for key, spec in specs.items():
+            for condition, _ in spec.applies_when:
+                if condition not in defaults:
+                    raise ValueError(f"parameter {key!r} of experiment {name!r} applies_when names the unknown "
+                                     f"parameter {condition!r}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
                                      version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
-                                     threads, {k: dict(v) for k, v in (shortcuts or {}).items()})
+                                     {key: specs[key] for key in defaults if key in specs}, threads,
+                                     {k: dict(v) for k, v in (shortcuts or {}).items()})
         return fn
 
     return decorate
@@ -163,18 +183,13 @@ def workflow_option_defaults(defaults: Mapping[str, Any], choices: Mapping[str, 
             if owner in accepted and option not in defaults}
 
 
-def _check_workflow_options(name: str, config: Mapping[str, Any], explicit: set[str]) -> None:
-    """A workflow option set explicitly (preset or override) must belong to the chosen workflow, and every
-    option must be in its range (checked by :func:`madlib.core.workflows.configure`)."""
-    if "workflow" not in config:
-        return
-    for option in explicit & set(WORKFLOW_OPTIONS):
-        owner = WORKFLOW_OPTIONS[option][0]
-        if owner != config["workflow"]:
-            raise ValueError(f"{option} applies to workflow={owner!r} only, but experiment {name!r} runs "
-                             f"workflow={config['workflow']!r}; drop {option} or set workflow={owner}")
-    configure(config["workflow"], **{k: config[k] for k in WORKFLOW_OPTIONS
-                                     if WORKFLOW_OPTIONS[k][0] == config["workflow"] and k in config})
+def workflow_option_params(defaults: Mapping[str, Any], choices: Mapping[str, tuple] | None) -> dict[str, Param]:
+    """The specs of those options: each option's range, applying only under its own workflow (so
+    ``workflow=replace reset_every=3`` is refused, never ignored)."""
+    if "workflow" not in defaults:
+        return {}
+    accepted = (choices or {}).get("workflow", WORKFLOWS)
+    return {name: option_param(name) for name, (owner, _) in WORKFLOW_OPTIONS.items() if owner in accepted}
 
 
 def _load_all() -> None:
@@ -200,56 +215,41 @@ def get_experiment(name: str) -> Experiment:
 
 
 def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
-    """Give CLI strings the type of the default."""
+    """Give CLI text the type of the default (for a parameter without a spec)."""
     if not isinstance(value, str) or isinstance(default, str):
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
         return value
-    text = value.strip()
     try:
-        if isinstance(default, bool):
-            if text.lower() in ("true", "1", "yes"):
-                return True
-            if text.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError
-        if isinstance(default, int):
-            number = float(text)  # "2.0" is the integer 2, as in the library; "2.5" is refused
-            if not number.is_integer():
-                raise ValueError
-            return int(number)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
-        kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(type(default).__name__, type(default).__name__)
-        raise ValueError(f"{key} must be {kind} for experiment {name!r}, got {value!r}") from None
-    try:
-        return json.loads(text)
+        return json.loads(value)
     except json.JSONDecodeError:
-        return text
+        return value
 
 
 def resolve_config(name: str, overrides: Mapping[str, Any] | None = None, scale: str | None = None,
                    preset: str | None = None) -> dict:
-    """The experiment's defaults at ``scale``, then the ``preset``'s values, then ``overrides``, checked."""
+    """The experiment's defaults at ``scale``, then the ``preset``'s values, then ``overrides``, each
+    parsed and checked against the experiment's parameter specs (:func:`madlib.core.params.check_config`):
+    a value of the wrong type, out of range, non-finite, or set for a parameter that does not apply
+    under the other settings is a ``ValueError`` naming the parameter and its valid range."""
     exp = get_experiment(name)
     scale = scale or get_scale()
-    config = {key: resolve(value, scale) for key, value in exp.defaults.items()}
-    explicit: set[str] = set(overrides or {})
+    defaults = {key: resolve(value, scale) for key, value in exp.defaults.items()}
+    given: dict[str, Any] = {}
     if preset is not None:
         if preset not in exp.presets:
             known = ", ".join(exp.presets) or "none"
             raise ValueError(f"unknown preset {preset!r} for experiment {name!r}; known: {known}")
-        config.update({key: resolve(value, scale) for key, value in exp.presets[preset].items()})
-        explicit |= set(exp.presets[preset])
+        given.update({key: resolve(value, scale) for key, value in exp.presets[preset].items()})
     for key, value in (overrides or {}).items():
-        if key not in config:
-            raise ValueError(f"unknown parameter {key!r} for experiment {name!r}; valid: {', '.join(config)}")
-        config[key] = _coerce(name, key, value, config[key])
-    for key, allowed in exp.choices.items():
-        if config[key] not in allowed:
-            raise ValueError(f"{key} must be one of {allowed} for experiment {name!r}, got {config[key]!r}")
-    _check_workflow_options(name, config, explicit)
+        if key not in defaults:
+            raise ValueError(f"unknown parameter {key!r} for experiment {name!r}; valid: {', '.join(defaults)}")
+        given[key] = value if key in exp.params else _coerce(name, key, value, defaults[key])
+    try:
+        config = check_config(name, exp.params, defaults, given)
+        if "workflow" in config:  # the options' joint constraints (mix shares) as the loop will check them
+            workflow_from_config(config)
+    except ValueError as error:
+        raise ValueError(f"{error} (experiment {name!r})" if f"experiment {name!r}" not in str(error) else error) \
+            from None
     return config
 
 
@@ -289,6 +289,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     exp = get_experiment(name)
     scale = scale or get_scale()
     config = resolve_config(name, overrides, scale, preset)
+    long_run_seconds()  # an unparsable MADLIB_LONG_RUN_S is refused now, not when (or if) a run first keeps pace
     if "seed" in config:
         config["seed"] = check_int("seed", config["seed"], 0, 2**63 - 1)
     device = get_device()
@@ -313,7 +314,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
             result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
-            if (directory / "summary.json").exists():
+            if (directory / MANIFEST).exists():
                 shutil.rmtree(work, ignore_errors=True)  # the finished result stays; the partial one goes
             else:
                 _swap_in(work, directory)  # nothing finished to lose: keep the checkpoints for a resume
@@ -324,14 +325,9 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     summary.setdefault("elapsed_s", round(elapsed, 3))
     summary.setdefault("device", str(ctx.device))
     result.summary = summary
-    atomic_write_text(work / "config.json", json.dumps(_jsonable(config), indent=2, sort_keys=True))
-    if result.table is not None:
-        buffer = io.BytesIO()
-        result.table.to_pickle(buffer)
-        atomic_write_bytes(work / "table.pkl", buffer.getvalue())
-    if result.extras:
-        atomic_torch_save(result.extras, work / "extras.pt")
-    atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))  # last: its presence means finished
+    # the table as stored (Parquet: None in a float column reads back as NaN): a fresh result and a cached
+    # one are the same frame
+    result.table = _write_result(work, config, summary, result.table, result.extras)
     if work != directory:
         _swap_in(work, directory)
     result.config, result.cached, result.cache_dir = config, False, directory
@@ -379,9 +375,37 @@ def _swap_in(work: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------------- the files of a result
+#: Written last: its presence means the result is finished; it holds a SHA-256 of every other file.
+MANIFEST = "manifest.json"
+RESULT_FORMAT = "madlib-result/1"
+SUMMARY, CONFIG, TABLE, EXTRAS = "summary.json", "config.json", "table.parquet", "extras.safetensors"
+
+
+def _write_result(folder: Path, config: Mapping[str, Any], summary: dict, table: pd.DataFrame | None,
+                  extras: Mapping[str, Any]) -> pd.DataFrame | None:
+    """A result's files, each written atomically, no pickle among them: the summary and the
+    configuration as JSON, the table as Parquet, the extras as safetensors (:mod:`madlib.core.state`);
+    then the manifest with a checksum of each, so a read can tell a damaged or edited file.
+    Returns the table as a read will give it back."""
+    atomic_write_text(folder / CONFIG, json.dumps(_jsonable(config), indent=2, sort_keys=True))
+    atomic_write_text(folder / SUMMARY, json.dumps(summary, indent=2))
+    if table is not None:
+        blob = frame_to_parquet(table)
+        atomic_write_bytes(folder / TABLE, blob)
+        table = frame_from_parquet(blob)
+    if extras:
+        save_state(folder / EXTRAS, dict(extras))
+    files = [name for name in (CONFIG, SUMMARY, TABLE, EXTRAS) if (folder / name).exists()]
+    manifest = {"format": RESULT_FORMAT, "sha256": {name: file_digest(folder / name, 64) for name in files}}
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2))  # last: its presence means finished
+    return table
+
+
 def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentResult | None:
-    """The cached result in ``directory``, or None when it is missing, unfinished or unreadable."""
-    if not (directory / "summary.json").exists():
+    """The cached result in ``directory``, or None when it is missing, unfinished, damaged or edited
+    (then with a one-line warning: it is recomputed, never trusted)."""
+    if not (directory / MANIFEST).exists():
         return None
     try:
         return load_result(directory, config)
@@ -392,11 +416,29 @@ def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentR
 
 
 def load_result(directory: Path, config: Mapping[str, Any] | None = None) -> ExperimentResult:
-    """Read a finished result folder (raises when a file is damaged)."""
+    """Read a finished result folder; raises (``ValueError``, ``OSError``) when a file is missing,
+    damaged, of the wrong shape or does not match its checksum in the manifest."""
     directory = Path(directory)
-    summary = json.loads((directory / "summary.json").read_text())
-    table = pd.read_pickle(directory / "table.pkl") if (directory / "table.pkl").exists() else None
-    extras = torch.load(directory / "extras.pt", weights_only=False) if (directory / "extras.pt").exists() else {}
+    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict) or manifest.get("format") != RESULT_FORMAT \
+            or not isinstance(manifest.get("sha256"), dict) or SUMMARY not in manifest["sha256"]:
+        raise ValueError(f"{MANIFEST} is not a {RESULT_FORMAT} manifest")
+    for name, expected in manifest["sha256"].items():
+        if name not in (CONFIG, SUMMARY, TABLE, EXTRAS):
+            raise ValueError(f"{MANIFEST} names an unknown file {name!r}")
+        if not (directory / name).is_file():
+            raise ValueError(f"{name} is missing")
+        if file_digest(directory / name, 64) != expected:
+            raise ValueError(f"{name} does not match its checksum (damaged or edited)")
+    summary = json.loads((directory / SUMMARY).read_text(encoding="utf-8"))
+    if not isinstance(summary, dict):
+        raise ValueError(f"{SUMMARY} holds {type(summary).__name__}, not an object")
+    table = frame_from_parquet((directory / TABLE).read_bytes()) if TABLE in manifest["sha256"] else None
+    extras = load_state(directory / EXTRAS) if EXTRAS in manifest["sha256"] else {}
+    if not isinstance(extras, dict):
+        raise ValueError(f"{EXTRAS} holds {type(extras).__name__}, not a dict")
     if config is None:
-        config = json.loads((directory / "config.json").read_text())
+        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        if not isinstance(config, dict):
+            raise ValueError(f"{CONFIG} holds {type(config).__name__}, not an object")
     return ExperimentResult(summary, table, extras, dict(config), cached=True, cache_dir=directory)

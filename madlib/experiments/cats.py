@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import float64_device, scaled
+from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number, numbers, ref
 from ..core.validation import check_float, check_fraction, check_int
 from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.hues import COLOUR_NAMES
@@ -60,6 +61,9 @@ def _cats_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
+    params={"n_real": integer(2, 10**7), "blue": integer(1, ref("n_real", -1)), "generations": integer(0, 10**6),
+            "replicates": integer(1, 10**8), "kept_real_fraction": KEPT_REAL_FRACTION, "sampling_bias": SAMPLING_BIAS,
+            "trajectories": integer(0, 10_000, doc="blue shares kept per generation for the figure"), "seed": SEED},
     presets={
         "blue-cats": {},  # 100 cats, 10 blue, replace: sections 1-2
         "one-blue-in-1000": {"n_real": 1000, "blue": 1, "generations": 1, "replicates": 4000},
@@ -141,6 +145,12 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"family": ("gaussian", "mixture"), "workflow": WORKFLOWS},
+    params={"n_real": integer(2, 10**6), "blue": integer(0, ref("n_real")), "generations": integer(0, 10**6),
+            "replicates": integer(1, 10**7), "kept_real_fraction": KEPT_REAL_FRACTION, "sampling_bias": SAMPLING_BIAS,
+            "spread": number(0, 180, doc="standard deviation of a colour's hue, in degrees"),
+            "components": integer(1, 50, applies_when={"family": ("mixture",)}),
+            "iterations": integer(1, 10_000, applies_when={"family": ("mixture",)}, doc="EM iterations per fit"),
+            "keep_hues": integer(0, 10_000, doc="replicates whose hues are kept for the figures"), "seed": SEED},
     presets={"one-gaussian": {"family": "gaussian"}, "mixture": {"family": "mixture"}},
 )
 def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -195,6 +205,9 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS},
+    params={"vocabulary": integer(2, 10**6), "n_real": integer(ref("vocabulary"), 10**8), "exponent": number(0, 10),
+            "generations": integer(0, 10**6), "replicates": integer(1, 10**6), "kept_real_fraction": KEPT_REAL_FRACTION,
+            "max_count": integer(1, 10**6, doc="largest initial count in the survival table"), "seed": SEED},
     presets={"zipf": {}},
 )
 def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -203,6 +216,9 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
                                  config["replicates"], workflow=workflow_from_config(config), seed=config["seed"],
                                  device=float64_device(ctx.device), progress=ctx.progress_for("zipf survival"))
     table = survival_by_count(out["initial_count"], out["loss_time"], config["max_count"])
+    if table.empty:
+        raise ValueError(f"max_count={config['max_count']} is below the smallest initial count "
+                         f"{int(out['initial_count'].min())}: raise max_count")
     M = config["n_real"]
     p = table["initial_count"].to_numpy() / M
     table["theory_mean_generations_to_loss"] = wf.mean_time_to_loss(p, M)
@@ -212,10 +228,22 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
     # at least 50 samples when there are enough of them
     if (usable & (table["samples"] >= 50)).sum() >= 3:
         usable &= table["samples"] >= 50
-    # Weight by sqrt(samples): large counts are single words, their medians are noisy.
-    (slope, intercept), cov = np.polyfit(table.loc[usable, "initial_count"],
-                                         table.loc[usable, "median_generations_to_loss"], 1,
-                                         w=np.sqrt(table.loc[usable, "samples"]), cov=True)
+    # Weight by sqrt(samples): large counts are single words, their medians are noisy. A line needs four
+    # counts whose median is known; under augment or accumulate the real words stay in every training
+    # set and none vanishes, and a short fresh run may lose too few: then there is no fit, and the
+    # summary says why instead of fitting noise (or nothing).
+    slope = intercept = slope_se = None
+    if usable.sum() >= 4:
+        try:
+            (slope, intercept), cov = np.polyfit(table.loc[usable, "initial_count"],
+                                                 table.loc[usable, "median_generations_to_loss"], 1,
+                                                 w=np.sqrt(table.loc[usable, "samples"]), cov=True)
+            slope, intercept, slope_se = float(slope), float(intercept), float(np.sqrt(cov[0, 0]))
+        except (np.linalg.LinAlgError, ValueError):
+            slope = intercept = slope_se = None
+    lost_any = bool((out["loss_time"] >= 0).any())
+    count_1 = out["loss_time"][:, out["initial_count"] == 1]
+    q1 = float((count_1 == 1).mean()) if count_1.size else None
     summary = {
         "initial_count": table["initial_count"].tolist(),
         "median_generations_to_loss": table["median_generations_to_loss"].tolist(),
@@ -223,14 +251,15 @@ def run_zipf_survival(config: dict, ctx: RunContext) -> ExperimentResult:
         "share_lost": table["share_lost"].tolist(),
         "theory_median_generations_to_loss": table["theory_median_generations_to_loss"].tolist(),
         "theory_mean_generations_to_loss": table["theory_mean_generations_to_loss"].tolist(),
-        "median_linear_fit_slope": float(slope),
-        "median_linear_fit_slope_se": float(np.sqrt(cov[0, 0])),  # from the fit's residual scatter
-        "median_linear_fit_intercept": float(intercept),
+        "median_linear_fit_slope": slope,
+        "median_linear_fit_slope_se": slope_se,  # from the fit's residual scatter
+        "median_linear_fit_intercept": intercept,
+        "fit_note": None if slope is not None else (
+            "no word vanished within the horizon" if not lost_any else
+            "too few counts lost more than half of their copies to fit a line"),
         "theory_median_slope": float(2 / np.log(2)),
-        "p_lost_count_1_first_generation": float((out["loss_time"][:, out["initial_count"] == 1] == 1).mean()),
-        "p_lost_count_1_first_generation_se": float(np.sqrt(
-            (lambda q, m: q * (1 - q) / m)((out["loss_time"][:, out["initial_count"] == 1] == 1).mean(),
-                                           max((out["loss_time"][:, out["initial_count"] == 1]).size, 1)))),
+        "p_lost_count_1_first_generation": q1,
+        "p_lost_count_1_first_generation_se": None if q1 is None else float(np.sqrt(q1 * (1 - q1) / count_1.size)),
         "theory_p_lost_count_1_first_generation": float(wf.one_step_loss_probability(1 / M, M)),
         "share_vocabulary_lost_final": float((out["loss_time"] >= 0).mean()),
     }
@@ -254,6 +283,10 @@ CAT_REMEDIES = ("none", "keep-real", "fresh", "accumulate")
         "accumulate_replicates": scaled(smoke=100, default=300, full=2000),
         "seed": 0,
     },
+    params={"n_real": integer(2, 10**7), "blue": integer(1, ref("n_real", -1)), "generations": integer(0, 10**6),
+            "replicates": integer(1, 10**8), "kept_real_fraction": number(0, 1),
+            "accumulate_replicates": integer(1, 10**7, doc="worlds of the accumulate remedy (its cost grows)"),
+            "seed": SEED},
     presets={"blue-cats": {}},
 )
 def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -297,6 +330,10 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
         "replicates": scaled(smoke=4, default=10, full=20),
         "seed": 0,
     },
+    params={"vocabulary": integer(2, 10**8), "exponent": number(0, 10, open_minimum=True),
+            "truncate_rank": integer(1, ref("vocabulary")), "smallest": integer(1, 10**10),
+            "largest": integer(ref("smallest"), 10**10), "points": integer(2, 1000),
+            "clean_shares": numbers(0, 1, max_length=16), "replicates": integer(1, 10_000), "seed": SEED},
     presets={"tails": {}},
 )
 def run_zipf_tails(config: dict, ctx: RunContext) -> ExperimentResult:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import float64_device, scaled
+from ..core.params import SAMPLING_BIAS, SEED, integer
 from ..core.validation import check_int
 from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..simulations.gaussian import check_exact_supports, record_grid, simulate_exact, simulate_samples
@@ -46,8 +47,21 @@ def _gaussian_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"method": ("exact", "sample"), "workflow": WORKFLOWS, "ddof": (0, 1)},
-    # method="exact" draws sufficient statistics instead of samples: a shortcut of the plain loop
+    # method="exact" draws sufficient statistics instead of samples: a shortcut of the plain loop; it refuses
+    # by name (dim > 1, a kept real share, mix, accumulate-subsample) what it does not implement
     shortcuts={"method": {"exact": "sample"}},
+    params={
+        "n_real": integer(2, 10**9),
+        # the exact method costs two numbers per replicate and generation: a billion generations is hours
+        # (the run says so early), not a refusal
+        "generations": integer(0, 10**9),
+        "replicates": integer(1, 10**8),
+        "sampling_bias": SAMPLING_BIAS,
+        "n_synthetic": integer(0, 10**9, doc="synthetic items per generation (0: as many as n_real)"),
+        "dim": integer(1, 1000),
+        "points": integer(2, 100_000, doc="generations recorded, evenly spread"),
+        "seed": SEED,
+    },
     # One preset per figure or table of chapter 1, so each is one command:
     # python -m madlib run gaussian --preset NAME [key=value ...]
     presets={
@@ -161,6 +175,7 @@ def sweep_cell(workflow: str, n: int, *, generations: int, replicates: int, ddof
     # the study's 100 iterations are 100 fits: generation 99
     defaults={"generations": 99, "replicates": scaled(smoke=2000, default=20000, full=100000), "ddof": 0, "seed": 0},
     choices={"ddof": (0, 1)},
+    params={"generations": integer(0, 10**6), "replicates": integer(1, 10**8), "seed": SEED},
     presets={"collapse-or-thrive": {}},
 )
 def run_gaussian_sweep(config: dict, ctx: RunContext) -> ExperimentResult:

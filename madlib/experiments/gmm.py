@@ -18,6 +18,8 @@ from functools import partial
 import pandas as pd
 
 from ..core.config import float64_device, scaled
+from ..core.params import (KEEP_FRACTION, KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, choice, integer, integers,
+                           numbers, ref)
 from ..core.seeding import child_seed
 from ..core.validation import check_float, check_int
 from ..core.workflows import WORKFLOWS, workflow_from_config
@@ -54,7 +56,7 @@ GMM_PRESETS: dict[str, dict] = {
 # The phase diagrams of chapter 3: Gaussians (the experiment's defaults) and the two-blob mixture.
 MAD_PHASE_PRESETS: dict[str, dict] = {
     "gaussian": {"family": "gaussian"},
-    "mixture": {"family": "gmm", "dataset": "blobs", "dim": 2,
+    "mixture": {"family": "gmm", "dataset": "blobs",
                 "n_real": scaled(smoke=[20, 100], default=[20, 50, 200], full=[20, 50, 200, 1000]),
                 "synthetic_ratio": scaled(smoke=[0.5, 4.0], default=[0.5, 2.0, 9.0], full=[0.5, 1.0, 2.0, 4.0, 9.0]),
                 "sampling_bias": scaled(smoke=[0.7, 1.0], default=[0.7, 1.0], full=[0.7, 0.85, 1.0]),
@@ -94,6 +96,12 @@ def _gmm_memory(config: dict) -> float:
         "seed": 0,
     },
     choices={"dataset": TOY_DATASETS, "workflow": WORKFLOWS, "start": ("fit", "collapsed")},
+    params={"generations": integer(0, 10**6), "replicates": integer(1, 10**6), "n_real": integer(2, 10**7),
+            "n_synthetic": integer(0, 10**7, doc="0: as many as n_real"), "sampling_bias": SAMPLING_BIAS,
+            "keep_fraction": KEEP_FRACTION, "kept_real_fraction": KEPT_REAL_FRACTION,
+            "n_components": integer(0, 1000, doc="0: the data set's number of modes"),
+            "eval_points": integer(2, 10_000), "n_eval": integer(6, 10**6),
+            "snapshots": integers(0, ref("generations"), doc="generations whose samples are kept"), "seed": SEED},
     presets=GMM_PRESETS,
 )
 def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -136,7 +144,13 @@ def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
         "n_test": 4000,
         "seed": 0,
     },
-    choices={"family": ("gaussian", "gmm"), "dataset": ("blobs", "grid25")},
+    params={"family": choice("gaussian", "gmm"),
+            "dim": integer(1, 1000, applies_when={"family": ("gaussian",)}),
+            "dataset": choice("blobs", "grid25", applies_when={"family": ("gmm",)}),
+            "n_real": integers(2, 10**6), "synthetic_ratio": numbers(0, 1000),
+            "sampling_bias": numbers(0, 1, open_minimum=True), "generations": integer(1, 10**5),
+            "tail": integer(1, ref("generations"), doc="last generations averaged"), "replicates": integer(1, 10**6),
+            "n_test": integer(10, 10**7, applies_when={"family": ("gmm",)}), "seed": SEED},
     presets=MAD_PHASE_PRESETS,
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:

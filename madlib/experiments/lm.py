@@ -33,16 +33,17 @@ generator itself (cherry-picking by its own taste).
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
 
 import numpy as np
 import torch
 
-from ..core.cache import cache_root, file_digest
+from ..core.cache import file_digest
 from ..core.config import scaled
+from ..core.params import KEPT_REAL_FRACTION, SEED, integer, number, ref, text
 from ..core.select import n_candidates as candidates_for
 from ..core.workflows import WORKFLOWS, workflow_from_config
-from ..data.text import CORPORA, CORPUS_DIR, FROZEN, SPLITS, load_corpus
+from ..data.text import CORPORA, corpus_files, load_corpus
 from ..models.decoding import Decoding
 from ..models.lm import PROMPT_MODES
 from ..models.ngram import SMOOTHINGS
@@ -71,14 +72,9 @@ def corpus_inputs(config: dict) -> dict:
     """The cache's data fingerprint: the content of the corpus files the run reads, so an edited
     corpus misses the cache (and the cached pre-trained base, keyed by the text itself)."""
     name = config["corpus"]
-    if name in FROZEN:
-        files = [CORPUS_DIR / name / f"{s}.txt" for s in SPLITS]
-    elif config.get("corpus_path"):
-        path = Path(config["corpus_path"])
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    else:  # a cached download (or nothing yet: load_corpus will say how to supply it)
-        folder = cache_root() / "corpora"
-        files = sorted(folder.glob(f"{name}*.txt")) if folder.exists() else []
+    # exactly the files load_corpus reads, each a regular file of bounded size, checked before it is hashed
+    # (a cached download, or nothing yet: load_corpus will say how to supply it)
+    files = corpus_files(name, config.get("corpus_path") or None)
     return {"corpus": name, "files": {p.name: file_digest(p) for p in files if p.exists()}}
 
 
@@ -129,6 +125,33 @@ def corpus_inputs(config: dict) -> dict:
     },
     choices={"model": ("transformer", "ngram"), "workflow": WORKFLOWS, "corpus": CORPORA,
              "smoothing": SMOOTHINGS, "prompt_mode": PROMPT_MODES, "curate": CURATIONS, "tokenizer": TOKENIZERS},
+    params={
+        "generations": integer(0, 1000), "kept_real_fraction": KEPT_REAL_FRACTION,
+        "temperature": number(0, 100, doc="0: greedy"), "top_k": integer(0, 10**6, doc="0: every token"),
+        "beams": integer(1, 64), "repetition_penalty": number(1, 100), "seed": SEED, "replicates": integer(1, 1000),
+        "n_real": integer(1, 10**7, doc="real training blocks (at most the corpus's)"), "block_len": integer(4, 4096),
+        "prompt_len": integer(1, ref("block_len")),
+        "corpus_path": text(1024, applies_when={"corpus": ("file", "wikitext2", "tinyshakespeare")},
+                            doc="a local text file or folder of the corpus"),
+        "test_blocks": integer(1, 10**5, doc="held-out blocks (at most the corpus's)"),
+        "eval_prompts": integer(1, 10_000), "sample_len": integer(1, 8191, doc="at most prompt_len + block_len - 1"),
+        "n_sample_texts": integer(0, ref("eval_prompts")), "order": integer(1, 8),
+        # the transformer's
+        "d_model": integer(8, 4096, applies_when={"model": ("transformer",)}), "n_layers": integer(1, 64, applies_when={"model": ("transformer",)}),
+        "n_heads": integer(1, 64, applies_when={"model": ("transformer",)}),
+        "dropout": number(0, 1, open_maximum=True, applies_when={"model": ("transformer",)}),
+        "base_steps": integer(1, 10**7, applies_when={"model": ("transformer",)}),
+        "base_batch_size": integer(1, 65_536, applies_when={"model": ("transformer",)}),
+        "lr": number(0, 10, open_minimum=True, applies_when={"model": ("transformer",)}),
+        "weight_decay": number(0, 100, applies_when={"model": ("transformer",)}),
+        "finetune_steps": integer(1, 10**7, applies_when={"model": ("transformer",)}),
+        "batch_size": integer(1, 65_536, applies_when={"model": ("transformer",)}),
+        "finetune_lr": number(0, 10, open_minimum=True, applies_when={"model": ("transformer",)}),
+        "threads": integer(0, 1024, doc="0: torch's own setting"),
+        "base_threads": integer(0, 1024, applies_when={"model": ("transformer",)}),
+        "keep_fraction": number(0, 1, open_minimum=True,
+                                applies_when={"curate": tuple(c for c in CURATIONS if c != "none")}),
+    },
     presets=PRESETS,
     inputs=corpus_inputs,
     # the run's thread policy: the chains' small tensors are as fast on one thread and far faster on a busy

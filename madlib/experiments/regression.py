@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import float64_device, scaled
-from ..core.validation import check_float, check_int
+from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number
 from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..simulations.regression import simulate_regression
 from ..theory import regression as theory
@@ -37,15 +37,17 @@ from . import ExperimentResult, RunContext, experiment
         "seed": 0,
     },
     choices={"workflow": WORKFLOWS, "fit_noise": (False, True)},
+    params={"dim": integer(1, 10_000), "n_real": integer(3, 10**7), "n_synthetic": integer(0, 10**7, doc="0: as many as n_real"),
+            "noise_std": number(0, 10**6, open_minimum=True), "generations": integer(0, 10**5),
+            "replicates": integer(2, 10**7), "kept_real_fraction": KEPT_REAL_FRACTION, "sampling_bias": SAMPLING_BIAS,
+            "seed": SEED},
     # chapter 6's figure: one preset per curve
     presets={"replace": {"workflow": "replace"}, "accumulate": {"workflow": "accumulate"},
              "accumulate-subsample": {"workflow": "accumulate-subsample"}},
 )
 def run_regression(config: dict, ctx: RunContext) -> ExperimentResult:
     """OLS refitted on labels made by its previous fit: test error per generation beside its closed form."""
-    dim, n_real = check_int("dim", config["dim"], 1), check_int("n_real", config["n_real"], 1)
-    noise_std = check_float("noise_std", config["noise_std"], 0.0, open_minimum=True)
-    check_int("replicates", config["replicates"], 2)  # two at least, for a standard error
+    dim, n_real, noise_std = config["dim"], config["n_real"], config["noise_std"]  # ranges: the params above
     if n_real < dim + 2:  # below this the OLS error has no finite mean (inverse Wishart)
         raise ValueError(f"n_real must be >= dim + 2 = {dim + 2}, got {n_real}")
     n_synthetic = config["n_synthetic"] or n_real

@@ -25,10 +25,11 @@ import pandas as pd
 
 from ..core.cache import code_fingerprint
 from ..core.config import scaled
+from ..core.params import SEED, integer, number, subset
 from ..core.validation import check_float, check_int
 from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, mix_final_quality, remedy_curve, sweep_point
-from . import ExperimentResult, RunContext, experiment, get_experiment, run_experiment
+from . import ExperimentResult, RunContext, experiment, get_experiment, resolve_config, run_experiment
 
 def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
                      mixture_generations: int, mixture_replicates: int) -> pd.Series:
@@ -61,6 +62,11 @@ def _sub_experiment_versions(config: dict) -> dict:
         "threshold": 0.75,
         "seed": 0,
     },
+    params={"families": subset(*TOY_FAMILIES, "vae", "lm"), "generations": integer(1, 10**6),
+            "mixture_generations": integer(1, 10**5), "replicates": integer(1, 10**7),
+            "mixture_replicates": integer(1, 10**5),
+            "threshold": number(0, 1, open_minimum=True, doc="share of generation 0's quality that counts as kept"),
+            "seed": SEED},
     presets={
         # the chapter's figures: every family (vae and lm re-use chapters 4 and 5's runs)
         "chapter6": {},
@@ -146,13 +152,24 @@ def expensive_curve(family: str, summary: dict) -> pd.Series:
 
 
 def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False) -> dict[str, pd.Series]:
-    """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached)."""
+    """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached).
+
+    Every sub-run's configuration is checked first (a refused one names the remedy, in one line); a
+    failure inside a run then propagates as itself, its type and traceback intact, with a note
+    naming the remedy: a real failure is never dressed up as a configuration error."""
+    for remedy, overrides in EXPENSIVE_REMEDIES.items():
+        try:
+            resolve_config(family, overrides)
+        except ValueError as error:
+            raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} ({overrides}) is refused: "
+                             f"{error}") from None
     curves = {}
     for remedy, overrides in EXPENSIVE_REMEDIES.items():
         try:
             result = run_experiment(family, use_cache=use_cache, progress=progress, **overrides)
-        except ValueError as error:
-            raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} ({overrides}) failed: {error}") from error
+        except Exception as error:
+            error.add_note(f"in the scoreboard's {family} run for remedy {remedy!r} ({overrides})")
+            raise
         curves[remedy] = expensive_curve(family, result.summary)
     return curves
 
@@ -165,6 +182,8 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
         "replicates": scaled(smoke=60, default=400, full=2000),
         "seed": 0,
     },
+    params={"families": subset(*CASES), "generations": integer(1, 10**6), "replicates": integer(1, 10**7),
+            "seed": SEED},
     presets={"chapter6": {}},
 )
 def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -201,6 +220,9 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
         "seed": 0,
     },
     choices={"family": TOY_FAMILIES, "remedy": REMEDY_KEYS, "aggregate": ("family", "median", "mean")},
+    params={"generations": integer(1, 10**6), "replicates": integer(2, 10**7),
+            "n_real": integer(0, 10**6, doc="items per generation (0: the family's own, 100)"),
+            "every": integer(1, 10**6, doc="measure every this many generations (and the last)"), "seed": SEED},
     presets={
         # chapter 6: the cats with 10% kept real data, averaged over worlds as in chapter 2 (the mean)
         "cats-keep-real-mean": {"family": "cats", "remedy": "keep-real", "aggregate": "mean"},
@@ -234,6 +256,8 @@ MIX_POINTS = ((0.0, 0.0), (0.0, 0.5), (0.0, 0.9), (0.1, 0.0), (0.1, 0.5))
     "mix-grid",
     defaults={"generations": scaled(smoke=20, default=200, full=1000),
               "replicates": scaled(smoke=100, default=400, full=2000), "n_real": 100, "seed": 0},
+    params={"generations": integer(1, 10**6), "replicates": integer(2, 10**7), "n_real": integer(20, 10**6),
+            "seed": SEED},
     presets={"chapter6": {}},
 )
 def run_mix_grid(config: dict, ctx: RunContext) -> ExperimentResult:

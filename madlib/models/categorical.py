@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..core.select import largest_remainder
+from ..core.state import register_state_class
 from ..core.validation import check_float, check_int
 
 #: Up to this many categories counts are drawn as a chain of binomials.
@@ -109,6 +110,7 @@ def count_items(data: torch.Tensor, num_categories: int, weights: torch.Tensor |
     return counts.scatter_add_(1, data.to(torch.int64), w)
 
 
+@register_state_class
 @dataclass
 class CategoricalModel:
     """R fitted categorical distributions: ``probs`` (R, K), float64, rows sum to one."""

@@ -11,11 +11,13 @@ from typing import Callable
 
 import torch
 
+from ..core.state import register_state_class
 from ..core.validation import check_float, check_int
 
 NextLogProbs = Callable[[torch.Tensor], torch.Tensor]
 
 
+@register_state_class
 @dataclass(frozen=True)
 class Decoding:
     """Decoding options; each one that is not neutral biases sampling towards probable text.

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from ..core.validation import check_float, check_int
+from ..core.state import register_state_class
 
+@register_state_class
 @dataclass
 class GaussianModel:
     """R fitted Gaussians: ``mean`` (R, d) and ``cov`` (R, d, d), float64."""

@@ -28,10 +28,12 @@ import torch
 
 from ..core.validation import check_choice, check_float, check_int
 from ..core.select import n_candidates, top_indices
+from ..core.state import register_state_class
 
 LOG_2PI = math.log(2 * math.pi)
 
 
+@register_state_class
 @dataclass
 class GMMModel:
     """R fitted mixtures: ``weights`` (R, K), ``means`` (R, K, d), ``covs`` (R, K, d, d), float64.

@@ -36,6 +36,7 @@ import torch
 from ..core.cache import atomic_torch_save, digest, read_cached
 from ..core.config import cpu_threads
 from ..core.seeding import child_seed, generator as make_generator, seed_from
+from ..core.state import register_state_class
 from ..core.validation import check_choice, check_int
 from .decoding import Decoding, generate
 from .ngram import NGramModel
@@ -149,6 +150,7 @@ def _original_for(data: torch.Tensor, previous) -> torch.Tensor:
     return data if original is None else original
 
 
+@register_state_class
 class NGramLM(_LMModel):
     """R n-gram models plus decoding options."""
 
@@ -194,6 +196,7 @@ class NGramFamily:
 
 # ----------------------------------------------------------------------------- transformer
 
+@register_state_class
 class TransformerLM(_LMModel):
     """R fine-tuned transformers (one per replicate) plus decoding options."""
 
@@ -240,7 +243,7 @@ def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: Tr
     atomically; an interrupted pre-training resumes from its checkpoint."""
     path = base_model_path(cache_dir, model_cfg, train_cfg, corpus_key, seed)
     model = build_model(model_cfg, seed=seed, device=device)
-    state = read_cached(path, lambda p: torch.load(p, map_location=device, weights_only=False))
+    state = read_cached(path, lambda p: torch.load(p, map_location=device, weights_only=True))
     if state is not None:
         model.load_state_dict(state["model"])
         return model.eval(), state["history"]

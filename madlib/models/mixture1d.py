@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import torch
 
 from ..core.validation import check_float, check_int
+from ..core.state import register_state_class
 
 
+@register_state_class
 @dataclass
 class MixtureModel1D:
     """R fitted 1-D Gaussian mixtures: ``weights``, ``means``, ``stds`` each (R, C), float64."""

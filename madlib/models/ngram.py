@@ -20,10 +20,12 @@ from dataclasses import dataclass
 import torch
 
 from ..core.validation import check_choice, check_float, check_int
+from ..core.state import register_state_class
 
 SMOOTHINGS = ("kneser_ney", "add_k")
 
 
+@register_state_class
 @dataclass
 class _OrderTable:
     keys: torch.Tensor      # sorted (replicate, context, next) keys
@@ -40,6 +42,7 @@ def _ngram_ids(blocks: torch.Tensor, k: int, vocab: int) -> torch.Tensor:
     return (windows * powers).sum(-1)
 
 
+@register_state_class
 class NGramModel:
     """R fitted n-gram models of order ``order`` over ``vocab_size`` tokens."""
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from ..core.validation import check_float, check_int
+from ..core.state import register_state_class
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -48,6 +49,7 @@ def _gaussian_log_prob(residual: torch.Tensor, std: torch.Tensor) -> torch.Tenso
     return -0.5 * (residual / std) ** 2 - torch.log(std) - 0.5 * _LOG_2PI
 
 
+@register_state_class
 @dataclass
 class RegressionModel:
     """R fitted linear models: ``weight`` (R, d) and ``noise_std`` (R,), float64."""

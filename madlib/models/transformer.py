@@ -19,10 +19,12 @@ from torch import nn
 
 from ..core.pace import Pace
 from ..core.seeding import child_seed, generator as make_generator
+from ..core.state import register_state_class
 from ..core.validation import check_float, check_int
 from .decoding import Decoding, generate
 
 
+@register_state_class
 @dataclass(frozen=True)
 class TransformerConfig:
     """Sizes of the tiny transformer."""
@@ -77,6 +79,7 @@ class _Block(nn.Module):
         return x + self.drop(self.mlp(self.ln2(x))), (k, v)
 
 
+@register_state_class(args=lambda m: {"cfg": m.cfg})
 class TinyTransformer(nn.Module):
     """Decoder-only transformer: token + learned position embeddings, pre-LN blocks, tied output."""
 
@@ -214,6 +217,7 @@ def continue_text(model: TinyTransformer, prompt: torch.Tensor, n_new: int, deco
 
 # ----------------------------------------------------------------------------- training
 
+@register_state_class
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: ``steps`` optimizer steps of ``batch_size`` sequences, AdamW, warm-up + cosine.
@@ -344,7 +348,7 @@ def _train_loop(model, blocks, cfg, probs, valid_blocks, seed, checkpoint_path, 
     start = 0
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
-        state = torch.load(path, map_location=device, weights_only=False)
+        state = torch.load(path, map_location=device, weights_only=True)  # tensors, numbers and dicts only
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 from ..core.cache import tensor_digest
 from ..core.config import get_device
 from ..core.seeding import generator as make_generator, seed_from
+from ..core.state import register_state_class
 from ..core.validation import check_float, check_int
 
 LATENT_DIM = 20
@@ -50,6 +51,7 @@ def negative_elbo(images: torch.Tensor, logits: torch.Tensor, mean: torch.Tensor
     return bernoulli_reconstruction(images, logits) + kl_weight * kl_to_prior(mean, log_var)
 
 
+@register_state_class(args=lambda m: {"latent_dim": m.latent_dim, "channels": m.channels, "hidden": m.hidden})
 class ConvVAE(nn.Module):
     """Encoder: two stride-2 convolutions (28 -> 14 -> 7) and a dense layer; decoder mirrors it."""
 
@@ -94,6 +96,7 @@ class ConvVAE(nn.Module):
         return (per_image * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
+@register_state_class
 @dataclass
 class VAEModel:
     """One trained VAE (R = 1) and how it was trained."""

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..core.loop import run_loop
-from ..core.pace import Progress
+from ..core.pace import Pace, Progress
 from ..core.sources import DistributionSource
 from ..core.validation import check_float, check_int
 from ..core.workflows import WorkflowChoice, configure
@@ -146,6 +146,8 @@ def simulate_exact(
     base_of = {"augment": lambda: original, "fresh": real_batch, "accumulate": lambda: pool}
     original = pool = real_batch()
     mean, log_var = original[1], np.log(original[2]) - np.log(n - ddof)
+    # a generation is two random numbers per replicate, but a billion of them still takes hours: say so early
+    pace = Pace("gaussian (exact)", generations + 1, "generation")
     for t in range(generations + 1):
         if t > 0:
             # m synthetic draws from N(mean, lam * var): batch mean and log batch scatter
@@ -164,6 +166,7 @@ def simulate_exact(
                 mean, log_var = pool[1], np.log(pool[2]) - np.log(total - ddof)
         if t in rows:
             out_mean[rows[t]], out_logvar[rows[t]] = mean, log_var
+        pace.tick()
     return ExactChain(generations=record, mean=out_mean, log_var=out_logvar)
 
 

@@ -92,7 +92,12 @@ def prepare_task(corpus: Corpus, tokenizer: str = "char", *, block_len: int = 64
     train_ids = tok.encode(corpus.train)
     # Held-out loss on blocks that fill the model's context (prompt + continuation), evenly spread over
     # the test play; the same blocks for every model and generation.
-    test = _evenly(text_to_blocks(tok.encode(corpus.test), prompt_len + block_len + 1), test_blocks)
+    test_all = text_to_blocks(tok.encode(corpus.test), prompt_len + block_len + 1)
+    if test_blocks > test_all.shape[0]:  # refused, never clamped: the run would measure less than asked
+        raise ValueError(f"test_blocks must be at most {test_all.shape[0]} (the held-out blocks of "
+                         f"prompt_len + block_len + 1 = {prompt_len + block_len + 1} tokens in this corpus), "
+                         f"got {test_blocks}")
+    test = _evenly(test_all, test_blocks)
     # Fixed held-out prompts (the test play, just after a speaker's name): samples and the real-word rate.
     # Samples fill the model's context: prompt + sample = prompt_len + block_len.
     sample_prompt_len = prompt_len + block_len - sample_len
