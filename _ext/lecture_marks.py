@@ -11,6 +11,7 @@ sidebar and the page's contents list keep the plain headings. Styles: ``_static/
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -68,10 +69,12 @@ def _on_doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
     # Read once per build (kept on the application, which is not pickled with the environment).
     table = getattr(app, "_lecture_paths_table", None)
     if table is None:
-        table = app._lecture_paths_table = lecture_paths.load()
+        source = Path(app.confdir) / app.config.lecture_paths_file
+        table = app._lecture_paths_table = lecture_paths.load(source)
     add_marks(doctree, docname, table)
 
 
 def setup(app) -> dict:
+    app.add_config_value("lecture_paths_file", "teaching/paths.yml", "env")
     app.connect("doctree-resolved", _on_doctree_resolved)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
