@@ -200,7 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per submission")
     parser.add_argument("--csv", type=Path, help="one row per submission and answer")
     parser.add_argument("--json", type=Path, help="every verdict with the checkers' messages")
+    parser.add_argument("--reference", action="store_true",
+                        help="grade the chapters' own solutions (written to _build/teaching/reference/): all must pass")
     args = parser.parse_args(argv)
+    if args.reference:
+        folder = S.REPO / "_build" / "teaching" / "reference"
+        args.submissions = []
+        for chapter in dict.fromkeys(item.notebook for item in load_spec()):
+            path = folder / f"{chapter}.ipynb"
+            S.write_atomic(path, S.dumps(reference_submission(S.CHAPTERS / f"{chapter}.ipynb")))
+            args.submissions.append(path)
     if args.one:
         try:
             verdicts = [asdict(v) for v in grade_notebook(args.one)]
@@ -220,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{v['points']:g}/{v['possible']:g}" + ("" if v["passed"] else f"  {'; '.join(v['messages'])[:200]}"))
     if args.json:
         S.write_atomic(args.json, json.dumps(reports, indent=1))
+    failed = args.reference and any(not v["passed"] for r in reports for v in r["verdicts"]) \
+        or args.reference and any("error" in r for r in reports)
     if args.csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -231,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in report:
                 writer.writerow([report["submission"], "", "", False, 0, "", report["error"]])
         S.write_atomic(args.csv, buffer.getvalue())
+    if failed:
+        print("a reference solution failed its checker: the chapter and its checker disagree", file=sys.stderr)
+        return 1
     return 0
 
 
