@@ -1,8 +1,8 @@
 """The exam bank (instructor only): ``teaching/exam/NN_key.yml``, checked, exported to QTI and to an answer key.
 
 ``python -m tools.teach.exam [--out DIR]`` writes, per chapter, ``NN_key.txt`` (text2qti's plain-text quiz
-format), ``NN_key-qti.zip`` (QTI 1.2, which Canvas imports directly and Moodle, Blackboard and D2L read
-as a QTI package) and ``NN_key-answers.md`` (every question with its answer, explanation and the section
+format), ``NN_key-qti.zip`` (QTI 1.2 as text2qti writes it for Canvas, which imports it directly; other LMSs
+through their own QTI import, where they have one) and ``NN_key-answers.md`` (every question with its answer, explanation and the section
 it tests). Default ``_build/teaching/exam``. The bank lives outside the book (``_config.yml`` excludes
 ``teaching/``, ``tests/test_teach_exam.py`` checks that no question reaches the built site).
 
