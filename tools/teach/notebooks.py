@@ -127,10 +127,18 @@ def answer_key(nb: dict, title: str) -> str:
     solutions = {}
     for region in S.solution_regions(nb):
         parts = []
-        for index, numbers in sorted(region.markdown.items()):
+        for index in sorted(set(region.markdown) | set(region.code_cells)):
+            if index in region.code_cells:
+                parts.append("```python\n" + S.source(nb["cells"][index]).strip() + "\n```")
+                continue
             text_lines = S.source(nb["cells"][index]).splitlines()
-            parts.append("\n".join(text_lines[i] for i in numbers))
-        parts += ["```python\n" + S.source(nb["cells"][i]).strip() + "\n```" for i in region.code_cells]
+            markup = set()  # the solution directives' own fence and option lines
+            for d in S.scan(text_lines):
+                if d.name in ("solution", "solution-start", "solution-end"):
+                    markup |= {d.start, d.end} | set(range(d.start + 1, d.start + 1 + len(d.options)))
+            kept = [text_lines[i] for i in region.markdown[index] if i not in markup]
+            if "\n".join(kept).strip():
+                parts.append("\n".join(kept).strip())
         solutions[region.label] = "\n\n".join(parts)
     for _, d in S.exercises(nb):
         title_line = d.arg or d.label or "Exercise"
