@@ -14,7 +14,8 @@ LAB_ARGS   ?=
 # make book: extra options for jupyter-book build, e.g. BOOK_ARGS="--path-output /tmp/book".
 BOOK_ARGS  ?=
 
-.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab
+.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab \
+	teach slides student-notebooks instructor-notebooks autograde exam teaching-md
 
 venv: $(STAMP)
 
@@ -61,6 +62,39 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 lab: $(LAB_STAMP)
 	$(PY) -m ipykernel install --user --name madlib --display-name "Python (madlib)"
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --port=$(LAB_PORT) $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) $(CHAPTER)
+
+## The instructor kit (issue 30; teaching.md and teaching/README.md): everything under _build/teaching
+## and _build/slides, never in the public site.
+teach: student-notebooks instructor-notebooks exam slides
+
+## One reveal.js deck per chapter, offline, from the book's figures at MADLIB_SCALE (default, as make book;
+## after make book every figure comes from the experiment cache): _build/slides/index.html.
+slides: $(STAMP)
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.teach.slides --out _build/slides
+
+## Student notebooks (no solutions) and instructor notebooks with answer keys, from the chapters.
+student-notebooks: $(STAMP)
+	$(PY) -m tools.teach.notebooks student --out _build/teaching
+instructor-notebooks: $(STAMP)
+	$(PY) -m tools.teach.notebooks instructor --out _build/teaching
+
+## Grade handed-in notebooks with the chapters' checkers: make autograde SUBMISSIONS="hand-in/*.ipynb"
+## (without SUBMISSIONS: grade the reference solutions, which must all pass).
+SUBMISSIONS ?=
+autograde: $(STAMP)
+	@if [ -n "$(SUBMISSIONS)" ]; then \
+		$(PY) -m tools.teach.autograde $(SUBMISSIONS) --csv _build/teaching/grades.csv --json _build/teaching/grades.json; \
+	else \
+		$(PY) -m tools.teach.autograde --reference --csv _build/teaching/reference-grades.csv; \
+	fi
+
+## The exam bank as QTI (LMS import), text2qti text and answer keys: _build/teaching/exam/.
+exam: $(STAMP)
+	$(PY) -m tools.teach.exam --out _build/teaching/exam
+
+## Regenerate teaching.md's lecture-path tables and plans from teaching/paths.yml.
+teaching-md: $(STAMP)
+	$(PY) -m tools.teach.paths
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_gaussian.py

@@ -77,3 +77,19 @@ def test_every_page_of_the_book_passes_the_browser_check(book: Build) -> None:
     failed = [r for r in reports if not r.ok]
     assert not failed, sitecheck.format_report(failed)
     assert len(reports) == len(pages)
+
+
+def test_no_exam_question_or_answer_key_reaches_the_site(book: Build) -> None:
+    """The exam bank and the instructor builds (issue 30) are instructors' material: never on the site."""
+    if book.returncode != 0:
+        pytest.skip("the book did not build (see the build test)")
+    from tools.teach import exam
+
+    questions = [q for bank in exam.load_all() for q in bank.questions]
+    text = "\n".join(p.read_text(errors="ignore") for p in book.site.rglob("*") if p.suffix in (".html", ".txt", ".js"))
+    # Ids are the bank's own tokens; a question's wording may echo the page it tests (a heading), so the
+    # answer keys' and exports' own marks are checked instead of the wording.
+    leaked = [q.id for q in questions if q.id in text]
+    assert not leaked, f"exam questions on the public site: {leaked[:5]}"
+    assert "Exam bank:" not in text and "Quiz title:" not in text
+    assert not list(book.site.rglob("*-answers.md")) and not list(book.site.rglob("*qti*"))
