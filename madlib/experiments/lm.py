@@ -32,7 +32,6 @@ generator itself (cherry-picking by its own taste).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import warnings
@@ -54,11 +53,12 @@ from ..data.text import CORPORA, CORPUS_DIR, FROZEN, SPLITS, load_corpus, text_t
 from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
                             survival_by_frequency, word_counts)
 from ..models.decoding import Decoding
-from ..models.lm import PROMPT_MODES, NGramFamily, TransformerFamily, pretrained_base
+from ..models.lm import PROMPT_MODES, NGramFamily, TransformerFamily, shipped_bases
 from ..models.ngram import SMOOTHINGS, NGramModel
 from ..models.tokenizer import ByteTokenizer, CharTokenizer
-from ..models.transformer import TrainConfig, TransformerConfig, token_log_probs
+from ..models.transformer import TrainConfig, token_log_probs
 from ..remedies.text import CURATIONS, ContinuationFilter, shared_reference
+from ..simulations.lm_base import base_for
 from . import ExperimentResult, RunContext, experiment
 
 SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
@@ -92,7 +92,10 @@ def corpus_inputs(config: dict) -> dict:
     else:  # a cached download (or nothing yet: load_corpus will say how to supply it)
         folder = cache_root() / "corpora"
         files = sorted(folder.glob(f"{name}*.txt")) if folder.exists() else []
-    return {"corpus": name, "files": {p.name: file_digest(p) for p in files if p.exists()}}
+    out = {"corpus": name, "files": {p.name: file_digest(p) for p in files if p.exists()}}
+    if config.get("model") == "transformer":  # a retrained shipped base is another result
+        out["shipped_bases"] = sorted(b.record["sha256"] for b in shipped_bases())
+    return out
 
 
 @experiment(
@@ -199,7 +202,6 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     # over the test play; the same blocks for every model and generation.
     test_all = text_to_blocks(tokenizer.encode(corpus.test), prompt_len + block_len + 1)
     test = test_all[np.linspace(0, test_all.shape[0] - 1, min(test_blocks, test_all.shape[0])).round().astype(int)]
-    corpus_key = hashlib.sha256((corpus.text + "".join(getattr(tokenizer, "chars", []))).encode()).hexdigest()[:16]
     # Fixed held-out prompts (the test play, just after a speaker's name) for samples and the real-word rate.
     ends = speaker_prompts(corpus.test, sample_prompt_len, n_eval)
     eval_prompt_texts = [corpus.test[e - sample_prompt_len : e] for e in ends]
@@ -214,19 +216,10 @@ def _run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
         "vocab_size": tokenizer.vocab_size}
     base_history = None
     if is_transformer:
-        context = prompt_len + block_len
-        model_cfg = TransformerConfig(vocab_size=tokenizer.vocab_size, context=context,
-                                      d_model=int(config["d_model"]), n_layers=int(config["n_layers"]),
-                                      n_heads=int(config["n_heads"]), dropout=float(config["dropout"]))
-        steps = int(config["base_steps"])
-        base_cfg = TrainConfig(steps=steps, batch_size=int(config["base_batch_size"]), lr=float(config["lr"]),
-                               warmup=max(min(steps // 20, 100), 1), weight_decay=float(config["weight_decay"]),
-                               eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 10, 1))
-        valid = text_to_blocks(tokenizer.encode(corpus.valid), context + 1)
-        valid = valid[np.linspace(0, valid.shape[0] - 1, min(200, valid.shape[0])).round().astype(int)]
-        base, base_history = pretrained_base(cache_root(), model_cfg, base_cfg, train_ids, corpus_key, seed=seed,
-                                             device=device, valid_blocks=valid.to(device),
-                                             threads=config["base_threads"], progress=ctx.progress)
+        # the shipped base when the recipe matches its record exactly, else cached or pre-trained once
+        based = base_for(config, device=device, progress=ctx.progress, corpus=corpus, tokenizer=tokenizer)
+        base, base_history = based.model, based.history
+        summary_extra.update(base_source=based.source, base_seconds=based.seconds, base_file_bytes=based.nbytes)
         finetune_steps = check_int("finetune_steps", config["finetune_steps"], 1)
         finetune_cfg = TrainConfig(steps=finetune_steps, batch_size=int(config["batch_size"]),
                                    lr=float(config["finetune_lr"]), warmup=max(finetune_steps // 10, 1),
