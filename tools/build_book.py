@@ -235,17 +235,19 @@ def _cores() -> int:
 TIMES_FILE = ".book_times.json"  # under _build: each notebook's last execution time, to start the longest first
 
 
-def read_times(build_dir: Path) -> dict[str, float]:
-    with contextlib.suppress(OSError, ValueError):
-        return {str(k): float(v) for k, v in json.loads((build_dir / TIMES_FILE).read_text()).items()}
+def read_times(build_dir: Path) -> dict[str, dict]:
+    """``{notebook: {"seconds": s, "cells": {index: s}}}`` of the last executions (``_build/.book_times.json``)."""
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        times = json.loads((build_dir / TIMES_FILE).read_text())
+        return {str(k): {"seconds": float(v["seconds"]), "cells": dict(v.get("cells", {}))} for k, v in times.items()}
     return {}
 
 
-def longest_first(notebooks: list[Path], source: Path, times: dict[str, float]) -> list[Path]:
+def longest_first(notebooks: list[Path], source: Path, times: dict[str, dict]) -> list[Path]:
     """Notebooks in order of their last execution time, longest first (unknown ones first, in order)."""
     def name(path: Path) -> str:
         return path.relative_to(source).as_posix() if path.is_relative_to(source) else str(path)
-    return sorted(notebooks, key=lambda p: -times.get(name(p), float("inf")))
+    return sorted(notebooks, key=lambda p: -times.get(name(p), {}).get("seconds", float("inf")))
 
 
 # ----------------------------------------------------------------------------- parallel execution into the cache
@@ -268,6 +270,7 @@ class Running:
     cpu_changed: float = 0.0
     finished: dict | None = None
     stderr_tail: list[str] = field(default_factory=list)
+    cell_seconds: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -396,9 +399,11 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
                     if event.get("event") == "start":
                         run.cell, run.cell_started, run.cells = event["cell"], now, event.get("cells", 0)
                         run.last_note = now
-                    elif event.get("event") == "done" and event.get("seconds", 0) >= note_every_s:
-                        print(f"    {run.name}: cell {event['cell']} took {format_seconds(event['seconds'])}",
-                              file=report.out, flush=True)
+                    elif event.get("event") == "done":
+                        run.cell_seconds[int(event["cell"])] = float(event.get("seconds", 0.0))
+                        if event.get("seconds", 0) >= note_every_s:
+                            print(f"    {run.name}: cell {event['cell']} took {format_seconds(event['seconds'])}",
+                                  file=report.out, flush=True)
                     elif event.get("event") == "finished":
                         run.finished = event
                 cpu = _tree_cpu_seconds(run.process.pid)
@@ -417,7 +422,8 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
                         report.add(run.path, run.finished["seconds"], True)
                         (log_dir / (run.name.replace("/", "__") + ".log")).unlink(missing_ok=True)  # an old failure's
                         times = read_times(cache_dir.parent.parent)
-                        times[run.name] = round(float(run.finished["seconds"]), 1)
+                        times[run.name] = {"seconds": round(float(run.finished["seconds"]), 1),
+                                           "cells": {i: round(t, 2) for i, t in sorted(run.cell_seconds.items())}}
                         with contextlib.suppress(OSError):
                             _write_atomic(cache_dir.parent.parent / TIMES_FILE, json.dumps(times, indent=1, sort_keys=True))
                     else:
