@@ -112,10 +112,12 @@ def _tiny_book(folder: Path, pages: dict[str, str]) -> Path:
     return folder
 
 
-def _write_notebook(path: Path, code: str) -> None:
+def _write_notebook(path: Path, code: str, after: list[str] | None = None) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {path.stem}"),
                                          nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(code)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if after:
+        nb.metadata["madlib"] = {"execute_after": after}
     nbformat.write(nb, str(path))
 
 
@@ -130,14 +132,15 @@ def _lines(text: str, *words: str) -> list[str]:
 
 
 def test_build_prints_one_line_per_notebook_and_the_page_to_open(tmp_path: Path) -> None:
-    book = _tiny_book(tmp_path / "book", {"alpha": "print(6 * 7)", "beta": "x = 1"})
-    done = _build(book, tmp_path / "out")
+    book = _tiny_book(tmp_path / "book", {"alpha": "import time\ntime.sleep(2)\nprint(6 * 7)", "beta": "x = 1"})
+    _write_notebook(book / "beta.ipynb", "x = 1", after=["alpha.ipynb"])  # as chapter 6 waits for 4 and 5
+    done = _build(book, tmp_path / "out", "--jobs", "2")
     log = done.stdout + done.stderr
     assert done.returncode == 0, log
     assert TCP_WARNING not in log
     lines = done.stdout.splitlines()
     timed = [line for line in lines if "executed in" in line]
-    assert sorted(line.split()[0] for line in timed) == ["alpha.ipynb", "beta.ipynb"], log
+    assert [line.split()[0] for line in timed] == ["alpha.ipynb", "beta.ipynb"], log  # beta waited for alpha
     assert "Executing notebook using" not in log and "reading sources" not in log  # Sphinx's chatter is off
     index = tmp_path / "out" / "_build" / "html" / "index.html"
     assert index.is_file()

@@ -283,6 +283,18 @@ class Failure:
     log: Path | None
 
 
+AFTER_KEY = "execute_after"  # notebook metadata madlib.execute_after: notebooks (from the book's folder) to wait for
+
+
+def execute_after(path: Path) -> list[str]:
+    """The notebooks ``path`` waits for (its metadata ``madlib.execute_after``), e.g. chapter 6 for the runs of
+    chapters 4 and 5, which it reads from the experiment cache instead of computing them a second time."""
+    import nbformat
+
+    metadata = nbformat.read(str(path), as_version=4).metadata.get("madlib", {})
+    return [str(name) for name in metadata.get(AFTER_KEY, [])]
+
+
 def _tree_cpu_seconds(pid: int) -> float:
     """CPU seconds used so far by the children of ``pid`` (the kernel and anything it started)."""
     import psutil
@@ -375,10 +387,21 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
         report.add(run.path, time.perf_counter() - run.started, False)
         print(f"    {label}: {error}\n    (full traceback: {shown_path(log)})", file=report.out, flush=True)
 
+    def name_of(path: Path) -> str:
+        return path.relative_to(source).as_posix() if path.is_relative_to(source) else str(path)
+
+    waits = {path: set(execute_after(path)) for path in pending}
+
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                running.append(start(pending.pop(0)))
+                busy = {name_of(p) for p in pending} | {r.name for r in running}
+                ready = [p for p in pending if not (waits[p] & busy)]
+                if not ready and running:
+                    break
+                ready = ready or pending[:1]  # a cycle of waits: take them in order
+                pending.remove(ready[0])
+                running.append(start(ready[0]))
             time.sleep(0.2)
             now = time.perf_counter()
             for run in list(running):
@@ -476,6 +499,14 @@ def main(argv: list[str] | None = None) -> int:
     source = Path(args.source)
     if not (source / "_toc.yml").is_file():
         raise SystemExit(f"source must be the book's folder (with _toc.yml); got {str(source)!r}")
+    if argv is None:  # as a command: a kill (SIGTERM) stops the workers and their kernels too
+        import signal
+
+        def stop(signum: int, frame: Any) -> None:
+            raise SystemExit(128 + signum)
+
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGTERM, stop)
     jobs = args.jobs if args.jobs is not None else default_jobs()
     if jobs < 1:
         raise SystemExit(f"--jobs must be >= 1, got {jobs}")
