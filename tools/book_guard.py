@@ -184,7 +184,9 @@ def _exec_mode(app: Any) -> str:
 
 
 def _on_config_inited(app: Any, config: Any) -> None:
-    """In cache mode with no cache path set: the cache of this context under ``_build/.jupyter_cache``."""
+    """In cache mode with no cache path set: the cache of this context under ``_build/.jupyter_cache``.
+    Kernels started by this build see ``MADLIB_BOOK_BUILD=1`` (chapters then keep progress bars off the page)."""
+    os.environ.setdefault("MADLIB_BOOK_BUILD", "1")
     if getattr(config, "nb_execution_mode", None) == "cache" and not getattr(config, "nb_execution_cache_path", None):
         path = cache_path(Path(app.outdir).parent, app.srcdir)
         config.nb_execution_cache_path = str(path)

@@ -283,6 +283,7 @@ class Failure:
     log: Path | None
 
 
+BOOK_BUILD_ENV = "MADLIB_BOOK_BUILD"  # set for the kernels of a book build
 AFTER_KEY = "execute_after"  # notebook metadata madlib.execute_after: notebooks (from the book's folder) to wait for
 
 
@@ -356,6 +357,7 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
     # Sweeps inside a chapter use MADLIB_WORKERS processes: share the cores between the chapters running
     # side by side (results do not depend on the number of workers).
     env.setdefault("MADLIB_WORKERS", str(max(1, cores // max(1, min(jobs, len(notebooks))))))
+    env[BOOK_BUILD_ENV] = "1"  # chapters leave progress bars off the page: this log shows progress
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 
     def reader(stream: Any, sink: Any, tag: str) -> None:
