@@ -266,8 +266,9 @@ class Running:
     cell_started: float = 0.0
     cells: int = 0
     last_note: float = 0.0
-    cpu_seen: float = 0.0
+    cpu_seen: dict[int, float] = field(default_factory=dict)
     cpu_changed: float = 0.0
+    eof: set[str] = field(default_factory=set)
     finished: dict | None = None
     stderr_tail: list[str] = field(default_factory=list)
     cell_seconds: dict[int, float] = field(default_factory=dict)
@@ -296,21 +297,27 @@ def execute_after(path: Path) -> list[str]:
     return [str(name) for name in metadata.get(AFTER_KEY, [])]
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds used so far by the children of ``pid`` (the kernel and anything it started)."""
+def _tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by each descendant of ``pid`` (the kernel and anything it started)."""
     import psutil
 
-    total = 0.0
+    out = {}
     try:
-        for child in psutil.Process(pid).children(recursive=True):
-            try:
-                times = child.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                continue
+        children = psutil.Process(pid).children(recursive=True)
     except psutil.Error:
-        pass
-    return total
+        return out
+    for child in children:
+        try:
+            times = child.cpu_times()
+            out[child.pid] = times.user + times.system
+        except psutil.Error:
+            continue
+    return out
+
+
+def _made_progress(before: dict[int, float], now: dict[int, float]) -> bool:
+    """Whether any process of the tree used CPU (or a new one started) between two snapshots."""
+    return any(pid not in before or cpu > before[pid] + 0.01 for pid, cpu in now.items())
 
 
 def _kill_tree(process: Any) -> None:
@@ -413,6 +420,7 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
                     except queue.Empty:
                         break
                     if line is None:
+                        run.eof.add(tag)
                         continue
                     if tag == "err":
                         run.stderr_tail = (run.stderr_tail + [line.rstrip()])[-200:]
@@ -431,10 +439,11 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
                                   file=report.out, flush=True)
                     elif event.get("event") == "finished":
                         run.finished = event
-                cpu = _tree_cpu_seconds(run.process.pid)
-                if cpu > run.cpu_seen + 0.05:
-                    run.cpu_seen, run.cpu_changed = cpu, now
-                if run.process.poll() is not None and (run.finished is not None or run.events.empty()):
+                cpu = _tree_cpu(run.process.pid)
+                if _made_progress(run.cpu_seen, cpu):
+                    run.cpu_changed = now
+                run.cpu_seen = cpu
+                if run.process.poll() is not None and run.eof >= {"out", "err"}:
                     run.process.wait()
                     running.remove(run)
                     if run.finished is not None and run.finished.get("ok") and run.out.is_file():

@@ -59,10 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     started: dict[int, float] = {}
 
     def on_start(cell: Any, cell_index: int, **_: Any) -> None:
+        if cell.get("cell_type") != "code":
+            return
         started[cell_index] = time.perf_counter()
         emit(event="start", cell=cell_index, cells=len(notebook.cells), code_cells=len(code))
 
     def on_executed(cell: Any, cell_index: int, **_: Any) -> None:
+        if cell_index not in started:
+            return
         emit(event="done", cell=cell_index, seconds=round(time.perf_counter() - started.get(cell_index, 0.0), 3))
 
     kwargs: dict[str, Any] = {"on_cell_start": on_start, "on_cell_executed": on_executed}
