@@ -135,3 +135,30 @@ def test_the_base_file_cannot_run_code(tmp_path: Path) -> None:
     tensors, recipe, _ = read_base(tmp_path / "copy.safetensors")
     assert recipe["model"] == json.loads(json.dumps(base_recipe(TINY, TINY_TRAIN, "corpus", 0)))["model"]
     assert set(tensors) == set(build_model(TINY).state_dict())
+
+
+def test_a_repeated_fit_from_the_base_is_the_same_model_fitted_once() -> None:
+    from madlib.models import lm as lm_models
+    from madlib.models.decoding import Decoding
+    from madlib.models.lm import TransformerFamily
+
+    cfg = TransformerConfig(vocab_size=16, context=16, d_model=8, n_layers=1, n_heads=2)
+    family = TransformerFamily(build_model(cfg, seed=0), TrainConfig(steps=3, batch_size=2, warmup=1), Decoding(),
+                               prompt_len=4)
+    data = torch.randint(16, (2, 6, 8), generator=torch.Generator().manual_seed(1))
+    lm_models._FIRST_FITS.clear()
+    first = family.fit(data, generator=torch.Generator().manual_seed(5))
+    assert len(lm_models._FIRST_FITS) == 1
+    again = family.fit(data, generator=torch.Generator().manual_seed(5))
+    assert len(lm_models._FIRST_FITS) == 1  # a hit: not fitted a second time
+    other = family.fit(data, generator=torch.Generator().manual_seed(6))  # another seed: another fit
+    assert len(lm_models._FIRST_FITS) == 2
+    for a, b in zip(first.models, again.models):
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert first.history == again.history and again.original is data
+    assert not all(torch.equal(x, y) for x, y in zip(first.models[0].state_dict().values(),
+                                                     other.models[0].state_dict().values()))
+    # the memo is bounded and keeps the most recently used fits
+    for seed in range(20):
+        family.fit(data[:, :2], generator=torch.Generator().manual_seed(100 + seed))
+    assert len(lm_models._FIRST_FITS) == lm_models._FIRST_FITS_KEPT

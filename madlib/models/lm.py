@@ -233,7 +233,10 @@ def cached_next_log_probs(model: TinyTransformer) -> Callable[[torch.Tensor], to
             if not torch.equal(prev[index], prefix):  # a row that extends no earlier row: recompute
                 index = None
         if index is not None:
-            past = [(k[index], v[index]) for k, v in state["cache"]]
+            identity = index.shape[0] == prev.shape[0] and bool((index == torch.arange(index.shape[0],
+                                                                                        device=index.device)).all())
+            # plain sampling keeps every row in place: reuse the cache as it is (no copy of it per step)
+            past = state["cache"] if identity else [(k[index], v[index]) for k, v in state["cache"]]
             logits, cache = model.forward_cached(tokens[:, -1:], past)
         else:
             logits, cache = model.forward_cached(tokens)
@@ -440,6 +443,20 @@ def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: Tr
     return base.model, base.history
 
 
+# The last fits from the base in this process (least recently used first), by everything that decides them:
+# chains that differ only after generation 0 (replace, keep 10% real, accumulate, the decoders) fine-tune
+# their generation 0 once, not once each. A fit is deterministic given these, so a hit is the same model.
+_FIRST_FITS: dict[str, tuple[list[dict], list[dict]]] = {}
+_FIRST_FITS_KEPT = 8
+
+
+def _tensor_digest(tensor: torch.Tensor | None) -> str:
+    if tensor is None:
+        return "none"
+    flat = tensor.detach().to("cpu").contiguous()
+    return hashlib.sha256(str((flat.dtype, tuple(flat.shape))).encode() + flat.numpy().tobytes()).hexdigest()
+
+
 class TransformerFamily:
     """Fine-tune a copy of the same base model on each generation's blocks (the study's recipe)."""
 
@@ -454,13 +471,40 @@ class TransformerFamily:
         self.prompt_len = check_int("prompt_len", prompt_len, 1)
         self.seed, self.threads = seed, threads
         self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
+        self._base_digest = digest({k: _tensor_digest(v) for k, v in self.base_state.items()})
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> TransformerLM:
-        """Fine-tune the base per replicate; ``weights`` set each block's batch probability (0 never drawn)."""
-        models, histories = [], []
+        """Fine-tune the base per replicate; ``weights`` set each block's batch probability (0 never drawn).
+
+        Every fit starts from the base, so one with the same data, weights and seed gives the same models:
+        this process fine-tunes such a fit once (the chains of a chapter share their generation 0)."""
         # The fine-tuning seed comes from the loop's generator, so a resumed run trains the same way.
         seed = int(torch.randint(2**31, (1,), generator=generator, device=generator.device)) if generator is not None \
             else self.seed
+        key = digest({"base": self._base_digest, "cfg": asdict(self.cfg), "finetune": asdict(self.finetune),
+                      "data": _tensor_digest(data), "weights": _tensor_digest(weights), "seed": seed,
+                      "threads": self.threads, "device": str(self.device)})
+        if key in _FIRST_FITS:
+            states, histories = _FIRST_FITS[key] = _FIRST_FITS.pop(key)  # the most recently used goes last
+            models = []
+            for state in states:
+                model = build_model(self.cfg, device=self.device)
+                model.load_state_dict(state)
+                models.append(model.eval())
+            out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, copy.deepcopy(histories),
+                                self.prompt_mode)
+        else:
+            out = self._fit(data, weights, seed)
+            _FIRST_FITS[key] = ([{k: v.detach().clone() for k, v in m.state_dict().items()} for m in out.models],
+                                copy.deepcopy(out.history))
+            while len(_FIRST_FITS) > _FIRST_FITS_KEPT:
+                _FIRST_FITS.pop(next(iter(_FIRST_FITS)))
+        out.kept = _kept_mask(data, weights)
+        out.original = _original_for(data, previous)
+        return out
+
+    def _fit(self, data, weights, seed: int) -> TransformerLM:
+        models, histories = [], []
         with cpu_threads(self.threads or None):
             for r in range(data.shape[0]):
                 model = build_model(self.cfg, device=self.device)
@@ -469,7 +513,4 @@ class TransformerFamily:
                 histories.append(train(model, data[r].to(self.device), self.finetune, weights=w,
                                       seed=child_seed(seed, "replicate", r)))
                 models.append(model.eval())
-        out = TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
-        out.kept = _kept_mask(data, weights)
-        out.original = _original_for(data, previous)
-        return out
+        return TransformerLM(models, self.decoding, self.prompt_len, self.threads, histories, self.prompt_mode)
