@@ -74,15 +74,23 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
         report["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True,
                                           text=True).stdout.strip()
+        book = make + ["book"]
         if args.skip_venv:
+            # this checkout's environment, with the clone's madlib first on the path (the environment's own
+            # madlib is an editable install of this checkout); make's venv rule is bypassed, so that it
+            # never reinstalls into this checkout's environment
             (clone / ".venv").symlink_to(REPO / ".venv")
+            env["PYTHONPATH"] = str(clone)
+            if args.jobs:
+                env["JOBS"] = str(args.jobs)
+            book = [str(REPO / ".venv" / "bin" / "python"), "-m", "tools.build_book", "."]
             report["venv_s"] = None
         else:
             status, seconds, _ = run(make + ["venv"], clone, env, log)
             report["venv_s"] = round(seconds, 1)
             if status != 0:
                 raise SystemExit(f"make venv failed (see {log})")
-        status, seconds, out = run(make + ["book"], clone, env, log)
+        status, seconds, out = run(book, clone, env, log)
         times = json.loads((clone / "_build" / ".book_times.json").read_text()) \
             if (clone / "_build" / ".book_times.json").exists() else {}
         report["cold"] = {"exit": status, "book_s": round(seconds, 1),
@@ -90,16 +98,16 @@ def main(argv: list[str] | None = None) -> int:
                           "chapters_s": {k: v["seconds"] for k, v in times.items()},
                           "longest_cell_s": {k: max(v["cells"].values(), default=0.0) for k, v in times.items()},
                           "cells_s": {k: v["cells"] for k, v in times.items()}}
-        status, seconds, out = run(make + ["book"], clone, env, log)
+        status, seconds, out = run(book, clone, env, log)
         report["rebuild"] = {"exit": status, "seconds": round(seconds, 1), "executed": out.count("executed in")}
         add_failing_cell(clone / args.fail_chapter)
         report["failure"] = {"chapter": args.fail_chapter, "builds": []}
         for _ in range(args.fail_builds):
-            status, seconds, out = run(make + ["book"], clone, env, log)
+            status, seconds, out = run(book, clone, env, log)
             report["failure"]["builds"].append({"exit": status, "seconds": round(seconds, 1),
                                                 "names_the_cell": "injected failure" in out})
         subprocess.run(["git", "checkout", "--quiet", args.fail_chapter], cwd=clone, check=True)
-        status, seconds, out = run(make + ["book"], clone, env, log)
+        status, seconds, out = run(book, clone, env, log)
         report["failure"]["fixed"] = {"exit": status, "seconds": round(seconds, 1)}
     finally:
         report["log"] = str(log)
