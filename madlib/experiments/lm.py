@@ -141,10 +141,9 @@ def corpus_inputs(config: dict) -> dict:
         "batch_size": 16,
         "finetune_lr": 5e-4,
         "threads": 1,  # the chains: small tensors, one thread is as fast and far faster on a busy machine
-        # pre-training threads: on an idle 2-core machine 2 threads bring chapter 5 cold at default to 7.6 min
-        # (measured); on a busy machine 1 thread was about 5x faster per step (threads wait for each other):
-        # set base_threads=1 there
-        "base_threads": 2,
+        # pre-training threads (when no shipped base matches: smoke, full, a changed recipe): one, as the book
+        # build executes chapters side by side and on a busy machine 2 threads were about 5x slower per step
+        "base_threads": 1,
         "curate": "none",
         "keep_fraction": 0.5,
     },
