@@ -587,6 +587,14 @@ def main(argv: list[str] | None = None) -> int:
     report.chapters += [c for c in executed_by_sphinx.chapters if not c.cached]
     html = html_output_dir(source, args.path_output)
     problems = book_guard.check_site(html, source, executed_dir=build_dir / "jupyter_execute") if html.is_dir() else []
+    if mode == "cache":  # every page was rendered from a successful execution of its notebook as it is now
+        import nbformat
+
+        cache_dir = book_guard.cache_path(build_dir, source)
+        for path in notebooks:
+            if book_guard.cached_record(cache_dir, nbformat.read(str(path), as_version=4)) is None:
+                problems.append(book_guard.Problem(path.relative_to(source).as_posix() if path.is_relative_to(source)
+                                                   else str(path), "has no successful execution in the cache"))
     elapsed = format_seconds(time.perf_counter() - started)
     failed = [c.path for c in report.chapters if not c.ok]
     executed = sum(c.seconds for c in report.chapters if not c.cached)
