@@ -243,11 +243,28 @@ def read_times(build_dir: Path) -> dict[str, dict]:
     return {}
 
 
-def longest_first(notebooks: list[Path], source: Path, times: dict[str, dict]) -> list[Path]:
-    """Notebooks in order of their last execution time, longest first (unknown ones first, in order)."""
+ORDER_FILE = Path(__file__).with_name("book_order.json")  # the chapters to start first (see the file)
+
+
+def first_chapters(path: Path = ORDER_FILE) -> list[str]:
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        return [str(name) for name in json.loads(path.read_text())["first"]]
+    return []
+
+
+def longest_first(notebooks: list[Path], source: Path, times: dict[str, dict],
+                  first: list[str] | None = None) -> list[Path]:
+    """The order to start notebooks in: those named in ``first`` (in that order), then the others by their last
+    execution time, longest first (unknown ones first, in table-of-contents order)."""
+    first = first or []
+
     def name(path: Path) -> str:
         return path.relative_to(source).as_posix() if path.is_relative_to(source) else str(path)
-    return sorted(notebooks, key=lambda p: -times.get(name(p), {}).get("seconds", float("inf")))
+
+    def key(path: Path) -> tuple:
+        n = name(path)
+        return (first.index(n) if n in first else len(first), -times.get(n, {}).get("seconds", float("inf")))
+    return sorted(notebooks, key=key)
 
 
 # ----------------------------------------------------------------------------- parallel execution into the cache
@@ -556,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         if todo:
             print(f"Executing {len(todo)} notebook{'s' if len(todo) > 1 else ''}, {min(jobs, len(todo))} at a time "
                   f"(a line each when it finishes; long cells say so every minute):", flush=True)
-            todo = longest_first(todo, source, read_times(build_dir))
+            todo = longest_first(todo, source, read_times(build_dir),
+                                 first_chapters() if source.resolve() == Path(__file__).resolve().parents[1] else [])
             failures = execute_into_cache(todo, source, cache_dir, log_dir, jobs=jobs, cell_timeout=cell_timeout,
                                           stall_s=args.stall_timeout, notebook_timeout=args.notebook_timeout,
                                           report=report)
