@@ -199,3 +199,15 @@ def test_a_hung_kernel_ends_the_build_with_a_message(tmp_path: Path) -> None:
     done = _build(book, tmp_path / "out", "--stall-timeout", "4")
     assert done.returncode != 0
     assert "hangs.ipynb, cell 2 (`import time`): the kernel used no CPU for" in done.stderr, done.stderr
+
+
+def test_start_order_named_chapters_first_then_longest_first(tmp_path: Path) -> None:
+    names = ["a", "b", "c", "d"]
+    notebooks = [tmp_path / f"{n}.ipynb" for n in names]
+    times = {"a.ipynb": {"seconds": 5.0}, "b.ipynb": {"seconds": 50.0}, "d.ipynb": {"seconds": 20.0}}
+    order = build_book.longest_first(notebooks, tmp_path, times)
+    assert [p.stem for p in order] == ["c", "b", "d", "a"]  # c never ran: it may be the longest
+    order = build_book.longest_first(notebooks, tmp_path, times, first=["d.ipynb"])
+    assert [p.stem for p in order] == ["d", "c", "b", "a"]
+    # the course's own list names chapters that exist
+    assert all((REPO / name).is_file() for name in build_book.first_chapters())
