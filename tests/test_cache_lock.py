@@ -41,3 +41,4 @@ def test_the_second_process_waits_for_the_first_and_reads_its_result(tmp_path: P
     out = [json.loads(run.communicate(timeout=120)[0].strip().splitlines()[-1]) for run in runs]
     assert sorted(o["cached"] for o in out) == [False, True]
     assert out[0]["started"] == out[1]["started"]  # one computation, read by both
+    assert not list((tmp_path / "cache").rglob("*.lock"))  # no lock file is left behind

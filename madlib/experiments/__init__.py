@@ -268,7 +268,8 @@ def _computing(directory: Path):
     except ImportError:  # Windows: no lock; two processes may compute the same result (correctly) twice
         yield
         return
-    lock = directory.with_name(directory.name + ".lock")
+    # beside the results, not among them: a refused run leaves no file in its experiment's folder
+    lock = cache_root() / ".locks" / f"{directory.parent.name}-{directory.name}.lock"
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock, "a+")
@@ -280,6 +281,9 @@ def _computing(directory: Path):
         try:
             yield
         finally:
+            # gone before it is released: a waiter then holds a lock on the removed file and finds the
+            # result in the cache; a newcomer makes a new lock file and finds it too
+            lock.unlink(missing_ok=True)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
