@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         report["cold"] = {"exit": status, "book_s": round(seconds, 1),
                           "with_venv_s": round(seconds + (report["venv_s"] or 0), 1),
                           "chapters_s": {k: v["seconds"] for k, v in times.items()},
+                          "chapters_cpu_s": {k: v.get("cpu_seconds") for k, v in times.items()},
                           "longest_cell_s": {k: max(v["cells"].values(), default=0.0) for k, v in times.items()},
                           "cells_s": {k: v["cells"] for k, v in times.items()}}
         status, seconds, out = run(book, clone, env, log)
@@ -146,7 +147,8 @@ def print_table(report: dict) -> None:
     print(f"  make venv            {report.get('venv_s')} s")
     print(f"  cold make book       {cold.get('book_s')} s (exit {cold.get('exit')}); with the venv {cold.get('with_venv_s')} s")
     for chapter, seconds in sorted(cold.get("chapters_s", {}).items()):
-        print(f"    {chapter:<30} {seconds:8.1f} s   longest cell {cold['longest_cell_s'][chapter]:.1f} s")
+        print(f"    {chapter:<30} {seconds:8.1f} s   longest cell {cold['longest_cell_s'][chapter]:.1f} s   "
+              f"CPU {cold.get('chapters_cpu_s', {}).get(chapter)} s")
     rebuild = report.get("rebuild", {})
     print(f"  rebuild, no change   {rebuild.get('seconds')} s (exit {rebuild.get('exit')}, "
           f"{rebuild.get('executed')} notebooks executed)")

@@ -284,6 +284,7 @@ class Running:
     cells: int = 0
     last_note: float = 0.0
     cpu_seen: dict[int, float] = field(default_factory=dict)
+    cpu_max: dict[int, float] = field(default_factory=dict)  # the most CPU seen per process: its total
     cpu_changed: float = 0.0
     eof: set[str] = field(default_factory=set)
     finished: dict | None = None
@@ -460,6 +461,8 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
                 if _made_progress(run.cpu_seen, cpu):
                     run.cpu_changed = now
                 run.cpu_seen = cpu
+                for pid, seconds in cpu.items():
+                    run.cpu_max[pid] = max(seconds, run.cpu_max.get(pid, 0.0))
                 if run.process.poll() is not None and run.eof >= {"out", "err"}:
                     run.process.wait()
                     running.remove(run)
@@ -474,6 +477,9 @@ def execute_into_cache(notebooks: list[Path], source: Path, cache_dir: Path, log
                         (log_dir / (run.name.replace("/", "__") + ".log")).unlink(missing_ok=True)  # an old failure's
                         times = read_times(cache_dir.parent.parent)
                         times[run.name] = {"seconds": round(float(run.finished["seconds"]), 1),
+                                           # CPU seconds of the kernel and its children: on a busy machine, a
+                                           # better guess of the time on an idle one than the wall time
+                                           "cpu_seconds": round(sum(run.cpu_max.values()), 1),
                                            "cells": {i: round(t, 2) for i, t in sorted(run.cell_seconds.items())}}
                         with contextlib.suppress(OSError):
                             _write_atomic(cache_dir.parent.parent / TIMES_FILE, json.dumps(times, indent=1, sort_keys=True))
