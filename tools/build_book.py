@@ -239,7 +239,8 @@ def read_times(build_dir: Path) -> dict[str, dict]:
     """``{notebook: {"seconds": s, "cells": {index: s}}}`` of the last executions (``_build/.book_times.json``)."""
     with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
         times = json.loads((build_dir / TIMES_FILE).read_text())
-        return {str(k): {"seconds": float(v["seconds"]), "cells": dict(v.get("cells", {}))} for k, v in times.items()}
+        return {str(k): {**v, "seconds": float(v["seconds"]), "cells": dict(v.get("cells", {}))}
+                for k, v in times.items()}
     return {}
 
 
