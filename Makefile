@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-JOBS   ?= 2
+JOBS   ?= 2   # test workers (pytest -n) and chapters executed side by side by make book
 # make lab: the notebook it opens, the port (the next free one if taken), extra options
 # (headless: make lab LAB_ARGS=--no-browser).
 LAB_STAMP  := $(VENV)/.lab-installed
@@ -27,10 +27,12 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 ## Execute every chapter at MADLIB_SCALE=default and render the site into _build/html.
-## tools/build_book.py is `jupyter-book build . --warningiserror --keep-going --builder html` with a short
-## log: one line per chapter with its time, Sphinx's warnings in full, the page to open at the end.
+## tools/build_book.py executes the chapters the execution cache cannot answer, JOBS at a time, then runs
+## `jupyter-book build . --warningiserror --keep-going --builder html` and checks the site; a short log:
+## one line per chapter with its time, long cells every minute, the page to open at the end. It exits
+## non-zero, naming the chapter and cell, whenever a chapter fails: on the first build and every rebuild.
 book: $(STAMP)
-	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.build_book . $(BOOK_ARGS)
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} JOBS=$(JOBS) $(PY) -m tools.build_book . $(BOOK_ARGS)
 
 ## Library unit tests, then every notebook under chapters/ at MADLIB_SCALE=smoke (nbmake).
 ## A fresh experiment cache each run: the notebooks recompute, never read an old result.

@@ -14,6 +14,7 @@ on first use.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import warnings
@@ -301,6 +302,46 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
         cached = _load_if_complete(directory, config)
         if cached is not None:
             return cached
+        # Another process computing the same result (two chapters of a parallel book build): wait for it
+        # and read its result, rather than compute it a second time beside it.
+        with _computing(directory):
+            cached = _load_if_complete(directory, config)
+            if cached is not None:
+                return cached
+            return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
+    return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
+
+
+@contextlib.contextmanager
+def _computing(directory: Path):
+    """Hold an exclusive lock on ``directory``'s lock file while computing it (POSIX ``flock``; a no-op where
+    it is unavailable). The lock dies with its process, so a killed run never blocks the next one."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; two processes may compute the same result (correctly) twice
+        yield
+        return
+    # beside the results, not among them: a refused run leaves no file in its experiment's folder
+    lock = cache_root() / ".locks" / f"{directory.parent.name}-{directory.name}.lock"
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a+")
+    except OSError:  # an unwritable cache is reported by the run itself
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            # gone before it is released: a waiter then holds a lock on the removed file and finds the
+            # result in the cache; a newcomer makes a new lock file and finds it too
+            lock.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _compute(exp: "Experiment", name: str, config: dict, key: str, directory: Path, scale: str,
+             device: torch.device, use_cache: bool, progress: bool | None) -> ExperimentResult:
     # A fresh recomputation works in its own folder; a cached run resumes its checkpoints in place.
     work = directory.with_name(f"{key}.fresh-{uuid.uuid4().hex[:8]}") if not use_cache else directory
     _make_folder(work)
