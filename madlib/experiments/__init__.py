@@ -305,7 +305,9 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
         # Another process computing the same result (two chapters of a parallel book build): wait for it
         # and read its result, rather than compute it a second time beside it.
         with _computing(directory):
-            cached = _load_if_complete(directory, config)
+            # the second look, under the lock: what the other process finished (a damaged result was
+            # already reported above: look again quietly)
+            cached = _load_if_complete(directory, config, warn=False)
             if cached is not None:
                 return cached
             return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
@@ -443,7 +445,7 @@ def _write_result(folder: Path, config: Mapping[str, Any], summary: dict, table:
     return table
 
 
-def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentResult | None:
+def _load_if_complete(directory: Path, config: Mapping[str, Any], warn: bool = True) -> ExperimentResult | None:
     """The cached result in ``directory``, or None when it is missing, unfinished, damaged or edited
     (then with a one-line warning: it is recomputed, never trusted)."""
     if not (directory / MANIFEST).exists():
@@ -451,8 +453,9 @@ def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentR
     try:
         return load_result(directory, config)
     except Exception as error:  # noqa: BLE001 - a damaged cached result is recomputed, never trusted
-        warnings.warn(f"ignoring unreadable cached result in {directory} ({type(error).__name__}: {error}); "
-                      "recomputing", stacklevel=3)
+        if warn:
+                warnings.warn(f"ignoring unreadable cached result in {directory} ({type(error).__name__}: {error}); "
+                          "recomputing", stacklevel=3)
         return None
 
 

@@ -28,6 +28,7 @@ def glue_values(prefix: str, values: Mapping[str, Any], keys: Iterable[str] | Ma
     ``_first`` and ``_last`` entries when ``ends`` (else it is skipped); a number as itself. Returns the
     names glued, so a test can check that the prose asks for nothing else.
 
+    An empty ``prefix`` glues the names themselves.
     ``glue_values("blobs", result.summary, {"w2": "sliced_w2", "recall": "recall"})`` glues
     ``blobs_w2_first``, ``blobs_w2_last``, ``blobs_recall_first`` and ``blobs_recall_last``.
     """
@@ -42,11 +43,11 @@ def glue_values(prefix: str, values: Mapping[str, Any], keys: Iterable[str] | Ma
             if not ends or not value:
                 continue
             for end, item in (("first", value[0]), ("last", value[-1])):
-                glue(f"{prefix}_{name}_{end}", item)
-                names.append(f"{prefix}_{name}_{end}")
+                names.append(f"{prefix}_{name}_{end}" if prefix else f"{name}_{end}")
+                glue(names[-1], item)
         elif isinstance(value, Mapping):
             continue
         else:
-            glue(f"{prefix}_{name}", value)
-            names.append(f"{prefix}_{name}")
+            names.append(f"{prefix}_{name}" if prefix else name)
+            glue(names[-1], value)
     return names
