@@ -158,3 +158,18 @@ def curation_path(start, reward, generations: int, *, real_share: float = 0.0, r
 def expected_reward(probs, reward) -> np.ndarray:
     """``E_p[r]`` for one probability vector or for each row of a path from :func:`curation_path`."""
     return np.asarray(probs, dtype=float) @ np.asarray(reward, dtype=float)
+
+
+# ----------------------------------------------------------------------------- knowledge collapse (a toy)
+
+def knowledge_collapse_distance(ai_share: float, truncation: float = 1.0) -> float:
+    r"""Hellinger distance from the truth N(0, 1) of a public distribution that draws a share alpha of its knowledge
+    from an AI that returns only the centre, the truth truncated to ``|x| <= c`` (our toy in the spirit of Peterson
+    2024, whose agents choose between traditional and discounted AI-assisted learning; this is not his model).
+
+    With ``Z = 2 Phi(c) - 1`` the affinity is ``Z sqrt(1 - alpha + alpha/Z) + (1 - Z) sqrt(1 - alpha)`` and
+    ``H = sqrt(1 - affinity)``: 0 without AI, growing with alpha, largest when the AI is the only source."""
+    alpha = check_float("ai_share", ai_share, 0.0, 1.0)
+    z = 2 * norm.cdf(check_float("truncation", truncation, 0.0, open_minimum=True)) - 1
+    affinity = z * np.sqrt(1 - alpha + alpha / z) + (1 - z) * np.sqrt(1 - alpha)
+    return float(np.sqrt(max(0.0, 1 - affinity)))

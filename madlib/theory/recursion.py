@@ -149,6 +149,20 @@ def corrector_fixed_point(n: int, strength: float) -> float:
     return affine_fixed_point(gamma, expected_fit_std(n) * (1 - gamma))
 
 
+def corrector_var_path(n: int, strength: float, generations: int) -> np.ndarray:
+    """Exact ``E[sigma_t^2]`` of the same chain as :func:`corrector_std_path`: with ``sigma_t = (1-gamma) sigma_{t-1} s_t
+    + gamma``, ``E[sigma_t^2] = (1-gamma)^2 E[sigma_{t-1}^2] (n-1)/n + 2 gamma (1-gamma) c E[sigma_{t-1}] + gamma^2``."""
+    gamma = check_float("strength", strength, 0.0, 1.0)
+    n = check_int("n", n, 2)
+    first = corrector_std_path(n, gamma, generations)
+    out = np.empty_like(first)
+    out[0] = (n - 1) / n
+    c = expected_fit_std(n)
+    for t in range(1, out.size):
+        out[t] = (1 - gamma) ** 2 * out[t - 1] * (n - 1) / n + 2 * gamma * (1 - gamma) * c * first[t - 1] + gamma**2
+    return out
+
+
 def share_corrector_variance(p: float, n: int, strength: float, generations: int,
                              start_variance: float | None = None) -> np.ndarray:
     r"""Exact ``Var(p_t)`` of a category's share under the replace loop with a share corrector of ``strength`` gamma
