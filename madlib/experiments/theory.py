@@ -128,7 +128,7 @@ def run_strong_collapse(config: dict, ctx: RunContext) -> ExperimentResult:
     rows = [pd.DataFrame({"share": p, "n": sizes, "mean": mean[i], "se": se[i],
                           "theory": mix.mixed_ols_test_error(sizes, p, dim, shift)}) for i, p in enumerate(shares)]
     table = pd.concat(rows, ignore_index=True)
-    last = sizes >= sizes[-1] / 10  # the last decade of n
+    last = sizes >= min(sizes[-1] / 10, sizes[-2])  # the last decade of n (at least two sizes)
     slopes = {str(p): float(np.polyfit(np.log10(sizes[last]), np.log10(mean[i][last]), 1)[0]) for i, p in enumerate(shares)}
     summary = {"sizes": sizes.tolist(), "plateaus": {str(p): mix.collapse_plateau(p, shift) for p in shares},
                "plateau_sizes": {str(p): mix.plateau_size(p, dim, shift) for p in shares},

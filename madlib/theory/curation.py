@@ -128,7 +128,8 @@ def pairwise_curation_step(probs, reward) -> np.ndarray:
     with the Bradley-Terry probability ``sigmoid(r(x) - r(y))``: ``p(x) sum_y p(y) 2 sigmoid(r(x) - r(y))``."""
     p, r = _probs_and_reward(probs, reward)
     win = 1.0 / (1.0 + np.exp(-(r[:, None] - r[None, :])))  # P(x beats y)
-    return p * (2 * win @ p)
+    kept = p * (2 * win @ p)
+    return kept / kept.sum()  # sums to 1 exactly in theory; renormalised against rounding over many steps
 
 
 def softmax_curation_step(probs, reward) -> np.ndarray:
