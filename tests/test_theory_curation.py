@@ -42,6 +42,9 @@ def test_a_biased_verifier_pulls_the_loop_to_its_knowledge_center():
     assert out["to_truth"][0].mean() < 0.02  # generation 0 is better than the verifier...
     assert out["to_truth"][-1].mean() == pytest.approx(0.09, rel=0.2)  # ...and ends at the verifier's own error
     assert all(0 < cur.band_verifier_contraction(a, 1.0) < 1 for a in (0.0, 0.3, 1.0, 3.0))
+    late = out["to_center"][4:] ** 2  # finite fits: the loop settles at the floor, not at theta_c itself
+    rms = np.sqrt(late.mean())
+    assert rms == pytest.approx(cur.band_verifier_floor(1.0, 5, 200), rel=0.1)
     path = cur.band_verifier_path(0.3, 1.0, 8)
     assert np.all(np.diff(path) < 0) and path[-1] < 0.01
 

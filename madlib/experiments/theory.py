@@ -229,10 +229,14 @@ def run_biased_verifier(config: dict, ctx: RunContext) -> ExperimentResult:
         rows.append(pd.DataFrame({"case": label, "n_real": n_real, "shift": shift, "generation": np.arange(G + 1),
                                   "to_truth": truth, "to_truth_se": truth_se, "to_center": center,
                                   "to_center_se": center_se, "to_center_limit": path,
+                                  "to_center_floor": cur.band_verifier_floor(config["tolerance"], config["dim"],
+                                                                             config["n_keep"]),
                                   "knowledge_center_error": shift**2}))
         summary[label] = {"first_to_truth": float(truth[0]), "final_to_truth": float(truth[-1]),
                           "final_to_truth_se": float(truth_se[-1]), "knowledge_center_error": shift**2,
-                          "final_to_center": float(center[-1]), "contraction_near_center":
+                          "final_to_center": float(center[-1]), "final_to_center_se": float(center_se[-1]),
+                          "floor": cur.band_verifier_floor(config["tolerance"], config["dim"], config["n_keep"]),
+                          "contraction_near_center":
                               cur.band_verifier_contraction(0.0, config["tolerance"])}
     return ExperimentResult(summary=summary, table=pd.concat(rows, ignore_index=True))
 

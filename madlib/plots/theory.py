@@ -193,7 +193,8 @@ def plot_verifier_transition(table: pd.DataFrame, breakdown: float, optimal: flo
 
 def plot_biased_verifier(table: pd.DataFrame):
     """Regression retrained on verified labels: the error to the truth (left) settles at the verifier's own error
-    ``||theta_c - w*||^2``, from below or above; the distance to the verifier's center (right) contracts."""
+    ``||theta_c - w*||^2``, from below or above; the distance to the verifier's center (right) contracts, as with
+    unlimited data (dashed), down to the floor that the finite fits' noise holds it at (dotted)."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.3))
     for i, (case, part) in enumerate(table.groupby("case", sort=False)):
         colour = CYCLE[i % len(CYCLE)]
@@ -205,6 +206,8 @@ def plot_biased_verifier(table: pd.DataFrame):
         _mean_band(axes[1], part["generation"], part["to_center"], part["to_center_se"], label=case, color=colour,
                    linestyle=LINESTYLES[i])
         axes[1].plot(part["generation"], part["to_center_limit"], **{**THEORY_STYLE, "linewidth": 1.0})
+    axes[1].axhline(table["to_center_floor"].iloc[0], color=PALETTE["grey"], linestyle=":",
+                    label="where finite samples hold it (closed form)")
     axes[0].set(yscale="log", xlabel="generation", ylabel="$\\|w_t - w^*\\|^2$",
                 title="Gains, then a plateau at the verifier's own error")
     axes[1].set(yscale="log", xlabel="generation", ylabel="$\\|w_t - \\theta_c\\|$",

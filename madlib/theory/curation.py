@@ -111,6 +111,20 @@ def band_verifier_path(start_distance: float, tolerance: float, generations: int
     return out
 
 
+def band_verifier_floor(tolerance: float, dim: int, kept: int, noise_std: float = 1.0) -> float:
+    """The root-mean-square distance ``sqrt(E||w - theta_c||^2)`` at which a finite loop settles around the knowledge
+    center: each fit on ``kept`` items adds a noise ``sigma^2 (1 - g) d / (kept - d - 1)`` (the kept labels' noise is
+    truncated, ``g`` as in :func:`band_verifier_contraction` at ``a = 0``) and the map shrinks the rest by ``kappa``,
+    so the squared distance settles at ``V / (1 - kappa^2)``."""
+    dim = check_int("dim", dim, 1)
+    kept = check_int("kept", kept, dim + 2)
+    sigma = check_float("noise_std", noise_std, 0.0, open_minimum=True)
+    t = check_float("tolerance", tolerance, 0.0, open_minimum=True) / sigma
+    g = 2 * t * norm.pdf(t) / (2 * norm.cdf(t) - 1)
+    kappa = band_verifier_contraction(0.0, tolerance, noise_std)
+    return float(np.sqrt(sigma**2 * (1 - g) * dim / (kept - dim - 1) / (1 - kappa**2)))
+
+
 # ----------------------------------------------------------------------------- curation (Ferbach et al.)
 
 def _probs_and_reward(probs, reward) -> tuple[np.ndarray, np.ndarray]:
