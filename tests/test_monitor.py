@@ -7,10 +7,10 @@ from madlib.metrics.monitor import first_alarm, monitor, moving_indicators
 
 def test_a_shrinking_gaussian_trips_tail_mass_recall_and_spread_but_real_data_does_not():
     rng = np.random.default_rng(1)
-    reference = rng.standard_normal((1600, 2))
-    batches = {0: rng.standard_normal((300, 2)), 1: rng.standard_normal((300, 2)),
-               8: 0.6 * rng.standard_normal((300, 2))}
-    report = monitor(reference, batches, null_draws=12, seed=2)
+    reference = rng.standard_normal((1000, 2))
+    batches = {0: rng.standard_normal((250, 2)), 1: rng.standard_normal((250, 2)),
+               8: 0.6 * rng.standard_normal((250, 2))}
+    report = monitor(reference, batches, null_draws=10, seed=2)
     moved = moving_indicators(report)
     assert moved[0] == [] and moved[1] == []  # real samples raise no alarm
     assert {"tail mass", "recall", "spread"} <= set(moved[8])

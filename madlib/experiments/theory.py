@@ -101,6 +101,7 @@ def run_universality(config: dict, ctx: RunContext) -> ExperimentResult:
                                       "theory": first[family] * ratio, "ratio": mean / mean[0],
                                       "median_ratio": np.median(errors, axis=1) / np.median(errors[0])}))
             summary[f"{family}_{workflow}"] = {"final_ratio": float(mean[-1] / mean[0]), "theory_ratio": float(ratio[-1]),
+                                               "final_median_ratio": float(np.median(errors[-1]) / np.median(errors[0])),
                                                "final_mean": float(mean[-1]), "final_se": float(se[-1]),
                                                "theory_final": float(first[family] * ratio[-1])}
     summary["pi2_over_6"] = rec.PI2_OVER_6

@@ -114,7 +114,12 @@ def plot_summable(universality: pd.DataFrame, regression: dict[str, dict]):
             ax.set(ylim=(0.8, 2.2), title="Accumulate: summable noise, bounded")
         else:
             _theory(ax, t, rec.replace_error_ratio(t), label="$t + 1$")
-            ax.set(yscale="log", title="Replace: the errors add up")
+            top = 4 * (horizon + 1)
+            ax.set(yscale="log", ylim=(0.5, top), title="Replace: the errors add up")
+            escaped = [name for name, _, ratio, _ in series if np.nanmax(ratio) > top]
+            if escaped:
+                ax.annotate(f"{', '.join(escaped)}: the mean leaves the chart\n(replicates whose fits ran off)",
+                            (0.98, 0.04), xycoords="axes fraction", ha="right", fontsize=8.5, color=PALETTE["grey"])
         ax.set(xlabel="generation", ylabel="error / error of generation 0")
         ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()
@@ -156,6 +161,8 @@ def plot_model_size(table: pd.DataFrame, collapse_term: pd.DataFrame, n_real: in
     ax = axes[1]
     _mean_band(ax, collapse_term["model_size"], collapse_term["collapse_term"], collapse_term["collapse_term_se"],
                marker="o", label="simulated: mixed minus clean", color=PALETTE["purple"])
+    clean, mixed = (table[table["data"] == name].set_index("model_size")["theory"] for name in ("clean", "mixed"))
+    ax.plot(mixed.index, (mixed - clean).to_numpy(), **THEORY_STYLE, label=THEORY_LABEL + " (m < n)")
     ax.set(yscale="log", xlabel="model size m", ylabel="collapse term", title="Larger models amplify the collapse")
     for ax in axes:
         ax.axvline(n_real, color=PALETTE["grey"], linestyle=":", linewidth=1.2)
@@ -211,7 +218,8 @@ def plot_biased_verifier(table: pd.DataFrame):
     axes[0].set(yscale="log", xlabel="generation", ylabel="$\\|w_t - w^*\\|^2$",
                 title="Gains, then a plateau at the verifier's own error")
     axes[1].set(yscale="log", xlabel="generation", ylabel="$\\|w_t - \\theta_c\\|$",
-                title="The loop contracts to the knowledge center")
+                title="The loop contracts to the knowledge center",
+                ylim=(table["to_center_floor"].iloc[0] / 10, None))
     axes[1].plot([], [], **THEORY_STYLE, label="unlimited data (closed form)")
     for ax in axes:
         ax.legend(loc="upper right", fontsize=9)

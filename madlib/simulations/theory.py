@@ -185,9 +185,13 @@ def simulate_random_projections(model_sizes: Sequence[int], *, n: int, dim: int,
         m = check_int("model_size", m, 1)
         s = torch.randn(replicates, dim, m, generator=make_generator(seed, "projection", m), dtype=f64) / math.sqrt(dim)
         features = x @ s
-        for name, labels in (("clean", clean), ("mixed", mixed)):
-            v = torch.linalg.pinv(features) @ labels[..., None]  # minimum-norm least squares
-            out[name][i] = ((s @ v)[..., 0] - w).pow(2).sum(-1).numpy()
+        both = torch.stack([clean, mixed], dim=-1)  # (R, n, 2): one solve for both label sets
+        if m < n:  # least squares through the normal equations
+            v = torch.cholesky_solve(features.transpose(1, 2) @ both, torch.linalg.cholesky(features.transpose(1, 2) @ features))
+        else:  # the minimum-norm interpolator F^T (F F^T)^{-1} y
+            v = features.transpose(1, 2) @ torch.cholesky_solve(both, torch.linalg.cholesky(features @ features.transpose(1, 2)))
+        for k, name in enumerate(("clean", "mixed")):
+            out[name][i] = ((s @ v[..., k:k + 1])[..., 0] - w).pow(2).sum(-1).numpy()
     return out
 
 
