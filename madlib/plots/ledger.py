@@ -415,6 +415,19 @@ CLAIMS: list[Claim] = [
 ]
 
 
+#: How the ledger names each paper (the keys are those of references.bib).
+PAPER_LABELS = {
+    "oreilly2023experiment": "O'Reilly Radar essay (2023)", "kazdan2024collapse": "Kazdan et al. (2024)",
+    "kimura1969average": "Kimura & Ohta (1969)", "shumailov2024nature": "Shumailov et al. (Nature 2024)",
+    "alemohammad2024mad": "Alemohammad et al. (ICLR 2024)", "gerstgrasser2024accumulate": "Gerstgrasser et al. (2024)",
+    "dohmatob2024demystified": "Dohmatob, Feng & Kempe (NeurIPS 2024)", "dey2024universality": "Dey & Donoho (2024)",
+    "dohmatob2025strong": "Dohmatob et al. (ICLR 2025)", "feng2024beyond": "Feng et al. (ICLR 2025)",
+    "yi2025escaping": "Yi et al. (ICLR 2026)", "ferbach2024curated": "Ferbach et al. (NeurIPS 2024)",
+    "gillman2024self": "Gillman et al. (ICML 2024)", "bertrand2024stability": "Bertrand et al. (ICLR 2024)",
+    "peterson2024knowledge": "Peterson (2024)",
+}
+
+
 def ledger_rows(results: Results | None = None) -> list[dict]:
     """Every claim with ours and its computed status (a measure that fails is reported as ``not run``, with why)."""
     results = results or Results()
@@ -444,7 +457,7 @@ def status_counts(table: pd.DataFrame) -> dict[str, int]:
 def ledger_html(table: pd.DataFrame, *, from_page: str = "ledger", labels: dict[str, str] | None = None) -> str:
     """The ledger as an HTML table: each row's claim (quoted words in quotation marks), the paper's number, ours,
     the status and the reason, and a link to the section that computes ours (relative to ``from_page``).
-    ``labels`` maps bibliography keys to the names shown (default: the key)."""
+    ``labels`` maps bibliography keys to the names shown (default: :data:`PAPER_LABELS`, else the key)."""
     depth = from_page.count("/")
     prefix = "../" * depth
     colours = {"reproduced": "#009E73", "partly": "#E69F00", "differs": "#D55E00", "not run": "#999999"}
@@ -457,7 +470,7 @@ def ledger_html(table: pd.DataFrame, *, from_page: str = "ledger", labels: dict[
         link = f'<a href="{prefix}{row.page}.html#{row.anchor}">{html.escape(row.section)}</a>'
         status = (f'<span style="color:{colours[row.status]};font-weight:bold">{row.status}</span>'
                   + (f"<br><small>{html.escape(row.reason)}</small>" if row.reason else ""))
-        name = html.escape((labels or {}).get(row.paper, row.paper))
+        name = html.escape({**PAPER_LABELS, **(labels or {})}.get(row.paper, row.paper))
         body.append(f"<tr><td>{name}</td><td>{html.escape(row.where)}</td><td>{words}</td>"
                     f"<td>{html.escape(row.published)}</td><td>{html.escape(row.ours)}</td><td>{status}</td>"
                     f"<td>{link}</td></tr>")
