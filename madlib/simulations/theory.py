@@ -56,7 +56,7 @@ def simulate_contraction(case: str, *, n: int, generations: int, replicates: int
     ``(generations + 1, replicates)``, of the Gaussian under one of :data:`CONTRACTION_CASES`."""
     family, settings = contraction_settings(case, check_int("n", n, 2))
     observe = lambda model, data, t, g: {"std": model.std}  # noqa: E731
-    result = run_loop(family, DistributionSource(gaussian_source_sampler(), check_int("replicates", replicates, 1)),
+    result = run_loop(family=family, real=DistributionSource(gaussian_source_sampler(), check_int("replicates", replicates, 1)),
                       generations=generations, n_real=n, seed=seed, observe=observe,
                       progress=progress or Progress(f"contraction: {case}"), **settings)
     std = result.wide("std").to_numpy()
@@ -86,7 +86,7 @@ def simulate_universality(family: str, workflow: str, *, n: int, generations: in
         raise ValueError(f"family must be one of {UNIVERSALITY_FAMILIES}, got {family!r}")
     if workflow not in ("replace", "accumulate"):
         raise ValueError(f"workflow must be 'replace' or 'accumulate', got {workflow!r}")
-    result = run_loop(fit, DistributionSource(sampler, replicates), generations=generations, n_real=n,
+    result = run_loop(family=fit, real=DistributionSource(sampler, replicates), generations=generations, n_real=n,
                       workflow=workflow, seed=seed, observe=lambda model, data, t, g: {"error": error(model)},
                       progress=progress or Progress(f"universality: {family} {workflow}"))
     return result.wide("error").to_numpy()
@@ -282,7 +282,8 @@ def simulate_biased_verifier(center_shift: float, *, dim: int, n_real: int, n_ke
     def observe(model, data, t, g):
         return {"to_truth": model.excess_risk(w_star), "to_center": model.excess_risk(center).sqrt()}
 
-    result = run_loop(OLSFamily(dim, noise_std=1.0), DistributionSource(regression_source_sampler(w_star), replicates),
+    result = run_loop(family=OLSFamily(dim, noise_std=1.0),
+                      real=DistributionSource(regression_source_sampler(w_star), replicates),
                       generations=generations, n_real=n_real, n_synthetic=check_int("candidates", candidates, n_keep),
                       workflow="replace", seed=seed, observe=observe, curate=verifier,
                       progress=progress or Progress("biased verifier"))
@@ -305,7 +306,8 @@ def simulate_curation(proportions: Sequence[float], reward: Sequence[float], *, 
         n_kept = max(1, int(round(n_real * (1 - rho) / rho)))
     n_kept = check_int("n_kept", n_kept, 1)
     workflow = "augment" if rho > 0 else "replace"
-    result = run_loop(CategoricalFamily(q.numel()), CategoricalSource(q, check_int("replicates", replicates, 1)),
+    result = run_loop(family=CategoricalFamily(q.numel()),
+                      real=CategoricalSource(q, check_int("replicates", replicates, 1)),
                       generations=generations, n_real=n_real, n_synthetic=2 * n_kept, workflow=workflow, seed=seed,
                       curate=PairwiseCurator(torch.as_tensor(reward, dtype=torch.float64)),
                       observe=lambda model, data, t, g: {f"p{k}": model.probs[:, k] for k in range(q.numel())},
