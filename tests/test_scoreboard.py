@@ -37,7 +37,7 @@ def test_scoreboard_experiment_reports_every_family_and_remedy():
     result = run_experiment("scoreboard", families="gaussian,cats", generations=15, replicates=50)
     board = result.summary["families"]
     assert set(board) == {"gaussian", "cats"}
-    assert len(board["cats"]) == 12
+    assert len(board["cats"]) == len(REMEDY_KEYS) == 13  # 13: the corrector (theory chapter) joined
     assert board["gaussian"]["self-likelihood"]["generations_to_collapse"] is not None
     assert board["gaussian"]["accumulate"]["generations_to_collapse"] is None
 

@@ -257,6 +257,9 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
         "gaussian-none": {"family": "gaussian", "remedy": "none", "generations": scaled(smoke=30, default=100)},
         "gaussian-reset": {"family": "gaussian", "remedy": "reset", "generations": scaled(smoke=30, default=100)},
         "gaussian-fresh": {"family": "gaussian", "remedy": "fresh", "generations": scaled(smoke=30, default=100)},
+        # the theory chapter: self-correction (Gillman et al.) on the fully synthetic loop
+        "gaussian-corrector": {"family": "gaussian", "remedy": "corrector", "generations": scaled(smoke=30, default=100)},
+        "cats-corrector": {"family": "cats", "remedy": "corrector", "generations": scaled(smoke=30, default=100)},
     },
 )
 def run_remedy_curve(config: dict, ctx: RunContext) -> ExperimentResult:

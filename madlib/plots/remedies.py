@@ -24,6 +24,7 @@ REMEDY_COLOURS = {  # by remedy key (madlib.remedies.registry)
     "tail-reweighting": PALETTE["purple"],
     "web-scrape": PALETTE["black"],
     "web-scrape-detector": PALETTE["blue"],
+    "corrector": PALETTE["green"],
 }
 
 
