@@ -261,10 +261,12 @@ def _run_install_cell(code: str, madlib_importable: bool) -> list[tuple[str, str
     return calls
 
 
-def test_install_cell_installs_madlib_from_the_configured_repository_only_when_missing(tmp_path: Path) -> None:
+def test_install_cell_installs_the_release_tag_only_when_the_course_library_is_missing(tmp_path: Path) -> None:
     import shlex
 
     from packaging.requirements import Requirement
+
+    from madlib._version import DISTRIBUTION, RELEASE_TAG
 
     install_cell = _install_cell_module()
     cell = install_cell.cell()
@@ -274,17 +276,45 @@ def test_install_cell_installs_madlib_from_the_configured_repository_only_when_m
     ((magic, line),) = _run_install_cell(code, madlib_importable=False)
     assert magic == "pip"
     words = shlex.split(line)
-    assert words[:2] == ["install", "--quiet"]
-    requirement = Requirement(words[2])
-    assert requirement.name == "madlib"
-    assert requirement.url == ("git+https://github.com/model-collapse-hands-on/model-collapse-hands-on@main")
-    # Another repository setting gives another URL; a bad one is refused by name.
+    assert words[0] == "install" and "--quiet" not in words  # a learner sees that it is working
+    requirement = Requirement(words[-1])
+    assert requirement.name == DISTRIBUTION == "model-collapse-hands-on"
+    # a release tag, never a branch
+    assert requirement.url == f"git+https://github.com/model-collapse-hands-on/model-collapse-hands-on@{RELEASE_TAG}"
+    assert RELEASE_TAG.startswith("v") and "@main" not in code
+    # Another repository setting gives another URL; a bad one, or a branch for a tag, is refused by name.
     config = tmp_path / "_config.yml"
     config.write_text("repository:\n  url: https://example.org/fork/\n  branch: dev\n")
-    assert "git+https://example.org/fork@dev" in "".join(install_cell.cell(config)["source"])
+    assert f"git+https://example.org/fork@{RELEASE_TAG}" in "".join(install_cell.cell(config)["source"])
+    assert "@" + "a" * 40 in "".join(install_cell.cell(config, tag="a" * 40)["source"])
+    with pytest.raises(ValueError, match="release tag"):
+        install_cell.cell(config, tag="main")
     config.write_text("repository:\n  url: git@github.com:x/y\n")
     with pytest.raises(ValueError, match="repository.url"):
         install_cell.cell(config)
+
+
+def test_pypi_madlib_does_not_count_as_the_course_library() -> None:
+    import sys
+    import types
+
+    install_cell = _install_cell_module()
+    code = "".join(install_cell.cell()["source"])
+    saved = sys.modules.get("madlib")
+    sys.modules["madlib"] = types.ModuleType("madlib")  # another project's madlib: no run_experiment
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        calls: list = []
+
+        class FakeShell:
+            def run_line_magic(self, name: str, line: str) -> None:
+                calls.append(name)
+
+        exec(compile(TransformerManager().transform_cell(code), "install-cell", "exec"), {"get_ipython": FakeShell})
+    finally:
+        sys.modules["madlib"] = saved
+    assert calls == ["pip"]
 
 
 def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:
@@ -293,6 +323,12 @@ def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:
     other = {"cell_type": "markdown", "metadata": {}, "source": ["# Title"]}
     good.write_text(json.dumps({"cells": [install_cell.cell(), other]}))
     bad.write_text(json.dumps({"cells": [other, install_cell.cell()]}))
+    stale = tmp_path / "stale.ipynb"
+    old = {**install_cell.cell(), "source": [install_cell.MARKER + "\n", "%pip install madlib\n"]}
+    stale.write_text(json.dumps({"cells": [old, other]}))
+    assert install_cell.main(["--check", str(stale)]) == 1
+    assert install_cell.write(stale) and install_cell.main(["--check", str(stale)]) == 0
+    assert len(json.loads(stale.read_text())["cells"]) == 2
     assert install_cell.main(["--check", str(good)]) == 0
     assert install_cell.main(["--check", str(good), str(bad)]) == 1
 
