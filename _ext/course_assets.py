@@ -10,9 +10,12 @@ browser check, which fails a page that requests anything from another host, so:
   that MathJax loads on demand (``\\boldsymbol``, ``\\color``, ``\\cancel`` ...) is not copied;
   using one gives a 404 that the browser check reports: then add ``input/tex/extensions/NAME.js``
   to ``MATHJAX_FILES``. ``mathjax_path`` in _config.yml points Sphinx at the copy.
-* plotly.js comes from the installed ``plotly`` wheel (``plotly/package_data/plotly.min.js``),
-  copied to ``_static/plotly/plotly.min.js`` and added (deferred) only to pages that contain a
-  Plotly figure (a ``plotly-graph-div``), so other pages do not parse 4.8 MB of script.
+* plotly.js is the *basic* partial bundle (npm ``plotly.js-basic-dist-min``, MIT, the same
+  plotly.js version as the ``plotly`` wheel's full bundle; scatter, bar and pie traces: the
+  explorers draw scatter traces only), 1.2 MB instead of the full 4.8 MB. It is vendored at
+  ``_static/vendor/plotly-basic.min.js`` (``make vendor-js`` refreshes it from package-lock.json;
+  ``tests/test_site_assets.py`` checks its version against the wheel's), so the build needs no npm,
+  and is added (deferred) only to pages that contain a Plotly figure (a ``plotly-graph-div``).
 
 Every copy is written atomically (a temporary name unique to the process, then ``os.replace``)
 and skipped when the target already has the same size and bytes.
@@ -27,7 +30,7 @@ from typing import Any
 # Relative to the mathjax package's es5/ folder; globs allowed. Keep it small: see the docstring.
 MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2/*.woff")
 MATHJAX_TARGET = "mathjax"  # under _static/
-PLOTLY_TARGET = "plotly/plotly.min.js"  # under _static/
+PLOTLY_TARGET = "vendor/plotly-basic.min.js"  # under _static/ (the source folder's, copied by Sphinx)
 # The marker Plotly's HTML (and madlib.plots.interactive) gives a figure's <div>.
 PLOTLY_MARKER = "plotly-graph-div"
 
@@ -52,11 +55,21 @@ def mathjax_es5_dir() -> Path:
 
 
 def plotly_js_file() -> Path:
-    """``plotly.min.js`` as shipped in the installed plotly wheel."""
-    path = _package_dir("plotly", "plotly (see requirements.txt)") / "package_data" / "plotly.min.js"
+    """The vendored plotly.js basic bundle in the book's own ``_static`` folder."""
+    path = Path(__file__).resolve().parents[1] / "_static" / PLOTLY_TARGET
     if not path.is_file():
-        raise AssetError(f"{path} is missing: this plotly wheel does not ship plotly.min.js")
+        raise AssetError(f"{path} is missing: run `make vendor-js` (npm ci, then copies it)")
     return path
+
+
+def plotly_js_version(path: Path) -> str:
+    """The plotly.js version in a bundle's licence header ("plotly.js (basic - minified) v4.1.1")."""
+    import re
+
+    match = re.search(r"plotly\.js[^\n]*? v(\d+\.\d+\.\d+)", path.read_text(errors="replace")[:400])
+    if match is None:
+        raise AssetError(f"{path} has no plotly.js version in its header")
+    return match.group(1)
 
 
 def _same_file(src: Path, dst: Path) -> bool:
@@ -78,7 +91,8 @@ def copy_atomic(src: Path, dst: Path) -> bool:
 
 
 def vendor_assets(static_dir: Path) -> list[Path]:
-    """Copy the MathJax subset and plotly.min.js under ``static_dir``; returns the target files."""
+    """Copy the MathJax subset under ``static_dir`` (plotly.js is in the source _static already);
+    returns the target files."""
     es5 = mathjax_es5_dir()
     targets = []
     for pattern in MATHJAX_FILES:
@@ -89,9 +103,7 @@ def vendor_assets(static_dir: Path) -> list[Path]:
             dst = static_dir / MATHJAX_TARGET / src.relative_to(es5)
             copy_atomic(src, dst)
             targets.append(dst)
-    dst = static_dir / PLOTLY_TARGET
-    copy_atomic(plotly_js_file(), dst)
-    targets.append(dst)
+    plotly_js_file()  # fails early, with the fix, when the vendored bundle is missing
     return targets
 
 
@@ -105,7 +117,7 @@ def _copy_on_init(app: Any) -> None:
 def _plotly_on_plotly_pages(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
     body = context.get("body") or ""
     if PLOTLY_MARKER in body:
-        # Deferred: the page shows before 4.8 MB of script are parsed; the figures' own scripts
+        # Deferred: the page shows before the script is parsed; the figures' own scripts
         # wait for DOMContentLoaded, which follows every deferred script.
         app.add_js_file(PLOTLY_TARGET, loading_method="defer")
 
