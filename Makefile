@@ -14,7 +14,7 @@ LAB_ARGS   ?=
 # make book: extra options for jupyter-book build, e.g. BOOK_ARGS="--path-output /tmp/book".
 BOOK_ARGS  ?=
 
-.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab
+.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab notebooks pdf vendor-js install-cell
 
 venv: $(STAMP)
 
@@ -43,6 +43,30 @@ test: $(STAMP)
 	MADLIB_CACHE=$$cache MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake \
 		--nbmake-timeout=120 --ignore=tests/test_book_site.py && \
 	MADLIB_SCALE=smoke $(PY) -m pytest -q tests/test_book_site.py
+
+## The reader's notebooks in notebooks/ (Colab, Binder, any Jupyter), from the last `make book`:
+## numbers filled in, plain Markdown, solutions at the end, the build's figures (tools/plain_notebooks.py).
+## Commit them with the release; `make test` fails when a chapter changed after its notebook was made.
+notebooks: $(STAMP)
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.plain_notebooks
+
+## The whole book as one PDF, _build/pdf/model-collapse-hands-on.pdf, from the last `make book`
+## (TeX Live needed: tools/build_pdf.py names the Debian packages; .ci/run installs them).
+pdf: $(STAMP)
+	$(PY) -m tools.build_pdf
+
+## Refresh the vendored JavaScript from package-lock.json (npm): plotly.js's basic bundle for the
+## explorers (_static/vendor/) and axe-core for the accessibility check (tools/vendor/).
+vendor-js:
+	npm ci --ignore-scripts --no-audit --no-fund
+	cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js _static/vendor/plotly-basic.min.js
+	cp node_modules/plotly.js-basic-dist-min/LICENSE _static/vendor/plotly-LICENSE.txt
+	cp node_modules/axe-core/axe.min.js tools/vendor/axe.min.js
+	cp node_modules/axe-core/LICENSE tools/vendor/axe-core-LICENSE.txt
+
+## After changing the release (madlib/_version.py): every chapter's first cell installs the new tag.
+install-cell: $(STAMP)
+	$(PY) _ext/install_cell.py --write chapters/*.ipynb
 
 test-lib: $(STAMP)
 	MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) -q tests

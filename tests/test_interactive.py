@@ -129,7 +129,7 @@ def test_to_html_has_no_plotly_js_and_a_safe_inline_spec() -> None:
 def test_mimebundle_offers_html_and_plotly_json() -> None:
     fig = interactive.slider_figure(_frames(), param_name="sigma")
     bundle = interactive.mimebundle(fig)
-    assert set(bundle) == {"text/html", "application/vnd.plotly.v1+json"}
+    assert set(bundle) == {"text/html", "application/vnd.plotly.v1+json", "image/png"}
     assert len(bundle["application/vnd.plotly.v1+json"]["data"]) == 6
     json.dumps(bundle)  # storable in a notebook
 

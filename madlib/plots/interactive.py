@@ -408,11 +408,17 @@ def to_html(fig: go.Figure, *, div_id: str | None = None, fallback: bool = True)
 
 
 def mimebundle(fig: go.Figure) -> dict[str, Any]:
-    """The output bundle: text/html (chosen by the book) and Plotly's MIME type (JupyterLab, VS Code,
-    which draw Plotly's own slider with their own plotly.js)."""
+    """The output bundle: text/html (chosen by the book's pages), Plotly's MIME type (JupyterLab, VS
+    Code, which draw Plotly's own slider with their own plotly.js) and a PNG of the first position
+    (the PDF, and any front end that shows neither)."""
+    import base64
+
     html = to_html(fig)
+    controls = _controls(fig)
+    png = base64.b64encode(fallback_png(fig, controls["groups"][0][controls["active"]])).decode()
     return {"text/html": html,
-            "application/vnd.plotly.v1+json": {**json.loads(fig.to_json()), "config": _CONFIG}}
+            "application/vnd.plotly.v1+json": {**json.loads(fig.to_json()), "config": _CONFIG},
+            "image/png": png}
 
 
 def show(fig: go.Figure) -> None:
