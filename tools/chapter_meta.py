@@ -76,7 +76,9 @@ CASE_SENSITIVE = {"MAD", "FID"}
 # Spans of a Markdown line that are not prose: code, math, roles with their content, links,
 # substitutions, HTML tags.
 NOT_PROSE_RE = re.compile(
-    r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|\{[\w:-]+\}`[^`]*`|!?\[[^\]]*\]\([^)]*\)|\{\{[^}]*\}\}|<[^>]+>|\*\*[^*]*\*\*:?")
+    r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|\{[\w:-]+\}`[^`]*`|!?\[[^\]]*\]\([^)]*\)|\{\{[^}]*\}\}|<[^>]+>|\*\*[^*]*\*\*:?"
+    # quoted titles and quotations ("Model Collapse: An Experiment") are the author's words, not ours
+    r'|"[^"\n]*"|“[^”\n]*”')
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,9 @@ def link_glossary_terms(cells: list[dict]) -> None:
                     continue
                 for start, end in _prose_spans(line):
                     match = word.search(line, start, end)
+                    # Title Case ("Model Collapse Demystified") is a title someone else wrote: not ours to link.
+                    while match and len(match.group().split()) > 1 and all(w[0].isupper() for w in match.group().split()):
+                        match = word.search(line, match.end(), end)
                     if match:
                         lines[i] = (line[:match.start()] + "{term}`" + match.group() + " <" + term + ">`"
                                     + line[match.end():])

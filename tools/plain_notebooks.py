@@ -247,6 +247,47 @@ def _plain_title(title: str) -> str:
     return " ".join(title.split()).lower()
 
 
+def split_at_headings(cells: list[dict]) -> list[dict]:
+    """Markdown cells split before every heading (sphinx-tojupyter merges consecutive blocks, so an
+    exercise, its solution and the next section can share one cell)."""
+    out = []
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            out.append(cell)
+            continue
+        parts = [p for p in re.split(r"(?m)^(?=#{1,6} )", _text(cell)) if p.strip()]
+        if len(parts) <= 1:
+            out.append(cell)
+            continue
+        for part in parts:
+            new = _md(part.rstrip("\n") + "\n")
+            if cell.get("attachments"):
+                new["attachments"] = cell["attachments"]
+            out.append(new)
+    return out
+
+
+def number_headings(cells: list[dict], chapter: int | None) -> None:
+    """Section numbers as on the site: "# 3. Title", "## 3.2 Section" (the sources carry none)."""
+    if not chapter:
+        return
+    section = 0
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = _text(cell).split("\n")
+        for i, line in enumerate(lines):
+            parsed = _heading(line)
+            if not parsed or parsed[0] > 2 or re.match(r"^\d", parsed[1]):
+                continue
+            if parsed[0] == 1:
+                lines[i] = f"# {chapter}. {parsed[1]}"
+            else:
+                section += 1
+                lines[i] = f"## {chapter}.{section} {parsed[1]}"
+        _set(cell, "\n".join(lines))
+
+
 def move_solutions_to_the_end(cells: list[dict]) -> list[dict]:
     """Cut every solution (its heading cell up to the next exercise, section or solution) and append
     them under "## Solutions" at the end, before the references."""
@@ -356,7 +397,9 @@ def finish(converted: dict, executed: dict, source: Path, *, chapter: int | None
                      for h in map(_heading, _text(c).split("\n")) if h}
     real_headings |= {"exercises", "summary", "references", "solutions"}
     fix_exercises_and_admonitions(cells, real_headings)
+    cells = split_at_headings(cells)
     cells = move_solutions_to_the_end(cells)
+    number_headings(cells, chapter)
     add_figure_captions(cells, chapter)
     embed_images(cells, source.parent)
     fix_links(cells, siblings, site)
