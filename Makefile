@@ -56,11 +56,11 @@ pdf: $(STAMP)
 	$(PY) -m tools.build_pdf
 
 ## Refresh the vendored JavaScript from package-lock.json (npm): plotly.js's basic bundle for the
-## explorers (_static/vendor/) and axe-core for the accessibility check (tools/vendor/).
+## explorers (_ext/vendor/) and axe-core for the accessibility check (tools/vendor/).
 vendor-js:
 	npm ci --ignore-scripts --no-audit --no-fund
-	cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js _static/vendor/plotly-basic.min.js
-	cp node_modules/plotly.js-basic-dist-min/LICENSE _static/vendor/plotly-LICENSE.txt
+	cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js _ext/vendor/plotly-basic.min.js
+	cp node_modules/plotly.js-basic-dist-min/LICENSE _ext/vendor/plotly-LICENSE.txt
 	cp node_modules/axe-core/axe.min.js tools/vendor/axe.min.js
 	cp node_modules/axe-core/LICENSE tools/vendor/axe-core-LICENSE.txt
 

@@ -13,9 +13,13 @@ browser check, which fails a page that requests anything from another host, so:
 * plotly.js is the *basic* partial bundle (npm ``plotly.js-basic-dist-min``, MIT, the same
   plotly.js version as the ``plotly`` wheel's full bundle; scatter, bar and pie traces: the
   explorers draw scatter traces only), 1.2 MB instead of the full 4.8 MB. It is vendored at
-  ``_static/vendor/plotly-basic.min.js`` (``make vendor-js`` refreshes it from package-lock.json;
-  ``tests/test_site_assets.py`` checks its version against the wheel's), so the build needs no npm,
-  and is added (deferred) only to pages that contain a Plotly figure (a ``plotly-graph-div``).
+  ``_ext/vendor/plotly-basic.min.js`` (``make vendor-js`` refreshes it from package-lock.json; a
+  test checks its version against the ``plotly`` wheel's), so the build needs no npm, copied to
+  ``_static/vendor/`` in the output (not kept in the book's own ``_static``, whose scripts
+  Jupyter Book adds to every page). ``_static/madlib-explorers.js`` loads it on a page when the
+  first explorer comes near the screen, so opening a page costs nothing for it.
+* Notebook figures get ``loading="lazy"``: the ones below the first screen load as the reader
+  scrolls. Together with the lazy plotly.js, a chapter opens with well under 3 MB.
 
 Every copy is written atomically (a temporary name unique to the process, then ``os.replace``)
 and skipped when the target already has the same size and bytes.
@@ -30,7 +34,8 @@ from typing import Any
 # Relative to the mathjax package's es5/ folder; globs allowed. Keep it small: see the docstring.
 MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2/*.woff")
 MATHJAX_TARGET = "mathjax"  # under _static/
-PLOTLY_TARGET = "vendor/plotly-basic.min.js"  # under _static/ (the source folder's, copied by Sphinx)
+PLOTLY_TARGET = "vendor/plotly-basic.min.js"  # under the output's _static/
+PLOTLY_SOURCE = Path(__file__).resolve().parent / "vendor" / "plotly-basic.min.js"
 # The marker Plotly's HTML (and madlib.plots.interactive) gives a figure's <div>.
 PLOTLY_MARKER = "plotly-graph-div"
 
@@ -55,8 +60,8 @@ def mathjax_es5_dir() -> Path:
 
 
 def plotly_js_file() -> Path:
-    """The vendored plotly.js basic bundle in the book's own ``_static`` folder."""
-    path = Path(__file__).resolve().parents[1] / "_static" / PLOTLY_TARGET
+    """The vendored plotly.js basic bundle (``_ext/vendor/``)."""
+    path = PLOTLY_SOURCE
     if not path.is_file():
         raise AssetError(f"{path} is missing: run `make vendor-js` (npm ci, then copies it)")
     return path
@@ -91,8 +96,7 @@ def copy_atomic(src: Path, dst: Path) -> bool:
 
 
 def vendor_assets(static_dir: Path) -> list[Path]:
-    """Copy the MathJax subset under ``static_dir`` (plotly.js is in the source _static already);
-    returns the target files."""
+    """Copy the MathJax subset and the plotly.js basic bundle under ``static_dir``; returns the target files."""
     es5 = mathjax_es5_dir()
     targets = []
     for pattern in MATHJAX_FILES:
@@ -103,7 +107,9 @@ def vendor_assets(static_dir: Path) -> list[Path]:
             dst = static_dir / MATHJAX_TARGET / src.relative_to(es5)
             copy_atomic(src, dst)
             targets.append(dst)
-    plotly_js_file()  # fails early, with the fix, when the vendored bundle is missing
+    dst = static_dir / PLOTLY_TARGET
+    copy_atomic(plotly_js_file(), dst)
+    targets.append(dst)
     return targets
 
 
@@ -114,15 +120,16 @@ def _copy_on_init(app: Any) -> None:
         vendor_assets(Path(app.outdir) / "_static")
 
 
-def _plotly_on_plotly_pages(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    body = context.get("body") or ""
-    if PLOTLY_MARKER in body:
-        # Deferred: the page shows before the script is parsed; the figures' own scripts
-        # wait for DOMContentLoaded, which follows every deferred script.
-        app.add_js_file(PLOTLY_TARGET, loading_method="defer")
+def _lazy_images(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Figures below the first screen load when the reader scrolls near them (``loading="lazy"``)."""
+    import re
+
+    body = context.get("body")
+    if isinstance(body, str) and "<img " in body:
+        context["body"] = re.sub(r"<img (?![^>]*\bloading=)", '<img loading="lazy" decoding="async" ', body)
 
 
 def setup(app: Any) -> dict:
     app.connect("builder-inited", _copy_on_init)
-    app.connect("html-page-context", _plotly_on_plotly_pages)
+    app.connect("html-page-context", _lazy_images)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

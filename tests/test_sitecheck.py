@@ -62,6 +62,10 @@ PAGES = {
     "remote_font.html": _page("<p>text</p>",
                               head="<link rel='stylesheet' href='https://fonts.example.org/css?family=Lato'>"),
     "explorer.html": _explorer({n: [(X, [n * x for x in X], "curve")] for n in (1, 2, 3)}),
+    "lazy_explorer.html": _page("<p style='height:3000px'>A long page.</p>" + __import__("madlib.plots.interactive",
+                                fromlist=["x"]).to_html(__import__("madlib.plots.interactive", fromlist=["x"])
+                                .slider_figure({n: [(X, [n * x for x in X], "curve")] for n in (1, 2)}, param_name="n")),
+                                head="<script src='_static/madlib-explorers.js'></script>"),
     # Figures: a captioned, numbered notebook figure with real alt text passes; a path for alt
     # text, a missing caption, or a figure squeezed to a third of its width fails.
     "captioned.html": _page("<div class='cell_output'><figure><img src='_images/fig.png' width='4' "
@@ -71,7 +75,7 @@ PAGES = {
                            "<figcaption><p>Figure 1.2 A square.</p></figcaption></figure></div>"),
     "uncaptioned.html": _page("<div class='cell_output'><img src='_images/fig.png' alt='A blue square'></div>"),
     "squeezed.html": _page("<div class='cell_output'><figure><img src='_images/fig.png' width='1200' "
-                           "style='width:300px' alt='A blue square, drawn wide'><figcaption><p>Figure 1.3 "
+                           "style='max-width:300px' alt='A blue square, drawn wide'><figcaption><p>Figure 1.3 "
                            "Wide.</p></figcaption></figure></div>"),
     # axe-core: an image without any alt attribute is a critical violation.
     "no_alt.html": _page("<p>text</p><img src='_images/fig.png'>"),
@@ -105,9 +109,9 @@ def site(tmp_path_factory) -> Path:
     # The site's own MathJax and plotly.js, copied as the book build does.
     assets = _course_assets()
     assets.vendor_assets(root / "_static")
-    (root / "_static" / "vendor").mkdir(parents=True)
-    (root / "_static" / "vendor" / "plotly-basic.min.js").write_bytes(assets.plotly_js_file().read_bytes())
     (root / "_static" / "heavy.js").write_text("// padding\n" + "x=1;\n" * 700_000)
+    (root / "_static" / "madlib-explorers.js").write_bytes(
+        (Path(__file__).resolve().parents[1] / "_static" / "madlib-explorers.js").read_bytes())
     return root
 
 
@@ -194,6 +198,14 @@ def test_explorer_slider_moved_from_the_keyboard_changes_the_figure_and_its_summ
 
 
 @needs_chromium
+def test_an_explorer_far_down_loads_plotly_when_reached_and_the_opening_weight_leaves_it_out(reports) -> None:
+    report = reports["lazy_explorer.html"]
+    assert report.ok, report.problems
+    assert report.figures == 1 and report.sliders_moved == 1
+    assert report.bytes < 100_000  # plotly.js (1.2 MB) is not part of opening the page
+
+
+@needs_chromium
 def test_a_captioned_figure_with_alt_text_passes(reports) -> None:
     report = reports["captioned.html"]
     assert report.ok, report.problems
@@ -210,11 +222,14 @@ def test_course_assets_copy_mathjax_subset_and_plotly_once(tmp_path: Path) -> No
     assets = _course_assets()
     files = assets.vendor_assets(tmp_path)
     names = {f.relative_to(tmp_path).as_posix() for f in files}
-    assert {"mathjax/tex-chtml.js", "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"} <= names
+    assert {"mathjax/tex-chtml.js", "vendor/plotly-basic.min.js",
+            "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"} <= names
     total = sum(f.stat().st_size for f in files)
-    assert total < 2_000_000, total  # the MathJax subset (~1.6 MB)
-    plotly = assets.plotly_js_file()
-    assert plotly.stat().st_size < 1_300_000  # the basic partial bundle, not the full 4.8 MB
+    assert total < 3_000_000, total  # the MathJax subset (~1.6 MB) and plotly.js's basic bundle (~1.2 MB)
+    assert (tmp_path / "vendor" / "plotly-basic.min.js").stat().st_size < 1_300_000  # not the full 4.8 MB
+    # the same plotly.js as the plotly wheel, whose figures it draws
+    wheel = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+    assert assets.plotly_js_version(assets.plotly_js_file()) == assets.plotly_js_version(wheel)
     assert all(not assets.copy_atomic(src, tmp_path / "mathjax" / "tex-chtml.js")
                for src in [assets.mathjax_es5_dir() / "tex-chtml.js"])  # identical: not rewritten
     assert not list(tmp_path.rglob("*.tmp"))
@@ -363,19 +378,24 @@ def test_install_cell_check_finds_notebooks_without_it(tmp_path: Path) -> None:
     assert install_cell.main(["--check", str(good), str(bad)]) == 1
 
 
-def test_course_assets_add_plotly_only_to_pages_with_a_figure() -> None:
+def test_course_assets_make_notebook_figures_lazy() -> None:
     assets = _course_assets()
+    context = {"body": '<p>x</p><img src="a.png" alt="A"><img loading="eager" src="b.png" alt="B">'}
+    assets._lazy_images(None, "ch1", "page.html", context, None)
+    assert context["body"] == ('<p>x</p><img loading="lazy" decoding="async" src="a.png" alt="A">'
+                               '<img loading="eager" src="b.png" alt="B">')
 
-    class App:
-        def __init__(self) -> None:
-            self.added: list[tuple[str, dict]] = []
 
-        def add_js_file(self, filename: str, **kwargs) -> None:
-            self.added.append((filename, kwargs))
-
-    app = App()
-    assets._plotly_on_plotly_pages(app, "intro", "page.html", {"body": "<p>no figure</p>"}, None)
-    assert app.added == []
-    assets._plotly_on_plotly_pages(app, "ch1", "page.html",
-                                   {"body": '<div id="x" class="plotly-graph-div"></div>'}, None)
-    assert app.added == [("vendor/plotly-basic.min.js", {"loading_method": "defer"})]
+def test_course_site_fixes_the_theme_s_search_label_and_docutils_citation_roles() -> None:
+    path = Path(__file__).resolve().parents[1] / "_ext" / "course_site.py"
+    spec = importlib.util.spec_from_file_location("course_site", path)
+    course_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_site)
+    page = ('<button class="btn search-button-field search-button__button pst-js-only" title="Search" '
+            'aria-label="Search" data-bs-toggle="tooltip"><span>Search</span><kbd>Ctrl</kbd>+<kbd>K</kbd></button>'
+            '<button class="theme-switch-button" aria-label="Color mode">x</button>'
+            '<div role="list" class="citation-list"><div class="citation" role="doc-biblioentry">A</div></div>')
+    fixed = course_site.accessible_html(page)
+    assert 'title="Search" data-bs-toggle' in fixed and 'aria-label="Color mode"' in fixed
+    assert 'role="listitem"' in fixed and "doc-biblioentry" not in fixed
+    assert course_site.accessible_html(fixed) == fixed

@@ -7,8 +7,9 @@ traces are visible, so it works in the rendered page without a kernel.
 
 * ``slider_figure(frames, param_name=..., ...)`` builds the figure: one slider step per key of
   ``frames``; a key may be a pair ``(slider value, dropdown value)`` with ``dropdown_name`` set.
-* ``to_html(fig)`` is the page's HTML without plotly.js: the book serves its own copy
-  (``_ext/course_assets.py`` adds ``_static/plotly/plotly.min.js`` to pages with a figure).
+* ``to_html(fig)`` is the page's HTML without plotly.js: the book serves its own copy (the basic
+  bundle, ``_static/vendor/``), which ``_static/madlib-explorers.js`` loads when an explorer comes
+  near the screen.
 * ``show(fig)`` displays it from a notebook cell (text/html for the book, Plotly's own MIME
   type for JupyterLab and VS Code, which draw it with their own plotly.js).
 """
@@ -341,9 +342,15 @@ _TEMPLATE = """<div class="madlib-explorer" role="group" aria-labelledby="{div_i
     var menu = byId("-menu");
     if (menu) menu.addEventListener("change", update);
   }}
-  // The site loads plotly.js deferred: deferred scripts have all run by DOMContentLoaded.
-  if (window.Plotly || document.readyState !== "loading") draw();
-  else document.addEventListener("DOMContentLoaded", draw);
+  // On the site, plotly.js loads when the explorer comes near the screen (_static/madlib-explorers.js);
+  // a page that loads plotly.js itself draws at once; elsewhere the static picture shows.
+  function start() {{
+    if (window.Plotly) draw();
+    else if (window.madlibWhenPlotly) window.madlibWhenPlotly(byId(""), draw);
+    else draw();
+  }}
+  if (document.readyState !== "loading") start();
+  else document.addEventListener("DOMContentLoaded", start);
 }})();
 </script>
 </div>"""
