@@ -7,6 +7,7 @@ folder with its own experiment cache, so it never reads an old result or races a
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -77,3 +78,61 @@ def test_every_page_of_the_book_passes_the_browser_check(book: Build) -> None:
     failed = [r for r in reports if not r.ok]
     assert not failed, sitecheck.format_report(failed)
     assert len(reports) == len(pages)
+
+
+def test_the_launch_buttons_of_every_chapter_open_a_plain_notebook_of_the_repository(book: Build) -> None:
+    import re
+
+    from madlib._version import RELEASE_TAG
+
+    if book.returncode != 0:
+        pytest.skip("the book did not build (see the build test)")
+    for page in sorted((book.site / "chapters").glob("*.html")):
+        html = page.read_text()
+        urls = re.findall(r'href="(https://(?:colab\.research\.google\.com|mybinder\.org)[^"]+)"', html)
+        assert len(urls) == 2, f"{page.name}: expected a Colab and a Binder link, got {urls}"
+        for url in urls:
+            target = f"notebooks/{page.stem}.ipynb"
+            assert target in url and RELEASE_TAG in url and "/main" not in url, url
+            assert (REPO / target).is_file(), f"{url} opens {target}, which the repository lacks"
+
+
+def test_the_plain_notebooks_convert_from_this_build(book: Build, tmp_path: Path) -> None:
+    """sphinx-tojupyter and the finishing steps on this build: every chapter converts, with no MyST
+    left and every image resolved (make() refuses otherwise), figures and numbers filled in."""
+    import json
+
+    from tools import plain_notebooks
+
+    if book.returncode != 0:
+        pytest.skip("the book did not build (see the build test)")
+    pytest.importorskip("sphinx_tojupyter", reason="sphinx-tojupyter is not installed (see requirements.txt)")
+    written = plain_notebooks.make(book.out / "_build", tmp_path, scale="smoke")
+    assert [p.name for p in written] == [p.name for p in sorted((REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))]
+    first = json.loads(written[0].read_text())
+    text = "".join("".join(c["source"]) for c in first["cells"] if c["cell_type"] == "markdown")
+    assert re.search(r"Our \d+ runs end with", text), "the glued numbers are filled in"
+    assert "**Figure 1.1.**" in text and "## 1.2 " in text
+
+
+def test_the_pdf_has_every_chapter(book: Build, tmp_path: Path) -> None:
+    import shutil
+
+    from tools import build_pdf
+
+    if book.returncode != 0:
+        pytest.skip("the book did not build (see the build test)")
+    missing = build_pdf.missing_tools()
+    if missing or shutil.which("pdftotext") is None:
+        pytest.skip(f"TeX Live or poppler-utils is not installed ({', '.join(missing) or 'pdftotext'} missing): "
+                    "no PDF here (Debian: see tools/build_pdf.py; .ci/run installs them)")
+    pdf = build_pdf.build(book.out / "_build", tmp_path / "book.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    import json
+
+    for chapter in sorted((REPO / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        title = next(line[2:].strip() for c in json.loads(chapter.read_text())["cells"] if c["cell_type"] == "markdown"
+                     for line in "".join(c["source"]).splitlines() if line.startswith("# "))
+        words = " ".join(title.replace("/", " ").split()[:4])
+        assert " ".join(words.split()) in " ".join(text.split()), f"the PDF lacks {chapter.stem} ({title!r})"
+    assert text.count("Figure") >= 40, "the figures are in the PDF, numbered"
