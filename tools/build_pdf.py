@@ -7,9 +7,10 @@ the PDF shows the site's figures and numbers. The result is ``_build/pdf/model-c
 It needs TeX Live; on Debian (what ``.ci/run`` installs)::
 
     apt-get install --no-install-recommends texlive-latex-recommended texlive-latex-extra \\
-        texlive-fonts-recommended texlive-xetex texlive-science fonts-freefont-otf latexmk
+        texlive-fonts-recommended texlive-xetex fonts-freefont-otf latexmk poppler-utils
 
-(``texlive-science`` for ``bbm.sty``, which jupyterBook.cls needs; FreeSerif is Sphinx's XeLaTeX font.)
+(FreeSerif is Sphinx's XeLaTeX font; jupyterBook.cls also wants ``bbm.sty``, which Debian 12 has only
+in the 1.4 GB texlive-fonts-extra: ``tools/latex/bbm.sty`` stands in for it.)
 Exit status 2, with the list, when they are missing; 1 when the build fails.
 """
 from __future__ import annotations
@@ -40,7 +41,11 @@ def build(build_dir: Path = BUILD, out: Path | None = None) -> Path:
         raise FileNotFoundError(f"no executed chapters under {executed}: run make book first")
     out = out or build_dir / "pdf" / PDF_NAME
     with tempfile.TemporaryDirectory(prefix="book-pdf-") as tmp:
-        src = prepare_source(executed, Path(tmp), [], {})
+        # bbm.sty: a stand-in (tools/latex/), so TeX Live's 1.4 GB fonts-extra package is not needed
+        # figure_align H: a figure stays where it is, which also lets one sit inside an exercise's
+        # solution box (a floating figure there is "Not in outer par mode")
+        src = prepare_source(executed, Path(tmp), [], {"latex_additional_files": ["tools/latex/bbm.sty"],
+                                                      "latex_elements": {"figure_align": "H"}})
         done = run_book(src, Path(tmp) / "out", "--builder", "pdflatex")
         pdf = Path(tmp) / "out" / "_build" / "latex" / "book.pdf"
         if done.returncode != 0 or not pdf.is_file():
