@@ -61,6 +61,10 @@ vendor-js:
 	npm ci --ignore-scripts --no-audit --no-fund
 	cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js _ext/vendor/plotly-basic.min.js
 	cp node_modules/plotly.js-basic-dist-min/LICENSE _ext/vendor/plotly-LICENSE.txt
+	mkdir -p _ext/vendor/fontawesome/css _ext/vendor/fontawesome/webfonts
+	cp node_modules/@fortawesome/fontawesome-free/css/all.min.css _ext/vendor/fontawesome/css/
+	cp node_modules/@fortawesome/fontawesome-free/webfonts/*.woff2 _ext/vendor/fontawesome/webfonts/
+	cp node_modules/@fortawesome/fontawesome-free/LICENSE.txt _ext/vendor/fontawesome/LICENSE.txt
 	cp node_modules/axe-core/axe.min.js tools/vendor/axe.min.js
 	cp node_modules/axe-core/LICENSE tools/vendor/axe-core-LICENSE.txt
 

@@ -14,7 +14,9 @@
     axe ``label-content-name-mismatch``). Without the label the button's name is its visible text.
   - docutils writes a citation list as ``role="list"`` holding ``role="doc-biblioentry"`` items, a
     deprecated role that a list may not contain (axe ``aria-required-children``): they become
-    ``role="listitem"``.
+    ``role="listitem"``; myst-nb's code toggles lose a label that does not match their text.
+  Two weight fixes ride along: Font Awesome as CSS and web fonts instead of the theme's 1.5 MB
+  script, and no embedded ipywidgets state (the static site runs no widgets).
 """
 from __future__ import annotations
 
@@ -25,8 +27,19 @@ from typing import Any
 
 # (pattern, replacement) applied to every HTML page of the site; see the module docstring.
 HTML_FIXES = (
+    # Font Awesome as CSS and web fonts (_ext/course_assets.py copies them) instead of the theme's
+    # 1.5 MB fontawesome.js: the same <i class="fa-..."> icons, a quarter of the weight.
+    (re.compile(r'<link rel="preload" as="script" href="([^"]*?)scripts/fontawesome\.js[^"]*" />\s*'), ""),
+    (re.compile(r'<script defer src="([^"]*?)scripts/fontawesome\.js[^"]*"></script>'),
+     r'<link rel="stylesheet" href="\1vendor/fontawesome/css/all.min.css" />'),
     (re.compile(r'(<button class="[^"]*\bsearch-button__button\b[^"]*"[^>]*?) aria-label="Search"'), r"\1"),
     (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
+    # myst-nb's "Show code cell source" toggle is named "Toggle hidden content" (axe
+    # label-content-name-mismatch): without the label its name is the text it shows.
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
+    # The ipywidgets state myst-nb embeds for the live explorers: the static site loads no widget
+    # JavaScript (nb_ipywidgets_js is empty), so it is half a megabyte nothing reads.
+    (re.compile(r'<script type="application/vnd\.jupyter\.widget-state\+json">.*?</script>', re.S), ""),
 )
 
 

@@ -318,10 +318,33 @@ def move_solutions_to_the_end(cells: list[dict]) -> list[dict]:
     return body[:refs] + [note] + solutions + body[refs:]
 
 
-def add_figure_captions(cells: list[dict], chapter: int | None) -> int:
-    """A caption cell below each figure cell ("**Figure 3.2** caption"), numbered in order; returns the count."""
+def figure_directives(source: Path) -> dict[str, str]:
+    """Image file name -> alt text of the ``{figure}`` directives in a chapter's Markdown."""
+    found = {}
+    for cell in json.loads(source.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            for path, options in re.findall(r"(?m)^(?::::|```)\{figure\}\s+(\S+)\n((?::\w+:.*\n)*)", _text(cell)):
+                alt = re.search(r"(?m)^:alt:\s*(.*)$", options)
+                found[Path(path).name] = alt.group(1).strip() if alt else ""
+    return found
+
+
+def add_figure_captions(cells: list[dict], chapter: int | None, directives: dict[str, str] | None = None) -> int:
+    """A caption cell below each figure cell ("**Figure 3.2** caption"), numbered in order with the
+    chapter's figure directives (whose caption paragraph gets the number); returns the count."""
     out, number = [], 0
+    directives = directives or {}
     for cell in list(cells):
+        if cell["cell_type"] == "markdown":
+            text = _text(cell)
+            match = next((m for m in IMAGE_RE.finditer(text) if Path(m.group(2)).name in directives), None)
+            if match:
+                number += 1
+                label = f"{chapter}.{number}" if chapter else str(number)
+                name = Path(match.group(2)).name
+                image = f"![{directives[name] or 'Figure'}]({match.group(2)})"
+                rest = text[match.end():].lstrip("\n")
+                _set(cell, text[:match.start()] + image + "\n\n" + f"**Figure {label}.** " + rest)
         out.append(cell)
         figure = cell.get("metadata", {}).get("mystnb", {}).get("figure") if cell["cell_type"] == "code" else None
         if figure and any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
@@ -351,6 +374,7 @@ def embed_images(cells: list[dict], base: Path) -> None:
             cell.setdefault("attachments", {})[found.name] = {mime: base64.b64encode(found.read_bytes()).decode()}
             if not alt or alt == path:
                 alt = "Figure"
+            alt = alt.replace("[", "(").replace("]", ")")
             return f"![{alt}](attachment:{found.name})"
 
         _set(cell, IMAGE_RE.sub(repl, text))
@@ -400,7 +424,7 @@ def finish(converted: dict, executed: dict, source: Path, *, chapter: int | None
     cells = split_at_headings(cells)
     cells = move_solutions_to_the_end(cells)
     number_headings(cells, chapter)
-    add_figure_captions(cells, chapter)
+    add_figure_captions(cells, chapter, figure_directives(source))
     embed_images(cells, source.parent)
     fix_links(cells, siblings, site)
     title = next((h[1] for c in cells if c["cell_type"] == "markdown" for h in map(_heading, _text(c).split("\n"))

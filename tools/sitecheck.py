@@ -72,6 +72,11 @@ PAGE_PROBE_JS = r"""
   for (let waited = 0; waited < 10000 && window.Plotly && figureDivs().some(f => !f._fullLayout); waited += 100) {
     await sleep(100);
   }
+  // Lazy figures (loading="lazy") load as a reader scrolls: load them all now, then check them.
+  document.querySelectorAll('img[loading="lazy"]').forEach(i => { i.loading = 'eager'; });
+  for (let waited = 0; waited < 15000 && Array.from(document.images).some(i => !i.complete); waited += 100) {
+    await sleep(100);
+  }
   const local = (u) => { try { return new URL(u, location.href).origin === location.origin; } catch (e) { return false; } };
   const images = Array.from(document.images).map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0, local: local(i.currentSrc || i.src)}));
   const outputs = Array.from(document.querySelectorAll('.cell_output, .output')).map(e => e.innerText).join('\n');
@@ -376,6 +381,8 @@ class Browser:
         try:
             for domain in ("Page", "Runtime", "Log", "Network"):
                 self.send(f"{domain}.enable", session=session)
+            # Every page as a first visit: nothing from the cache of the pages checked before it.
+            self.send("Network.setCacheDisabled", {"cacheDisabled": True}, session=session)
             self.send("Emulation.setDeviceMetricsOverride",
                       {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
                       session=session)

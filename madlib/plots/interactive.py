@@ -289,9 +289,13 @@ def fallback_png(fig: go.Figure, group: Sequence[int]) -> bytes:
     ax.grid(alpha=0.25)
     figure.tight_layout()
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "madlib"}):
-        figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    # A 64-colour palette: a line chart needs no more, and the page carries a third of the bytes.
+    from PIL import Image
+
+    palette = io.BytesIO()
+    Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").quantize(64).save(palette, format="png", optimize=True)
+    return palette.getvalue()
 
 
 _TEMPLATE = """<div class="madlib-explorer" role="group" aria-labelledby="{div_id}-label">
