@@ -44,8 +44,11 @@ def build(build_dir: Path = BUILD, out: Path | None = None) -> Path:
         # bbm.sty: a stand-in (tools/latex/), so TeX Live's 1.4 GB fonts-extra package is not needed
         # figure_align H: a figure stays where it is, which also lets one sit inside an exercise's
         # solution box (a floating figure there is "Not in outer par mode")
+        # no xindy (Debian's xindy package is not needed: the book has no index)
         src = prepare_source(executed, Path(tmp), [], {"latex_additional_files": ["tools/latex/bbm.sty"],
-                                                      "latex_elements": {"figure_align": "H"}})
+                                                      "latex_elements": {"figure_align": "H"},
+                                                      "latex_use_xindy": False},
+                             book={"latex": {"latex_documents": {"targetname": "book.tex"}}})
         done = run_book(src, Path(tmp) / "out", "--builder", "pdflatex")
         pdf = Path(tmp) / "out" / "_build" / "latex" / "book.pdf"
         if done.returncode != 0 or not pdf.is_file():

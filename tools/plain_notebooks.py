@@ -133,7 +133,8 @@ def _with_glue(executed: Path) -> dict:
     return nb
 
 
-def prepare_source(executed_dir: Path, work: Path, extensions: list[str], settings: dict) -> Path:
+def prepare_source(executed_dir: Path, work: Path, extensions: list[str], settings: dict,
+                   book: dict | None = None) -> Path:
     """A copy of the book (symbolic links) in ``work/src`` whose chapters are their executed copies
     (glued values back as outputs), with a config that does not execute them again, adds
     ``extensions`` and sets ``settings`` (Sphinx config); returns the source folder."""
@@ -151,6 +152,7 @@ def prepare_source(executed_dir: Path, work: Path, extensions: list[str], settin
     sphinx = config.setdefault("sphinx", {})
     sphinx["extra_extensions"] = list(sphinx.get("extra_extensions", [])) + list(extensions)
     sphinx.setdefault("config", {}).update(settings)
+    config.update(book or {})
     (src / "_config_derived.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
     return src
 
