@@ -14,7 +14,7 @@ LAB_ARGS   ?=
 # make book: extra options for jupyter-book build, e.g. BOOK_ARGS="--path-output /tmp/book".
 BOOK_ARGS  ?=
 
-.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab notebooks pdf vendor-js install-cell
+.PHONY: book test test-pdf test-lib test-notebooks site-check bench clean clean-cache venv lab notebooks pdf vendor-js install-cell
 
 venv: $(STAMP)
 
@@ -41,8 +41,12 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
 	MADLIB_CACHE=$$cache MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake \
-		--nbmake-timeout=120 --ignore=tests/test_book_site.py && \
-	MADLIB_SCALE=smoke $(PY) -m pytest -q tests/test_book_site.py
+		--nbmake-timeout=120 --ignore=tests/test_book_site.py --ignore=tests/test_pdf.py && \
+	MADLIB_SCALE=smoke MADLIB_TEST_BOOK=_build/test-book $(PY) -m pytest -q tests/test_book_site.py
+
+## The PDF of the smoke build that `make test` kept (a few minutes of XeLaTeX; .ci/run runs it after make test).
+test-pdf: $(STAMP)
+	$(PY) -m pytest -q tests/test_pdf.py
 
 ## The reader's notebooks in notebooks/ (Colab, Binder, any Jupyter), from the last `make book`:
 ## numbers filled in, plain Markdown, solutions at the end, the build's figures (tools/plain_notebooks.py).
