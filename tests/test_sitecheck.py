@@ -399,3 +399,33 @@ def test_course_site_fixes_the_theme_s_search_label_and_docutils_citation_roles(
     assert 'title="Search" data-bs-toggle' in fixed and 'aria-label="Color mode"' in fixed
     assert 'role="listitem"' in fixed and "doc-biblioentry" not in fixed
     assert course_site.accessible_html(fixed) == fixed
+
+
+def test_figures_get_a_palette_that_keeps_the_picture_and_saves_bytes() -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    x = np.linspace(0, 10, 200)
+    for k in range(4):
+        ax.plot(x, np.sin(x + k), label=f"curve {k}")
+    ax.fill_between(x, -0.5, 0.5, alpha=0.2)
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    original = buffer.getvalue()
+    smaller = _course_assets().palette_png(original)
+    assert smaller is not None and len(smaller) < 0.7 * len(original)
+    a = np.asarray(Image.open(io.BytesIO(original)).convert("RGB"), dtype=float)
+    b = np.asarray(Image.open(io.BytesIO(smaller)).convert("RGB"), dtype=float)
+    assert a.shape == b.shape and np.abs(a - b).mean() < 2.0  # out of 255: the same picture
+    transparent = io.BytesIO()
+    Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(transparent, format="png")
+    assert _course_assets().palette_png(transparent.getvalue()) is None

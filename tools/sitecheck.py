@@ -105,7 +105,8 @@ PAGE_PROBE_JS = r"""
   const figureImages = Array.from(document.querySelectorAll('.cell_output img, figure img, .figure img'))
     .filter(i => !i.closest('.madlib-explorer') && !i.closest('noscript')).map(i => {
       const figure = i.closest('figure');
-      const caption = figure ? (figure.querySelector('figcaption') || {}).innerText || '' : '';
+      // textContent: a figure inside a closed solution still has its caption, just not shown yet
+      const caption = figure ? (figure.querySelector('figcaption') || {}).textContent || '' : '';
       const drawn = parseFloat(i.style.width) || parseFloat(i.getAttribute('width')) || i.naturalWidth;
       const shown = i.getBoundingClientRect().width;
       return {src: i.getAttribute('src') || '', alt: i.getAttribute('alt') || '', caption: caption.trim().slice(0, 120),
