@@ -14,12 +14,15 @@ LAB_ARGS   ?=
 # make book: extra options for jupyter-book build, e.g. BOOK_ARGS="--path-output /tmp/book".
 BOOK_ARGS  ?=
 
-.PHONY: book test test-lib test-notebooks site-check bench clean clean-cache venv lab \
-	teach slides student-notebooks instructor-notebooks autograde exam teaching-md
+.PHONY: book test test-pdf test-lib test-notebooks site-check bench clean clean-cache venv lab notebooks pdf vendor-js \
+	install-cell teach slides student-notebooks instructor-notebooks autograde exam teaching-md
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "make: the course needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+		echo "      Install one (python.org, or: uv venv --python 3.11) and run: make PYTHON=python3.11" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -41,8 +44,40 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
 	MADLIB_CACHE=$$cache MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -q tests chapters --nbmake \
-		--nbmake-timeout=120 --ignore=tests/test_book_site.py && \
-	MADLIB_SCALE=smoke $(PY) -m pytest -q tests/test_book_site.py
+		--nbmake-timeout=120 --ignore=tests/test_book_site.py --ignore=tests/test_pdf.py && \
+	MADLIB_SCALE=smoke MADLIB_TEST_BOOK=_build/test-book $(PY) -m pytest -q tests/test_book_site.py
+
+## The PDF of the smoke build that `make test` kept (a few minutes of XeLaTeX; .ci/run runs it after make test).
+test-pdf: $(STAMP)
+	$(PY) -m pytest -q tests/test_pdf.py
+
+## The reader's notebooks in notebooks/ (Colab, Binder, any Jupyter), from the last `make book`:
+## numbers filled in, plain Markdown, solutions at the end, the build's figures (tools/plain_notebooks.py).
+## Commit them with the release; `make test` fails when a chapter changed after its notebook was made.
+notebooks: $(STAMP)
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.plain_notebooks
+
+## The whole book as one PDF, _build/pdf/model-collapse-hands-on.pdf, from the last `make book`
+## (TeX Live needed: tools/build_pdf.py names the Debian packages; .ci/run installs them).
+pdf: $(STAMP)
+	$(PY) -m tools.build_pdf
+
+## Refresh the vendored JavaScript from package-lock.json (npm): plotly.js's basic bundle for the
+## explorers (_ext/vendor/) and axe-core for the accessibility check (tools/vendor/).
+vendor-js:
+	npm ci --ignore-scripts --no-audit --no-fund
+	cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js _ext/vendor/plotly-basic.min.js
+	cp node_modules/plotly.js-basic-dist-min/LICENSE _ext/vendor/plotly-LICENSE.txt
+	mkdir -p _ext/vendor/fontawesome/css _ext/vendor/fontawesome/webfonts
+	cp node_modules/@fortawesome/fontawesome-free/css/all.min.css _ext/vendor/fontawesome/css/
+	cp node_modules/@fortawesome/fontawesome-free/webfonts/*.woff2 _ext/vendor/fontawesome/webfonts/
+	cp node_modules/@fortawesome/fontawesome-free/LICENSE.txt _ext/vendor/fontawesome/LICENSE.txt
+	cp node_modules/axe-core/axe.min.js tools/vendor/axe.min.js
+	cp node_modules/axe-core/LICENSE tools/vendor/axe-core-LICENSE.txt
+
+## After changing the release (madlib/_version.py): every chapter's first cell installs the new tag.
+install-cell: $(STAMP)
+	$(PY) _ext/install_cell.py --write chapters/*.ipynb
 
 test-lib: $(STAMP)
 	MADLIB_SCALE=smoke $(PY) -m pytest -n $(JOBS) -q tests

@@ -8,6 +8,7 @@ folder with its own experiment cache, so it never reads an old result or races a
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -39,7 +40,17 @@ class Build:
 def book(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """Build the book once per run at smoke scale with tools.build_book (two chapters at a time), the book's
     own config and a 2-minute cell timeout."""
-    out = tmp_path_factory.mktemp("book")
+    # `make test` keeps the build in _build/test-book (MADLIB_TEST_BOOK) for `make test-pdf`, which
+    # .ci/run runs after it; elsewhere it goes to a temporary folder.
+    keep = os.environ.get("MADLIB_TEST_BOOK")
+    if keep:
+        import shutil
+
+        out = Path(keep).resolve()
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+    else:
+        out = tmp_path_factory.mktemp("book")
     # The config lives beside _config.yml because its relative paths (_ext/, ./) resolve from there.
     config = REPO / f".test_config_{os.getpid()}.yml"
     text = (REPO / "_config.yml").read_text()
@@ -103,3 +114,38 @@ def test_no_exam_question_or_answer_key_reaches_the_site(book: Build) -> None:
     assert not leaked, f"exam questions on the public site: {leaked[:5]}"
     assert "Exam bank:" not in text and "Quiz title:" not in text
     assert not list(book.site.rglob("*-answers.md")) and not list(book.site.rglob("*qti*"))
+
+
+def test_the_launch_buttons_of_every_chapter_open_a_plain_notebook_of_the_repository(book: Build) -> None:
+    import re
+
+    from madlib._version import RELEASE_TAG
+
+    if book.returncode != 0:
+        pytest.skip("the book did not build (see the build test)")
+    for page in sorted((book.site / "chapters").glob("*.html")):
+        html = page.read_text()
+        urls = re.findall(r'href="(https://(?:colab\.research\.google\.com|mybinder\.org)[^"]+)"', html)
+        assert len(urls) == 2, f"{page.name}: expected a Colab and a Binder link, got {urls}"
+        for url in urls:
+            target = f"notebooks/{page.stem}.ipynb"
+            assert target in url and RELEASE_TAG in url and "/main" not in url, url
+            assert (REPO / target).is_file(), f"{url} opens {target}, which the repository lacks"
+
+
+def test_the_plain_notebooks_convert_from_this_build(book: Build, tmp_path: Path) -> None:
+    """sphinx-tojupyter and the finishing steps on this build: every chapter converts, with no MyST
+    left and every image resolved (make() refuses otherwise), figures and numbers filled in."""
+    import json
+
+    from tools import plain_notebooks
+
+    if book.returncode != 0:
+        pytest.skip("the book did not build (see the build test)")
+    pytest.importorskip("sphinx_tojupyter", reason="sphinx-tojupyter is not installed (see requirements.txt)")
+    written = plain_notebooks.make(book.out / "_build", tmp_path, scale="smoke")
+    assert [p.name for p in written] == [p.name for p in sorted((REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))]
+    first = json.loads(written[0].read_text())
+    text = "".join("".join(c["source"]) for c in first["cells"] if c["cell_type"] == "markdown")
+    assert re.search(r"Our \d+ runs end with", text), "the glued numbers are filled in"
+    assert "**Figure 1.1.**" in text and "## 1.2 " in text

@@ -16,12 +16,14 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from ..core.config import to_float64
+
 _WORD = re.compile(r"\w+")
 
 
 def perplexity_from_log_probs(token_log_probs: torch.Tensor, dim: int | tuple[int, ...] | None = None) -> torch.Tensor:
     """exp(-mean log p) over ``dim`` (all by default): per-token perplexity."""
-    lp = token_log_probs.double()
+    lp = to_float64(token_log_probs)
     mean = lp.mean() if dim is None else lp.mean(dim=dim)
     return torch.exp(-mean)
 

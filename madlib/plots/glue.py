@@ -12,7 +12,12 @@ def glue(name: str, value, display: bool = False) -> None:
     """``myst_nb.glue`` for a number in the prose: numpy scalars become plain floats (myst-nb formats
     ``{glue:text}`name:.2f``` from the text repr, which ``np.float64(...)`` breaks) and a value a
     small run could not produce (None) becomes NaN, printed as "nan" rather than failing the build."""
-    from myst_nb import glue as myst_glue  # the book's tooling; only notebooks call this
+    try:
+        from myst_nb import glue as myst_glue  # the book's tooling; only notebooks call this
+    except ImportError:
+        # Plain Jupyter or Colab (the reader's notebooks in notebooks/): the prose already shows the
+        # build's numbers and nothing reads glued values, so there is nothing to do.
+        return
 
     if value is None:
         value = float("nan")
