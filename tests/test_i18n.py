@@ -78,7 +78,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (book / "_toc.yml").write_text(TOC)
     (book / "intro.md").write_text(INTRO)
     (book / "chapters" / "page.ipynb").write_text(json.dumps(notebook()))
-    i18n.update(book, ["ru"])
+    i18n.update(book, ["ru", "zh_CN"])
     translate(book / "locales/ru/LC_MESSAGES/intro.po", {
         "A toy book": "Игрушечная книга",
         "This is *model collapse* in a sentence, with `code` and $x^2$.":
@@ -90,9 +90,11 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "A page": "Страница",
         GLUED: "Значение x в этом запуске равно {glue:text}`x:.2f`.",
     })
-    i18n.update(book, ["ru"])
-    overrides = {"nb_execution_mode": "off", "course_languages": i18n.EDITIONS[:2]}
-    for code, outdir in (("en", book / "_build/html"), ("ru", book / "_build/html/ru")):
+    translate(book / "locales/zh_CN/LC_MESSAGES/chapters/page.po", {"A page": "一页"})
+    i18n.update(book, ["ru", "zh_CN"])
+    overrides = {"nb_execution_mode": "off", "course_languages": i18n.EDITIONS}
+    for code, outdir in (("en", book / "_build/html"), ("ru", book / "_build/html/ru"),
+                         ("zh_CN", book / "_build/html/zh_CN")):
         extra = {} if code == "en" else {"language": code}
         status = i18n.run_sphinx(book, outdir, book / f"_build/doctrees-{code}", "html",
                                  i18n.sphinx_overrides(book, **overrides, **extra), warningiserror=False,
@@ -128,6 +130,16 @@ def test_qualify_glue() -> None:
         i18n.qualify_glue(GLUED, "chapters/page.ipynb")
 
 
+def test_each_edition_shows_its_own_language(toy: Path) -> None:
+    """Editions built one after another in one process: Sphinx caches loaded catalogues per process, and
+    the Chinese page once showed the Russian translation (run_sphinx clears the cache)."""
+    page = text(toy / "_build/html/zh_CN/chapters/page.html")
+    assert "一页" in page and "Страница" not in page
+    assert "The value of x in this run is 3.14." in page  # untranslated in Chinese: English, glued
+    assert '<html lang="zh-CN"' in (toy / "_build/html/zh_CN/chapters/page.html").read_text(encoding="utf-8")
+    assert "Страница" not in text(toy / "_build/html/chapters/page.html")
+
+
 def test_switcher_links_same_page_in_each_edition(toy: Path) -> None:
     for page, edition in (("chapters/page.html", "en"), ("ru/chapters/page.html", "ru"), ("ru/intro.html", "ru")):
         html = (toy / "_build/html" / page).read_text(encoding="utf-8")
@@ -135,7 +147,7 @@ def test_switcher_links_same_page_in_each_edition(toy: Path) -> None:
         assert nav, page
         assert "Language" in nav.group(1)
         links = dict(re.findall(r'<a href="([^"]+)" lang="([\w-]+)"', nav.group(2)))
-        assert set(links.values()) == {"en", "ru"}
+        assert set(links.values()) == {"en", "ru", "zh-CN"}
         current = re.findall(r'<a href="[^"]+" lang="([\w-]+)" hreflang="[\w-]+" aria-current="page"', nav.group(2))
         assert current == [edition]
         for href in links:  # every link resolves to the same page in an edition that exists

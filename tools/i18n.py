@@ -377,8 +377,12 @@ def sphinx_overrides(source: Path, **extra: Any) -> dict[str, Any]:
 def run_sphinx(source: Path, outdir: Path, doctreedir: Path, builder: str, overrides: dict[str, Any], *,
                warningiserror: bool, log: Path | None = None) -> int:
     """One Sphinx build of the book with jupyter-book's configuration; warnings to ``log`` when given."""
+    import sphinx.locale
     from jupyter_book.sphinx import build_sphinx
 
+    # Sphinx keeps its loaded message catalogues per process and merges new ones into them: a second
+    # edition built in the same process would otherwise show the first one's translations.
+    sphinx.locale.translators.clear()
     source = Path(source).resolve()
     with contextlib.ExitStack() as stack:
         if log is not None:
