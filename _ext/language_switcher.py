@@ -90,6 +90,33 @@ def _on_page(app: Any, pagename: str, templatename: str, context: dict, doctree:
     context["body"] = switcher_html(pagename, current, languages, suffix) + body
 
 
+def _translate_toctree_captions(app: Any, doctree: Any) -> None:
+    """The table of contents' part captions ("The course", "Reference") in the edition's language.
+
+    The gettext builder extracts them (into the root page's catalogue) but Sphinx 7's translation
+    transform leaves a toctree's caption alone, so the sidebar kept the English. Runs before the
+    table-of-contents collector reads the page.
+    """
+    language = app.config.language
+    if not language or language == "en":
+        return
+    import os
+
+    from sphinx import addnodes
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    toctrees = [node for node in doctree.findall(addnodes.toctree) if node.get("caption")]
+    if not toctrees:
+        return
+    dirs = [os.path.join(app.srcdir, folder) for folder in app.config.locale_dirs]
+    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
+    catalog, found = init_locale(dirs, language, domain)
+    if found:
+        for node in toctrees:
+            node["caption"] = catalog.gettext(node["caption"])
+
+
 def _add_style(app: Any) -> None:
     from pathlib import Path
 
@@ -102,6 +129,7 @@ def _add_style(app: Any) -> None:
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("course_languages", DEFAULT_LANGUAGES, "html")
     app.connect("builder-inited", _add_style)
+    app.connect("doctree-read", _translate_toctree_captions, priority=100)
     app.add_css_file("language-switcher.css")
     app.connect("html-page-context", _on_page, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

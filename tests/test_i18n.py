@@ -38,7 +38,7 @@ sphinx:
     gettext_uuid: false
     gettext_location: false
 """
-TOC = "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/page\n"
+TOC = "format: jb-book\nroot: intro\nparts:\n  - caption: The part\n    chapters:\n      - file: chapters/page\n"
 INTRO = """\
 # A toy book
 
@@ -84,6 +84,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "This is *model collapse* in a sentence, with `code` and $x^2$.":
             "Это *коллапс модели* в одном предложении, с `code` и $x^2$.",
         "See {doc}`chapters/page`.": "См. {doc}`chapters/page`.",
+        "The part": "Часть",
     })
     # Written in the local form on purpose: update qualifies it (the glue pitfall).
     translate(book / "locales/ru/LC_MESSAGES/chapters/page.po", {
@@ -120,6 +121,9 @@ def test_translated_page_keeps_glued_number_and_english_fallback(toy: Path) -> N
     intro = text(toy / "_build/html/ru/intro.html")
     assert "Это коллапс модели в одном предложении" in intro and "A second paragraph stays in English." in intro
     assert '<html lang="ru"' in (toy / "_build/html/ru/intro.html").read_text(encoding="utf-8")
+    # the sidebar's part caption too (Sphinx leaves toctree captions; the switcher extension translates them)
+    assert re.search(r'<p aria-level="2" class="caption" role="heading"><span class="caption-text">\s*Часть',
+                     (toy / "_build/html/ru/chapters/page.html").read_text(encoding="utf-8"))
 
 
 def test_qualify_glue() -> None:
@@ -225,13 +229,13 @@ def test_integrity_check_passes_a_faithful_translation() -> None:
 def test_coverage_report_format(toy: Path) -> None:
     rows = {r.docname: r for r in i18n.coverage(toy / "locales", ["ru"])}
     intro, page = rows["intro"], rows["chapters/page"]
-    assert (intro.translated, intro.fuzzy, intro.untranslated) == (3, 0, 1)
+    assert (intro.translated, intro.fuzzy, intro.untranslated) == (4, 0, 1)
     assert (page.translated, page.untranslated) == (2, 1)
     assert 0 < page.percent_chars < 100 and page.percent == pytest.approx(200 / 3)
     report = i18n.format_coverage(list(rows.values())).splitlines()
     assert report[0].split() == ["language", "page", "translated", "fuzzy", "untransl.", "total", "msgs", "%", "chars", "%"]
     assert re.fullmatch(r"ru\s+chapters/page\s+2\s+0\s+1\s+3\s+66\.7%\s+\d+\.\d%", report[2])
-    assert re.fullmatch(r"ru\s+\(all pages\)\s+5\s+0\s+2\s+7\s+71\.4%\s+\d+\.\d%", report[-1])
+    assert re.fullmatch(r"ru\s+\(all pages\)\s+6\s+0\s+2\s+8\s+75\.0%\s+\d+\.\d%", report[-1])
 
 
 def test_terminology_reports_a_term_not_used(toy: Path, tmp_path: Path) -> None:
