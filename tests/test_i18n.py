@@ -255,3 +255,15 @@ def test_book_catalogues_keep_myst_intact() -> None:
     """The book's own catalogues: every translated string keeps its English's roles, glue keys (qualified),
     formulas, code and labels (the staleness check needs a gettext build: make i18n-check)."""
     assert i18n.integrity(ROOT / "locales") == []
+
+
+def test_build_never_executes(toy: Path) -> None:
+    """book-all renders from make book's execution cache: with nothing cached it stops before Sphinx runs,
+    and while it renders, an attempt to execute a notebook raises."""
+    with pytest.raises(RuntimeError, match="run make book first"):
+        i18n.build(toy, ["ru"])
+    from myst_nb.core.execute import cache
+
+    with i18n.block_execution():
+        with pytest.raises(RuntimeError, match="never executes"):
+            cache.single_nb_execution(None)
