@@ -115,3 +115,12 @@ def test_kept_real_sentence_each_way():
     assert "Recall did not fall" in figures.kept_real_sentence(kept_flat, replace)
     one = figures.kept_real_sentence({**summary([[0.8, 0.5]]), "fid": [90, 200]}, {**summary([[0.8, 0.2]]), "fid": [90, 300]})
     assert "cannot tell" in one and "better" not in one
+
+
+def test_kept_share_discounts_a_generation_0_offset():
+    draws = summary([[0.86, 0.23], [0.88, 0.25]])
+    means = summary([[0.71, 0.03], [0.70, 0.04]])
+    assert np.allclose(figures.kept_share(draws, "recall"), [0.23 / 0.86, 0.25 / 0.88])
+    assert (figures.kept_share(draws, "recall") > figures.kept_share(means, "recall")).all()
+    with pytest.raises(ValueError, match="generation 0"):
+        figures.kept_share(summary([[0.0, 0.1]]), "recall")

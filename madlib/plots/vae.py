@@ -470,3 +470,12 @@ def plot_design_curves(pairs: Mapping[str, tuple], metrics: Sequence[str] = ("fi
     fig.suptitle("What the loop hands on (line style) against the workflow (colour)", fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def kept_share(summary: Mapping, metric: str) -> np.ndarray:
+    """Per seed, the last generation's value of ``metric`` over generation 0's: the share a run keeps (recall)
+    or its growth factor (FID), which discounts a difference two runs have from generation 0 on."""
+    values = by_seed(summary, metric)
+    if np.any(values[:, 0] == 0):
+        raise ValueError(f"{metric} is 0 at generation 0 in some seed: no share can be taken")
+    return values[:, -1] / values[:, 0]
