@@ -124,3 +124,24 @@ def test_kept_share_discounts_a_generation_0_offset():
     assert (figures.kept_share(draws, "recall") > figures.kept_share(means, "recall")).all()
     with pytest.raises(ValueError, match="generation 0"):
         figures.kept_share(summary([[0.0, 0.1]]), "recall")
+
+
+def test_break_sentence_each_way():
+    reference = summary([[0.7, 0.5], [0.72, 0.48]])  # lambda = 1 kept about 69%
+    broke = figures.break_sentence([0.6, 0.4, 0.2], workflow="fresh", sampling_bias=0.2, reference=reference)
+    assert "kept 33% of its generation-0 recall after 2 generations" in broke and "less than half" in broke
+    assert "69%" in broke and "2 seeds" in broke and f"{1 / 1.8:.2f}" in broke and "VAE loses more" in broke
+    held = figures.break_sentence([0.6, 0.5, 0.45], workflow="fresh", sampling_bias=0.9, reference=reference)
+    assert "more than half" in held and "still anchors" in held and "VAE loses more" not in held
+    acc = figures.break_sentence([0.6, 0.2], workflow="accumulate", sampling_bias=0.3, reference=reference)
+    assert "did not stop" in acc and "after 1 generation (one seed)" in acc
+    acc_held = figures.break_sentence([0.6, 0.5], workflow="accumulate", sampling_bias=0.3, reference=reference)
+    assert "held this bias" in acc_held and "did not stop" not in acc_held
+    lucky = figures.break_sentence([0.6, 0.5], workflow="accumulate", sampling_bias=0.3, reference=summary([[0.8, 0.4]]))
+    assert "no more than the unbiased loop" in lucky
+    smoke = figures.break_sentence([0.0, 0.0, 0.0], workflow="fresh", sampling_bias=0.2, reference=reference)
+    assert "too small to tell" in smoke and "kept" not in smoke
+    with pytest.raises(ValueError, match="workflow"):
+        figures.break_sentence([0.6, 0.3], workflow="replace", sampling_bias=0.2, reference=reference)
+    with pytest.raises(ValueError, match="sampling_bias"):
+        figures.break_sentence([0.6, 0.3], workflow="fresh", sampling_bias=0.0, reference=reference)

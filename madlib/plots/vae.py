@@ -479,3 +479,42 @@ def kept_share(summary: Mapping, metric: str) -> np.ndarray:
     if np.any(values[:, 0] == 0):
         raise ValueError(f"{metric} is 0 at generation 0 in some seed: no share can be taken")
     return values[:, -1] / values[:, 0]
+
+
+def break_sentence(recall, *, workflow: str, sampling_bias: float, reference: Mapping) -> str:
+    """The break-it solutions' answer: the share of its generation-0 recall that one biased run (``recall``, one
+    seed, as ``check_fresh_breaks``/``check_accumulate_breaks`` ran it) kept, against the same workflow at
+    lambda = 1 (``reference``, a cached vae summary) and, for fresh data, against a Gaussian's fixed point
+    1/(2 - lambda). Says the run was too small to tell when generation 0 has no recall to lose."""
+    if workflow not in ("fresh", "accumulate"):
+        raise ValueError(f"workflow must be 'fresh' or 'accumulate', got {workflow!r}")
+    if not 0 < sampling_bias <= 1:
+        raise ValueError(f"sampling_bias must be in (0, 1], got {sampling_bias!r}")
+    values = np.asarray(recall, dtype=float)
+    if values.ndim != 1 or values.size < 2 or not values[0] > 0:
+        first = f"{values.ravel()[0]:.2f}" if values.size else "none"
+        return (f"At this scale the run has no generation-0 recall to lose (recall {first}), "
+                f"so it is too small to tell whether λ = {sampling_bias:g} breaks {workflow}; run it at `default`.")
+    kept = values[-1] / values[0]
+    ref = float(kept_share(reference, "recall").mean())
+    seeds = int(reference.get("replicates", 1))
+    out = (f"With λ = {sampling_bias:g} the {workflow} loop kept {kept:.0%} of its generation-0 recall after "
+           f"{values.size - 1} generation{'s' if values.size > 2 else ''} (one seed), {'less' if kept < 0.5 else 'more'} than half; at λ = 1 it "
+           f"kept {ref:.0%} (mean over {seeds} seed{'s' if seeds > 1 else ''}). ")
+    if workflow == "fresh":
+        gaussian = 1 / (2 - sampling_bias)
+        if kept < 0.5:
+            out += (f"A Gaussian's fixed point would keep {gaussian:.2f} of the variance: the fresh real half anchors "
+                    f"a Gaussian, but the VAE loses more, because truncation does not only narrow its samples, it "
+                    f"blurs them.")
+        else:
+            out += (f"The fresh real half still anchors it, as it anchors a Gaussian's variance at {gaussian:.2f} of "
+                    f"the truth: try a smaller λ.")
+    elif kept < 0.5:
+        out += ("Accumulating did not stop the biased loop: every generation adds a narrower batch, and the real "
+                "digits' share of the pool falls like 1/(t+1).")
+    else:
+        out += "Accumulating held this bias within the horizon: try a smaller λ or more generations."
+    if kept >= ref:
+        out += " This run lost no more than the unbiased loop did: one seed cannot tell the bias's cost here."
+    return out
