@@ -122,8 +122,10 @@ def test_kept_share_discounts_a_generation_0_offset():
     means = summary([[0.71, 0.03], [0.70, 0.04]])
     assert np.allclose(figures.kept_share(draws, "recall"), [0.23 / 0.86, 0.25 / 0.88])
     assert (figures.kept_share(draws, "recall") > figures.kept_share(means, "recall")).all()
-    with pytest.raises(ValueError, match="generation 0"):
-        figures.kept_share(summary([[0.0, 0.1]]), "recall")
+    assert np.isnan(figures.kept_share(summary([[0.0, 0.1], [0.5, 0.25]]), "recall")).tolist() == [True, False]
+    smoke = figures.design_vs_workflow_sentence([np.nan, 0.1], [0.2, 0.3], metric="recall kept", design_label="a",
+                                                workflow_label="b")
+    assert "too small to tell" in smoke and "moved" not in smoke
 
 
 def test_break_sentence_each_way():
@@ -139,6 +141,8 @@ def test_break_sentence_each_way():
     assert "held this bias" in acc_held and "did not stop" not in acc_held
     lucky = figures.break_sentence([0.6, 0.5], workflow="accumulate", sampling_bias=0.3, reference=summary([[0.8, 0.4]]))
     assert "no more than the unbiased loop" in lucky
+    no_ref = figures.break_sentence([0.6, 0.2], workflow="accumulate", sampling_bias=0.3, reference=summary([[0.0, 0.0]]))
+    assert "no generation-0 recall to compare" in no_ref and "nan" not in no_ref
     smoke = figures.break_sentence([0.0, 0.0, 0.0], workflow="fresh", sampling_bias=0.2, reference=reference)
     assert "too small to tell" in smoke and "kept" not in smoke
     with pytest.raises(ValueError, match="workflow"):

@@ -330,6 +330,9 @@ def design_vs_workflow_sentence(design, workflow, *, metric: str, design_label: 
     d, w = (np.asarray(x, dtype=float) for x in (design, workflow))
     if d.ndim != 1 or w.ndim != 1 or d.size == 0 or d.size != w.size:
         raise ValueError(f"design and workflow must be per-seed differences of the same seeds, got {design!r}, {workflow!r}")
+    if np.isnan(d).any() or np.isnan(w).any():
+        return (f"{design_label} and {workflow_label}: {metric} cannot be compared, because some seed has nothing "
+                f"to lose at generation 0 (a run too small to tell).")
     moved = (f"{design_label} moved {metric} by {d.mean():+.2f} on average, {workflow_label} by {w.mean():+.2f}")
     if d.size == 1:
         return f"{moved}, in one seed: too small a run to compare the two effects."
@@ -474,11 +477,12 @@ def plot_design_curves(pairs: Mapping[str, tuple], metrics: Sequence[str] = ("fi
 
 def kept_share(summary: Mapping, metric: str) -> np.ndarray:
     """Per seed, the last generation's value of ``metric`` over generation 0's: the share a run keeps (recall)
-    or its growth factor (FID), which discounts a difference two runs have from generation 0 on."""
+    or its growth factor (FID), which discounts a difference two runs have from generation 0 on. NaN for a seed
+    whose generation-0 value is 0 (a run too small to have anything to lose, as at ``smoke``)."""
     values = by_seed(summary, metric)
-    if np.any(values[:, 0] == 0):
-        raise ValueError(f"{metric} is 0 at generation 0 in some seed: no share can be taken")
-    return values[:, -1] / values[:, 0]
+    first = values[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(first > 0, values[:, -1] / np.where(first > 0, first, 1.0), np.nan)
 
 
 def break_sentence(recall, *, workflow: str, sampling_bias: float, reference: Mapping) -> str:
@@ -499,8 +503,10 @@ def break_sentence(recall, *, workflow: str, sampling_bias: float, reference: Ma
     ref = float(kept_share(reference, "recall").mean())
     seeds = int(reference.get("replicates", 1))
     out = (f"With λ = {sampling_bias:g} the {workflow} loop kept {kept:.0%} of its generation-0 recall after "
-           f"{values.size - 1} generation{'s' if values.size > 2 else ''} (one seed), {'less' if kept < 0.5 else 'more'} than half; at λ = 1 it "
-           f"kept {ref:.0%} (mean over {seeds} seed{'s' if seeds > 1 else ''}). ")
+           f"{values.size - 1} generation{'s' if values.size > 2 else ''} (one seed), "
+           f"{'less' if kept < 0.5 else 'more'} than half")
+    out += ("; the run at λ = 1 had no generation-0 recall to compare with. " if np.isnan(ref) else
+            f"; at λ = 1 it kept {ref:.0%} (mean over {seeds} seed{'s' if seeds > 1 else ''}). ")
     if workflow == "fresh":
         gaussian = 1 / (2 - sampling_bias)
         if kept < 0.5:
@@ -515,6 +521,6 @@ def break_sentence(recall, *, workflow: str, sampling_bias: float, reference: Ma
                 "digits' share of the pool falls like 1/(t+1).")
     else:
         out += "Accumulating held this bias within the horizon: try a smaller λ or more generations."
-    if kept >= ref:
+    if not np.isnan(ref) and kept >= ref:
         out += " This run lost no more than the unbiased loop did: one seed cannot tell the bias's cost here."
     return out
