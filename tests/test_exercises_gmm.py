@@ -77,3 +77,64 @@ def test_rejects_wrong_m_steps_with_the_right_words(wrong, words):
     result = check_m_step(wrong)
     assert not result.passed
     assert words in str(result), str(result)
+
+
+# -- the break-it checkers ---------------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from madlib.exercises import gmm as gmm_exercises  # noqa: E402
+
+
+def test_fresh_data_hurt_with_plenty_of_biased_synthetic_data_and_not_without_bias():
+    broken = gmm_exercises.check_fresh_hurts(900, 0.7)
+    assert broken.passed, str(broken)
+    assert "= 0.27 of the truth" in str(broken)  # 100 / (100 + 0.3 * 900), the fixed point the solution states
+    held = gmm_exercises.check_fresh_hurts(100, 1.0)
+    assert not held.passed and "not broken yet" in str(held) and "= 1.00 of the truth" in str(held)
+
+
+def _modes_table(first, last):
+    rows = [{"metric": "modes_covered", "generation": g, "replicate": r, "value": v}
+            for r, (a, b) in enumerate(zip(first, last)) for g, v in ((0, a), (40, b))]
+    return pd.DataFrame(rows)
+
+
+def test_augment_verdict_follows_the_median_chain(monkeypatch):
+    calls = []
+
+    def fake(first, last):
+        def run(name, **config):
+            calls.append((name, config))
+            return type("R", (), {"table": _modes_table(first, last), "config": {"n_real": 500}})()
+        return run
+
+    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([25, 25, 25], [19, 18, 24]))
+    broken = gmm_exercises.check_augment_loses_modes(0.3)
+    assert broken.passed and "covers 19 of 25 modes at generation 40" in str(broken)
+    assert "500 synthetic points beside the 500" in str(broken)  # n_synthetic = 0: as many as the real points
+    assert calls[-1] == ("gmm", {"preset": "grid25-augment", "sampling_bias": 0.3, "n_synthetic": 0, "seed": 0,
+                                 "progress": False})
+    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([25, 25, 25], [20, 24, 18]))
+    held = gmm_exercises.check_augment_loses_modes(0.3, 2000)
+    assert not held.passed and "20 modes are still covered" in str(held) and "2000 synthetic" in str(held)
+
+
+def test_augment_checker_runs_the_preset():
+    result = gmm_exercises.check_augment_loses_modes(0.5)
+    assert "of 25 modes at generation" in str(result) and "0.67 of its variance" in str(result)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: gmm_exercises.check_fresh_hurts(0, 0.7), "n_synthetic"),
+    (lambda: gmm_exercises.check_fresh_hurts(90.5, 0.7), "n_synthetic"),
+    (lambda: gmm_exercises.check_fresh_hurts(900, 0.0), "sampling_bias"),
+    (lambda: gmm_exercises.check_fresh_hurts(900, True), "sampling_bias"),
+    (lambda: gmm_exercises.check_augment_loses_modes(float("nan")), "sampling_bias"),
+    (lambda: gmm_exercises.check_augment_loses_modes(0.5, -1), "n_synthetic"),
+    (lambda: gmm_exercises.check_augment_loses_modes(..., 10), "sampling_bias"),
+])
+def test_gmm_break_checkers_refuse_bad_arguments_by_name_without_raising(call, name):
+    result = call()
+    assert not result.passed and name in str(result)
