@@ -102,28 +102,23 @@ def _modes_table(first, last):
 
 
 def test_augment_verdict_follows_the_median_chain(monkeypatch):
-    calls = []
-
     def fake(first, last):
-        def run(name, **config):
-            calls.append((name, config))
-            return type("R", (), {"table": _modes_table(first, last), "config": {"n_real": 500}})()
-        return run
+        return lambda name, **config: type("R", (), {"table": _modes_table(first, last)})()
 
-    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([25, 25, 25], [19, 18, 24]))
+    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([20, 24, 16], [15, 17, 14]))  # kept 75%, 71%, 88%
     broken = gmm_exercises.check_augment_loses_modes(0.3)
-    assert broken.passed and "covers 19 of 25 modes at generation 40" in str(broken)
-    assert "500 synthetic points beside the 500" in str(broken)  # n_synthetic = 0: as many as the real points
-    assert calls[-1] == ("gmm", {"preset": "grid25-augment", "sampling_bias": 0.3, "n_synthetic": 0, "seed": 0,
-                                 "progress": False})
-    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([25, 25, 25], [20, 24, 18]))
+    assert broken.passed and "keeps 75% of the modes" in str(broken) and "200 synthetic points beside" in str(broken)
+    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([20, 24, 16], [16, 19, 14]))  # 80%, 79%, 88%
     held = gmm_exercises.check_augment_loses_modes(0.3, 2000)
-    assert not held.passed and "20 modes are still covered" in str(held) and "2000 synthetic" in str(held)
+    assert not held.passed and "keeps 80%" in str(held) and "not broken yet" in str(held)
 
 
-def test_augment_checker_runs_the_preset():
-    result = gmm_exercises.check_augment_loses_modes(0.5)
-    assert "of 25 modes at generation" in str(result) and "0.67 of its variance" in str(result)
+def test_augment_breaks_with_eight_biased_synthetic_points_per_real_one_and_not_without_bias():
+    broken = gmm_exercises.check_augment_loses_modes(0.5, 1600)  # the notebook's solution
+    assert broken.passed, str(broken)
+    assert "0.20 of its variance" in str(broken)  # 200 / (200 + 0.5 * 1600)
+    held = gmm_exercises.check_augment_loses_modes(1.0)
+    assert not held.passed and "1.00 of its variance" in str(held)
 
 
 @pytest.mark.parametrize("call, name", [
