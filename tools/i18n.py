@@ -1,5 +1,5 @@
 """Translations of the book (issue 31): ``python -m tools.i18n COMMAND`` (``make i18n-update``,
-``make i18n-check``, ``make i18n-stats``, ``make book-all``). The translators' page is ``translating.md``.
+``make i18n-check``, ``make i18n-stats``, ``make book-all``). The translators' page is ``locales/README.md``.
 
 One English source, several editions. Sphinx's gettext builder extracts every paragraph, heading, list
 item, caption and alt text of the book into ``.pot`` templates (``_build/gettext``, one per page:
@@ -277,7 +277,7 @@ def staleness(pot_dir: Path, locale_dir: Path, languages: Iterable[str] = TRANSL
     templates = pot_files(pot_dir)
     if not templates:
         raise ValueError(f"pot_dir {pot_dir} holds no .pot templates: run python -m tools.i18n extract")
-    hint = "run `python -m tools.i18n update`, then translate (translating.md)"
+    hint = "run `python -m tools.i18n update`, then translate (locales/README.md)"
     for language in languages:
         have = catalogues(locale_dir, language)
         for docname, pot in templates.items():
