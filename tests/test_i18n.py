@@ -207,6 +207,7 @@ def test_staleness_detects_changed_english(toy: Path, tmp_path: Path) -> None:
     ("См. {cite}`other2024` и {glue:text}`page.ipynb::x:.2f`.", "role '{cite}`knuth1984`' missing"),
     ("См. {cite}`knuth1984`, $x^3$, {glue:text}`page.ipynb::x:.2f`.", "formula 'x^2' missing"),
     ("См. {cite}`knuth1984`, $x^2$, `cod`, {glue:text}`page.ipynb::x:.2f`.", "inline code 'code' missing"),
+    ("1. Значение {glue:text}`page.ipynb::x:.2f`.", "starts like a list item"),
 ])
 def test_integrity_check_fails_on_broken_myst(msgstr: str, problem: str) -> None:
     msgid = "See {cite}`knuth1984`, $x^2$, `code`, {glue:text}`x:.2f`."
@@ -222,6 +223,7 @@ def test_integrity_check_passes_a_faithful_translation() -> None:
             "{glue:text}`page.ipynb::x:.2f`.")
     assert i18n.check_message(msgid, good) == []
     assert i18n.check_message(msgid, "") == []  # untranslated: shown in English, nothing to check
+    assert i18n.check_message("1. A title", "1\\. Заголовок") == []
     assert any("'{term}`Self-consuming loop`' missing" in p
                for p in i18n.check_message(msgid, good.replace("<Self-consuming loop>", "<Самопоглощающий цикл>")))
 

@@ -57,6 +57,7 @@ LABEL_RE = re.compile(r"^\s*\(([^()\s]+)\)=\s*$", re.M)
 NAME_OPTION_RE = re.compile(r"^\s*:(?:name|label):\s*(\S+)", re.M)
 LINK_TARGET_RE = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 SUBSTITUTION_RE = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
+BLOCK_START_RE = re.compile(r"^(?:\d{1,9}[.)]|[-*+]|#{1,6})(?:\s|$)")
 DIRECTIVE_RE = re.compile(r"^\s*(?:`{3,}|:{3,})\{([\w:-]+)\}", re.M)
 
 
@@ -122,6 +123,9 @@ def check_message(msgid: str, msgstr: str) -> list[str]:
             continue
         problems += [f"{WHAT[kind]} {item!r} missing" for item in sorted(missing)]
         problems += [f"{WHAT[kind]} {item!r} not in the English" for item in sorted(extra)]
+    if BLOCK_START_RE.match(msgstr):
+        problems.append("starts like a list item or heading (Sphinx parses a translation on its own, so a title "
+                        "'1. ...' becomes a list and is dropped): escape it, '1\\. ...'")
     problems += [f"glue reference {ref} in the local form renders empty in a translation: qualify it "
                  f"with its document ({{glue:text}}`<page>.ipynb::key`; python -m tools.i18n update does)"
                  for ref in local_glue(msgstr)]
