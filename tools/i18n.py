@@ -361,7 +361,9 @@ def terminology(locale_dir: Path, terms: list[dict[str, str]], languages: Iterab
                 english, string = text_of(message.id), text_of(message.string)
                 if message.fuzzy or not string:
                     continue
-                english_prose, string_prose = ROLE_RE.sub(" ", english), ROLE_RE.sub(" ", string)
+                # roles and inline code are not prose: `workflow=augment` is a parameter, not the term
+                english_prose = CODE_RE.sub(" ", ROLE_RE.sub(" ", english))
+                string_prose = CODE_RE.sub(" ", ROLE_RE.sub(" ", string))
                 for term, in_english, in_translation in matchers:
                     if in_english.search(english_prose) and not in_translation.search(string_prose):
                         out.append(f"{language}/{docname}: {term['en']!r} is not rendered as {term[language]!r} in "
