@@ -59,7 +59,8 @@ def notebook() -> dict:
             "cells": [{"cell_type": "markdown", "id": "a", "metadata": {}, "source": "# A page\n\n" + GLUED},
                       {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": 1,
                        "source": "glue('x', 3.14159)", "outputs": [glue_output]},
-                      {"cell_type": "markdown", "id": "c", "metadata": {}, "source": "Untranslated prose, never empty."}]}
+                      {"cell_type": "markdown", "id": "c", "metadata": {}, "source": "Untranslated prose, never empty."},
+                      {"cell_type": "markdown", "id": "d", "metadata": {}, "source": "Plain {glue:text}`x` here."}]}
 
 
 def translate(po: Path, strings: dict[str, str]) -> None:
@@ -90,6 +91,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     translate(book / "locales/ru/LC_MESSAGES/chapters/page.po", {
         "A page": "Страница",
         GLUED: "Значение x в этом запуске равно {glue:text}`x:.2f`.",
+        "Plain {glue:text}`x` here.": "Просто {glue:text}`x` здесь.",
     })
     translate(book / "locales/zh_CN/LC_MESSAGES/chapters/page.po", {"A page": "一页"})
     i18n.update(book, ["ru", "zh_CN"])
@@ -118,6 +120,7 @@ def test_translated_page_keeps_glued_number_and_english_fallback(toy: Path) -> N
     page = text(toy / "_build/html/ru/chapters/page.html")
     assert "Значение x в этом запуске равно 3.14." in page
     assert "Untranslated prose, never empty." in page  # untranslated: the English, not an empty paragraph
+    assert "Просто 3.14159 здесь." in page  # a key without a format, qualified with its default one
     intro = text(toy / "_build/html/ru/intro.html")
     assert "Это коллапс модели в одном предложении" in intro and "A second paragraph stays in English." in intro
     assert '<html lang="ru"' in (toy / "_build/html/ru/intro.html").read_text(encoding="utf-8")
@@ -129,7 +132,12 @@ def test_translated_page_keeps_glued_number_and_english_fallback(toy: Path) -> N
 def test_qualify_glue() -> None:
     """The rewrite that avoids the pitfall (a local glue reference renders empty in a translation)."""
     assert i18n.qualify_glue(GLUED, "page.ipynb") == "The value of x in this run is {glue:text}`page.ipynb::x:.2f`."
-    assert i18n.qualify_glue("{glue:md}`a` and {glue}`doc.ipynb::b`", "p.ipynb") == "{glue:md}`p.ipynb::a` and {glue}`doc.ipynb::b`"
+    # a key without a format gets the role's default one: myst-nb splits "doc::key" at its last colon
+    assert i18n.qualify_glue("{glue:md}`a` and {glue}`doc.ipynb::b` and {glue:text}`c`", "p.ipynb") == (
+        "{glue:md}`p.ipynb::a:commonmark` and {glue}`doc.ipynb::b` and {glue:text}`p.ipynb::c:s`")
+    assert i18n.qualify_glue("{glue:text}`p.ipynb::c`", "p.ipynb") == "{glue:text}`p.ipynb::c:s`"
+    assert i18n.check_message("{glue:text}`c`", "{glue:text}`p.ipynb::c:s`") == []
+    assert any("no format" in p for p in i18n.check_message("{glue:text}`c`", "{glue:text}`p.ipynb::c`"))
     with pytest.raises(ValueError, match="document"):
         i18n.qualify_glue(GLUED, "chapters/page.ipynb")
 
@@ -232,12 +240,12 @@ def test_coverage_report_format(toy: Path) -> None:
     rows = {r.docname: r for r in i18n.coverage(toy / "locales", ["ru"])}
     intro, page = rows["intro"], rows["chapters/page"]
     assert (intro.translated, intro.fuzzy, intro.untranslated) == (4, 0, 1)
-    assert (page.translated, page.untranslated) == (2, 1)
-    assert 0 < page.percent_chars < 100 and page.percent == pytest.approx(200 / 3)
+    assert (page.translated, page.untranslated) == (3, 1)
+    assert 0 < page.percent_chars < 100 and page.percent == pytest.approx(75.0)
     report = i18n.format_coverage(list(rows.values())).splitlines()
     assert report[0].split() == ["language", "page", "translated", "fuzzy", "untransl.", "total", "msgs", "%", "chars", "%"]
-    assert re.fullmatch(r"ru\s+chapters/page\s+2\s+0\s+1\s+3\s+66\.7%\s+\d+\.\d%", report[2])
-    assert re.fullmatch(r"ru\s+\(all pages\)\s+6\s+0\s+2\s+8\s+75\.0%\s+\d+\.\d%", report[-1])
+    assert re.fullmatch(r"ru\s+chapters/page\s+3\s+0\s+1\s+4\s+75\.0%\s+\d+\.\d%", report[2])
+    assert re.fullmatch(r"ru\s+\(all pages\)\s+7\s+0\s+2\s+9\s+77\.8%\s+\d+\.\d%", report[-1])
 
 
 def test_terminology_reports_a_term_not_used(toy: Path, tmp_path: Path) -> None:

@@ -61,6 +61,12 @@ BLOCK_START_RE = re.compile(r"^(?:\d{1,9}[.)]|[-*+]|#{1,6})(?:\s|$)")
 DIRECTIVE_RE = re.compile(r"^\s*(?:`{3,}|:{3,})\{([\w:-]+)\}", re.M)
 
 
+# A role whose content is ``key:format``: myst-nb splits the format off at the last colon, so a
+# qualified reference without one (``doc.ipynb::key``) would read as key ``doc.ipynb:`` with format
+# ``key`` and render empty. Its default format is written out instead (the same output as the local form).
+GLUE_DEFAULT_FORMAT = {"glue:text": "s", "glue:md": "commonmark"}
+
+
 def is_glue(role: str) -> bool:
     """``glue``, ``glue:text``, ``glue:md``, ``glue:figure``, ...: a myst-nb paste role."""
     return role == "glue" or role.startswith("glue:")
@@ -71,7 +77,9 @@ def role_target(role: str, content: str) -> str:
     the whole content (a cite key, a label, a document). A glue key without its ``document::`` part."""
     content = content.strip()
     if is_glue(role):
-        return content.split("::", 1)[-1]
+        key = content.split("::", 1)[-1]
+        default = GLUE_DEFAULT_FORMAT.get(role)
+        return key[: -len(default) - 1] if default and key.endswith(":" + default) else key
     explicit = re.search(r"<([^<>]+)>\s*$", content)
     return explicit.group(1).strip() if explicit else content
 
@@ -108,6 +116,12 @@ def local_glue(text: str) -> list[str]:
     return [f"{{{r}}}`{c}`" for r, c in ROLE_RE.findall(text) if is_glue(r) and "::" not in c]
 
 
+def unformatted_glue(text: str) -> list[str]:
+    """Qualified ``{glue:text}``/``{glue:md}`` references without a format: empty on the page."""
+    return [f"{{{r}}}`{c}`" for r, c in ROLE_RE.findall(text)
+            if r in GLUE_DEFAULT_FORMAT and "::" in c and ":" not in c.split("::", 1)[1]]
+
+
 def check_message(msgid: str, msgstr: str) -> list[str]:
     """What a translation ``msgstr`` of ``msgid`` breaks: missing or extra roles, glue keys, formulas,
     inline code, labels, link targets, substitutions, directives; a glue reference in the local form."""
@@ -126,6 +140,9 @@ def check_message(msgid: str, msgstr: str) -> list[str]:
     if BLOCK_START_RE.match(msgstr):
         problems.append("starts like a list item or heading (Sphinx parses a translation on its own, so a title "
                         "'1. ...' becomes a list and is dropped): escape it, '1\\. ...'")
+    problems += [f"glue reference {ref} has no format after its key and renders empty: add its default "
+                 f"(':s' for glue:text, ':commonmark' for glue:md; python -m tools.i18n update does)"
+                 for ref in unformatted_glue(msgstr)]
     problems += [f"glue reference {ref} in the local form renders empty in a translation: qualify it "
                  f"with its document ({{glue:text}}`<page>.ipynb::key`; python -m tools.i18n update does)"
                  for ref in local_glue(msgstr)]
@@ -134,15 +151,20 @@ def check_message(msgid: str, msgstr: str) -> list[str]:
 
 def qualify_glue(text: str, document: str) -> str:
     """``text`` with every local glue reference qualified by ``document`` (the page's file name relative
-    to its folder, e.g. ``01_gaussian.ipynb``): ``{glue:text}`k:.2f``` -> ``{glue:text}`01_gaussian.ipynb::k:.2f```."""
+    to its folder, e.g. ``01_gaussian.ipynb``): ``{glue:text}`k:.2f``` -> ``{glue:text}`01_gaussian.ipynb::k:.2f```,
+    ``{glue:text}`k``` -> ``{glue:text}`01_gaussian.ipynb::k:s``` (:data:`GLUE_DEFAULT_FORMAT`)."""
     if not document or "/" in document or "::" in document:
         raise ValueError(f"document must be a file name without folder or '::', got {document!r}")
 
     def fix(match: re.Match) -> str:
-        role, content = match.group(1), match.group(2)
-        if not is_glue(role) or "::" in content:
+        role, content = match.group(1), match.group(2).strip()
+        if not is_glue(role):
             return match.group(0)
-        return f"{{{role}}}`{document}::{content.strip()}`"
+        if "::" not in content:
+            content = f"{document}::{content}"
+        if role in GLUE_DEFAULT_FORMAT and ":" not in content.split("::", 1)[1]:
+            content += ":" + GLUE_DEFAULT_FORMAT[role]
+        return f"{{{role}}}`{content}`"
 
     return ROLE_RE.sub(fix, text)
 
@@ -198,7 +220,8 @@ def qualify_catalogue(path: Path, docname: str, source: Path) -> int:
     catalog = read_po(path)
     changed = 0
     for message in messages(catalog):
-        if isinstance(message.string, str) and message.string and local_glue(message.string):
+        if isinstance(message.string, str) and message.string and (local_glue(message.string)
+                                                                    or unformatted_glue(message.string)):
             message.string = qualify_glue(message.string, page.name)
             changed += 1
     if changed:
