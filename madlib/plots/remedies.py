@@ -291,19 +291,59 @@ def verdict_phrase(cell: dict) -> str:
 
 def held_sentence(families: dict, remedies: Sequence[str], names: dict[str, str], *,
                   over: Sequence[str] = TOY) -> str:
-    """Which of the ``over`` families each remedy held; the others with what they did instead."""
-    parts = []
+    """Which of the ``over`` families each remedy held; the others with what they did instead. Remedies that
+    held all of them share one clause."""
+    full, parts = [], []
     for remedy in remedies:
         cells = {f: _cell(families, f, remedy) for f in over if _cell(families, f, remedy) is not None}
+        if not cells:
+            continue
         held = [f for f, c in cells.items() if c["verdict"] == "held"]
-        if cells and len(held) == len(cells):
-            parts.append(f"{names[remedy]} held every toy family" if tuple(cells) == tuple(TOY)
-                         else f"{names[remedy]} held {_join(FAMILY_NAMES[f] for f in cells)}")
+        if len(held) == len(cells):
+            full.append((remedy, tuple(cells)))
             continue
         rest = "; ".join(f"{FAMILY_NAMES[f]} {verdict_phrase(c)}" for f, c in cells.items() if f not in held)
-        lead = f"{names[remedy]} held {_join(FAMILY_NAMES[f] for f in held)}" if held else f"{names[remedy]} held no toy family"
-        parts.append(f"{lead}, but {rest}" if rest else lead)
+        lead = (f"{names[remedy]} held {_join(FAMILY_NAMES[f] for f in held)}" if held
+                else f"{names[remedy]} held none of them")
+        parts.append(f"{lead}, but {rest}" if held else f"{lead}: {rest}")
+    if full:
+        scope = {fams for _, fams in full}
+        target = ("every toy family" if scope == {tuple(TOY)} else
+                  _join(FAMILY_NAMES[f] for f in full[0][1]) if len(scope) == 1 else "every family it ran on")
+        parts.insert(0, f"{_join(names[r] for r, _ in full)} held {target}")
+    if not parts:
+        return "These remedies were not run at this scale."
     return ". ".join(p[0].upper() + p[1:] for p in parts) + "."
+
+
+def compare_phrase(a: float, b: float, *, margin: float = 0.02) -> str:
+    """'more', 'less' or 'about as much': ``a`` against ``b``, within ``margin``."""
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return "an unmeasured share"
+    return "more" if a > b + margin else "less" if a < b - margin else "about as much"
+
+
+def mix_sentence(points: Sequence[dict], threshold: float = 0.75) -> str:
+    """What Shumailov's shares did to the Gaussian (``mix-grid`` points: alpha, beta, relative_sigma): whether
+    carried-over previous data alone kept the spread above the threshold, and whether original data did."""
+    no_original = sorted((p for p in points if p["alpha"] == 0), key=lambda p: p["beta"])
+    with_original = [p for p in points if p["alpha"] > 0]
+    parts = []
+    if no_original:
+        values = [p["relative_sigma"] for p in no_original]
+        slows = all(b >= a - 0.01 for a, b in zip(values, values[1:])) and values[-1] > values[0] + 0.01
+        above = [p for p in no_original if p["relative_sigma"] >= threshold]
+        lead = "a larger share of previous data slows the collapse" if slows else "previous data do not slow the collapse"
+        stop = ("but does not stop it: without original data every point ends below the threshold"
+                if not above else f"and at beta = {above[-1]['beta']:g} it stays above the threshold over this horizon")
+        parts.append(f"{lead} ({', '.join(f'{v:.2f}' for v in values)} for beta = "
+                     f"{', '.join(format(p['beta'], 'g') for p in no_original)}), {stop}")
+    if with_original:
+        low = min(p["relative_sigma"] for p in with_original)
+        parts.append(("any share of original data we tried kept it" if low >= threshold else
+                      "original data alone did not keep it") + f" (lowest {low:.2f})")
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + ".") if text else "The mixing grid was not run."
 
 
 def too_small(cell: dict | None, *, min_generations: int = 3, min_seeds: int = 2) -> bool:
