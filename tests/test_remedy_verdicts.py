@@ -140,3 +140,19 @@ def test_verdict_overview_and_settled_sentence():
     text = R.settled_sentence(table, {"web-scrape": {"relative_sigma": 0.745}})
     assert text == "For the Gaussian, *web scrape* at 0.750 (theory's fixed point 0.745) settled: a permanent but bounded loss."
     assert "No curve" in R.settled_sentence(table.iloc[:2], {})
+
+
+def test_verifier_sentence_says_above_and_part_way_where_they_apply():
+    cells = {"gaussian": (0.99, 0.98, 0.5), "cats": (0.90, 1.00, 0.0), "mixture": (1.0, 0.8, 0.6)}
+    families = {f: {"verifier": _cell("held", o), "learned-verifier": _cell("held", l_), "none": _cell("lost", n0)}
+                for f, (o, l_, n0) in cells.items()}
+    text = R.verifier_sentence(families)
+    assert "it ended above the oracle on the cats (1.00 against the oracle's 0.90)" in text
+    assert "it went only part of the way on the mixture (0.80 against the oracle's 1.00 and no filter's 0.60)" in text
+
+
+def test_shortfall_sentence_goes_each_way():
+    assert R.shortfall_sentence(0.87, 1.0).startswith("ends below that line")
+    assert R.shortfall_sentence(1.07, 1.0).startswith("ends above that line")
+    assert R.shortfall_sentence(1.01, 1.0) == "ends on that line over this horizon"
+    assert R.shortfall_sentence(float("nan"), 1.0) == "was not measured at this scale"
