@@ -31,11 +31,12 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import torch
 
+from ..core.budget import available_memory, describe, refusal
 from ..core.cache import (atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint, digest,
                           file_digest)
 from ..core.config import cpu_threads, get_device, get_scale, resolve
 from ..core.loop import LoopCheckpoint
-from ..core.pace import Progress, long_run_seconds
+from ..core.pace import PROGRESS_EVERY_S, Progress, long_run_seconds, reporting
 from ..core.params import Param, check_config, choice
 from ..core.state import frame_from_parquet, frame_to_parquet, load_state, save_state
 from ..core.sweep import sweep
@@ -66,6 +67,7 @@ class RunContext:
     progress: bool
     device: torch.device
     use_cache: bool = True  # composite experiments pass it on to the runs they make
+    memory: Any = None  # the run's estimate (bytes, or (bytes, advice)): a sweep point's when it declares none
 
     def progress_for(self, desc: str) -> Progress:
         """How a chain of this run shows its progress: named ``desc``, a bar when the run shows bars."""
@@ -78,7 +80,7 @@ class RunContext:
 
     def sweep(self, fn: Callable[..., Any], points: list[dict[str, Any]], *, seed: int, fixed: Mapping[str, Any],
               desc: str, cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False,
-              backend: str | None = None) -> list:
+              backend: str | None = None, memory: Callable[[dict[str, Any]], Any] | None = None) -> list:
         """Map ``fn`` over independent points with :func:`madlib.core.sweep.sweep`, the experiment's way.
 
         Every local core (``MADLIB_WORKERS``) or a Dask cluster (``MADLIB_DASK_SCHEDULER``) at
@@ -87,12 +89,16 @@ class RunContext:
         a key of ``fixed`` (everything besides the coordinates and the seed that changes a
         result), so an interrupted run resumes with its finished points. ``backend="inline"``
         keeps points that take well under a second in this process, where starting workers
-        would cost more than it saves.
+        would cost more than it saves. ``memory(point)`` estimates a point's bytes (default: the whole
+        run's estimate, an upper bound): a point that cannot fit is refused before the sweep starts, and
+        the workers run only as many points at once as fit.
         """
+        if memory is None and self.memory is not None:
+            memory = lambda point: self.memory  # noqa: E731 - every point bounded by the run's estimate
         return sweep(fn, points, seed=check_int("seed", seed, 0), cache_dir=self.checkpoint_dir / "points",
                      key=digest({desc: dict(fixed)}),
                      backend="inline" if self.device.type == "cuda" else backend,
-                     cost=cost, progress=self.progress, desc=desc, common_seed=common_seed)
+                     cost=cost, progress=self.progress, desc=desc, common_seed=common_seed, memory=memory)
 
 
 @dataclass
@@ -109,6 +115,10 @@ class Experiment:
     params: dict[str, Param] = field(default_factory=dict)
     threads: Callable[[dict[str, Any]], int | None] | None = None
     shortcuts: dict[str, dict[str, str]] = field(default_factory=dict)
+    cost: Callable[[dict[str, Any]], Any] | None = None
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subruns: Callable[[dict[str, Any]], list] | None = None
+    parallel: Callable[[dict[str, Any]], int] | None = None
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -121,7 +131,11 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                memory: Callable[[dict[str, Any]], float] | None = None,
                params: Mapping[str, Param] | None = None,
                threads: Callable[[dict[str, Any]], int | None] | None = None,
-               shortcuts: Mapping[str, Mapping[str, str]] | None = None):
+               shortcuts: Mapping[str, Mapping[str, str]] | None = None,
+               cost: Callable[[dict[str, Any]], Any] | None = None,
+               calibration: Mapping[str, Mapping[str, Any]] | None = None,
+               subruns: Callable[[dict[str, Any]], list] | None = None,
+               parallel: Callable[[dict[str, Any]], int] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
     ``params`` declares every parameter's type, range and when it applies
@@ -130,8 +144,15 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
     ``choices`` is shorthand for ``choice(...)``. :func:`resolve_config` checks every value against it.
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
     JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
-    cache key includes. ``memory(config)`` estimates the bytes a run needs, so a run that
-    cannot fit is refused before it allocates anything. ``threads(config)`` is the run's one thread
+    cache key includes. ``memory(config)`` estimates the bytes a run needs at its peak (or returns
+    ``(bytes, "lower replicates")``, naming what shrinks it), so a run that cannot fit is refused before it
+    allocates anything. ``cost(config)`` counts its work in units (a number, or ``{"class": units}`` when
+    parts of it run at different speeds); ``calibration`` names, per class, a small configuration (overrides
+    of the smoke-scale defaults) that ``madlib plan --calibrate`` times to learn the seconds per unit on this
+    device (:mod:`madlib.experiments.plan`); ``subruns(config)`` lists the other experiments' runs it makes,
+    as ``(name, overrides)``, whose estimates add to its own; ``parallel(config)`` is the number of
+    independent sweep points the run spreads over workers. Every experiment declares ``memory`` and
+    ``cost`` (``tests/test_plan.py`` enumerates this registry). ``threads(config)`` is the run's one thread
     policy: torch's CPU threads while it runs (default 1: the chains are many small tensor ops, which
     threads only slow down, by 10-25x on a busy 2-core machine; ``None`` leaves torch's setting; a
     GPU run is not affected). ``shortcuts`` declares the fast paths: ``{"method": {"exact": "sample"}}``
@@ -166,7 +187,8 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
                                      version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
                                      {key: specs[key] for key in defaults if key in specs}, threads,
-                                     {k: dict(v) for k, v in (shortcuts or {}).items()})
+                                     {k: dict(v) for k, v in (shortcuts or {}).items()}, cost,
+                                     {k: dict(v) for k, v in (calibration or {}).items()}, subruns, parallel)
         return fn
 
     return decorate
@@ -293,8 +315,9 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     if "seed" in config:
         config["seed"] = check_int("seed", config["seed"], 0, 2**63 - 1)
     device = get_device()
-    if exp.memory is not None:
-        check_memory(name, exp.memory(config))
+    estimate = exp.memory(config) if exp.memory is not None else None
+    if estimate is not None:
+        check_memory(name, estimate, device)
     key = cache_key(name, config)
     directory = cache_root() / name / key
     if use_cache:
@@ -306,11 +329,13 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     _make_folder(work)
     ctx = RunContext(checkpoint_dir=work / "checkpoints",
                      progress=sys.stderr.isatty() if progress is None else progress,
-                     device=device, use_cache=use_cache)
+                     device=device, use_cache=use_cache, memory=estimate)
+    announced = _announce(name, preset, config, device, scale)
     threads = exp.threads(config) if exp.threads is not None else 1
     started = time.perf_counter()
     try:
-        with cpu_threads(threads, device=device):
+        # a long run without a progress bar (a log, a notebook built in the background) reports its pace
+        with cpu_threads(threads, device=device), reporting(PROGRESS_EVERY_S if announced and not ctx.progress else None):
             result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
@@ -324,6 +349,7 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     summary = _jsonable({"experiment": name, **result.summary})
     summary.setdefault("elapsed_s", round(elapsed, 3))
     summary.setdefault("device", str(ctx.device))
+    summary.setdefault("scale", scale)  # which scale computed it (an exported result carries it along)
     result.summary = summary
     # the table as stored (Parquet: None in a float column reads back as NaN): a fresh result and a cached
     # one are the same frame
@@ -334,16 +360,28 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     return result
 
 
-def check_memory(name: str, needed_bytes: float) -> None:
-    """Refuse a run whose estimated memory exceeds what this machine has available (a ValueError
-    with both numbers), before anything is allocated."""
-    import psutil
-
-    available = psutil.virtual_memory().available
+def check_memory(name: str, needed: Any, device: Any = None) -> None:
+    """Refuse a run whose estimated memory (bytes, or ``(bytes, what to lower)``) exceeds what this machine
+    has available (RAM; a CUDA device's free memory; ``MADLIB_MEMORY`` caps both): one ``ValueError`` line
+    with the estimate, what is available and the parameter to lower, before anything is allocated."""
+    needed_bytes, advice = describe(needed)
+    available, kind = available_memory(device)
     if needed_bytes > available:
-        raise ValueError(f"experiment {name!r} needs about {needed_bytes / 2**30:.1f} GiB of memory with this "
-                         f"configuration, but this machine has {available / 2**30:.1f} GiB available: lower "
-                         "replicates, n_real or generations")
+        raise ValueError(refusal(f"experiment {name!r}", needed_bytes, available, kind, advice))
+
+
+def _announce(name: str, preset: str | None, config: dict, device: Any, scale: str) -> bool:
+    """Say the estimated time and memory on standard error, in one line, when a run will take minutes
+    (:func:`madlib.experiments.plan.announcement`); never fails a run. Whether it said so."""
+    from .plan import announcement
+
+    try:
+        line = announcement(name, preset, config, device, scale)
+    except Exception:  # noqa: BLE001 - an estimate is a courtesy: a broken calibration file must not stop a run
+        line = None
+    if line:
+        print(line, file=sys.stderr, flush=True)
+    return bool(line)
 
 
 def _make_folder(path: Path) -> None:
