@@ -156,10 +156,11 @@ def import_results(archive: str | Path) -> int:
                 continue
             if isinstance(calibration, dict) and calibration.get("format", "").startswith("madlib-calibration/"):
                 atomic_write_bytes(root / member, data)
-    atomic_write_text(root / PROVENANCE, json.dumps({
-        "archive": archive.name, "device": index.get("device"), "created": index.get("created"),
-        "scale": index.get("scale"), "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "results": added}, indent=1))
+    if added:  # what this cache folder now holds from elsewhere (a repeated import adds nothing, says nothing)
+        atomic_write_text(root / PROVENANCE, json.dumps({
+            "archive": archive.name, "device": index.get("device"), "created": index.get("created"),
+            "scale": index.get("scale"), "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "results": added}, indent=1))
     return added
 
 

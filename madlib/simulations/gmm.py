@@ -201,7 +201,7 @@ def phase_block(*, n_real: int, synthetic_ratio: float, sampling_bias: float, bl
         baseline, final = phase_point(GMMFamily(toy.n_components), DistributionSource(toy.sampler, size),
                                       mixture_distance(toy, test), n_real=n_real, n_synthetic=n_synthetic,
                                       sampling_bias=sampling_bias, generations=generations, tail=tail, seed=seed)
-    return {"real_only": np.asarray(baseline, dtype=float), "loop_end": np.asarray(final, dtype=float)}
+    return {"real_only": np.array(baseline, dtype=float), "loop_end": np.array(final, dtype=float)}  # copies: writable
 
 
 def phase_row(point: dict, blocks: list[dict]) -> dict:
