@@ -373,7 +373,7 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
     # two multinomial draws over the vocabulary per replicate, size and training set (clean, tail-cut, mixes)
     cost=lambda config: 2.0 * (2 + len(config["clean_shares"])) * config["points"] * config["replicates"]
     * config["vocabulary"],
-    calibration={"": {}},
+    calibration={"": {"replicates": 40}},
     defaults={
         "vocabulary": scaled(smoke=20_000, default=100_000, full=1_000_000),
         "exponent": 1.5,

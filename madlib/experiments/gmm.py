@@ -187,13 +187,13 @@ def _mad_phase_cost(config: dict) -> dict[str, float]:
     cost=_mad_phase_cost,
     parallel=lambda config: len(_phase_points(config)) * len(replicate_blocks(config["replicates"])),
     calibration={"exact": {"family": "gaussian", "method": "exact", "dim": 100, "n_real": [150],
-                           "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 4, "tail": 2,
+                           "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 20, "tail": 10,
                            "replicates": 100},
                  "sample": {"family": "gaussian", "method": "sample", "dim": 10, "n_real": [100],
-                            "synthetic_ratio": [4.0], "sampling_bias": [1.0], "generations": 10, "tail": 5,
+                            "synthetic_ratio": [4.0], "sampling_bias": [1.0], "generations": 40, "tail": 20,
                             "replicates": 100},
                  "mixture": {"family": "gmm", "method": "sample", "n_real": [200], "synthetic_ratio": [2.0],
-                             "sampling_bias": [1.0], "generations": 6, "tail": 3, "replicates": 20}},
+                             "sampling_bias": [1.0], "generations": 20, "tail": 10, "replicates": 40}},
     defaults={
         "family": "gaussian",
         # exact at full, where a point draws up to 25,000 items of 100 dimensions per replicate and generation

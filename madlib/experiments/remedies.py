@@ -272,7 +272,7 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
                                                      config["replicates"], config["n_real"] or 100,
                                                      measured=config["generations"] // config["every"] + 2)},
     calibration={"gaussian": {"family": "gaussian", "generations": 200, "replicates": 2000},
-                 "cats": {"family": "cats", "generations": 200, "replicates": 2000},
+                 "cats": {"family": "cats", "generations": 1000, "replicates": 4000},
                  "mixture": {"family": "mixture", "generations": 10, "replicates": 20}},
     defaults={
         "family": "cats",
