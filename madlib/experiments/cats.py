@@ -322,7 +322,8 @@ CAT_REMEDIES = ("none", "keep-real", "fresh", "accumulate")
                                   if workflow == "accumulate" else config["replicates"])
                             * loop_items(workflow, config["n_real"], config["n_real"], config["generations"])
                             for workflow in ("replace", "replace", "fresh", "accumulate")),
-    calibration={"": {"generations": 100, "replicates": 4000, "accumulate_replicates": 100}},
+    # the proportions of full (ten times the worlds of accumulate), long enough for accumulate's growth to show
+    calibration={"": {"generations": 300, "replicates": 4000, "accumulate_replicates": 400}},
     defaults={
         "n_real": 100,
         "blue": 10,
