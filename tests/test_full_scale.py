@@ -354,3 +354,9 @@ def test_the_scale_note_says_the_scale_and_where_imported_results_came_from(tmp_
         {"device": "cuda: NVIDIA H100", "created": "2025-01-02T00:00:00+00:00", "scale": "full", "results": 3}))
     assert "Results computed on cuda: NVIDIA H100 (2025-01-02) were imported" in scale_line("full")
     assert "imported" not in scale_line("default")  # an import of full results says nothing on a default page
+
+
+def test_the_compute_table_in_teaching_is_up_to_date():
+    from tools.compute_table import main
+
+    assert main(["--check"]) == 0, "benchmarks/compute-table.md is stale: run python -m tools.compute_table"

@@ -116,8 +116,9 @@ def _lm_cost(config: dict) -> dict[str, float]:
     cost=_lm_cost,
     calibration={"ngram": {"model": "ngram", "generations": 3, "n_real": 200},
                  # the default scale's model, long enough that its multiply-adds, not the text bookkeeping, dominate
-                 "transformer": {"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 200,
-                                 "base_batch_size": 8, "finetune_steps": 20, "d_model": 128, "n_layers": 4}},
+                 "transformer": {"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 80,
+                                 "base_batch_size": 8, "finetune_steps": 10, "d_model": 128, "n_layers": 2,
+                                 "base_threads": 1}},
     defaults={
         "model": "ngram",
         "workflow": "replace",

@@ -229,8 +229,11 @@ def plan_rows(scale: str, names: list[str] | None = None) -> list[dict]:
     calibrations = load_calibrations()
     here = device_key("cpu")
     cpu = calibrations.get(here)
-    cpu_source = "this CPU" if cpu is not None else f"the reference CPU ({reference_calibration()['device']})"
-    cpu = cpu or reference_calibration()
+    reference = reference_calibration()
+    cpu_source = "this CPU" if cpu is not None else (
+        "this CPU (the reference calibration)" if reference.get("device") == here
+        else f"the reference CPU ({reference['device']}; `madlib plan --calibrate` measures this one)")
+    cpu = cpu or reference
     gpus = {key: data for key, data in calibrations.items() if key.startswith("cuda")}
     rows = []
     for name, preset, config in _rows_for(scale, names):
@@ -280,7 +283,9 @@ def announcement(name: str, preset: str | None, config: dict, device: Any, scale
     if calibration is None:
         if not key.startswith("cpu"):
             return None
-        calibration, where = reference_calibration(), "the reference CPU (`madlib plan --calibrate` measures this one)"
+        calibration = reference_calibration()
+        where = ("this CPU (the reference calibration)" if calibration.get("device") == key
+                 else "the reference CPU (`madlib plan --calibrate` measures this one)")
     found = estimate(name, config, calibration, scale=scale, cpu=key.startswith("cpu"))
     if found.seconds is None or found.seconds < ANNOUNCE_S:
         return None
