@@ -74,8 +74,10 @@ def test_every_experiment_declares_memory_and_cost_for_every_preset_and_scale():
                 assert units and all(math.isfinite(u) and u >= 0 for u in units.values()), (name, preset, units)
                 assert set(units) <= classes, f"{name} {preset} {scale}: work of classes {set(units) - classes} " \
                                               "has no calibration configuration"
-        for cls, overrides in (exp.calibration or {"": {}}).items():
-            assert planning.cost_units(name, resolve_config(name, overrides, "smoke")).get(cls), (name, cls)
+        for cls, declared in (exp.calibration or {"": {}}).items():
+            sizes = [planning.cost_units(name, resolve_config(name, overrides, "smoke")).get(cls)
+                     for overrides in (declared if isinstance(declared, list) else [declared])]
+            assert all(sizes) and sizes == sorted(sizes), (name, cls, sizes)  # a small size, then a larger one
 
 
 def test_a_run_that_cannot_fit_is_refused_in_one_line_before_it_starts(cache, monkeypatch):
@@ -121,6 +123,14 @@ def _killer(x, seed):
     if x == 3 and _os.environ.get("MADLIB_TEST_KILL") == "1":
         _os.kill(_os.getpid(), _signal.SIGKILL)
     return {"x": x, "seed": seed}
+
+
+def test_two_calibration_sizes_separate_the_fixed_cost_from_the_rate(monkeypatch):
+    """With t = a + b u measured at two sizes, the calibration recovers b and a; an estimate is a + b u."""
+    times = iter([3.0 + 2.0 * 10, 3.0 + 2.0 * 40])
+    monkeypatch.setattr(planning, "_timed", lambda name, overrides, cls: (next(times), overrides["u"]))
+    entry = planning._calibrate_class("x", "", [{"u": 10}, {"u": 40}])
+    assert entry["seconds_per_unit"] == pytest.approx(2.0) and entry["overhead_s"] == pytest.approx(3.0)
 
 
 def test_a_killed_worker_is_one_line_naming_its_point_and_the_finished_points_stay_cached(tmp_path, monkeypatch):

@@ -116,7 +116,7 @@ class Experiment:
     threads: Callable[[dict[str, Any]], int | None] | None = None
     shortcuts: dict[str, dict[str, str]] = field(default_factory=dict)
     cost: Callable[[dict[str, Any]], Any] | None = None
-    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)  # class -> overrides, or [small, larger]
     subruns: Callable[[dict[str, Any]], list] | None = None
     parallel: Callable[[dict[str, Any]], int] | None = None
 
@@ -188,7 +188,8 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                                      version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
                                      {key: specs[key] for key in defaults if key in specs}, threads,
                                      {k: dict(v) for k, v in (shortcuts or {}).items()}, cost,
-                                     {k: dict(v) for k, v in (calibration or {}).items()}, subruns, parallel)
+                                     {k: ([dict(c) for c in v] if isinstance(v, (list, tuple)) else dict(v))
+                                      for k, v in (calibration or {}).items()}, subruns, parallel)
         return fn
 
     return decorate

@@ -97,8 +97,10 @@ def _gmm_cost(config: dict) -> float:
     "gmm",
     memory=_gmm_memory,
     cost=_gmm_cost,
-    calibration={"": {"dataset": "grid25", "generations": 4, "replicates": 10, "n_real": 1000, "n_eval": 1000,
-                      "eval_points": 3}},
+    calibration={"": [{"dataset": "grid25", "generations": 2, "replicates": 4, "n_real": 500, "n_eval": 500,
+                       "eval_points": 2},
+                      {"dataset": "grid25", "generations": 6, "replicates": 10, "n_real": 1000, "n_eval": 1000,
+                       "eval_points": 4}]},
     defaults={
         "dataset": "blobs",
         "workflow": "replace",

@@ -114,11 +114,16 @@ def _lm_cost(config: dict) -> dict[str, float]:
     "lm",
     memory=_lm_memory,
     cost=_lm_cost,
-    calibration={"ngram": {"model": "ngram", "generations": 3, "n_real": 200},
-                 # the default scale's model, long enough that its multiply-adds, not the text bookkeeping, dominate
-                 "transformer": {"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 80,
-                                 "base_batch_size": 8, "finetune_steps": 10, "d_model": 128, "n_layers": 2,
-                                 "base_threads": 1}},
+    # two sizes each: the difference is the model's work, what is left the run's fixed cost (the corpus, the
+    # reference n-gram, the text statistics)
+    calibration={"ngram": [{"model": "ngram", "generations": 1, "n_real": 100},
+                           {"model": "ngram", "generations": 3, "n_real": 300}],
+                 "transformer": [{"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 30,
+                                  "base_batch_size": 8, "finetune_steps": 5, "d_model": 128, "n_layers": 2,
+                                  "base_threads": 1},
+                                 {"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 150,
+                                  "base_batch_size": 8, "finetune_steps": 25, "d_model": 128, "n_layers": 2,
+                                  "base_threads": 1}]},
     defaults={
         "model": "ngram",
         "workflow": "replace",

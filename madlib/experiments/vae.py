@@ -87,9 +87,11 @@ def _vae_cost(config: dict) -> float:
     drawn = n_synthetic / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
     generations = config["generations"]
     trained = loop_items(config["workflow"], config["n_real"], n_synthetic, generations)
-    epochs = config["epochs"] + config["warm_start_epochs"]
-    width = config["channels"] * 8 + config["hidden"]
-    vae = config["replicates"] * (trained * epochs + (generations + 1) * (drawn + config["n_eval"])) * width
+    # generation 0 trains `epochs`; a later one `warm_start_epochs` from its predecessor (0: from scratch)
+    later = config["warm_start_epochs"] or config["epochs"]
+    digit_epochs = config["n_real"] * config["epochs"] + (trained - config["n_real"]) * later
+    width = config["channels"] ** 2 + config["hidden"]  # the convolutions grow with channels squared
+    vae = config["replicates"] * (digit_epochs + (generations + 1) * (drawn + config["n_eval"])) * width
     pool = config["classifier_train_size"] or 60_000
     return float(vae + config["classifier_epochs"] * pool * 64 * 2)
 
@@ -98,7 +100,10 @@ def _vae_cost(config: dict) -> float:
     "vae",
     memory=_vae_memory,
     cost=_vae_cost,
-    calibration={"": {"generations": 1}},
+    # two sizes: the difference is the VAE's training, what is left the run's fixed cost (data, classifier)
+    calibration={"": [{"generations": 1, "channels": 8, "hidden": 128},
+                      {"generations": 1, "epochs": 12, "warm_start_epochs": 4, "n_real": 400, "channels": 8,
+                       "hidden": 128}]},
     defaults={
         "workflow": "replace",
         "generations": scaled(smoke=2, default=5, full=10),
