@@ -70,16 +70,22 @@ def quiet() -> Iterator[None]:
         _QUIET -= 1
 
 
+_PENDING: str | None = None
+
+
 @contextmanager
-def reporting(every: float | None) -> Iterator[None]:
+def reporting(every: float | None, announcement: str | None = None) -> Iterator[None]:
     """Inside, every :class:`Pace` without a bar prints a progress line with the time left at most every
-    ``every`` seconds (None: never): how a long run shows its progress in a log or a notebook built unattended."""
-    global _REPORT_EVERY
+    ``every`` seconds (None: never): how a long run shows its progress in a log or a notebook built unattended.
+    ``announcement`` (a run's estimate) is printed when the first :class:`Pace` starts, that is when the work
+    starts, after the run has checked its configuration (a refused run prints its one error line only)."""
+    global _REPORT_EVERY, _PENDING
     saved, _REPORT_EVERY = _REPORT_EVERY, every
+    pending, _PENDING = _PENDING, announcement
     try:
         yield
     finally:
-        _REPORT_EVERY = saved
+        _REPORT_EVERY, _PENDING = saved, pending
 
 
 class Pace:
@@ -97,6 +103,10 @@ class Pace:
         self.clock, self.stream = clock or time.monotonic, stream
         self.threshold = long_run_seconds() if threshold is None else float(threshold)
         self.done, self.start, self.said = 0, self.clock(), _QUIET > 0 or math.isinf(self.threshold)
+        global _PENDING
+        if _PENDING is not None:
+            print(_PENDING, file=self.stream or sys.stderr, flush=True)
+            _PENDING = None
         self.bar = None  # a tqdm bar that :meth:`tick` advances (see :class:`Progress`)
         self.report_every = _REPORT_EVERY if _QUIET == 0 else None
         self.reported = self.start

@@ -331,12 +331,13 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     ctx = RunContext(checkpoint_dir=work / "checkpoints",
                      progress=sys.stderr.isatty() if progress is None else progress,
                      device=device, use_cache=use_cache, memory=estimate)
-    announced = _announce(name, preset, config, device, scale)
+    announced = _announcement(name, preset, config, device, scale)
     threads = exp.threads(config) if exp.threads is not None else 1
     started = time.perf_counter()
     try:
         # a long run without a progress bar (a log, a notebook built in the background) reports its pace
-        with cpu_threads(threads, device=device), reporting(PROGRESS_EVERY_S if announced and not ctx.progress else None):
+        with cpu_threads(threads, device=device), \
+                reporting(PROGRESS_EVERY_S if announced and not ctx.progress else None, announced):
             result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
@@ -371,18 +372,15 @@ def check_memory(name: str, needed: Any, device: Any = None) -> None:
         raise ValueError(refusal(f"experiment {name!r}", needed_bytes, available, kind, advice))
 
 
-def _announce(name: str, preset: str | None, config: dict, device: Any, scale: str) -> bool:
-    """Say the estimated time and memory on standard error, in one line, when a run will take minutes
-    (:func:`madlib.experiments.plan.announcement`); never fails a run. Whether it said so."""
+def _announcement(name: str, preset: str | None, config: dict, device: Any, scale: str) -> str | None:
+    """The line that says a run's estimated time and memory when it will take minutes
+    (:func:`madlib.experiments.plan.announcement`); printed when its work starts. Never fails a run."""
     from .plan import announcement
 
     try:
-        line = announcement(name, preset, config, device, scale)
+        return announcement(name, preset, config, device, scale)
     except Exception:  # noqa: BLE001 - an estimate is a courtesy: a broken calibration file must not stop a run
-        line = None
-    if line:
-        print(line, file=sys.stderr, flush=True)
-    return bool(line)
+        return None
 
 
 def _make_folder(path: Path) -> None:
