@@ -370,3 +370,15 @@ def test_the_compute_table_in_teaching_is_up_to_date():
     from tools.compute_table import main
 
     assert main(["--check"]) == 0, "benchmarks/compute-table.md is stale: run python -m tools.compute_table"
+
+
+def test_on_a_gpu_the_memory_that_counts_is_the_gpus(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (3 * 2**30, 80 * 2**30))
+    monkeypatch.delenv("MADLIB_MEMORY", raising=False)
+    assert budget.available_memory("cuda") == (3 * 2**30, "GPU memory")
+    from madlib.experiments import check_memory
+
+    with pytest.raises(ValueError, match="needs about 4.0 GiB of memory .* 3.0 GiB of GPU memory available: lower n"):
+        check_memory("x", (4 * 2**30, "lower n"), "cuda")
