@@ -62,7 +62,9 @@ def full_estimates() -> dict[str, tuple[float | None, float, list[str]]]:
         for name, preset in chapter_runs(notebook):
             if preset is not None and preset not in get_experiment(name).presets:
                 continue
-            found = estimate(name, resolve_config(name, None, "full", preset), calibration, scale="full")
+            # the reference machine's cores and room, not this machine's: the table is the same wherever it is made
+            found = estimate(name, resolve_config(name, None, "full", preset), calibration, scale="full",
+                             cores=calibration.get("cores") or 2, available=float("inf"))
             memory = max(memory, found.memory)
             if found.seconds is None:
                 missing += found.missing

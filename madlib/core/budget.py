@@ -88,7 +88,7 @@ def refusal(what: str, needed: float, available: float, kind: str, advice: str |
 def workers_for(per_point: float, cores: int, available: float) -> int:
     """How many points run at once: every core, as long as that many points fit in ``available`` bytes
     (at least one: a point that does not fit alone is refused before, see :func:`refusal`)."""
-    if per_point <= 0:
+    if per_point <= 0 or available == float("inf"):
         return max(1, int(cores))
     return max(1, min(int(cores), int(available // per_point)))
 

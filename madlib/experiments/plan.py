@@ -205,8 +205,11 @@ class Estimate:
     missing: list[str] = field(default_factory=list)
 
 
-def estimate(name: str, config: dict, calibration: dict, *, scale: str, cpu: bool = True) -> Estimate:
-    """The run's time on the device of ``calibration`` and its peak memory, from the declared units."""
+def estimate(name: str, config: dict, calibration: dict, *, scale: str, cpu: bool = True, cores: int | None = None,
+             available: float | None = None) -> Estimate:
+    """The run's time on the device of ``calibration`` and its peak memory, from the declared units; a sweep's
+    points spread over ``cores`` workers (default: this machine's) as far as ``available`` memory allows
+    (default: this machine's)."""
     exp = get_experiment(name)
     units = cost_units(name, config)
     measured = calibration.get("experiments", {}).get(name, {})
@@ -220,11 +223,13 @@ def estimate(name: str, config: dict, calibration: dict, *, scale: str, cpu: boo
     memory = describe(exp.memory(dict(config)))[0] if exp.memory is not None else 0.0
     workers = 1
     if exp.parallel is not None and cpu and scale != "smoke":  # smoke sweeps run in-process
-        available = available_memory()[0]
-        workers = max(1, min(default_workers(), int(exp.parallel(dict(config))), workers_for(memory, 10**6, available)))
+        room = available_memory()[0] if available is None else available
+        workers = max(1, min(cores or default_workers(), int(exp.parallel(dict(config))),
+                             workers_for(memory, 10**6, room)))
     seconds /= workers
     for sub, overrides in (exp.subruns(dict(config)) if exp.subruns is not None else []):
-        part = estimate(sub, resolve_config(sub, overrides, scale), calibration, scale=scale, cpu=cpu)
+        part = estimate(sub, resolve_config(sub, overrides, scale), calibration, scale=scale, cpu=cpu, cores=cores,
+                        available=available)
         seconds += part.seconds or 0.0
         missing += part.missing
         memory = max(memory, part.memory)
