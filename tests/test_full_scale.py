@@ -191,20 +191,29 @@ def test_a_point_of_one_block_is_the_chain_as_it_always_was():
     assert phase.block_seed(seed, 1) != phase.block_seed(seed, 2) != seed
 
 
-def test_a_chunked_run_with_memory_forced_low_equals_an_unchunked_one_exactly(cache, monkeypatch, capfd):
+@pytest.mark.parametrize("method", ["sample", "exact"])
+def test_a_chunked_run_with_memory_forced_low_equals_an_unchunked_one_exactly(method, cache, monkeypatch, capfd):
     """Plenty of memory: the blocks of every point run side by side on two workers. Memory for one block only:
-    one after another. The tables are identical, bit for bit."""
+    one after another. In one process, block after block (phase_diagram_point): the same. The tables are
+    identical, bit for bit, for the sampled loop and for its exact shortcut."""
+    config = {**SMALL_PHASE, "method": method}
     monkeypatch.setenv("MADLIB_WORKERS", "2")
     monkeypatch.setenv("MADLIB_SCALE", "default")  # worker processes (smoke runs sweeps in-process)
-    wide = run_experiment("mad-phase", scale="default", use_cache=False, **SMALL_PHASE)
-    block, _ = phase.phase_block_memory(family="gaussian", method="sample", dim=2, dataset="blobs", n_real=20,
+    wide = run_experiment("mad-phase", scale="default", use_cache=False, **config)
+    block, _ = phase.phase_block_memory(family="gaussian", method=method, dim=2, dataset="blobs", n_real=20,
                                         synthetic_ratio=2.0, replicates=250)
     monkeypatch.setenv("MADLIB_MEMORY", str(int(block * 1.5)))  # room for one block at a time
     capfd.readouterr()
-    narrow = run_experiment("mad-phase", scale="default", use_cache=False, **SMALL_PHASE)
+    narrow = run_experiment("mad-phase", scale="default", use_cache=False, **config)
     assert "1 worker instead of 2" in capfd.readouterr().err
     pd.testing.assert_frame_equal(wide.table, narrow.table, check_exact=True)
     assert list(wide.table["replicates"]) == [250, 250]
+    fixed = {k: config[k] for k in ("family", "method", "dim", "generations", "tail", "replicates")}
+    for row in wide.summary["points"]:
+        point = {k: row[k] for k in ("n_real", "synthetic_ratio", "sampling_bias")}
+        serial = phase.phase_diagram_point(**point, seed=point_seed(config["seed"], point), dataset="blobs",
+                                           n_test=4000, test_seed=0, **fixed)
+        assert serial == row
 
 
 def test_the_exact_method_refuses_the_mixture_by_name():
