@@ -307,6 +307,20 @@ def test_a_pace_reports_progress_with_the_time_left_when_asked(capsys):
     assert lines and lines[0].startswith("madlib: progress: a run: 2 of 5 generations, about")
 
 
+def test_a_parallel_sweeps_pace_is_judged_once_its_first_round_of_workers_finished():
+    """Two workers finish their first blocks together: one of them after 53 s is not a pace of 53 s a block
+    (the first 'on pace' note of mad-phase at full said 11 h instead of about 5.5 h)."""
+    import io
+
+    now, out = [0.0], io.StringIO()
+    pace = Pace("mad-phase", 750, "point", clock=lambda: now[0], stream=out, threshold=3600, parallel=2)
+    now[0] = 53.0
+    pace.tick()
+    assert out.getvalue() == ""
+    pace.tick()
+    assert "on pace to take about 5 h 30 min more (2 of 750 points in 53 s)" in out.getvalue(), out.getvalue()
+
+
 # ---------------------------------------------------------------- results archives and the scale note
 def test_results_travel_in_an_archive_and_are_read_back_identical(tmp_path, monkeypatch):
     monkeypatch.setenv("MADLIB_CACHE", str(tmp_path / "there"))

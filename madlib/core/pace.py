@@ -98,8 +98,11 @@ class Pace:
 
     def __init__(self, what: str, total: int, unit: str, *, resumable: bool = False,
                  clock: Callable[[], float] | None = None, stream: TextIO | None = None,
-                 threshold: float | None = None):
+                 threshold: float | None = None, parallel: int = 1):
         self.what, self.total, self.unit, self.resumable = what, max(0, int(total)), unit, resumable
+        # units in flight at once (a sweep's workers): they finish together at first, so the pace is judged
+        # only after that many have finished (one finished unit of two workers' first pair is not the pace)
+        self.parallel = max(1, int(parallel))
         self.clock, self.stream = clock or time.monotonic, stream
         self.threshold = long_run_seconds() if threshold is None else float(threshold)
         self.done, self.start, self.said = 0, self.clock(), _QUIET > 0 or math.isinf(self.threshold)
@@ -130,7 +133,7 @@ class Pace:
                   f"{format_duration(self.remaining() or 0)} left", file=self.stream or sys.stderr, flush=True)
         if self.said or self.done >= self.total:
             return
-        if self.clock() - self.start < _MIN_ELAPSED_S:  # the first seconds are warm-up, not pace
+        if self.clock() - self.start < _MIN_ELAPSED_S or self.done < self.parallel:  # warm-up, not pace
             return
         remaining = self.remaining()
         if remaining is not None and remaining > self.threshold:

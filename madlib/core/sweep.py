@@ -324,7 +324,8 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
                unit="point", disable=not progress, leave=False)
 
     errors: dict[int, Exception] = {}
-    pace = Pace(desc or "the sweep", len(todo), "point", resumable=cache is not None)
+    pace = Pace(desc or "the sweep", len(todo), "point", resumable=cache is not None,
+                parallel=1 if backend == "inline" else min(n_workers, max(len(todo), 1)))
 
     def finished(index: int, ok: bool, value: Any) -> None:
         pace.tick()
