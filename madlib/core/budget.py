@@ -18,11 +18,16 @@ from typing import Any
 
 from .params import parse_float
 
-__all__ = ["ResourceError", "available_memory", "memory_cap", "format_gib", "refusal", "workers_for", "describe",
-           "loop_items", "loop_peak_items"]
+__all__ = ["PROCESS_BYTES", "ResourceError", "available_memory", "memory_cap", "format_gib", "refusal", "workers_for",
+           "describe", "loop_items", "loop_peak_items"]
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 10**3, "KIB": 2**10, "M": 2**20, "MB": 10**6, "MIB": 2**20,
           "G": 2**30, "GB": 10**9, "GIB": 2**30, "T": 2**40, "TB": 10**12, "TIB": 2**40}
+
+
+#: The memory of a process before its data: the interpreter with numpy, pandas, torch and madlib imported (a
+#: maximum resident size of 313 MiB measured on Linux, 2026-12-06, rounded up); every estimate adds it.
+PROCESS_BYTES = 350e6
 
 
 class ResourceError(RuntimeError):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.budget import loop_items, loop_peak_items
+from ..core.budget import PROCESS_BYTES, loop_items, loop_peak_items
 from ..core.config import float64_device, scaled
 from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number, numbers, ref
 from ..core.validation import check_float, check_fraction, check_int
@@ -43,10 +43,10 @@ def _mean_and_se(values: np.ndarray) -> tuple[float | None, float | None]:
 
 def _cats_memory(config: dict) -> float:
     """Bytes: per generation two flags per replicate (kept as artefacts) and a few float64 vectors, the
-    training set (six copies of its items) and the interpreter (150 MB)."""
+    training set (six copies of its items) and the interpreter (PROCESS_BYTES)."""
     replicates, generations = float(config["replicates"]), float(config["generations"]) + 1
     items = loop_peak_items(config["workflow"], config["n_real"], config["n_real"], generations)
-    return (150e6 + generations * replicates * 2 + 40 * 8 * replicates + 8 * generations * config["trajectories"]
+    return (PROCESS_BYTES + generations * replicates * 2 + 40 * 8 * replicates + 8 * generations * config["trajectories"]
             + 6 * 8 * replicates * items)
 
 
@@ -62,7 +62,7 @@ def _hues_memory(config: dict) -> float:
     R, G = float(config["replicates"]), float(config["generations"]) + 1
     items = loop_peak_items(config["workflow"], config["n_real"], config["n_real"], G)
     components = config["components"] if config["family"] == "mixture" else 1
-    return 150e6 + 6 * 8 * R * items * (components + 1) + 8 * G * R * 8
+    return PROCESS_BYTES + 6 * 8 * R * items * (components + 1) + 8 * G * R * 8
 
 
 def _hues_cost(config: dict) -> dict[str, float]:
@@ -228,7 +228,7 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
 @experiment(
     "zipf-survival",
     # the counts of every word per replicate (a few copies) and its loss generation; the interpreter
-    memory=lambda config: 150e6 + 10 * 8 * float(config["replicates"]) * config["vocabulary"],
+    memory=lambda config: PROCESS_BYTES + 10 * 8 * float(config["replicates"]) * config["vocabulary"],
     # a multinomial draw of n_real tokens over the vocabulary, per replicate and generation
     cost=lambda config: float(config["replicates"]) * (config["generations"] + 1)
     * (config["vocabulary"] + loop_items(config["workflow"], config["n_real"], config["n_real"], 1) / 2),
@@ -315,7 +315,7 @@ CAT_REMEDIES = ("none", "keep-real", "fresh", "accumulate")
 @experiment(
     "cat-remedies",
     # the accumulating worlds keep every generation's cats; the others one training set each
-    memory=lambda config: 150e6 + 6 * 8 * max(float(config["replicates"]) * config["n_real"],
+    memory=lambda config: PROCESS_BYTES + 6 * 8 * max(float(config["replicates"]) * config["n_real"],
                                               float(min(config["replicates"], config["accumulate_replicates"]))
                                               * config["n_real"] * (config["generations"] + 1)),
     cost=lambda config: sum(float(min(config["replicates"], config["accumulate_replicates"])
@@ -370,7 +370,7 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
 @experiment(
     "zipf-tails",
     # per replicate the counts of every word (int64), a few copies, and the shares of the two laws
-    memory=lambda config: 150e6 + 4 * 8 * float(config["replicates"] + 4) * config["vocabulary"],
+    memory=lambda config: PROCESS_BYTES + 4 * 8 * float(config["replicates"] + 4) * config["vocabulary"],
     # two multinomial draws over the vocabulary per replicate, size and training set (clean, tail-cut, mixes)
     cost=lambda config: 2.0 * (2 + len(config["clean_shares"])) * config["points"] * config["replicates"]
     * config["vocabulary"],

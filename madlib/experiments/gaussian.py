@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..core.budget import loop_items
+from ..core.budget import PROCESS_BYTES, loop_items
 from ..core.config import float64_device, scaled
 from ..core.params import SAMPLING_BIAS, SEED, integer
 from ..core.validation import check_int
@@ -186,7 +186,7 @@ def sweep_cell(workflow: str, n: int, *, generations: int, replicates: int, ddof
 @experiment(
     "gaussian-sweep",
     # six cells of the exact chain, one after another: a few arrays of replicates each
-    memory=lambda config: 150e6 + 12 * 8 * float(config["replicates"]),
+    memory=lambda config: PROCESS_BYTES + 12 * 8 * float(config["replicates"]),
     cost=lambda config: {"exact": 6.0 * config["replicates"] * (config["generations"] + 1)},
     calibration={"exact": {"replicates": 20000}},
     version=3,  # 2: theory columns beside the published ones; 3: the SE of a 100-seed mean

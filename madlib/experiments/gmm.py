@@ -17,7 +17,7 @@ from functools import partial
 
 import pandas as pd
 
-from ..core.budget import loop_items, loop_peak_items
+from ..core.budget import PROCESS_BYTES, loop_items, loop_peak_items
 from ..core.config import float64_device, scaled
 from ..core.params import (KEEP_FRACTION, KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, choice, integer, integers,
                            numbers, ref)
@@ -72,13 +72,14 @@ def _gmm_memory(config: dict) -> tuple[float, str]:
     """Bytes: EM's per-item tensors for every replicate (the 7 features of a 2-D item, three copies, and
     the responsibilities and log-densities, about five per component, float64) over the largest training
     set; the k-NN distances of precision and recall (replicates x n_eval x up to 2,048 rows, three copies);
-    the interpreter and torch (150 MB)."""
+    the interpreter and torch (PROCESS_BYTES)."""
     replicates = float(config["replicates"])
     n_synthetic = config["n_synthetic"] or config["n_real"]
     items = loop_peak_items(config["workflow"], config["n_real"], n_synthetic, config["generations"])
     components = config["n_components"] or get_toy(config["dataset"]).n_components
     n_eval = float(config["n_eval"])
-    return (150e6 + 8 * replicates * items * (21 + 5 * components) + 3 * 8 * replicates * min(n_eval, 2048) * n_eval,
+    return (PROCESS_BYTES + 8 * replicates * items * (21 + 5 * components)
+            + 3 * 8 * replicates * min(n_eval, 2048) * n_eval,
             "lower replicates, n_eval or n_real (or generations, under accumulate)")
 
 

@@ -23,7 +23,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..core.budget import loop_items
+from ..core.budget import PROCESS_BYTES, loop_items
 from ..core.cache import code_fingerprint
 from ..core.config import scaled
 from ..core.params import SEED, integer, number, subset
@@ -64,11 +64,11 @@ def _scoreboard_cost(config: dict) -> float:
 
 def _scoreboard_memory(config: dict) -> float:
     """Bytes of the largest toy point: the accumulating chain's training set, six copies, and the recorded
-    qualities; the interpreter (150 MB). The vae and lm rows are their own runs (their own estimates)."""
+    qualities; the interpreter (PROCESS_BYTES). The vae and lm rows are their own runs (their own estimates)."""
     largest = max([config["replicates"] * 100 * (config["generations"] + 1) if f != "mixture"
                    else config["mixture_replicates"] * 100 * (config["mixture_generations"] + 1) * 3
                    for f, _ in _toy_points(config)] or [0])
-    return 150e6 + 6 * 8 * float(largest)
+    return PROCESS_BYTES + 6 * 8 * float(largest)
 
 
 def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
@@ -229,7 +229,7 @@ def _sweep_points(config: dict) -> list[tuple[str, str, float]]:
 @experiment(
     "remedy-sweeps",
     # one point at a time per worker: a training set of 100 items (and a detector's features) per replicate
-    memory=lambda config: 150e6 + 20 * 8 * float(config["replicates"]) * 100,
+    memory=lambda config: PROCESS_BYTES + 20 * 8 * float(config["replicates"]) * 100,
     cost=lambda config: sum(toy_units(f, "none", config["generations"], config["replicates"], measured=2)
                             for f, _, _ in _sweep_points(config)),
     parallel=lambda config: len(_sweep_points(config)),
@@ -266,7 +266,7 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "remedy-curve",
-    memory=lambda config: 150e6 + 6 * 8 * float(config["replicates"]) * (config["n_real"] or 100)
+    memory=lambda config: PROCESS_BYTES + 6 * 8 * float(config["replicates"]) * (config["n_real"] or 100)
     * (config["generations"] + 1 if config["remedy"] in ("accumulate", "accumulate-subsample") else 4),
     cost=lambda config: {config["family"]: toy_units(config["family"], config["remedy"], config["generations"],
                                                      config["replicates"], config["n_real"] or 100,
@@ -319,7 +319,7 @@ MIX_POINTS = ((0.0, 0.0), (0.0, 0.5), (0.0, 0.9), (0.1, 0.0), (0.1, 0.5))
 
 @experiment(
     "mix-grid",
-    memory=lambda config: 150e6 + 3 * 6 * 8 * float(config["replicates"]) * config["n_real"],
+    memory=lambda config: PROCESS_BYTES + 3 * 6 * 8 * float(config["replicates"]) * config["n_real"],
     cost=lambda config: float(len(MIX_POINTS)) * config["replicates"] * (config["generations"] + 1) * config["n_real"],
     calibration={"": {"generations": 200, "replicates": 2000}},
     defaults={"generations": scaled(smoke=20, default=200, full=1000),

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.budget import PROCESS_BYTES
 from ..core.loop import LoopCheckpoint, Observation, run_loop
 from ..core.pace import Progress
 from ..core.seeding import child_seed, generator as make_generator
@@ -238,17 +239,17 @@ def phase_block_memory(*, family: str, method: str, dim: int, dataset: str, n_re
                        replicates: int, n_test: int = 0) -> tuple[float, str]:
     """Peak bytes of one block of a phase point (and what lowers it): the exact chain holds about 14 d x d
     matrices per replicate; the sampled one about six copies of its training set (n_real + n_synthetic items)
-    and, for a mixture, EM's per-item responsibilities; plus the interpreter and libraries (150 MB)."""
+    and, for a mixture, EM's per-item responsibilities; plus the interpreter and libraries (PROCESS_BYTES)."""
     size = float(min(replicates, REPLICATE_BLOCK))
     items = n_real * (1 + synthetic_ratio)
     if method == "exact":
-        return 150e6 + 14 * 8 * size * dim * dim, "lower dim"
+        return PROCESS_BYTES + 14 * 8 * size * dim * dim, "lower dim"
     if family == "gaussian":
-        return (150e6 + 6 * 8 * size * items * dim + 12 * 8 * size * dim * dim,
+        return (PROCESS_BYTES + 6 * 8 * size * items * dim + 12 * 8 * size * dim * dim,
                 "lower n_real or synthetic_ratio (or dim), or use method='exact'")
     toy = get_toy(dataset)
     components, d = toy.n_components, toy.modes.shape[1]
-    return (150e6 + 10 * 8 * size * (items + n_test) * components * (d + 2),
+    return (PROCESS_BYTES + 10 * 8 * size * (items + n_test) * components * (d + 2),
             "lower n_real or synthetic_ratio")
 
 
