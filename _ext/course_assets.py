@@ -10,9 +10,21 @@ browser check, which fails a page that requests anything from another host, so:
   that MathJax loads on demand (``\\boldsymbol``, ``\\color``, ``\\cancel`` ...) is not copied;
   using one gives a 404 that the browser check reports: then add ``input/tex/extensions/NAME.js``
   to ``MATHJAX_FILES``. ``mathjax_path`` in _config.yml points Sphinx at the copy.
-* plotly.js comes from the installed ``plotly`` wheel (``plotly/package_data/plotly.min.js``),
-  copied to ``_static/plotly/plotly.min.js`` and added (deferred) only to pages that contain a
-  Plotly figure (a ``plotly-graph-div``), so other pages do not parse 4.8 MB of script.
+* plotly.js is the *basic* partial bundle (npm ``plotly.js-basic-dist-min``, MIT, the same
+  plotly.js version as the ``plotly`` wheel's full bundle; scatter, bar and pie traces: the
+  explorers draw scatter traces only), 1.2 MB instead of the full 4.8 MB. It is vendored at
+  ``_ext/vendor/plotly-basic.min.js`` (``make vendor-js`` refreshes it from package-lock.json; a
+  test checks its version against the ``plotly`` wheel's), so the build needs no npm, copied to
+  ``_static/vendor/`` in the output (not kept in the book's own ``_static``, whose scripts
+  Jupyter Book adds to every page). ``_static/madlib-explorers.js`` loads it on a page when the
+  first explorer comes near the screen, so opening a page costs nothing for it.
+* Font Awesome's CSS and web fonts (npm ``@fortawesome/fontawesome-free`` 6.5.2, the version the
+  theme bundles; icons CC BY 4.0, fonts OFL, code MIT), vendored at ``_ext/vendor/fontawesome/`` and
+  copied to ``_static/vendor/fontawesome/``: ``_ext/course_site.py`` puts them in place of the
+  theme's 1.5 MB ``fontawesome.js`` (about 0.4 MB, fonts loaded only when an icon uses them).
+* Notebook figures get an adaptive 256-colour palette when the build is done (``palette_png``:
+  the same picture at about a third of the bytes) and ``loading="lazy"``: the ones below the first screen load as the reader
+  scrolls. Together with the lazy plotly.js, a chapter opens with well under 3 MB.
 
 Every copy is written atomically (a temporary name unique to the process, then ``os.replace``)
 and skipped when the target already has the same size and bytes.
@@ -27,7 +39,8 @@ from typing import Any
 # Relative to the mathjax package's es5/ folder; globs allowed. Keep it small: see the docstring.
 MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2/*.woff")
 MATHJAX_TARGET = "mathjax"  # under _static/
-PLOTLY_TARGET = "plotly/plotly.min.js"  # under _static/
+PLOTLY_TARGET = "vendor/plotly-basic.min.js"  # under the output's _static/
+PLOTLY_SOURCE = Path(__file__).resolve().parent / "vendor" / "plotly-basic.min.js"
 # The marker Plotly's HTML (and madlib.plots.interactive) gives a figure's <div>.
 PLOTLY_MARKER = "plotly-graph-div"
 
@@ -52,11 +65,21 @@ def mathjax_es5_dir() -> Path:
 
 
 def plotly_js_file() -> Path:
-    """``plotly.min.js`` as shipped in the installed plotly wheel."""
-    path = _package_dir("plotly", "plotly (see requirements.txt)") / "package_data" / "plotly.min.js"
+    """The vendored plotly.js basic bundle (``_ext/vendor/``)."""
+    path = PLOTLY_SOURCE
     if not path.is_file():
-        raise AssetError(f"{path} is missing: this plotly wheel does not ship plotly.min.js")
+        raise AssetError(f"{path} is missing: run `make vendor-js` (npm ci, then copies it)")
     return path
+
+
+def plotly_js_version(path: Path) -> str:
+    """The plotly.js version in a bundle's licence header ("plotly.js (basic - minified) v4.1.1")."""
+    import re
+
+    match = re.search(r"plotly\.js[^\n]*? v(\d+\.\d+\.\d+)", path.read_text(errors="replace")[:400])
+    if match is None:
+        raise AssetError(f"{path} has no plotly.js version in its header")
+    return match.group(1)
 
 
 def _same_file(src: Path, dst: Path) -> bool:
@@ -78,7 +101,7 @@ def copy_atomic(src: Path, dst: Path) -> bool:
 
 
 def vendor_assets(static_dir: Path) -> list[Path]:
-    """Copy the MathJax subset and plotly.min.js under ``static_dir``; returns the target files."""
+    """Copy the MathJax subset and the plotly.js basic bundle under ``static_dir``; returns the target files."""
     es5 = mathjax_es5_dir()
     targets = []
     for pattern in MATHJAX_FILES:
@@ -92,6 +115,12 @@ def vendor_assets(static_dir: Path) -> list[Path]:
     dst = static_dir / PLOTLY_TARGET
     copy_atomic(plotly_js_file(), dst)
     targets.append(dst)
+    fontawesome = Path(__file__).resolve().parent / "vendor" / "fontawesome"
+    for src in sorted(fontawesome.rglob("*")):
+        if src.is_file():
+            dst = static_dir / "vendor" / "fontawesome" / src.relative_to(fontawesome)
+            copy_atomic(src, dst)
+            targets.append(dst)
     return targets
 
 
@@ -102,15 +131,45 @@ def _copy_on_init(app: Any) -> None:
         vendor_assets(Path(app.outdir) / "_static")
 
 
-def _plotly_on_plotly_pages(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    body = context.get("body") or ""
-    if PLOTLY_MARKER in body:
-        # Deferred: the page shows before 4.8 MB of script are parsed; the figures' own scripts
-        # wait for DOMContentLoaded, which follows every deferred script.
-        app.add_js_file(PLOTLY_TARGET, loading_method="defer")
+def _lazy_images(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Figures below the first screen load when the reader scrolls near them (``loading="lazy"``)."""
+    import re
+
+    body = context.get("body")
+    if isinstance(body, str) and "<img " in body:
+        context["body"] = re.sub(r"<img (?![^>]*\bloading=)", '<img loading="lazy" decoding="async" ', body)
+
+
+def palette_png(data: bytes, colours: int = 256) -> bytes | None:
+    """``data`` (a PNG) with an adaptive palette of ``colours``, or None when that is not smaller or
+    the image has transparency. Matplotlib's figures use far fewer colours than their RGBA files
+    can hold: the picture looks the same at about a third of the bytes."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    if image.mode not in ("RGB", "RGBA") or (image.mode == "RGBA" and image.getextrema()[3][0] < 255):
+        return None
+    out = io.BytesIO()
+    image.convert("RGB").quantize(colours).save(out, format="png", optimize=True)
+    return out.getvalue() if out.tell() < len(data) else None
+
+
+def _lighter_figures(app: Any, exception: Exception | None) -> None:
+    """Notebook figures (``_images/*.png``) with a palette, when the build is done (see palette_png)."""
+    if exception is not None or getattr(app.builder, "format", "") != "html":
+        return
+    for path in sorted((Path(app.outdir) / "_images").glob("*.png")):
+        smaller = palette_png(path.read_bytes())
+        if smaller is not None:
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(smaller)
+            os.replace(tmp, path)
 
 
 def setup(app: Any) -> dict:
+    app.connect("build-finished", _lighter_figures)
     app.connect("builder-inited", _copy_on_init)
-    app.connect("html-page-context", _plotly_on_plotly_pages)
+    app.connect("html-page-context", _lazy_images)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,6 +1,7 @@
 """``python -m madlib list``, ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]``,
-``python -m madlib plan [--scale S] [--calibrate] [NAME ...]``, ``python -m madlib cache info|clean`` and
-``python -m madlib results export|import ARCHIVE``.
+``python -m madlib plan [--scale S] [--calibrate] [NAME ...]``, ``python -m madlib cache info|clean``,
+``python -m madlib results export|import ARCHIVE`` and
+``python -m madlib pretrain [--scale S] [--out DIR] key=value ...`` (chapter 5's pre-trained base).
 
 A user or environment error (a bad parameter, missing data, an unusable device or cache folder,
 a full disk, a file name too long, an unreachable Dask scheduler) is printed as one line
@@ -18,10 +19,11 @@ import warnings
 
 from .core.budget import ResourceError
 from .core.cache import CACHEDIR_TAG, cache_info, cache_root, clean_cache, format_bytes
-from .core.config import get_scale
+from .core.config import SCALES, get_device, get_scale
 from .core.params import parse_int
 from .core.sweep import default_workers
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
+from .simulations.lm_base import BASE_KEYS, pretrain
 
 #: ValueError: a refused argument or file; OSError: the environment (a missing or unwritable file, a full disk);
 #: ResourceError: the machine ran out (a sweep worker killed by the operating system).
@@ -107,17 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     cache.add_argument("action", choices=("info", "clean"))
     plan = sub.add_parser("plan", help="the estimated time and memory of every preset at a scale")
     plan.add_argument("names", nargs="*", metavar="NAME", help="only these experiments")
-    plan.add_argument("--scale", default=None, choices=("smoke", "default", "full"),
+    plan.add_argument("--scale", default=None, choices=SCALES,
                       help="the scale to plan (default: MADLIB_SCALE, else default)")
     plan.add_argument("--calibrate", action="store_true",
                       help="first time each experiment's small calibration run on this device (a few minutes)")
     results = sub.add_parser("results", help="move finished results between machines (summaries and tables)")
     results.add_argument("action", choices=("export", "import"))
     results.add_argument("archive", help="the .tar.gz to write (export) or read (import)")
-    results.add_argument("--scale", default=None, choices=("smoke", "default", "full"),
+    results.add_argument("--scale", default=None, choices=SCALES,
                          help="export only the results of this scale")
+    base = sub.add_parser("pretrain", help="pre-train chapter 5's base transformer from scratch and write it "
+                          "(safetensors) with its recipe; the shipped base is `pretrain --scale default`")
+    base.add_argument("params", nargs="*", metavar="key=value",
+                      help=f"lm parameters that decide the base: {', '.join(BASE_KEYS)}, base_threads")
+    base.add_argument("--scale", default=None, choices=SCALES, help="the sizes (default: MADLIB_SCALE, else default)")
+    base.add_argument("--out", default=None, help="the folder (default: the package's madlib/models/pretrained/)")
+    base.add_argument("--name", default=None, help="the files' name (default: lm-base-SCALE)")
     args, extra = parser.parse_known_args(argv)  # key=value parameters may also follow an option
-    unknown = [item for item in extra if item.startswith("-") or args.command != "run"]
+    unknown = [item for item in extra if item.startswith("-") or args.command not in ("run", "pretrain")]
     if args.command == "plan":
         for name in args.names:
             if name not in list_experiments():
@@ -162,6 +171,8 @@ def _main(args: argparse.Namespace, params: list[str]) -> int:
                 count = import_results(args.archive)
                 print(f"imported {count} results from {args.archive} into {cache_root()}")
             return 0
+        if args.command == "pretrain":
+            return _pretrain(args, params)
         get_experiment(args.name)
         overrides = _parse_params(params)
         if "workers" in overrides:
@@ -181,6 +192,25 @@ def _main(args: argparse.Namespace, params: list[str]) -> int:
     out["cached"] = result.cached
     out["cache_dir"] = str(result.cache_dir)
     print(json.dumps(out))
+    return 0
+
+
+def _pretrain(args: argparse.Namespace, params: list[str]) -> int:
+    """Pre-train the base with the lm experiment's recipe at a scale; print its record as JSON."""
+    overrides = _parse_params(params)
+    allowed = set(BASE_KEYS) | {"base_threads"}
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise ValueError(f"pretrain takes only the parameters that decide the base ({', '.join(sorted(allowed))}); "
+                         f"got {', '.join(unknown)}")
+    scale = args.scale or get_scale()
+    config = resolve_config("lm", {**overrides, "model": "transformer"}, scale)
+    name = args.name or f"lm-base-{scale}"
+    command = " ".join(["python -m madlib pretrain", f"--scale {scale}", *params,
+                        *([f"--name {args.name}"] if args.name else [])])
+    device = get_device()
+    record = pretrain(config, args.out, name=name, command=command, device=device, progress=sys.stderr.isatty())
+    print(json.dumps(record))
     return 0
 
 

@@ -29,3 +29,12 @@ def test_glue_values_glues_ends_of_lists_and_numbers_under_a_prefix(glued):
     assert glue_module.glue_values("all", summary) == ["all_sliced_w2_first", "all_sliced_w2_last", "all_replicates"]
     with pytest.raises(ValueError, match="'missing' is not in the result"):
         glue_module.glue_values("x", summary, ["missing"])
+
+
+def test_glue_is_a_no_op_where_myst_nb_is_missing(monkeypatch):
+    """The reader's notebooks run in Colab without myst-nb: glue must not fail there."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # `from myst_nb import glue` raises ImportError
+    assert glue_module.glue("x", 1.5) is None
+    assert glue_module.glue_values("p", {"a": 1.0, "b": [1, 2]}) == ["p_a", "p_b_first", "p_b_last"]

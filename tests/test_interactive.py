@@ -109,14 +109,16 @@ def test_plotly_traces_are_accepted_and_coloured_by_name() -> None:
 def test_to_html_has_no_plotly_js_and_a_safe_inline_spec() -> None:
     frames = {1: [(X, X, "</script><script>alert(1)</script>")]}
     fig = interactive.slider_figure(frames, param_name="k", title="<b>bold</b>")
-    html = interactive.to_html(fig)
+    html = interactive.to_html(fig, fallback=False)
     assert "plotly-graph-div" in html and "newPlot" in html
     assert "cdn" not in html.lower() and "<script src" not in html and len(html) < 20_000
+    assert "<b>" not in html.split("<script")[0]  # the title is text in the label, escaped
     assert html.count("</script>") == 1  # the label cannot close the script element
     spec = re.search(r"var spec = (\{.*?\});\n", html).group(1)
     data = json.loads(spec)
     assert data["data"][0]["name"] == "</script><script>alert(1)</script>"
-    assert interactive.to_html(fig) == html  # a rebuild gives the same page
+    assert interactive.to_html(fig, fallback=False) == html  # a rebuild gives the same page
+    assert interactive.to_html(fig) == interactive.to_html(fig)  # the fallback picture too
     assert 'id="mine"' in interactive.to_html(fig, div_id="mine")
     with pytest.raises(ValueError, match="div_id"):
         interactive.to_html(fig, div_id="a b")
@@ -127,6 +129,39 @@ def test_to_html_has_no_plotly_js_and_a_safe_inline_spec() -> None:
 def test_mimebundle_offers_html_and_plotly_json() -> None:
     fig = interactive.slider_figure(_frames(), param_name="sigma")
     bundle = interactive.mimebundle(fig)
-    assert set(bundle) == {"text/html", "application/vnd.plotly.v1+json"}
+    assert set(bundle) == {"text/html", "application/vnd.plotly.v1+json", "image/png"}
     assert len(bundle["application/vnd.plotly.v1+json"]["data"]) == 6
     json.dumps(bundle)  # storable in a notebook
+
+
+def test_the_page_explorer_has_native_labelled_controls_a_summary_and_a_fallback_picture() -> None:
+    import base64
+
+    frames = {(v, m): [(X, v * X + (m == "b"), "simulated"), (X, np.full(10, v), "theory")]
+              for v in (0.5, 1.0, 2.0) for m in ("a", "b")}
+    fig = interactive.slider_figure(frames, param_name="sigma", dropdown_name="workflow", active=1,
+                                    title="Title", xaxis="generation", yaxis="std")
+    html = interactive.to_html(fig)
+    div = re.search(r'id="(madlib-explorer-[0-9a-f]+)"', html).group(1)
+    # keyboard-operable, labelled controls at the figure's active step
+    assert f'<input type="range" id="{div}-range" min="0" max="2" step="1" value="1"' in html
+    assert f'<label for="{div}-range">sigma = ' in html and f'<label for="{div}-menu">workflow</label>' in html
+    assert "<option>a</option><option>b</option>" in html
+    # the text summary of the shown position, kept in sync by the script (aria-live)
+    assert 'aria-live="polite">Shown: workflow = a, sigma = 1. simulated: from 0 at generation 0 to 9 at 9; ' \
+           'theory: from 1 at generation 0 to 1 at 9.</p>' in html
+    controls = json.loads(re.search(r"var controls = (\{.*?\});\n", html).group(1))
+    assert len(controls["summaries"]) == 2 and len(controls["summaries"][1]) == 3
+    assert controls["summaries"][1][2].startswith("Shown: workflow = b, sigma = 2. simulated: from 1 ")
+    # each position shows exactly its own two traces
+    shown = controls["groups"][1][2]
+    assert [fig.data[k].name for k in shown] == ["simulated", "theory"]
+    np.testing.assert_allclose(np.asarray(fig.data[shown[0]].y), 2 * X + 1)
+    # Plotly's own slider and menu stay in the figure for JupyterLab, not on the page
+    spec = json.loads(re.search(r"var spec = (\{.*?\});\n", html).group(1))
+    assert not spec["layout"].get("sliders") and not spec["layout"].get("updatemenus") and fig.layout.sliders
+    # the <noscript> picture is a PNG of the first position, with an alt text saying what it shows
+    png = re.search(r'<noscript><img class="madlib-explorer-fallback" src="data:image/png;base64,([^"]+)" alt="([^"]+)"',
+                    html)
+    assert base64.b64decode(png.group(1))[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.group(2).startswith("Static picture of the explorer at sigma = 1. Shown: workflow = a, sigma = 1.")

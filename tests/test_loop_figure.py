@@ -24,3 +24,17 @@ def test_the_figure_draws_and_saves_atomically(tmp_path):
     assert path.stat().st_size > 10_000 and [p.name for p in tmp_path.iterdir()] == ["loop.png"]
     with pytest.raises(ValueError, match="generations"):
         plot_loop(0)
+
+
+def test_the_committed_picture_is_what_the_library_draws():
+    """_static/figures/loop.png is committed so notebooks find it without a build; it must be current
+    (``python _ext/loop_figure.py`` redraws it; the book build does too when it differs)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "_ext" / "loop_figure.py"
+    spec = importlib.util.spec_from_file_location("loop_figure", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.TARGET.is_file(), "run: python _ext/loop_figure.py"
+    assert module.same_pixels(module.TARGET.read_bytes(), module.draw()), "stale: run python _ext/loop_figure.py"

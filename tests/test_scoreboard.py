@@ -37,7 +37,7 @@ def test_scoreboard_experiment_reports_every_family_and_remedy():
     result = run_experiment("scoreboard", families="gaussian,cats", generations=15, replicates=50)
     board = result.summary["families"]
     assert set(board) == {"gaussian", "cats"}
-    assert len(board["cats"]) == 12
+    assert len(board["cats"]) == len(REMEDY_KEYS) == 13  # 13: the corrector (theory chapter) joined
     assert board["gaussian"]["self-likelihood"]["generations_to_collapse"] is not None
     assert board["gaussian"]["accumulate"]["generations_to_collapse"] is None
 
@@ -101,3 +101,18 @@ def test_static_explorer_has_a_slider_over_n_and_a_family_menu():
     assert [step["label"] for step in fig.layout.sliders[0].steps] == ["20", "100"]
     # the slider opens at n = 100, the scoreboard's size
     assert fig.layout.sliders[0].active == 1
+
+
+def test_expensive_rows_run_the_chapters_presets_at_three_seeds_or_more():
+    from madlib.experiments import resolve_config
+    from madlib.experiments.remedies import EXPENSIVE_PRESETS
+
+    for family, presets in EXPENSIVE_PRESETS.items():
+        assert set(presets) == set(EXPENSIVE_REMEDIES)
+        for remedy, preset in presets.items():
+            config = resolve_config(family, preset=preset, scale="default")
+            assert config["replicates"] >= 3, (family, preset)
+            for key, value in EXPENSIVE_REMEDIES[remedy].items():
+                assert config[key] == value, (family, preset, key)
+    # the chapters' own runs: chapter 4's vae presets and chapter 5's 5-gram chains
+    assert EXPENSIVE_PRESETS["vae"]["none"] == "replace" and EXPENSIVE_PRESETS["lm"]["none"] == "ngram"

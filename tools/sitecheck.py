@@ -14,8 +14,16 @@ headless Chromium driven over the Chrome DevTools Protocol (CDP) and fails a pag
   i.e. a formula MathJax did not typeset (code blocks are not prose and are not searched),
 * a request to any other host (every request is recorded from CDP Network events; only the
   local server, ``data:`` and ``blob:`` URLs are allowed), so the site works offline,
-* an interactive Plotly figure that is not drawn, or whose slider, moved by a real mouse click
-  on its rail, does not change the figure's visible data.
+* an interactive Plotly figure that is not drawn, or whose slider (a native range input), moved
+  from the keyboard (focus, then an arrow key), does not change the figure's visible data and its
+  text summary,
+* a serious or critical accessibility violation found by axe-core (``tools/vendor/axe.min.js``,
+  injected into the page: no network), in light mode and again in dark mode,
+* a figure image whose alt text is empty or a file path, a notebook figure without a numbered
+  caption ("Figure 3.2 ..."), or one shown so much smaller than drawn that its text falls below
+  9 px (``MIN_FIGURE_SCALE``),
+* a page heavier than ``MAX_PAGE_BYTES`` (3 MB) to open: the sum of what the browser loads for it,
+  uncompressed, before the reader scrolls (figures below the first screen and plotly.js load lazily).
 
 The browser cannot resolve other hosts, so the check is the same with and without network.
 A PNG screenshot of each page is saved. Exit status 0 when every page passes.
@@ -54,7 +62,19 @@ PAGE_PROBE_JS = r"""
     await withTimeout(MathJax.startup.promise.catch(() => null), 15000);
   }
   const figureDivs = () => Array.from(document.querySelectorAll('.plotly-graph-div'));
+  // Explorers draw when they come near the screen (the site loads plotly.js lazily): visit each.
+  for (const box of document.querySelectorAll('.madlib-explorer')) {
+    box.scrollIntoView({block: 'center'});
+    await sleep(100);
+  }
+  for (let waited = 0; waited < 10000 && figureDivs().length && !window.Plotly; waited += 100) await sleep(100);
+  window.scrollTo(0, 0);
   for (let waited = 0; waited < 10000 && window.Plotly && figureDivs().some(f => !f._fullLayout); waited += 100) {
+    await sleep(100);
+  }
+  // Lazy figures (loading="lazy") load as a reader scrolls: load them all now, then check them.
+  document.querySelectorAll('img[loading="lazy"]').forEach(i => { i.loading = 'eager'; });
+  for (let waited = 0; waited < 15000 && Array.from(document.images).some(i => !i.complete); waited += 100) {
     await sleep(100);
   }
   const local = (u) => { try { return new URL(u, location.href).origin === location.origin; } catch (e) { return false; } };
@@ -81,6 +101,17 @@ PAGE_PROBE_JS = r"""
     const macro = (e.textContent || '').match(/\\[A-Za-z]+/);
     if (macro) mathErrors.push('undefined macro ' + macro[0]);
   });
+  // Figure images: alt text, caption and number, and how much smaller than drawn they are shown.
+  const figureImages = Array.from(document.querySelectorAll('.cell_output img, figure img, .figure img'))
+    .filter(i => !i.closest('.madlib-explorer') && !i.closest('noscript')).map(i => {
+      const figure = i.closest('figure');
+      // textContent: a figure inside a closed solution still has its caption, just not shown yet
+      const caption = figure ? (figure.querySelector('figcaption') || {}).textContent || '' : '';
+      const drawn = parseFloat(i.style.width) || parseFloat(i.getAttribute('width')) || i.naturalWidth;
+      const shown = i.getBoundingClientRect().width;
+      return {src: i.getAttribute('src') || '', alt: i.getAttribute('alt') || '', caption: caption.trim().slice(0, 120),
+              notebook: !!i.closest('.cell_output'), scale: drawn > 0 && shown > 0 ? shown / drawn : 1};
+    });
   const figures = figureDivs().map(f => ({
     id: f.id, drawn: !!f._fullLayout,
     sliders: f._fullLayout && f._fullLayout.sliders ? f._fullLayout.sliders.map(s => s.steps.length) : [],
@@ -90,51 +121,72 @@ PAGE_PROBE_JS = r"""
     text: document.body ? document.body.innerText : '',
     prose: prose.join(' '),
     outputs, errorCells, systemMessages, images, figures, mathErrors,
-    solutions: solutions.length, openSolutions,
+    solutions: solutions.length, openSolutions, figureImages,
     height: Math.max(document.body ? document.body.scrollHeight : 0, document.documentElement.scrollHeight),
   });
 })()
 """
 
-# Before a slider move: note the figure's visible data and where on screen to click its rail.
-# The click goes to the end of the rail away from the active step, so it must pick another step.
+# Before a keyboard move: note the explorer's visible data and summary, and focus its range input.
 SLIDER_PREPARE_JS = r"""
 ((index) => {
   const gd = document.querySelectorAll('.plotly-graph-div')[index];
+  const box = gd.closest('.madlib-explorer');
+  const range = box ? box.querySelector('input[type=range]') : null;
+  const summary = box ? box.querySelector('.madlib-explorer-summary') : null;
   const signature = () => JSON.stringify((gd._fullData || []).filter(t => t.visible === true)
       .map(t => [t.type, Array.from(t.x || []), Array.from(t.y || []), Array.from(t.z || [])]));
-  const slider = gd._fullLayout.sliders[0];
-  gd.__sitecheck = {signature, before: signature()};
-  gd.scrollIntoView({block: 'center'});
-  const rail = gd.querySelector('.slider-container .slider-rail-touch-rect') || gd.querySelector('.slider-container');
-  const box = rail.getBoundingClientRect();
-  const last = slider.steps.length - 1;
-  const toEnd = (slider.active || 0) < last;
-  return JSON.stringify({active: slider.active || 0, steps: slider.steps.length,
-    x: toEnd ? box.right - 3 : box.left + 3, y: box.top + box.height / 2});
+  gd.__sitecheck = {signature, before: signature(), summary: summary ? summary.textContent : ''};
+  if (!range) return JSON.stringify({range: false});
+  range.scrollIntoView({block: 'center'});
+  range.focus();
+  return JSON.stringify({range: true, focused: document.activeElement === range, active: +range.value,
+                         steps: +range.max + 1, key: +range.value < +range.max ? 'ArrowRight' : 'ArrowLeft'});
 })
 """
 
-# After the click: wait (up to 3 s, for animated steps) until the visible data changes.
+# After the key press: wait (up to 3 s) until the visible data and the text summary change.
 SLIDER_RESULT_JS = r"""
-(async (index, useApi) => {
+(async (index) => {
   const gd = document.querySelectorAll('.plotly-graph-div')[index];
-  const slider = gd._fullLayout.sliders[0];
-  if (useApi) {
-    // The slider ignored the click: run its far step through Plotly's own command API.
-    const target = (slider.active || 0) < slider.steps.length - 1 ? slider.steps.length - 1 : 0;
-    const step = slider.steps[target];
-    await Plotly.relayout(gd, {'sliders[0].active': target});
-    if (step.method !== 'skip') await Plotly.Plots.executeAPICommand(gd, step.method, step.args);
-  }
+  const box = gd.closest('.madlib-explorer');
+  const range = box.querySelector('input[type=range]');
+  const summary = box.querySelector('.madlib-explorer-summary');
   let changed = false;
   for (let waited = 0; waited <= 3000 && !changed; waited += 100) {
     changed = gd.__sitecheck.signature() !== gd.__sitecheck.before;
     if (!changed) await new Promise(r => setTimeout(r, 100));
   }
-  return JSON.stringify({active: gd._fullLayout.sliders[0].active || 0, changed});
+  return JSON.stringify({active: +range.value, changed,
+                         summaryChanged: !!summary && summary.textContent !== gd.__sitecheck.summary});
 })
 """
+
+# axe-core on the page as it is shown: the violations as [{id, impact, help, nodes: [target...]}].
+AXE_RUN_JS = r"""
+(async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return JSON.stringify(result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})));
+})()
+"""
+# The theme's dark mode, as its toggle sets it (pydata-sphinx-theme: data-theme and data-mode).
+DARK_MODE_JS = r"""
+(async () => {
+  document.documentElement.dataset.mode = 'dark';
+  document.documentElement.dataset.theme = 'dark';
+  await new Promise(r => setTimeout(r, 300));
+  return document.documentElement.dataset.theme;
+})()
+"""
+AXE_FILE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+AXE_FAILING_IMPACTS = ("serious", "critical")
+MAX_PAGE_BYTES = 3_000_000
+# A figure shown at less than this share of its drawn size has text below 9 px: the house style's
+# text is 10.5 pt (madlib.plots.style), 16 CSS px at the inline backend's 110 px per inch, and 9/16 =
+# 0.5625. (A figure's own smaller annotations are not measured.) Retina figures carry their CSS size
+# in their style (myst-nb copies IPython's width metadata), so "drawn" is that size, not the pixels.
+MIN_FIGURE_SCALE = 0.56
 
 # Raw TeX in prose: display-math dollars, a TeX command, or MathJax's \( \[ delimiters left in place.
 RAW_TEX_RE = re.compile(r"\$\$|\\[A-Za-z]{2,}(?![A-Za-z])|\\[(\[]")
@@ -158,6 +210,7 @@ class PageReport:
     open_solutions: int = 0
     figures: int = 0
     sliders_moved: int = 0
+    bytes: int = 0
     screenshot: str | None = None
     seconds: float = 0.0
 
@@ -321,7 +374,7 @@ class Browser:
 
     # -- one page -----------------------------------------------------------------------------
     def check_page(self, url: str, screenshot: Path | None = None, full_page: bool = False,
-                   settle: float = 0.5) -> tuple[dict, list[dict], str | None, list[dict]]:
+                   settle: float = 0.5, axe: bool = True) -> tuple[dict, list[dict], str | None, list[dict]]:
         """Open ``url`` in a fresh tab; return the DOM probe, the CDP events, the navigation error
         and one result per interactive figure whose slider was moved (see ``move_slider``)."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -329,11 +382,16 @@ class Browser:
         try:
             for domain in ("Page", "Runtime", "Log", "Network"):
                 self.send(f"{domain}.enable", session=session)
+            # Every page as a first visit: nothing from the cache of the pages checked before it.
+            self.send("Network.setCacheDisabled", {"cacheDisabled": True}, session=session)
             self.send("Emulation.setDeviceMetricsOverride",
                       {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
                       session=session)
             nav_error = self._navigate(url, session, settle)
+            opened = sum(e.get("params", {}).get("encodedDataLength", 0) for e in self._events
+                         if e.get("sessionId") == session and e["method"] == "Network.loadingFinished")
             probe = json.loads(self.evaluate(PAGE_PROBE_JS, session))
+            probe["openingBytes"] = opened
             if screenshot is not None:
                 params: dict[str, Any] = {"format": "png"}
                 if full_page:
@@ -349,7 +407,11 @@ class Browser:
                 tmp.write_bytes(base64.b64decode(data))
                 os.replace(tmp, screenshot)
             moves = [self.move_slider(i, session) for i, figure in enumerate(probe.get("figures", []))
-                     if figure["drawn"] and figure["sliders"] and figure["sliders"][0] > 1]
+                     if figure["drawn"]]
+            if axe and AXE_FILE.is_file():
+                probe["axe"] = {"light": self.run_axe(session)}
+                self.evaluate(DARK_MODE_JS, session)
+                probe["axe"]["dark"] = self.run_axe(session)
             return probe, self.take_events(session), nav_error, moves
         finally:
             with contextlib.suppress(CDPError):
@@ -365,21 +427,28 @@ class Browser:
             raise CDPError(details.get("exception", {}).get("description") or details.get("text", "exception"))
         return result["result"].get("value")
 
+    def run_axe(self, session: str) -> list[dict]:
+        """axe-core's violations on the page as it is now (axe is injected from the vendored file)."""
+        if not self.evaluate("typeof axe !== 'undefined'", session):
+            self.evaluate(AXE_FILE.read_text(encoding="utf-8") + "\n;true", session)
+        return json.loads(self.evaluate(AXE_RUN_JS, session))
+
     def move_slider(self, index: int, session: str) -> dict:
-        """Move the first slider of the page's ``index``-th Plotly figure as a reader does: a
-        mouse click on its rail, at the end away from the active step. When the click moves
-        nothing, the far step is run through Plotly's API (``clicked`` False). Returns the
-        steps before/after and whether the visible data ``changed``."""
+        """Move the slider of the page's ``index``-th explorer as a keyboard user does: focus its
+        range input, press an arrow key (away from the end it is at). Returns the steps before and
+        after, whether it had a focusable range input, and whether the figure's visible data and
+        its text summary ``changed``."""
         before = json.loads(self.evaluate(f"{SLIDER_PREPARE_JS}({index})", session))
-        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": before["x"], "y": before["y"],
-                                                   "button": "left", "clickCount": 1}, session=session)
-        after = json.loads(self.evaluate(f"{SLIDER_RESULT_JS}({index}, false)", session))
-        clicked = after["active"] != before["active"]
-        if not clicked:
-            after = json.loads(self.evaluate(f"{SLIDER_RESULT_JS}({index}, true)", session))
-        return {"figure": index, "steps": before["steps"], "from": before["active"], "to": after["active"],
-                "clicked": clicked, "changed": after["changed"]}
+        if not before.get("range"):
+            return {"figure": index, "range": False}
+        codes = {"ArrowRight": 39, "ArrowLeft": 37}
+        for kind in ("rawKeyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", {"type": kind, "key": before["key"], "code": before["key"],
+                                                 "windowsVirtualKeyCode": codes[before["key"]]}, session=session)
+        after = json.loads(self.evaluate(f"{SLIDER_RESULT_JS}({index})", session))
+        return {"figure": index, "range": True, "focused": before["focused"], "steps": before["steps"],
+                "from": before["active"], "to": after["active"], "changed": after["changed"],
+                "summary_changed": after["summaryChanged"]}
 
     def _navigate(self, url: str, session: str, settle: float) -> str | None:
         result = self.send("Page.navigate", {"url": url}, session=session)
@@ -467,19 +536,66 @@ def _tex_problems(probe: dict, report: PageReport) -> None:
 
 
 def _figure_problems(probe: dict, moves: list[dict], report: PageReport) -> None:
-    """Interactive figures: every one drawn, and every slider move changes what is shown."""
+    """Interactive figures: every one drawn, and every slider, moved from the keyboard, changes
+    the figure and its text summary."""
     figures = probe.get("figures", [])
     report.figures = len(figures)
     undrawn = [f["id"] or "?" for f in figures if not f["drawn"]]
     if undrawn:
         report.problems.append(f"{len(undrawn)} Plotly figure(s) not drawn (is plotly.js loaded?): {', '.join(undrawn[:3])}")
     for move in moves:
+        where = f"figure {move['figure'] + 1}"
+        if not move["range"]:
+            report.problems.append(f"{where}: no range input to move it from the keyboard")
+            continue
+        if move["steps"] < 2:
+            continue
         report.sliders_moved += 1
-        where = f"figure {move['figure'] + 1}: slider step {move['from']} -> {move['to']} of {move['steps']}"
-        if not move["clicked"]:
-            report.notes.append(f"{where}: a click on the rail did not move the slider; moved it through Plotly's API")
-        if not move["changed"]:
+        where += f": slider step {move['from']} -> {move['to']} of {move['steps']}"
+        if not move["focused"]:
+            report.problems.append(f"{where}: its range input cannot take the keyboard focus")
+        elif move["from"] == move["to"]:
+            report.problems.append(f"{where}: an arrow key did not move the slider")
+        elif not move["changed"]:
             report.problems.append(f"{where} did not change the figure's data")
+        elif not move["summary_changed"]:
+            report.problems.append(f"{where} did not change the text summary")
+
+
+def _image_problems(probe: dict, report: PageReport) -> None:
+    """Figure images: real alt text, a numbered caption (notebook figures), and readable text."""
+    for image in probe.get("figureImages", []):
+        name = image["src"].rsplit("/", 1)[-1][:40]
+        alt = image["alt"].strip()
+        if not alt or alt == image["src"] or re.search(r"_images/|\.(png|svg|jpe?g)$", alt):
+            report.problems.append(f"figure image {name} has no real alt text (alt={alt[:60]!r})")
+        if image["notebook"] and not re.match(r"Fig(ure|\.) \d+(\.\d+)*", image["caption"]):
+            report.problems.append(f"figure image {name} has no numbered caption")
+        if image["scale"] < MIN_FIGURE_SCALE:
+            report.problems.append(f"figure image {name} is shown at {image['scale']:.0%} of its drawn size: "
+                                   "text below 9 px (make it full-width or narrower)")
+
+
+def _axe_problems(probe: dict, report: PageReport) -> None:
+    """axe-core violations: serious and critical ones fail the page, the rest are notes."""
+    for mode, violations in (probe.get("axe") or {}).items():
+        for v in violations:
+            line = f"axe ({mode} mode) {v['impact']}: {v['id']}: {v['help']} at {', '.join(v['nodes'])[:160]}"
+            (report.problems if v["impact"] in AXE_FAILING_IMPACTS else report.notes).append(line)
+
+
+def _weight_problems(probe: dict, events: list[dict], report: PageReport, limit: int = MAX_PAGE_BYTES) -> None:
+    """The page's weight: what the browser loads to open it (cold cache, as served, uncompressed here),
+    before the reader scrolls; everything it loaded by the end of the check (every explorer drawn)
+    is a note."""
+    everything = sum(e.get("params", {}).get("encodedDataLength", 0) for e in events
+                     if e["method"] == "Network.loadingFinished")
+    opening = probe.get("openingBytes", everything)
+    report.bytes = int(opening)
+    if opening > limit:
+        report.problems.append(f"page weighs {opening / 1e6:.1f} MB to open, over the {limit / 1e6:.0f} MB limit")
+    if everything > opening:
+        report.notes.append(f"{everything / 1e6:.1f} MB once every explorer was drawn")
 
 
 def check_site(root: Path, screenshots: Path | None = None, chromium: str | None = None,
@@ -533,6 +649,9 @@ def check_site(root: Path, screenshots: Path | None = None, chromium: str | None
                 report.problems.append("page is empty")
             _tex_problems(probe, report)
             _figure_problems(probe, moves, report)
+            _image_problems(probe, report)
+            _axe_problems(probe, report)
+            _weight_problems(probe, events, report)
             report.screenshot = str(shot) if shot else None
             report.seconds = time.monotonic() - start
             reports.append(report)
@@ -546,7 +665,7 @@ def format_report(reports: list[PageReport]) -> str:
         status = "ok  " if r.ok else "FAIL"
         figures = f", {r.figures} interactive figures ({r.sliders_moved} sliders moved)" if r.figures else ""
         lines.append(f"{status} {r.page}  ({r.images} images, {r.solutions} solutions ({r.open_solutions} shown open)"
-                     f"{figures}, {r.seconds:.1f} s)")
+                     f"{figures}, {r.bytes / 1e6:.1f} MB, {r.seconds:.1f} s)")
         lines += [f"       - {p}" for p in r.problems]
         lines += [f"       note: {n}" for n in r.notes]
     failed = sum(not r.ok for r in reports)

@@ -104,6 +104,15 @@ def float64_device(device: torch.device | str) -> torch.device:
     return torch.device("cpu") if device.type == "mps" else device
 
 
+def to_float64(values: Any) -> torch.Tensor:
+    """``values`` as a float64 tensor, on the CPU when its device cannot hold float64 (Apple MPS).
+
+    The metrics compute in float64 (FID's matrix square root, shares of counts); features that a
+    model computed on MPS would otherwise raise "Cannot convert a MPS Tensor to float64"."""
+    tensor = torch.as_tensor(values)
+    return tensor.to(device=float64_device(tensor.device), dtype=torch.float64)
+
+
 def _positive_threads(threads: Any) -> int:
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..core.seeding import child_seed
+from ..experiments import run_experiment
 from ..simulations.cats import wright_fisher_step as reference_wright_fisher_step
 from . import CheckResult, run_learner
 
@@ -100,4 +101,66 @@ def check_wright_fisher_step(fn: Callable, *, seed: int = 0) -> CheckResult:
         f"variance / (M p (1-p)) = {ratio:.3f} (theory 1)"])
 
 
-__all__ = ["EXERCISE", "check_wright_fisher_step", "reference_wright_fisher_step"]
+# -- "break it" exercises: the learner proposes settings, the checker runs the loop and judges ----------
+
+BREAK_BIAS = "break fairness: a mild sampling bias that loses blue in 99% of the worlds"
+BREAK_KEEP_REAL = "break keep-real: a kept share of real cats too small to keep blue"
+_WORLDS = 2000
+
+
+def _fraction(exercise: str, name: str, value, low: float, high: float) -> float | CheckResult:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and low < value <= high:
+        return float(value)
+    return CheckResult(exercise, False, [f"{name} must be a number in ({low:g}, {high:g}], got {value!r}"])
+
+
+def check_bias_always_loses(sampling_bias, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 2): without bias blue is lost in 1 - p = 90% of the worlds. Find the mildest
+    ``sampling_bias`` (at least 0.95) at which 100 cats, 10 blue, lose blue in at least 99% of 2,000 worlds
+    within 100 generations. Runs the ``cats`` experiment; never raises."""
+    lam = _fraction(BREAK_BIAS, "sampling_bias", sampling_bias, 0.0, 1.0)
+    if isinstance(lam, CheckResult):
+        return lam
+    result = run_experiment("cats", n_real=100, blue=10, sampling_bias=lam, generations=100, replicates=_WORLDS,
+                            seed=seed, progress=False)
+    lost, se = float(result.summary["p_blue_lost"]), float(result.summary["p_blue_lost_se"])
+    messages = [f"lambda = {lam:g}: blue lost within 100 generations in {lost:.3f} +- {se:.3f} of {_WORLDS} worlds "
+                f"(no bias: about 0.9, and 1 - p = 0.9 eventually)"]
+    if lost < 0.99:
+        messages.append("not broken yet: a smaller lambda sharpens every generation towards yellow")
+        return CheckResult(BREAK_BIAS, False, messages)
+    if lam < 0.95:
+        messages.append(f"broken, but lambda = {lam:g} is far from mild: find one of at least 0.95")
+        return CheckResult(BREAK_BIAS, False, messages)
+    messages.append("broken: a bias too small to see in one generation turns a fair martingale into a sure loss, "
+                    "because it pushes the same way every generation")
+    return CheckResult(BREAK_BIAS, True, messages)
+
+
+def check_keep_real_breaks(kept_real_fraction, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 2): keeping 10% real cats keeps blue nearly always present. Find a kept fraction
+    (above 0) at which 100 cats, 10 blue, still lack blue in at least 20% of the (world, generation) pairs
+    over 300 generations. Never raises."""
+    f = _fraction(BREAK_KEEP_REAL, "kept_real_fraction", kept_real_fraction, 0.0, 0.5)
+    if isinstance(f, CheckResult):
+        return f
+    kept = int(round(f * 100))
+    if kept == 0:
+        return CheckResult(BREAK_KEEP_REAL, False, [f"kept_real_fraction = {f:g} keeps round({f:g} * 100) = 0 real "
+                                                     "cats: that is no remedy at all; keep at least one real cat"])
+    result = run_experiment("cats", n_real=100, blue=10, kept_real_fraction=f, generations=300,
+                            replicates=_WORLDS, seed=seed, progress=False)
+    absent = float(result.table["absent"].iloc[1:].mean())
+    messages = [f"keeping {kept} real cat(s) per generation ({0.1 * kept:.1f} blue on average): blue absent in "
+                f"{absent:.1%} of the (world, generation) pairs over 300 generations, {_WORLDS} worlds"]
+    if absent >= 0.2:
+        messages.append("broken: the kept real cats are an immigration of blue; when f M p, the blue cats it "
+                        "brings per generation, is well below 1, drift wins between arrivals")
+        return CheckResult(BREAK_KEEP_REAL, True, messages)
+    messages.append("not broken yet: keep fewer real cats (the blue ones arrive at f M p per generation)")
+    return CheckResult(BREAK_KEEP_REAL, False, messages)
+
+
+__all__ = ["BREAK_BIAS", "BREAK_KEEP_REAL", "EXERCISE", "check_bias_always_loses", "check_keep_real_breaks",
+           "check_wright_fisher_step", "reference_wright_fisher_step"]

@@ -15,7 +15,9 @@ from typing import Callable
 import numpy as np
 
 from ..core.seeding import child_seed
+from ..experiments import run_experiment
 from ..simulations.gaussian import one_generation as reference_one_generation
+from ..theory import gaussian as theory
 from . import CheckResult, run_learner
 
 EXERCISE = "one generation of the Gaussian recursion"
@@ -110,4 +112,71 @@ def check_one_generation(fn: Callable, *, seed: int = 0) -> CheckResult:
     return CheckResult(EXERCISE, True, messages)
 
 
-__all__ = ["EXERCISE", "check_one_generation", "reference_one_generation"]
+# -- "break it" exercises: the learner proposes settings, the checker runs the loop and judges ----------
+
+BREAK_AUGMENT = "break augment: drag the median sigma below 0.5"
+BREAK_ACCUMULATE = "break accumulate: drag the median sigma below 0.5"
+_BREAK_N_REAL, _BREAK_RUNS, _BREAK_THRESHOLD = 100, 200, 0.5
+
+
+def _number(exercise: str, name: str, value, low: float, high: float, *, low_open: bool = False) -> float | CheckResult:
+    """``value`` as a float in [low, high] (or (low, high]), or a failed result that names the argument."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and (low < value if low_open else low <= value) and value <= high:
+        return float(value)
+    bracket = "(" if low_open else "["
+    return CheckResult(exercise, False, [f"{name} must be a number in {bracket}{low:g}, {high:g}], got {value!r}"])
+
+
+def check_augment_breaks(synthetic_per_real, sampling_bias, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 1): augment keeps the original 100 real items; find a synthetic share
+    ``synthetic_per_real`` (synthetic items per real item) and a ``sampling_bias`` at which the median
+    sigma after 100 generations is below 0.5 anyway. Runs the loop (exact method, 200 runs); never raises."""
+    ratio = _number(BREAK_AUGMENT, "synthetic_per_real", synthetic_per_real, 0.1, 100)
+    lam = _number(BREAK_AUGMENT, "sampling_bias", sampling_bias, 0.0, 1.0, low_open=True)
+    for value in (ratio, lam):
+        if isinstance(value, CheckResult):
+            return value
+    n_synthetic = max(1, int(round(ratio * _BREAK_N_REAL)))
+    result = run_experiment("gaussian", workflow="augment", n_real=_BREAK_N_REAL, n_synthetic=n_synthetic,
+                            sampling_bias=lam, generations=100, replicates=_BREAK_RUNS, seed=seed, progress=False)
+    median = float(result.summary["final_std_median"])
+    share = n_synthetic / (n_synthetic + _BREAK_N_REAL)
+    fixed = float(np.sqrt(theory.mixed_fixed_point_variance(share, lam)))
+    messages = [f"{n_synthetic} synthetic items beside {_BREAK_N_REAL} real ones, lambda = {lam:g}: median sigma "
+                f"after 100 generations {median:.3f} ({_BREAK_RUNS} runs); the fixed point of the variance "
+                f"recursion gives sqrt(v*) = {fixed:.3f}, v* = 1 / (1 + (n_s/n_r)(1 - lambda))"]
+    if median < _BREAK_THRESHOLD:
+        messages.append("broken: the real data still anchor the loop (it settles at v*, it does not go to 0), "
+                        "but enough sharpened synthetic data drags that anchor down")
+        return CheckResult(BREAK_AUGMENT, True, messages)
+    messages.append("not broken yet: sigma stays above 0.5. More synthetic data per real item, or a stronger "
+                    "bias (a smaller lambda), lowers v*; with lambda = 1 nothing can")
+    return CheckResult(BREAK_AUGMENT, False, messages)
+
+
+def check_accumulate_breaks(sampling_bias, generations, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 1): accumulate keeps every item so far; find a ``sampling_bias`` and a horizon
+    ``generations`` (at most 1,000) at which its median sigma falls below 0.5. Never raises."""
+    lam = _number(BREAK_ACCUMULATE, "sampling_bias", sampling_bias, 0.0, 1.0, low_open=True)
+    if isinstance(lam, CheckResult):
+        return lam
+    if isinstance(generations, bool) or not isinstance(generations, (int, np.integer)) or not 1 <= generations <= 1000:
+        return CheckResult(BREAK_ACCUMULATE, False, [f"generations must be an integer in [1, 1000], got {generations!r}"])
+    result = run_experiment("gaussian", workflow="accumulate", n_real=_BREAK_N_REAL, sampling_bias=lam,
+                            generations=int(generations), replicates=_BREAK_RUNS, seed=seed, progress=False)
+    median = float(result.summary["final_std_median"])
+    power = float(generations) ** (-(1 - lam) / 2)
+    messages = [f"lambda = {lam:g}, {int(generations)} generations: median sigma {median:.3f} ({_BREAK_RUNS} runs); "
+                f"the accumulated variance obeys (t+1) v_t ~ 1 + lambda sum v_k, so sigma decays like "
+                f"t^(-(1-lambda)/2) = {power:.3f} for large t"]
+    if median < _BREAK_THRESHOLD:
+        messages.append("broken: accumulating stops the collapse of an unbiased loop, not of a biased one; "
+                        "every batch is a little narrower, and the narrow batches come to dominate the pool")
+        return CheckResult(BREAK_ACCUMULATE, True, messages)
+    messages.append("not broken yet: a smaller lambda or a longer horizon; with lambda = 1 accumulate never breaks")
+    return CheckResult(BREAK_ACCUMULATE, False, messages)
+
+
+__all__ = ["BREAK_ACCUMULATE", "BREAK_AUGMENT", "EXERCISE", "check_accumulate_breaks", "check_augment_breaks",
+           "check_one_generation", "reference_one_generation"]

@@ -14,6 +14,7 @@ on first use.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import warnings
@@ -150,9 +151,9 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
     parts of it run at different speeds); ``calibration`` names, per class, a small configuration (overrides
     of the smoke-scale defaults) that ``madlib plan --calibrate`` times to learn the seconds per unit on this
     device (:mod:`madlib.experiments.plan`); ``subruns(config)`` lists the other experiments' runs it makes,
-    as ``(name, overrides)``, whose estimates add to its own; ``parallel(config)`` is the number of
+    as ``(name, overrides)`` or ``(name, preset)``, whose estimates add to its own; ``parallel(config)`` is the number of
     independent sweep points the run spreads over workers. Every experiment declares ``memory`` and
-    ``cost`` (``tests/test_plan.py`` enumerates this registry). ``threads(config)`` is the run's one thread
+    ``cost`` (``tests/test_full_scale.py`` enumerates this registry). ``threads(config)`` is the run's one thread
     policy: torch's CPU threads while it runs (default 1: the chains are many small tensor ops, which
     threads only slow down, by 10-25x on a busy 2-core machine; ``None`` leaves torch's setting; a
     GPU run is not affected). ``shortcuts`` declares the fast paths: ``{"method": {"exact": "sample"}}``
@@ -325,6 +326,48 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
         cached = _load_if_complete(directory, config)
         if cached is not None:
             return cached
+        # Another process computing the same result (two chapters of a parallel book build): wait for it
+        # and read its result, rather than compute it a second time beside it.
+        with _computing(directory):
+            # the second look, under the lock: what the other process finished (a damaged result was
+            # already reported above: look again quietly)
+            cached = _load_if_complete(directory, config, warn=False)
+            if cached is not None:
+                return cached
+            return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
+    return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
+
+
+@contextlib.contextmanager
+def _computing(directory: Path):
+    """Hold an exclusive lock on ``directory``'s lock file while computing it (POSIX ``flock``; a no-op where
+    it is unavailable). The lock dies with its process, so a killed run never blocks the next one."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; two processes may compute the same result (correctly) twice
+        yield
+        return
+    # beside the results, not among them: a refused run leaves no file in its experiment's folder
+    lock = cache_root() / ".locks" / f"{directory.parent.name}-{directory.name}.lock"
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a+")
+    except OSError:  # an unwritable cache is reported by the run itself
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            # gone before it is released: a waiter then holds a lock on the removed file and finds the
+            # result in the cache; a newcomer makes a new lock file and finds it too
+            lock.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _compute(exp: "Experiment", name: str, config: dict, key: str, directory: Path, scale: str,
+             device: torch.device, use_cache: bool, progress: bool | None) -> ExperimentResult:
     # A fresh recomputation works in its own folder; a cached run resumes its checkpoints in place.
     work = directory.with_name(f"{key}.fresh-{uuid.uuid4().hex[:8]}") if not use_cache else directory
     _make_folder(work)
@@ -439,7 +482,7 @@ def _write_result(folder: Path, config: Mapping[str, Any], summary: dict, table:
     return table
 
 
-def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentResult | None:
+def _load_if_complete(directory: Path, config: Mapping[str, Any], warn: bool = True) -> ExperimentResult | None:
     """The cached result in ``directory``, or None when it is missing, unfinished, damaged or edited
     (then with a one-line warning: it is recomputed, never trusted)."""
     if not (directory / MANIFEST).exists():
@@ -447,8 +490,9 @@ def _load_if_complete(directory: Path, config: Mapping[str, Any]) -> ExperimentR
     try:
         return load_result(directory, config)
     except Exception as error:  # noqa: BLE001 - a damaged cached result is recomputed, never trusted
-        warnings.warn(f"ignoring unreadable cached result in {directory} ({type(error).__name__}: {error}); "
-                      "recomputing", stacklevel=3)
+        if warn:
+                warnings.warn(f"ignoring unreadable cached result in {directory} ({type(error).__name__}: {error}); "
+                          "recomputing", stacklevel=3)
         return None
 
 

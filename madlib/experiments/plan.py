@@ -228,8 +228,9 @@ def estimate(name: str, config: dict, calibration: dict, *, scale: str, cpu: boo
                              workers_for(memory, 10**6, room)))
     seconds /= workers
     for sub, overrides in (exp.subruns(dict(config)) if exp.subruns is not None else []):
-        part = estimate(sub, resolve_config(sub, overrides, scale), calibration, scale=scale, cpu=cpu, cores=cores,
-                        available=available)
+        preset = overrides if isinstance(overrides, str) else None  # a preset's name, or overrides
+        sub_config = resolve_config(sub, None if preset else overrides, scale, preset=preset)
+        part = estimate(sub, sub_config, calibration, scale=scale, cpu=cpu, cores=cores, available=available)
         seconds += part.seconds or 0.0
         missing += part.missing
         memory = max(memory, part.memory)

@@ -61,7 +61,10 @@ VAE_PRESETS: dict[str, dict] = {
     "replace-scratch": {**_SEEDS, "workflow": "replace", "warm_start_epochs": 0,
                         "generations": scaled(smoke=1, default=2, full=10)},
     # the Nature study's 10% of original data kept in every generation
-    "replace-kept10": {"workflow": "replace", "kept_real_fraction": 0.1},
+    "replace-kept10": {**_SEEDS, "workflow": "replace", "kept_real_fraction": 0.1},
+    # chapter 6's curation rows: the classifier of real digits as the verifier, the VAE's own likelihood
+    "replace-verifier": {**_SEEDS, "workflow": "replace", "curate": "learned-verifier"},
+    "replace-self-likelihood": {**_SEEDS, "workflow": "replace", "curate": "self-likelihood"},
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from ..core.config import to_float64
+
 
 def _sqrtm_psd(mat: torch.Tensor) -> torch.Tensor:
     eigvals, eigvecs = torch.linalg.eigh(mat)
@@ -16,8 +18,8 @@ def _sqrtm_psd(mat: torch.Tensor) -> torch.Tensor:
 
 def gaussian_w2_squared(mean1: torch.Tensor, cov1: torch.Tensor, mean2: torch.Tensor, cov2: torch.Tensor) -> torch.Tensor:
     """Squared W2 between Gaussians; batched over leading dimensions (means (..., d), covs (..., d, d))."""
-    mean1, mean2 = torch.as_tensor(mean1, dtype=torch.float64), torch.as_tensor(mean2, dtype=torch.float64)
-    cov1, cov2 = torch.as_tensor(cov1, dtype=torch.float64), torch.as_tensor(cov2, dtype=torch.float64)
+    mean1, mean2 = to_float64(mean1), to_float64(mean2)
+    cov1, cov2 = to_float64(cov1), to_float64(cov2)
     if cov1.shape[-1] != mean1.shape[-1] or cov2.shape[-1] != mean2.shape[-1]:
         raise ValueError("means (..., d) and covariances (..., d, d) must agree in d")
     root2 = _sqrtm_psd(cov2)
@@ -29,8 +31,8 @@ def gaussian_w2_squared(mean1: torch.Tensor, cov1: torch.Tensor, mean2: torch.Te
 
 def frechet_distance(features1: torch.Tensor, features2: torch.Tensor) -> torch.Tensor:
     """Frechet distance between two feature sets ``(N, d)`` (FID when the features are a classifier's)."""
-    f1 = torch.as_tensor(features1, dtype=torch.float64)
-    f2 = torch.as_tensor(features2, dtype=torch.float64)
+    f1 = to_float64(features1)
+    f2 = to_float64(features2)
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
         raise ValueError("features must be (N, d) arrays with the same d")
     if min(f1.shape[0], f2.shape[0]) < 2:

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import torch
 
+from ..core.config import to_float64
 from .frechet import frechet_distance
 from .manifold import precision_recall
 
@@ -20,7 +21,7 @@ def class_histogram(logits: torch.Tensor, classes: int = 10) -> torch.Tensor:
 
 def class_entropy(histogram: torch.Tensor) -> float:
     """Entropy in bits of a class histogram: log2(10) = 3.32 when all ten digits are equally common, 0 for one."""
-    p = torch.as_tensor(histogram, dtype=torch.float64)
+    p = to_float64(histogram)
     if p.ndim != 1 or (p < 0).any() or not math.isclose(float(p.sum()), 1.0, rel_tol=1e-6):
         raise ValueError("histogram must be a 1-D probability vector")
     p = p[p > 0]
@@ -61,7 +62,7 @@ def embed_2d(feature_sets: list[torch.Tensor], *, perplexity: float = 30.0, seed
 
     if not feature_sets:
         raise ValueError("feature_sets must hold at least one (n, d) set of features")
-    arrays = [np.asarray(torch.as_tensor(f, dtype=torch.float64).cpu()) for f in feature_sets]
+    arrays = [np.asarray(to_float64(f).cpu()) for f in feature_sets]
     if any(a.ndim != 2 or a.shape[0] == 0 for a in arrays) or len({a.shape[1] for a in arrays}) != 1:
         raise ValueError(f"feature_sets must be non-empty (n, d) arrays of one d, got {[a.shape for a in arrays]}")
     stacked = np.concatenate(arrays)

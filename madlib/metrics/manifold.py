@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ..core.config import to_float64
 from ..core.validation import check_int
 
 
@@ -44,7 +45,7 @@ def _coverage(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
     for start in range(0, queries.shape[1], chunk):
         d = torch.cdist(queries[:, start : start + chunk], centres)
         inside.append((d <= radii[:, None, :]).any(dim=-1))
-    return torch.cat(inside, dim=1).to(torch.float64).mean(dim=1)
+    return to_float64(torch.cat(inside, dim=1)).mean(dim=1)
 
 
 def precision_recall(real: torch.Tensor, generated: torch.Tensor, k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:

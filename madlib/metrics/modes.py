@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from ..core.config import float64_device, to_float64
 from ..core.validation import check_float, check_int
 from .manifold import as_point_batch
 
@@ -25,8 +26,9 @@ def _mode_counts(samples: torch.Tensor, modes: torch.Tensor, radius: float) -> t
     distance = torch.cdist(samples, modes.expand(samples.shape[0], -1, -1))  # (R, N, M)
     nearest = distance.min(-1)
     near = nearest.values <= radius
-    counts = torch.zeros(samples.shape[0], modes.shape[0], dtype=torch.float64, device=samples.device)
-    return counts.scatter_add_(1, nearest.indices, near.to(torch.float64)), near
+    device = float64_device(samples.device)
+    counts = torch.zeros(samples.shape[0], modes.shape[0], dtype=torch.float64, device=device)
+    return counts.scatter_add_(1, nearest.indices.to(device), to_float64(near)), near
 
 
 def modes_covered(samples: torch.Tensor, modes: torch.Tensor, radius: float, min_count: int = 5) -> torch.Tensor:
@@ -42,7 +44,7 @@ def modes_covered(samples: torch.Tensor, modes: torch.Tensor, radius: float, min
 def high_quality_share(samples: torch.Tensor, modes: torch.Tensor, radius: float) -> torch.Tensor:
     """Per replicate, the share of samples within ``radius`` of their nearest mode: (R,)."""
     _, near = _mode_counts(samples, modes, radius)
-    return near.to(torch.float64).mean(1)
+    return to_float64(near).mean(1)
 
 
 def sliced_w2_squared(x: torch.Tensor, y: torch.Tensor, *, projections: int = 64,
@@ -53,7 +55,7 @@ def sliced_w2_squared(x: torch.Tensor, y: torch.Tensor, *, projections: int = 64
     projections is exact (match sorted values); the result is their mean. In one
     dimension it equals W2^2 between the two empirical distributions.
     """
-    x, y = as_point_batch(x, "x").to(torch.float64), as_point_batch(y, "y").to(torch.float64)
+    x, y = to_float64(as_point_batch(x, "x")), to_float64(as_point_batch(y, "y"))
     projections = check_int("projections", projections, 1)
     if y.shape[0] == 1 and x.shape[0] > 1:
         y = y.expand(x.shape[0], -1, -1)

@@ -19,7 +19,9 @@ the loop's ``sampling_bias`` lambda further multiplies the temperature.
 
 * :class:`NGramFamily` -- counts, refitted from scratch each generation (exact and fast).
 * :class:`TransformerFamily` -- every generation fine-tunes the SAME pre-trained base
-  model (cached on disk, trained once) on its training blocks, as the study did.
+  model on its training blocks, as the study did. The base (:func:`load_or_pretrain_base`) is the one
+  shipped with the package (``madlib/models/pretrained/``, safetensors, made by ``python -m madlib
+  pretrain``) when the run's recipe matches its record exactly, else pre-trained once and cached.
 
 Curation (chapter 6) is a ``curate`` hook for the loop (:mod:`madlib.remedies.text`): blocks of
 weight 0 are dropped by every fit, and with ``prompt_mode="previous"`` a fitted model draws its
@@ -28,12 +30,17 @@ prompts only from the blocks it kept.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, replace
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import safetensors
+import safetensors.torch
 import torch
 
-from ..core.cache import atomic_torch_save, digest, read_cached
+from ..core.cache import atomic_write_bytes, digest, file_digest, read_cached, tensor_digest
 from ..core.config import cpu_threads
 from ..core.seeding import child_seed, generator as make_generator, seed_from
 from ..core.state import register_state_class
@@ -226,33 +233,162 @@ def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
     return make_generator(seed_from(generator))
 
 
+# ----------------------------------------------------------------------------- the pre-trained base
+
+#: Bases shipped with the package (package data): ``NAME.safetensors`` beside ``NAME.json``, the record of
+#: the recipe that made it (``python -m madlib pretrain`` writes both).
+SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
+BASE_FORMAT = 3  # 3: safetensors, pre-trained on the token stream (2: a pickled .pt)
+
+
+def base_recipe(model_cfg: TransformerConfig, train_cfg: TrainConfig, corpus_key: str, seed: int) -> dict:
+    """Everything that determines the pre-trained weights, as plain JSON: the model's sizes, the training
+    recipe, the corpus and tokenizer (``corpus_key``: a digest of the corpus text and the vocabulary) and
+    the seed. Two runs with equal recipes may share a base; any difference means another base."""
+    return json.loads(json.dumps({"format": BASE_FORMAT, "model": asdict(model_cfg), "train": asdict(train_cfg),
+                                  "corpus": str(corpus_key), "seed": int(seed)}, sort_keys=True))
+
+
 def base_model_path(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, corpus_key: str,
                     seed: int) -> Path:
-    """Where the pre-trained base lives: keyed by everything that determines it (``corpus_key``:
-    a digest of the corpus text and the tokenizer's vocabulary)."""
-    key = digest({"model": asdict(model_cfg), "train": asdict(train_cfg), "corpus": corpus_key, "seed": seed,
-                  "format": 2})  # 2: pre-trained on the token stream
-    return Path(cache_dir) / "lm_base" / f"{key}.pt"
+    """Where a base pre-trained by this machine lives in the cache: keyed by its whole recipe."""
+    return Path(cache_dir) / "lm_base" / f"{digest(base_recipe(model_cfg, train_cfg, corpus_key, seed))}.safetensors"
+
+
+def save_base(path: str | Path, model: TinyTransformer, recipe: dict, history: dict) -> Path:
+    """Write the weights as safetensors (no code runs when it is read), the recipe and the training history
+    in its metadata; atomically, so a kill never leaves half a file."""
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+    blob = safetensors.torch.save(tensors, metadata={"recipe": json.dumps(recipe, sort_keys=True),
+                                                     "history": json.dumps(history)})
+    return atomic_write_bytes(path, blob)
+
+
+def read_base(path: str | Path, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict, dict]:
+    """``(state_dict, recipe, history)`` of a base written by :func:`save_base` (raises when damaged)."""
+    path = Path(path)
+    with safetensors.safe_open(str(path), framework="pt", device=str(torch.device(device))) as handle:
+        metadata = handle.metadata() or {}
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    if "recipe" not in metadata:
+        raise ValueError(f"{path} has no recipe in its metadata: not a base written by madlib")
+    return tensors, json.loads(metadata["recipe"]), json.loads(metadata.get("history", "{}"))
+
+
+def sha256_of(path: str | Path) -> str:
+    """The full SHA-256 of a file's bytes (what a shipped base's record holds)."""
+    return file_digest(path, length=64)
+
+
+@dataclass(frozen=True)
+class ShippedBase:
+    """A base shipped with the package: its weights and the record written beside them."""
+
+    weights: Path
+    record: dict
+
+    @property
+    def recipe(self) -> dict:
+        return self.record["recipe"]
+
+
+def shipped_bases(folder: str | Path | None = None) -> list[ShippedBase]:
+    """Every ``NAME.json`` record in ``folder`` (default :data:`SHIPPED_DIR`) whose weights file exists."""
+    folder = Path(folder) if folder is not None else SHIPPED_DIR
+    out = []
+    for record_path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record = json.loads(record_path.read_text())
+        weights = record_path.with_name(record.get("weights", record_path.stem + ".safetensors"))
+        if "recipe" in record and weights.is_file():
+            out.append(ShippedBase(weights, record))
+    return out
+
+
+def find_shipped_base(recipe: dict, folder: str | Path | None = None) -> ShippedBase | None:
+    """The shipped base whose recorded recipe equals ``recipe`` exactly, or None."""
+    want = json.loads(json.dumps(recipe, sort_keys=True))
+    return next((b for b in shipped_bases(folder) if b.recipe == want), None)
+
+
+@dataclass
+class BaseModel:
+    """A pre-trained base and where it came from: ``source`` is ``"shipped"`` (the package's file),
+    ``"cache"`` (pre-trained on this machine before) or ``"trained"`` (just now); ``seconds`` is the time
+    to load or train it, ``path`` and ``nbytes`` the file it lives in."""
+
+    model: TinyTransformer
+    history: dict
+    source: str
+    path: Path
+    seconds: float
+    nbytes: int
+
+
+def _load_into(model: TinyTransformer, path: Path, recipe: dict, device) -> dict:
+    tensors, stored, history = read_base(path, device)
+    if stored != recipe:
+        raise ValueError("its recorded recipe differs from the one asked for")
+    model.load_state_dict(tensors)  # strict: a missing or unexpected tensor is an error
+    return history
+
+
+def load_or_pretrain_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig,
+                          tokens: torch.Tensor, corpus_key: str, *, seed: int = 0,
+                          device: torch.device | str = "cpu", valid_blocks: torch.Tensor | None = None,
+                          threads: int | None = 1, progress: bool = False,
+                          shipped_dir: str | Path | None = None) -> BaseModel:
+    """The base for this recipe: the shipped one when its recorded recipe matches exactly (and its bytes
+    match its recorded SHA-256), else the one cached by an earlier run, else pre-trained now on ``tokens``
+    (a stream ``(T,)`` or blocks ``(N, L)``) and cached; an interrupted pre-training resumes from its
+    checkpoint. A changed model, corpus, tokenizer, seed or training recipe never loads another's base."""
+    recipe = base_recipe(model_cfg, train_cfg, corpus_key, seed)
+    model = build_model(model_cfg, seed=seed, device=device)
+    started = time.perf_counter()
+    shipped = find_shipped_base(recipe, shipped_dir)
+    if shipped is not None:
+        expected = shipped.record.get("sha256")
+        actual = sha256_of(shipped.weights)
+        if actual != expected:
+            warnings.warn(f"the shipped base {shipped.weights.name} does not match its recorded SHA-256 "
+                          f"({actual[:12]}... against {str(expected)[:12]}...): pre-training one instead", stacklevel=2)
+        else:
+            history = _load_into(model, shipped.weights, recipe, device)
+            return BaseModel(model.eval(), history, "shipped", shipped.weights, time.perf_counter() - started,
+                             shipped.weights.stat().st_size)
+    path = base_model_path(cache_dir, model_cfg, train_cfg, corpus_key, seed)
+    history = read_cached(path, lambda p: _load_into(model, p, recipe, device))
+    if history is not None:
+        return BaseModel(model.eval(), history, "cache", path, time.perf_counter() - started, path.stat().st_size)
+    model = build_model(model_cfg, seed=seed, device=device)  # a failed load may have changed some tensors
+    partial = path.with_suffix(".partial")
+    with cpu_threads(threads or None):
+        history = train(model, tokens.to(device), train_cfg, valid_blocks=valid_blocks, seed=seed,
+                        checkpoint_path=partial, progress=progress)
+    save_base(path, model, recipe, history)
+    partial.unlink(missing_ok=True)
+    return BaseModel(model.eval(), history, "trained", path, time.perf_counter() - started, path.stat().st_size)
 
 
 def pretrained_base(cache_dir: Path, model_cfg: TransformerConfig, train_cfg: TrainConfig, tokens: torch.Tensor,
                     corpus_key: str, *, seed: int = 0, device: torch.device | str = "cpu",
                     valid_blocks: torch.Tensor | None = None, threads: int | None = 1,
-                    progress: bool = False) -> tuple[TinyTransformer, dict]:
-    """Pre-train the base model once on ``tokens`` (a stream ``(T,)`` or blocks ``(N, L)``) and cache it
-    atomically; an interrupted pre-training resumes from its checkpoint."""
-    path = base_model_path(cache_dir, model_cfg, train_cfg, corpus_key, seed)
-    model = build_model(model_cfg, seed=seed, device=device)
-    state = read_cached(path, lambda p: torch.load(p, map_location=device, weights_only=True))
-    if state is not None:
-        model.load_state_dict(state["model"])
-        return model.eval(), state["history"]
-    with cpu_threads(threads or None):
-        history = train(model, tokens.to(device), train_cfg, valid_blocks=valid_blocks, seed=seed,
-                        checkpoint_path=path.with_suffix(".partial"), progress=progress)
-    atomic_torch_save({"model": model.state_dict(), "history": history}, path)  # a kill never leaves half a file
-    path.with_suffix(".partial").unlink(missing_ok=True)
-    return model.eval(), history
+                    progress: bool = False, shipped_dir: str | Path | None = None) -> tuple[TinyTransformer, dict]:
+    """``(model, history)`` of :func:`load_or_pretrain_base`."""
+    base = load_or_pretrain_base(cache_dir, model_cfg, train_cfg, tokens, corpus_key, seed=seed, device=device,
+                                 valid_blocks=valid_blocks, threads=threads, progress=progress,
+                                 shipped_dir=shipped_dir)
+    return base.model, base.history
+
+
+# The last fits from the base in this process (least recently used first), by everything that decides them:
+# chains that differ only after generation 0 (replace, keep 10% real, accumulate, the decoders) fine-tune
+# their generation 0 once, not once each. A fit is deterministic given these, so a hit is the same model.
+_FIRST_FITS: dict[str, tuple[list[dict], list[dict]]] = {}
+_FIRST_FITS_KEPT = 8
+
+
+def _tensor_digest(tensor: torch.Tensor | None) -> str:
+    return "none" if tensor is None else tensor_digest(tensor, 64)
 
 
 class TransformerFamily:
@@ -269,12 +405,38 @@ class TransformerFamily:
         self.prompt_len = check_int("prompt_len", prompt_len, 1)
         self.seed = seed
         self.prompt_mode = check_choice("prompt_mode", prompt_mode, PROMPT_MODES)
+        self._base_digest = digest({k: _tensor_digest(v) for k, v in self.base_state.items()})
 
     def fit(self, data, *, weights=None, previous=None, generator=None) -> TransformerLM:
-        """Fine-tune the base per replicate; ``weights`` set each block's batch probability (0 never drawn)."""
-        models, histories = [], []
+        """Fine-tune the base per replicate; ``weights`` set each block's batch probability (0 never drawn).
+
+        Every fit starts from the base, so one with the same data, weights and seed gives the same models:
+        this process fine-tunes such a fit once (the chains of a chapter share their generation 0)."""
         # The fine-tuning seed comes from the loop's generator, so a resumed run trains the same way.
         seed = seed_from(generator) if generator is not None else self.seed
+        key = digest({"base": self._base_digest, "cfg": asdict(self.cfg), "finetune": asdict(self.finetune),
+                      "data": _tensor_digest(data), "weights": _tensor_digest(weights), "seed": seed,
+                      "device": str(self.device)})
+        if key in _FIRST_FITS:
+            states, histories = _FIRST_FITS[key] = _FIRST_FITS.pop(key)  # the most recently used goes last
+            models = []
+            for state in states:
+                model = build_model(self.cfg, device=self.device)
+                model.load_state_dict(state)
+                models.append(model.eval())
+            out = TransformerLM(models, self.decoding, self.prompt_len, copy.deepcopy(histories), self.prompt_mode)
+        else:
+            out = self._fit(data, weights, seed)
+            _FIRST_FITS[key] = ([{k: v.detach().clone() for k, v in m.state_dict().items()} for m in out.models],
+                                copy.deepcopy(out.history))
+            while len(_FIRST_FITS) > _FIRST_FITS_KEPT:
+                _FIRST_FITS.pop(next(iter(_FIRST_FITS)))
+        out.kept = _kept_mask(data, weights)
+        out.original = _original_for(data, previous)
+        return out
+
+    def _fit(self, data, weights, seed: int) -> TransformerLM:
+        models, histories = [], []
         for r in range(data.shape[0]):
             model = build_model(self.cfg, device=self.device)
             model.load_state_dict(copy.deepcopy(self.base_state))
@@ -282,7 +444,4 @@ class TransformerFamily:
             histories.append(train(model, data[r].to(self.device), self.finetune, weights=w,
                                    seed=child_seed(seed, "replicate", r)))
             models.append(model.eval())
-        out = TransformerLM(models, self.decoding, self.prompt_len, histories, self.prompt_mode)
-        out.kept = _kept_mask(data, weights)
-        out.original = _original_for(data, previous)
-        return out
+        return TransformerLM(models, self.decoding, self.prompt_len, histories, self.prompt_mode)

@@ -192,7 +192,11 @@ def next_log_probs_fn(model: TinyTransformer, *, cache: bool = True) -> Callable
             if not torch.equal(prev[index], prefix):  # a row that extends no earlier row: recompute
                 index = None
         if index is not None:
-            logits, kv = model.forward_cached(tokens[:, -1:], [(k[index], v[index]) for k, v in state["cache"]])
+            identity = index.shape[0] == prev.shape[0] and bool((index == torch.arange(index.shape[0],
+                                                                                        device=index.device)).all())
+            # plain sampling keeps every row in place: reuse the cache as it is (no copy of it per step)
+            past = state["cache"] if identity else [(k[index], v[index]) for k, v in state["cache"]]
+            logits, kv = model.forward_cached(tokens[:, -1:], past)
         else:
             logits, kv = model.forward_cached(tokens)
         state["tokens"], state["cache"], state["hash"] = tokens, kv, row_hash(tokens)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core.cache import tensor_digest
+from ..core.cache import atomic_write_bytes, cache_root, code_fingerprint, digest, read_cached, tensor_digest
 from ..core.config import get_device
 from ..core.seeding import generator as make_generator, seed_from
 from ..core.state import register_state_class
@@ -24,6 +24,27 @@ from ..core.validation import check_float, check_int
 LATENT_DIM = 20
 _COLD_FITS: "OrderedDict[tuple, tuple[dict, float]]" = OrderedDict()  # memo of from-scratch fits, see VAEFamily
 _COLD_FITS_KEPT = 4
+
+
+def _cold_fit_path(memo_key: tuple):
+    """Where a from-scratch fit is kept between processes: keyed by its memo key and this module's code."""
+    return cache_root() / "vae_fits" / f"{digest([memo_key, code_fingerprint(__name__), torch.__version__], 24)}.safetensors"
+
+
+def _write_cold_fit(path, state: dict, loss_value: float) -> None:
+    import safetensors.torch
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    atomic_write_bytes(path, safetensors.torch.save(tensors, metadata={"final_loss": repr(float(loss_value))}))
+
+
+def _read_cold_fit(path) -> tuple[dict, float]:
+    import safetensors
+
+    with safetensors.safe_open(str(path), framework="pt") as handle:
+        state = {k: handle.get_tensor(k) for k in handle.keys()}
+        loss_value = float(handle.metadata()["final_loss"])
+    return state, loss_value
 
 
 def reparameterise(mean: torch.Tensor, log_var: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -215,10 +236,15 @@ class VAEFamily:
         local = make_generator(seed, device=self.device)
         warm = self.warm_start_epochs > 0 and isinstance(previous, VAEModel)
         memo_key = None if warm else self._memo_key(images, item_weights, seed)
+        if memo_key is not None and memo_key not in _COLD_FITS:
+            stored = read_cached(_cold_fit_path(memo_key), _read_cold_fit)
+            if stored is not None:
+                _COLD_FITS[memo_key] = stored
         if memo_key in _COLD_FITS:
             # Same data, same seed, same settings: the fit would be bit-for-bit the same network, so reuse
             # it. The chapter's workflows share generation 0 (same real digits, same loop seed); this
-            # trains it once per session instead of once per workflow.
+            # trains it once per session instead of once per workflow, and once per machine (the file
+            # under the cache, e.g. chapter 6's curated runs reuse chapter 4's generation 0).
             state, loss_value = _COLD_FITS[memo_key]
             network = ConvVAE(self.latent_dim, self.channels, self.hidden).to(self.device)
             network.load_state_dict(state)
@@ -262,6 +288,7 @@ class VAEFamily:
         network.eval()
         if memo_key is not None:
             _COLD_FITS[memo_key] = ({k: v.detach().clone() for k, v in network.state_dict().items()}, loss_value)
+            _write_cold_fit(_cold_fit_path(memo_key), *_COLD_FITS[memo_key])
             while len(_COLD_FITS) > _COLD_FITS_KEPT:
                 _COLD_FITS.popitem(last=False)
         return VAEModel(network, binarize=self.binarize, final_loss=loss_value)

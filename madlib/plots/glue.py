@@ -12,7 +12,12 @@ def glue(name: str, value, display: bool = False) -> None:
     """``myst_nb.glue`` for a number in the prose: numpy scalars become plain floats (myst-nb formats
     ``{glue:text}`name:.2f``` from the text repr, which ``np.float64(...)`` breaks) and a value a
     small run could not produce (None) becomes NaN, printed as "nan" rather than failing the build."""
-    from myst_nb import glue as myst_glue  # the book's tooling; only notebooks call this
+    try:
+        from myst_nb import glue as myst_glue  # the book's tooling; only notebooks call this
+    except ImportError:
+        # Plain Jupyter or Colab (the reader's notebooks in notebooks/): the prose already shows the
+        # build's numbers and nothing reads glued values, so there is nothing to do.
+        return
 
     if value is None:
         value = float("nan")
@@ -28,6 +33,7 @@ def glue_values(prefix: str, values: Mapping[str, Any], keys: Iterable[str] | Ma
     ``_first`` and ``_last`` entries when ``ends`` (else it is skipped); a number as itself. Returns the
     names glued, so a test can check that the prose asks for nothing else.
 
+    An empty ``prefix`` glues the names themselves.
     ``glue_values("blobs", result.summary, {"w2": "sliced_w2", "recall": "recall"})`` glues
     ``blobs_w2_first``, ``blobs_w2_last``, ``blobs_recall_first`` and ``blobs_recall_last``.
     """
@@ -42,13 +48,13 @@ def glue_values(prefix: str, values: Mapping[str, Any], keys: Iterable[str] | Ma
             if not ends or not value:
                 continue
             for end, item in (("first", value[0]), ("last", value[-1])):
-                glue(f"{prefix}_{name}_{end}", item)
-                names.append(f"{prefix}_{name}_{end}")
+                names.append(f"{prefix}_{name}_{end}" if prefix else f"{name}_{end}")
+                glue(names[-1], item)
         elif isinstance(value, Mapping):
             continue
         else:
-            glue(f"{prefix}_{name}", value)
-            names.append(f"{prefix}_{name}")
+            names.append(f"{prefix}_{name}" if prefix else name)
+            glue(names[-1], value)
     return names
 
 

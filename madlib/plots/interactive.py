@@ -7,8 +7,9 @@ traces are visible, so it works in the rendered page without a kernel.
 
 * ``slider_figure(frames, param_name=..., ...)`` builds the figure: one slider step per key of
   ``frames``; a key may be a pair ``(slider value, dropdown value)`` with ``dropdown_name`` set.
-* ``to_html(fig)`` is the page's HTML without plotly.js: the book serves its own copy
-  (``_ext/course_assets.py`` adds ``_static/plotly/plotly.min.js`` to pages with a figure).
+* ``to_html(fig)`` is the page's HTML without plotly.js: the book serves its own copy (the basic
+  bundle, ``_static/vendor/``), which ``_static/madlib-explorers.js`` loads when an explorer comes
+  near the screen.
 * ``show(fig)`` displays it from a notebook cell (text/html for the book, Plotly's own MIME
   type for JupyterLab and VS Code, which draw it with their own plotly.js).
 """
@@ -194,55 +195,241 @@ def _spec(fig: go.Figure) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-_CONFIG = {"responsive": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+_CONFIG = {"responsive": True, "displaylogo": False, "displayModeBar": "hover",
+           "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
-_TEMPLATE = """<div class="madlib-explorer">
+
+def _number(value: float) -> str:
+    """A number for the text summary: 3 significant digits, plain or scientific as fits."""
+    if not np.isfinite(value):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def _controls(fig: go.Figure) -> dict[str, Any]:
+    """The explorer's controls, read from the figure's own slider (and dropdown): labels, the
+    traces each (dropdown, slider) position shows, and the active step."""
+    if not fig.layout.sliders:
+        raise ValueError("fig has no slider: build it with slider_figure()")
+    slider = fig.layout.sliders[0]
+    prefix = (slider.currentvalue.prefix or "").rstrip(" =") or "step"
+    labels = [step.label for step in slider.steps]
+    menus = fig.layout.updatemenus
+    if menus:
+        buttons = menus[0].buttons
+        menu_name = buttons[0].label.split(" = ")[0]
+        menu_labels = [b.label.split(" = ", 1)[-1] for b in buttons]
+        visibles = [[step["args"][0]["visible"] for step in b.args[1]["sliders"][0]["steps"]] for b in buttons]
+    else:
+        menu_name, menu_labels = None, [None]
+        visibles = [[step.args[0]["visible"] for step in slider.steps]]
+    groups = [[[k for k, shown in enumerate(v) if shown] for v in row] for row in visibles]
+    return {"param": prefix, "labels": labels, "active": int(slider.active or 0), "menu": menu_name,
+            "menu_labels": menu_labels, "groups": groups}
+
+
+def summary(fig: go.Figure, group: Sequence[int], where: str) -> str:
+    """A sentence saying what one explorer position shows: each curve's last value (and first)."""
+    x_title = fig.layout.xaxis.title.text or "x"
+    parts = []
+    for k in group:
+        trace = fig.data[k]
+        try:
+            x = np.asarray(trace.x, dtype=float).ravel()
+            y = np.asarray(trace.y, dtype=float).ravel()
+        except (TypeError, ValueError):
+            continue
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any() or not trace.name:
+            continue
+        x, y = x[ok], y[ok]
+        if x.size == 1:
+            parts.append(f"{trace.name}: {_number(y[0])} at {x_title} {_number(x[0])}")
+        else:
+            parts.append(f"{trace.name}: from {_number(y[0])} at {x_title} {_number(x[0])} "
+                         f"to {_number(y[-1])} at {_number(x[-1])}")
+    return f"Shown: {where}. " + ("; ".join(parts) + "." if parts else "No curve has data here.")
+
+
+def fallback_png(fig: go.Figure, group: Sequence[int]) -> bytes:
+    """A static PNG of one explorer position (matplotlib, no browser): the page's <noscript> picture."""
+    import io
+
+    import matplotlib
+
+    from matplotlib.figure import Figure as MplFigure
+
+    dashes = {"solid": "-", "dash": "--", "dashdot": "-.", "dot": ":", "longdash": (0, (8, 3)),
+              "longdashdot": (0, (8, 3, 1, 3))}
+    figure = MplFigure(figsize=(7.5, 4.0), dpi=100)
+    ax = figure.subplots()
+    for k in group:
+        trace = fig.data[k]
+        try:
+            x = np.asarray(trace.x, dtype=float).ravel()
+            y = np.asarray(trace.y, dtype=float).ravel()
+        except (TypeError, ValueError):
+            continue
+        line = getattr(trace, "line", None)
+        colour = (line.color if line is not None and line.color else None) or "#000000"
+        style = dashes.get(line.dash if line is not None and line.dash else "solid", "-")
+        mode = getattr(trace, "mode", "lines") or "lines"
+        ax.plot(x, y, linestyle=style if "lines" in mode else "none", marker="o" if "markers" in mode else None,
+                color=colour, label=trace.name, linewidth=1.8, markersize=3)
+    if fig.layout.xaxis.type == "log":
+        ax.set_xscale("log")
+    if fig.layout.yaxis.type == "log":
+        ax.set_yscale("log")
+    ax.set_xlabel(fig.layout.xaxis.title.text or "")
+    ax.set_ylabel(fig.layout.yaxis.title.text or "")
+    if fig.layout.title.text:
+        ax.set_title(fig.layout.title.text, fontsize=11)
+    if any(fig.data[k].name for k in group):
+        ax.legend(fontsize=8, frameon=False)
+    ax.grid(alpha=0.25)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    # A 64-colour palette: a line chart needs no more, and the page carries a third of the bytes.
+    from PIL import Image
+
+    palette = io.BytesIO()
+    Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").quantize(64).save(palette, format="png", optimize=True)
+    return palette.getvalue()
+
+
+_TEMPLATE = """<div class="madlib-explorer" role="group" aria-labelledby="{div_id}-label">
+<p class="madlib-explorer-label" id="{div_id}-label">{label}</p>
+<div class="madlib-explorer-controls">
+{menu_html}<label for="{div_id}-range">{param} = <output id="{div_id}-value" for="{div_id}-range">{value}</output></label>
+<input type="range" id="{div_id}-range" min="0" max="{last}" step="1" value="{active}" aria-valuetext="{param} = {value}">
+</div>
 <div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>
+<p class="madlib-explorer-summary" id="{div_id}-summary" aria-live="polite">{summary}</p>
+<noscript><img class="madlib-explorer-fallback" src="data:image/png;base64,{png}" alt="{alt}"></noscript>
 <script type="text/javascript">
 (function () {{
   var spec = {spec};
   var config = {config};
+  var controls = {controls};
+  function byId(suffix) {{ return document.getElementById("{div_id}" + suffix); }}
+  function position() {{
+    var menu = byId("-menu");
+    return [menu ? menu.selectedIndex : 0, parseInt(byId("-range").value, 10)];
+  }}
+  function update() {{
+    var el = byId(""), at = position(), m = at[0], s = at[1];
+    var shown = {{}};
+    controls.groups[m][s].forEach(function (k) {{ shown[k] = true; }});
+    var visible = spec.data.map(function (t, k) {{ return !!shown[k]; }});
+    var label = controls.labels[s];
+    byId("-value").textContent = label;
+    byId("-range").setAttribute("aria-valuetext", controls.param + " = " + label);
+    byId("-summary").textContent = controls.summaries[m][s];
+    if (el.getAttribute("data-drawn")) window.Plotly.restyle(el, {{visible: visible}});
+  }}
   function draw() {{
-    var el = document.getElementById("{div_id}");
+    var el = byId("");
     if (!el || el.getAttribute("data-drawn")) return;
     if (!window.Plotly) {{
+      // No plotly.js here (Colab, GitHub's preview): show the static picture instead.
+      var fallback = el.parentNode.querySelector("noscript");
       el.style.height = "auto";
-      el.textContent = "Interactive figure: it is drawn by the book's own copy of plotly.js. " +
-        "Open this page on the course site, or use the live explorer below.";
+      if (fallback) el.innerHTML = fallback.textContent;
+      var controlsBox = el.parentNode.querySelector(".madlib-explorer-controls");
+      if (controlsBox) controlsBox.style.display = "none";
       return;
     }}
     el.setAttribute("data-drawn", "1");
     window.Plotly.newPlot(el, spec.data, spec.layout, config);
+    byId("-range").addEventListener("input", update);
+    var menu = byId("-menu");
+    if (menu) menu.addEventListener("change", update);
   }}
-  // The site loads plotly.js deferred: deferred scripts have all run by DOMContentLoaded.
-  if (window.Plotly || document.readyState !== "loading") draw();
-  else document.addEventListener("DOMContentLoaded", draw);
+  // On the site, plotly.js loads when the explorer comes near the screen (_static/madlib-explorers.js);
+  // a page that loads plotly.js itself draws at once; elsewhere the static picture shows.
+  function start() {{
+    if (window.Plotly) draw();
+    else if (window.madlibWhenPlotly) window.madlibWhenPlotly(byId(""), draw);
+    else draw();
+  }}
+  if (document.readyState !== "loading") start();
+  else document.addEventListener("DOMContentLoaded", start);
 }})();
 </script>
 </div>"""
 
+_MENU = ('<label for="{div_id}-menu">{name}</label>\n<select id="{div_id}-menu">{options}</select>\n')
 
-def to_html(fig: go.Figure, *, div_id: str | None = None) -> str:
+
+def _escape(text: Any) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+def to_html(fig: go.Figure, *, div_id: str | None = None, fallback: bool = True) -> str:
     """HTML for one figure WITHOUT plotly.js: the page must load it (the book does, from _static).
 
-    ``div_id`` defaults to a hash of the figure, so a rebuild gives the same page.
+    The slider and the dropdown are native ``<input type="range">`` and ``<select>`` elements
+    (keyboard-operable, labelled), which show the precomputed traces of their position; a text
+    summary of the shown curves updates with them (``aria-live``), and a ``<noscript>`` picture
+    of the first position (drawn with matplotlib; ``fallback=False`` leaves it out) stands in
+    where JavaScript or plotly.js is missing. ``div_id`` defaults to a hash of the figure, so a
+    rebuild gives the same page.
     """
     if not isinstance(fig, go.Figure):
         raise ValueError(f"fig must be a plotly.graph_objects.Figure, got {type(fig).__name__}")
-    spec = _spec(fig)
+    controls = _controls(fig)
+    page = go.Figure(fig)
+    page.layout.sliders = []
+    page.layout.updatemenus = []
+    # The controls sit above the plot: the title moves into the group's label, out of the modebar's way.
+    title = page.layout.title.text or ""
+    page.layout.title.text = None
+    page.update_layout(margin=dict(t=50), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"))
+    spec = _spec(page)
     if div_id is None:
         div_id = "madlib-explorer-" + hashlib.sha1(spec.encode()).hexdigest()[:12]
     elif not div_id or not all(c.isalnum() or c in "-_" for c in div_id):
         raise ValueError(f"div_id must be non-empty letters, digits, '-' or '_', got {div_id!r}")
-    height = fig.layout.height or 460
-    return _TEMPLATE.format(div_id=div_id, height=int(height), spec=spec, config=json.dumps(_CONFIG))
+    menu_labels, labels = controls["menu_labels"], controls["labels"]
+    summaries = [[summary(fig, group, ", ".join(
+        ([f"{controls['menu']} = {menu_labels[m]}"] if controls["menu"] else []) + [f"{controls['param']} = {labels[s]}"]))
+        for s, group in enumerate(row)] for m, row in enumerate(controls["groups"])]
+    controls["summaries"] = summaries
+    active = controls["active"]
+    menu_html = ""
+    if controls["menu"]:
+        options = "".join(f"<option>{_escape(label)}</option>" for label in menu_labels)
+        menu_html = _MENU.format(div_id=div_id, name=_escape(controls["menu"]), options=options)
+    png = ""
+    if fallback:
+        import base64
+
+        png = base64.b64encode(fallback_png(fig, controls["groups"][0][active])).decode()
+    label = title or f"Explorer: move the {controls['param']} slider"
+    alt = f"Static picture of the explorer at {controls['param']} = {labels[active]}. {summaries[0][active]}"
+    height = int(fig.layout.height or 460)
+    controls_json = json.dumps(controls).replace("<", "\\u003c")
+    return _TEMPLATE.format(div_id=div_id, height=height, spec=spec, config=json.dumps(_CONFIG),
+                            controls=controls_json, label=_escape(label), param=_escape(controls["param"]),
+                            value=_escape(labels[active]), last=len(labels) - 1, active=active,
+                            menu_html=menu_html, summary=_escape(summaries[0][active]), png=png, alt=_escape(alt))
 
 
 def mimebundle(fig: go.Figure) -> dict[str, Any]:
-    """The output bundle: text/html (chosen by the book) and Plotly's MIME type (JupyterLab, VS Code)."""
+    """The output bundle: text/html (chosen by the book's pages), Plotly's MIME type (JupyterLab, VS
+    Code, which draw Plotly's own slider with their own plotly.js) and a PNG of the first position
+    (the PDF, and any front end that shows neither)."""
+    import base64
+
     html = to_html(fig)
+    controls = _controls(fig)
+    png = base64.b64encode(fallback_png(fig, controls["groups"][0][controls["active"]])).decode()
     return {"text/html": html,
-            "application/vnd.plotly.v1+json": {**json.loads(fig.to_json()), "config": _CONFIG}}
+            "application/vnd.plotly.v1+json": {**json.loads(fig.to_json()), "config": _CONFIG},
+            "image/png": png}
 
 
 def show(fig: go.Figure) -> None:
@@ -252,4 +439,4 @@ def show(fig: go.Figure) -> None:
     display(mimebundle(fig), raw=True)
 
 
-__all__ = ["HOUSE_COLOURS", "mimebundle", "show", "slider_figure", "to_html"]
+__all__ = ["HOUSE_COLOURS", "fallback_png", "mimebundle", "show", "slider_figure", "summary", "to_html"]

@@ -13,6 +13,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
+from ..experiments import resolve_config
+from ..models.lm import shipped_bases
+from ..models.transformer import build_model
+from ..simulations.lm_base import base_for, base_setup
 from ..theory.wright_fisher import rare_loss_probability_by
 from .style import CYCLE, LINESTYLES, THEORY_STYLE, band_plot
 
@@ -166,3 +170,30 @@ def sequence_perplexity_explorer(results: Mapping[str, object], bins: int = 30):
     return slider_figure(frames, param_name="generation", dropdown_name="run", log_x=True,
                          xaxis="perplexity of a sequence under the generation-0 model",
                          yaxis="density per decade", title="Generated text, scored by the generation-0 model")
+
+
+def base_report(progress: bool = False) -> dict:
+    """What chapter 5 says about its pre-trained base: where this build's base came from (shipped, cached or
+    pre-trained now) and how long that took, the shipped file's record, and the size of a ``full``-scale base.
+
+    Returns the numbers and ``sentence``, the sentence the prose glues."""
+    config = resolve_config("lm", preset="transformer")
+    base = base_for(config, progress=progress)
+    steps = base_setup(config).recipe["train"]["steps"]
+    if base.source == "shipped":
+        sentence = (f"This build loaded the pre-trained base that ships with madlib ({base.path.name}, "
+                    f"{base.nbytes / 1e6:.1f} MB of safetensors) in {base.seconds:.2f} s, instead of pre-training "
+                    f"it for {steps:,} steps")
+    elif base.source == "cache":
+        sentence = (f"At this scale no shipped base matches the recipe; this build loaded the base this machine "
+                    f"pre-trained earlier ({steps:,} steps, cached) in {base.seconds:.2f} s")
+    else:
+        sentence = (f"At this scale no shipped base matches the recipe, so this build pre-trained one "
+                    f"({steps:,} steps) in {base.seconds:.0f} s and cached it")
+    made = next((b.record for b in shipped_bases() if b.record["name"] == "lm-base-default"), None)
+    full = resolve_config("lm", preset="transformer", scale="full")
+    return {"sentence": sentence, "source": base.source, "seconds": base.seconds, "file_bytes": base.nbytes,
+            "shipped_params": made["n_parameters"] if made else 0,
+            "retrain_minutes": made["trained_on"]["seconds"] / 60 if made else float("nan"),
+            "full_params": build_model(base_setup(full).model_cfg).n_parameters(), "full_d_model": full["d_model"],
+            "full_layers": full["n_layers"], "full_steps": full["base_steps"], "full_batch": full["base_batch_size"]}

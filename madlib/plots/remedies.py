@@ -24,6 +24,7 @@ REMEDY_COLOURS = {  # by remedy key (madlib.remedies.registry)
     "tail-reweighting": PALETTE["purple"],
     "web-scrape": PALETTE["black"],
     "web-scrape-detector": PALETTE["blue"],
+    "corrector": PALETTE["green"],
 }
 
 
@@ -82,7 +83,7 @@ def plot_scoreboard(table: pd.DataFrame, *, threshold: float = 0.75):
 def plot_sweeps(table: pd.DataFrame, *, n_real: int = 100, generations: int | None = None):
     """The three remedy sweeps, one panel each, a line per family; Gaussian theory where it exists."""
     sweeps = list(dict.fromkeys(table["sweep"]))
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(5.2 * len(sweeps), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(4.7 * len(sweeps), 4.2), squeeze=False)
     colours = {"gaussian": PALETTE["blue"], "cats": PALETTE["orange"], "mixture": PALETTE["green"]}
     markers = {"gaussian": "o", "cats": "s", "mixture": "^"}
     for ax, sweep in zip(axes[0], sweeps):

@@ -10,8 +10,11 @@ import pandas as pd
 
 from ..core.cache import atomic_write_bytes
 
-# Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
-PALETTE = {
+# Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies. The light
+# members (orange, sky, yellow, grey) are darkened here to at least 3:1 contrast on white
+# (WCAG 2.1, 1.4.11 non-text contrast: a line must stand out from its background); their
+# original values stay in OKABE_ITO for fills. tests/test_figures.py checks the contrast.
+OKABE_ITO = {
     "black": "#000000",
     "orange": "#E69F00",
     "sky": "#56B4E9",
@@ -22,7 +25,14 @@ PALETTE = {
     "purple": "#CC79A7",
     "grey": "#999999",
 }
-CYCLE = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow")]
+PALETTE = {
+    **OKABE_ITO,
+    "orange": "#B37C00",   # 3.6:1 (Okabe-Ito's 2.3:1)
+    "sky": "#2A8CC4",      # 3.7:1 (2.3:1)
+    "yellow": "#8A7F00",   # 4.1:1 (1.3:1): an olive; pure yellow is for fills only
+    "grey": "#767676",     # 4.5:1 (2.9:1)
+}
+CYCLE = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
 # Line styles paired with colours so curves stay apart in greyscale too.
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
 THEORY_STYLE = {"color": PALETTE["black"], "linestyle": "--", "linewidth": 1.4}
@@ -33,7 +43,7 @@ def use_house_style() -> None:
     mpl.rcParams.update({
         "figure.figsize": (7.5, 4.2),
         "figure.dpi": 110,
-        "savefig.dpi": 130,
+        "savefig.dpi": 200,
         "savefig.bbox": "tight",
         "axes.prop_cycle": mpl.cycler(color=CYCLE),
         "axes.spines.top": False,
@@ -47,6 +57,15 @@ def use_house_style() -> None:
         "font.size": 10.5,
         "lines.linewidth": 2.0,
     })
+    # High-DPI figures in notebooks and on the site: the inline backend draws at twice figure.dpi
+    # ("retina"), so a figure shown at its CSS size stays sharp on 2x screens.
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - both come with ipykernel; plain scripts need neither
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:  # only inside a kernel: never start a shell
+        set_matplotlib_formats("retina")
     try:
         import seaborn as sns
 

@@ -4,7 +4,8 @@ a label (for figures and tables) and the loop settings it stands for.
 Every remedy is a change to the fully synthetic loop (``replace``): a workflow (accumulate,
 accumulate on a fixed budget, fresh data, a kept share of real data, a periodic reset to the
 pristine snapshot), a ``curate`` hook (an oracle or a learned verifier, the model's own taste,
-tail reweighting, a detector of synthetic data), or a different world (a web scrape where 80%
+tail reweighting, a detector of synthetic data), a corrector that moves the synthetic data towards a
+constraint known about the real data (:mod:`.corrector`), or a different world (a web scrape where 80%
 of each generation's data is machine-made and cherry-picked, sampling bias 0.8).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from ..core.validation import check_choice
 from ..core.workflows import configure
+from .corrector import CORRECTION_STRENGTH, Corrector
 from .filters import LearnedVerifier, ProvenanceFilter, SelfLikelihoodFilter, TailReweighting, VerifierFilter
 
 LogProb = Callable[[torch.Tensor], torch.Tensor]
@@ -48,6 +50,9 @@ REMEDIES: dict[str, Remedy] = {r.key: r for r in (
            "a judge trained on real data: for the toys a classifier of 100 real items against the candidates"),
     Remedy("self-likelihood", "self-likelihood filter", "the generator keeps the candidates it finds most likely"),
     Remedy("tail-reweighting", "tail reweighting", "unlikely items are upweighted"),
+    Remedy("corrector", "self-correction",
+           f"each synthetic batch is moved {CORRECTION_STRENGTH:.0%} of the way onto a constraint known about the "
+           "real data (Gillman et al.)"),
     Remedy("web-scrape", "web scrape, no detector", "80% of each scrape is cherry-picked synthetic content"),
     Remedy("web-scrape-detector", "web scrape + detector", "the scrape's synthetic content is filtered by a detector"),
 )}
@@ -66,11 +71,13 @@ def remedy_settings(remedy: str, *, n_real: int, reference_log_prob: LogProb | N
                     tail_strength: float | None = None, detector_miss_rate: float = 0.1,
                     keep_fraction: float = 0.8, kept_real_fraction: float = 0.1,
                     real_reference: torch.Tensor | None = None, features: Callable | None = None,
-                    reset_every: int = RESET_EVERY) -> dict:
+                    reset_every: int = RESET_EVERY, corrector: Corrector | None = None) -> dict:
     """Loop settings (``workflow``, a :class:`~madlib.core.workflows.WorkflowChoice` with its options,
     ``n_synthetic``, ``sampling_bias``, ``curate``) for the remedy with key ``remedy`` on a family trained
     on ``n_real`` items a generation. The oracle verifier needs ``reference_log_prob``; the learned one a
-    small set of real items ``real_reference`` and the classifier's ``features``."""
+    small set of real items ``real_reference`` and the classifier's ``features``. The corrector needs the
+    family's ``corrector`` and adds it under the key ``corrector``: wrap the family in
+    :class:`~madlib.remedies.corrector.CorrectedFamily` with it (it is not a loop setting)."""
     remedy = check_choice("remedy", remedy, REMEDY_KEYS)
     n = n_real
     settings = {"workflow": configure("replace"), "n_synthetic": n, "sampling_bias": 1.0, "curate": None}
@@ -93,6 +100,11 @@ def remedy_settings(remedy: str, *, n_real: int, reference_log_prob: LogProb | N
         settings["curate"] = SelfLikelihoodFilter(keep_fraction)
     elif remedy == "tail-reweighting":
         settings["curate"] = TailReweighting(2.0 / n if tail_strength is None else tail_strength)
+    elif remedy == "corrector":
+        if corrector is None:
+            raise ValueError("the corrector remedy needs corrector (a function of a synthetic batch, see "
+                             "madlib.remedies.corrector)")
+        settings["corrector"] = corrector
     elif remedy.startswith("web-scrape"):
         settings.update(workflow=configure("fresh"), n_synthetic=4 * n, sampling_bias=0.8)
         if remedy == "web-scrape-detector":

@@ -22,7 +22,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from ..core.cache import bytes_digest, cache_root
 from ..core.loop import LoopCheckpoint, LoopResult, Observation, run_loop
 from ..core.pace import Progress
 from ..core.seeding import generator as make_generator
@@ -32,11 +31,11 @@ from ..data.text import Corpus, text_to_blocks
 from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
                             survival_by_frequency, word_counts)
 from ..models.decoding import Decoding
-from ..models.lm import NGramFamily, TransformerFamily, pretrained_base
+from ..models.lm import NGramFamily, TransformerFamily
 from ..models.ngram import NGramModel
-from ..models.tokenizer import ByteTokenizer, CharTokenizer
-from ..models.transformer import TrainConfig, TransformerConfig, token_log_probs
+from ..models.transformer import TrainConfig, token_log_probs
 from ..remedies.text import shared_reference
+from .lm_base import base_for, make_tokenizer
 
 SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
 TOKENIZERS = ("char", "byte")
@@ -75,11 +74,6 @@ class TextTask:
     def sample_prompt_len(self) -> int:
         return self.eval_prompts.shape[1]
 
-    @property
-    def corpus_key(self) -> str:
-        """A content hash of the corpus text and the tokenizer's vocabulary (part of the pre-trained base's key)."""
-        return bytes_digest((self.corpus.text + "".join(getattr(self.tokenizer, "chars", []))).encode())
-
 
 def prepare_task(corpus: Corpus, tokenizer: str = "char", *, block_len: int = 64, prompt_len: int = 64,
                  test_blocks: int = 200, eval_prompts: int = 32, sample_len: int = 96, order: int = 5,
@@ -88,7 +82,7 @@ def prepare_task(corpus: Corpus, tokenizer: str = "char", *, block_len: int = 64
     if not 1 <= sample_len <= prompt_len + block_len - 1:
         raise ValueError(f"sample_len must be in [1, {prompt_len + block_len - 1}] (prompt_len + block_len - 1), "
                          f"got {sample_len}")
-    tok = CharTokenizer.from_corpus(corpus) if tokenizer == "char" else ByteTokenizer()
+    tok = make_tokenizer(tokenizer, corpus)
     train_ids = tok.encode(corpus.train)
     # Held-out loss on blocks that fill the model's context (prompt + continuation), evenly spread over
     # the test play; the same blocks for every model and generation.
@@ -118,27 +112,21 @@ def ngram_family(task: TextTask, *, order: int, smoothing: str, decoding: Decodi
 
 def transformer_family(task: TextTask, config: Mapping[str, Any], *, decoding: Decoding, seed: int,
                        device: torch.device, progress: bool = False) -> tuple[TransformerFamily, Callable, dict]:
-    """The transformer family: fine-tune the pre-trained base (cached; :func:`pretrained_base`) on each
-    generation's blocks. ``config`` holds the experiment's model and training keys (``d_model``, ``n_layers``,
-    ``n_heads``, ``dropout``, ``base_steps``, ``base_batch_size``, ``lr``, ``weight_decay``, ``base_threads``,
-    ``finetune_steps``, ``batch_size``, ``finetune_lr``, ``prompt_len``, ``block_len``, ``prompt_mode``)."""
-    context = config["prompt_len"] + config["block_len"]
-    model_cfg = TransformerConfig(vocab_size=task.tokenizer.vocab_size, context=context, d_model=config["d_model"],
-                                  n_layers=config["n_layers"], n_heads=config["n_heads"], dropout=config["dropout"])
-    steps = config["base_steps"]
-    base_cfg = TrainConfig(steps=steps, batch_size=config["base_batch_size"], lr=config["lr"],
-                           warmup=max(min(steps // 20, 100), 1), weight_decay=config["weight_decay"],
-                           eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 10, 1))
-    valid = _evenly(text_to_blocks(task.tokenizer.encode(task.corpus.valid), context + 1), 200)
-    base, history = pretrained_base(cache_root(), model_cfg, base_cfg, task.train_ids, task.corpus_key, seed=seed,
-                                    device=device, valid_blocks=valid.to(device), threads=config["base_threads"],
-                                    progress=progress)
+    """The transformer family: fine-tune the pre-trained base on each generation's blocks. The base is the
+    one shipped with the package when the run's recipe matches its record exactly, else cached or
+    pre-trained once (:func:`madlib.simulations.lm_base.base_for`). ``config`` holds the experiment's model,
+    pre-training and fine-tuning keys (``finetune_steps``, ``batch_size``, ``finetune_lr``, ``prompt_len``,
+    ``prompt_mode``, ``n_real`` and those of :data:`madlib.simulations.lm_base.BASE_KEYS`)."""
+    based = base_for({**config, "seed": seed}, device=device, progress=progress, corpus=task.corpus,
+                     tokenizer=task.tokenizer)
+    base = based.model
     finetune = TrainConfig(steps=config["finetune_steps"], batch_size=config["batch_size"], lr=config["finetune_lr"],
                            warmup=max(config["finetune_steps"] // 10, 1), weight_decay=config["weight_decay"])
     family = TransformerFamily(base, finetune, decoding, config["prompt_len"], seed=seed,
                                prompt_mode=config["prompt_mode"])
     extras = {"base_test_loss_nats": float(-token_log_probs(base, task.test.to(device)).double().mean()),
-              "n_parameters": base.n_parameters(), "base_history": history,
+              "n_parameters": base.n_parameters(), "base_history": based.history,
+              "base_source": based.source, "base_seconds": based.seconds, "base_file_bytes": based.nbytes,
               "finetune_epochs": config["finetune_steps"] * config["batch_size"] / config["n_real"]}
     return family, shared_reference(lambda b: token_log_probs(base, b[0]).double()[None]), extras
 

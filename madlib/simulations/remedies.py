@@ -25,7 +25,8 @@ from ..metrics.manifold import precision_recall
 from ..models.categorical import CategoricalFamily, CategoricalSource
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
 from ..models.gmm import GMMFamily
-from ..remedies import ProvenanceFilter, TailReweighting, effective_sample_size, remedy_settings
+from ..remedies import (CorrectedFamily, GaussianCorrector, MixtureCorrector, ProvenanceFilter, ShareCorrector,
+                        TailReweighting, effective_sample_size, remedy_settings)
 from ..remedies.filters import one_hot_features, quadratic_features
 
 TOY_FAMILIES = ("gaussian", "cats", "mixture")
@@ -44,6 +45,7 @@ class FamilyCase:
     aggregate: str  # "median" or "mean" over replicates
     what: str
     features: Callable[[torch.Tensor], torch.Tensor] = quadratic_features  # the learned verifier's features
+    corrector: Callable | None = None  # the self-correction remedy's projection onto what is known of the truth
 
     def real_reference(self, replicates: int, n_ref: int, seed: int) -> torch.Tensor:
         """A small real set for the learned verifier, ``(R, n_ref, ...)``, independent of the loop's data."""
@@ -56,7 +58,7 @@ def _gaussian_case() -> FamilyCase:
         make_source=lambda R: DistributionSource(gaussian_source_sampler(), R),
         reference_log_prob=lambda x: -0.5 * x[..., 0] ** 2 - 0.5 * np.log(2 * np.pi),
         quality=lambda model, gen: model.std, aggregate="median",
-        what="fitted sigma (median over replicates)")
+        what="fitted sigma (median over replicates)", corrector=GaussianCorrector())
 
 
 CAT_PROPORTIONS = torch.tensor([0.9, 0.1], dtype=torch.float64)  # yellow, blue
@@ -73,7 +75,7 @@ def _cats_case() -> FamilyCase:
         # worlds in ten lose blue; the median falls to 0 once most worlds have lost it.
         quality=lambda model, gen: model.probs[:, 1] / CAT_PROPORTIONS[1], aggregate="median",
         what="blue cats' share relative to the true 10% (median world; uncapped)",
-        features=one_hot_features(2))
+        features=one_hot_features(2), corrector=ShareCorrector(CAT_PROPORTIONS))
 
 
 #: The mixture's recall is measured against one fixed real sample, the same for every run and seed (so
@@ -95,7 +97,8 @@ def _mixture_case() -> FamilyCase:
         reference_log_prob=lambda x: data.truth.log_prob(x[:, :, :]) if x.shape[0] == 1 else
         data.truth.log_prob(x.reshape(1, -1, x.shape[-1])).reshape(x.shape[:2]),
         quality=recall, aggregate="median",
-        what="recall of the two blobs (median over replicates)")
+        what="recall of the two blobs (median over replicates)",
+        corrector=MixtureCorrector(data.modes, float(data.truth.covs[0, 0, 0, 0].sqrt())))
 
 
 CASES = {"gaussian": _gaussian_case, "cats": _cats_case, "mixture": _mixture_case}
@@ -132,10 +135,12 @@ def remedy_curve(family: str, remedy: str, *, generations: int, replicates: int,
         raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
     reference = case.real_reference(replicates, n_real, seed) if remedy == "learned-verifier" else None
     settings = remedy_settings(remedy, n_real=n_real, reference_log_prob=case.reference_log_prob,
-                               real_reference=reference, features=case.features)
+                               real_reference=reference, features=case.features, corrector=case.corrector)
     every = check_int("every", every, 1)
     observe = quality_observer(case, lambda t: t % every == 0 or t == generations)
-    result = run_loop(case.make_family(), case.make_source(replicates), generations=generations, n_real=n_real,
+    corrector = settings.pop("corrector", None)
+    fitted = case.make_family() if corrector is None else CorrectedFamily(case.make_family(), corrector)
+    result = run_loop(fitted, case.make_source(replicates), generations=generations, n_real=n_real,
                       seed=seed, observe=observe, progress=progress or Progress(f"{family}: {remedy}"), **settings)
     return relative_quality(result, aggregate)
 

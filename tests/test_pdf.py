@@ -1,0 +1,37 @@
+"""The whole book as one PDF (``make pdf``), built from the smoke build that ``make test`` kept.
+
+Building the PDF (XeLaTeX, about 165 pages) takes a few minutes, so it is not part of ``make test``:
+``make test-pdf`` runs this file after it (``.ci/run`` does), on the book ``make test`` built into
+``_build/test-book``. Skipped, saying why, without that build or without TeX Live.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tools import build_pdf
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD = REPO / "_build" / "test-book" / "_build"
+
+
+def test_the_pdf_has_every_chapter_its_figures_and_numbers(tmp_path: Path) -> None:
+    if not (BUILD / "jupyter_execute" / "chapters").is_dir():
+        pytest.skip(f"no smoke build in {BUILD} (make test builds it; then make test-pdf)")
+    missing = build_pdf.missing_tools() + ([] if shutil.which("pdftotext") else ["pdftotext"])
+    if missing:
+        pytest.skip(f"TeX Live or poppler-utils is not installed ({', '.join(missing)} missing): no PDF here "
+                    "(Debian packages: see tools/build_pdf.py; .ci/run installs them)")
+    pdf = build_pdf.build(BUILD, tmp_path / "book.pdf")
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    for chapter in sorted((REPO / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        title = next(line[2:].strip() for c in json.loads(chapter.read_text())["cells"] if c["cell_type"] == "markdown"
+                     for line in "".join(c["source"]).splitlines() if line.startswith("# "))
+        assert " ".join(title.split()[:4]) in text, f"the PDF lacks {chapter.stem} ({title!r})"
+    assert len([w for w in text.split("Figure ")[1:] if w[:1].isdigit()]) >= 40, "numbered figures"
+    assert "{glue" not in text and "Our 5 runs end with" in text, "glued numbers filled in (smoke: 5 runs)"

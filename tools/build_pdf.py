@@ -1,0 +1,85 @@
+"""The whole book as one PDF: ``make pdf`` (after ``make book``) runs ``python -m tools.build_pdf``.
+
+Jupyter Book's LaTeX builder (``--builder pdflatex``; sphinx-jupyterbook-latex makes it XeLaTeX) on
+the executed chapters of the last book build (``_build/jupyter_execute``), not executed again, so
+the PDF shows the site's figures and numbers. The result is ``_build/pdf/model-collapse-hands-on.pdf``.
+
+It needs TeX Live; on Debian (what ``.ci/run`` installs)::
+
+    apt-get install --no-install-recommends texlive-latex-recommended texlive-latex-extra \\
+        texlive-fonts-recommended texlive-xetex fonts-freefont-otf latexmk poppler-utils
+
+(FreeSerif is Sphinx's XeLaTeX font; jupyterBook.cls also wants ``bbm.sty``, which Debian 12 has only
+in the 1.4 GB texlive-fonts-extra: ``tools/latex/bbm.sty`` stands in for it.)
+Exit status 2, with the list, when they are missing; 1 when the build fails.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from tools.plain_notebooks import BUILD, ROOT, prepare_source, run_book
+
+PDF_NAME = "model-collapse-hands-on.pdf"
+NEEDS = ("xelatex", "latexmk")
+
+
+def missing_tools() -> list[str]:
+    """The TeX programs the PDF build needs that are not on PATH."""
+    return [tool for tool in NEEDS if shutil.which(tool) is None]
+
+
+def build(build_dir: Path = BUILD, out: Path | None = None) -> Path:
+    """Build the PDF from ``build_dir``'s executed chapters; returns its path."""
+    from madlib.core.cache import atomic_write_bytes
+
+    executed = build_dir / "jupyter_execute" / "chapters"
+    if not executed.is_dir():
+        raise FileNotFoundError(f"no executed chapters under {executed}: run make book first")
+    out = out or build_dir / "pdf" / PDF_NAME
+    with tempfile.TemporaryDirectory(prefix="book-pdf-") as tmp:
+        # bbm.sty: a stand-in (tools/latex/), so TeX Live's 1.4 GB fonts-extra package is not needed
+        # figure_align H: a figure stays where it is, which also lets one sit inside an exercise's
+        # solution box (a floating figure there is "Not in outer par mode")
+        # no xindy (Debian's xindy package is not needed: the book has no index)
+        src = prepare_source(executed, Path(tmp), [], {"latex_additional_files": ["tools/latex/bbm.sty"],
+                                                      "latex_elements": {"figure_align": "H"},
+                                                      "latex_use_xindy": False},
+                             book={"latex": {"latex_documents": {"targetname": "book.tex"}}})
+        done = run_book(src, Path(tmp) / "out", "--builder", "pdflatex")
+        pdf = Path(tmp) / "out" / "_build" / "latex" / "book.pdf"
+        if done.returncode != 0 or not pdf.is_file():
+            log = done.stdout + done.stderr
+            latex_log = next((Path(tmp) / "out" / "_build" / "latex").glob("*.log"), None)
+            if latex_log is not None:
+                errors = [line for line in latex_log.read_text(errors="replace").splitlines() if line.startswith("!")]
+                log += "\nLaTeX errors:\n" + "\n".join(errors[:20])
+            raise RuntimeError("the PDF build failed:\n" + log[-5000:])
+        atomic_write_bytes(out, pdf.read_bytes())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.build_pdf", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", type=Path, default=BUILD, help="the book build's _build folder")
+    parser.add_argument("--out", type=Path, default=None, help=f"the PDF to write (default: _build/pdf/{PDF_NAME})")
+    args = parser.parse_args(argv)
+    missing = missing_tools()
+    if missing:
+        print(f"build_pdf: {', '.join(missing)} not found: install TeX Live (see python -m tools.build_pdf --help)",
+              file=sys.stderr)
+        return 2
+    try:
+        path = build(args.build, args.out)
+    except (FileNotFoundError, RuntimeError) as error:
+        print(f"build_pdf: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
