@@ -334,8 +334,8 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
             cached = _load_if_complete(directory, config, warn=False)
             if cached is not None:
                 return cached
-            return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
-    return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
+            return _compute(exp, name, config, key, directory, scale, device, use_cache, progress, preset, estimate)
+    return _compute(exp, name, config, key, directory, scale, device, use_cache, progress, preset, estimate)
 
 
 @contextlib.contextmanager
@@ -367,7 +367,8 @@ def _computing(directory: Path):
 
 
 def _compute(exp: "Experiment", name: str, config: dict, key: str, directory: Path, scale: str,
-             device: torch.device, use_cache: bool, progress: bool | None) -> ExperimentResult:
+             device: torch.device, use_cache: bool, progress: bool | None, preset: str | None,
+             estimate: Any) -> ExperimentResult:
     # A fresh recomputation works in its own folder; a cached run resumes its checkpoints in place.
     work = directory.with_name(f"{key}.fresh-{uuid.uuid4().hex[:8]}") if not use_cache else directory
     _make_folder(work)
