@@ -84,8 +84,52 @@ def corpus_inputs(config: dict) -> dict:
     return out
 
 
+def _lm_memory(config: dict) -> float:
+    """Bytes: the corpus and its blocks, the n-gram tables (their entries grow with the text), or the
+    transformer with its optimiser state and a batch's activations; plus the interpreter and torch (400 MB)."""
+    blocks = float(config["n_real"]) / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
+    text = 64 * 8 * config["replicates"] * (blocks + config["test_blocks"]) * config["block_len"]
+    if config["model"] == "ngram":
+        return 400e6 + text + 200 * 8 * config["replicates"] * blocks * config["block_len"] * config["order"]
+    d, layers, batch = config["d_model"], config["n_layers"], max(config["base_batch_size"], config["batch_size"])
+    context = config["prompt_len"] + config["block_len"]
+    weights = 12 * d * d * layers * 4 * 4  # weights, gradients and Adam's two moments, float32
+    activations = 20 * 4 * batch * context * d * layers + 4 * 4 * batch * context * context * config["n_heads"] * layers
+    return 400e6 + text + weights + activations
+
+
+def _lm_cost(config: dict) -> dict[str, float]:
+    """Work units. The n-gram: every character of every generation's training, generated and test text, times
+    the order (and beams). The transformer: the multiply-adds of pre-training, fine-tuning (6 x weights x
+    tokens each) and decoding (2 x weights per token, times beams)."""
+    generations, R = config["generations"] + 1, float(config["replicates"])
+    blocks = float(config["n_real"]) / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
+    if config["model"] == "ngram":
+        chars = (blocks * 2 + config["test_blocks"] + config["eval_prompts"]) * config["block_len"]
+        return {"ngram": R * generations * chars * config["order"] * config["beams"]}
+    weights = 12.0 * config["d_model"] ** 2 * config["n_layers"]
+    context = config["prompt_len"] + config["block_len"]
+    training = 6 * weights * context * (config["base_steps"] * config["base_batch_size"]
+                                        + R * generations * config["finetune_steps"] * config["batch_size"])
+    decoding = 2 * weights * R * generations * (blocks + config["eval_prompts"]) * config["block_len"] * config["beams"]
+    evaluation = 2 * weights * R * generations * config["test_blocks"] * context
+    return {"transformer": training + decoding + evaluation}
+
+
 @experiment(
     "lm",
+    memory=_lm_memory,
+    cost=_lm_cost,
+    # two sizes each: the difference is the model's work, what is left the run's fixed cost (the corpus, the
+    # reference n-gram, the text statistics)
+    calibration={"ngram": [{"model": "ngram", "generations": 1, "n_real": 100},
+                           {"model": "ngram", "generations": 3, "n_real": 300}],
+                 "transformer": [{"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 30,
+                                  "base_batch_size": 8, "finetune_steps": 5, "d_model": 128, "n_layers": 2,
+                                  "base_threads": 1},
+                                 {"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 150,
+                                  "base_batch_size": 8, "finetune_steps": 25, "d_model": 128, "n_layers": 2,
+                                  "base_threads": 1}]},
     defaults={
         "model": "ngram",
         "workflow": "replace",
