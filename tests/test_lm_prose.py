@@ -33,7 +33,7 @@ def test_baseline_sentence_says_which_model_is_better():
 
 def test_finetune_sentence_reports_the_sign():
     worse = prose.finetune_sentence(5.85, 6.33, 256, 5.0)
-    assert "*worse*" in worse and "+8.2%" in worse and "115" in worse and "from the base" in worse
+    assert "made it worse" in worse and "+8.2%" in worse and "115" in worse and "from the base" in worse
     better = prose.finetune_sentence(6.33, 5.85, 256, 5.0)
     assert "improved it" in better and "\u22127.6%" in better
     assert "hardly moved" in prose.finetune_sentence(5.85, 5.86, 256, 5.0)

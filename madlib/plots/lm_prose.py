@@ -63,10 +63,10 @@ def baseline_sentence(base_loss: float, ngram_loss: float) -> str:
     """The pre-trained transformer against the 5-gram counted on all nine plays (losses in nats per character)."""
     if abs(base_loss - ngram_loss) < 0.01:
         return (f"The 5-gram counted on all nine plays reaches {ngram_loss:.2f}, the same as the transformer's base "
-                f"({base_loss:.2f}): at this scale neither model of *Macbeth* is better")
+                f"({base_loss:.2f}): at this scale neither model of Macbeth is better")
     if ngram_loss < base_loss:
         return (f"The 5-gram counted on all nine plays reaches {ngram_loss:.2f}, lower than the transformer's base "
-                f"({base_loss:.2f}): at this data and model size the count model is the better model of *Macbeth*")
+                f"({base_loss:.2f}): at this data and model size the count model is the better model of Macbeth")
     return (f"The 5-gram counted on all nine plays reaches {ngram_loss:.2f}, higher than the transformer's base "
             f"({base_loss:.2f}): at this size the transformer already beats the count model")
 
@@ -76,15 +76,15 @@ def finetune_sentence(base_ppl: float, gen0_ppl: float, n_real: int, epochs: flo
     change = gen0_ppl / base_ppl - 1
     where = f"fine-tuning the base on {n_real:,} real blocks (about {epochs:.0f} passes over them)"
     if abs(change) < NEAR:
-        return (f"So {where} hardly moved it on *Macbeth* (perplexity {base_ppl:.2f} to {gen0_ppl:.2f}): generation 0 "
+        return (f"So {where} hardly moved it on Macbeth (perplexity {base_ppl:.2f} to {gen0_ppl:.2f}): generation 0 "
                 f"starts where the base is")
     if change > 0:
-        return (f"So {where} made it *worse* on *Macbeth*: perplexity {base_ppl:.2f} before, {gen0_ppl:.2f} after "
+        return (f"So {where} made it worse on Macbeth: perplexity {base_ppl:.2f} before, {gen0_ppl:.2f} after "
                 f"({percent(change)}). A few hundred blocks, seen several times, pull the model towards those "
-                f"blocks and away from the nine plays; in the study fine-tuning *improved* OPT-125m (perplexity "
+                f"blocks and away from the nine plays; in the study fine-tuning improved OPT-125m (perplexity "
                 f"about 115 zero-shot, about 34 fine-tuned), so below we give every rise from generation 0 and "
                 f"from the base")
-    return (f"So {where} improved it on *Macbeth*: perplexity {base_ppl:.2f} before, {gen0_ppl:.2f} after "
+    return (f"So {where} improved it on Macbeth: perplexity {base_ppl:.2f} before, {gen0_ppl:.2f} after "
             f"({percent(change)}), as fine-tuning improved OPT-125m in the study (about 115 zero-shot, about 34 "
             f"fine-tuned)")
 
@@ -97,7 +97,7 @@ def real_words_sentence(rates: Sequence[float], ceiling: float, n_prompts: int, 
     last = len(r) - 1
     head = (f"{100 * r[0]:.0f}% of the whole words generation 0 writes from {n_prompts} such prompts occur in the "
             f"training plays, against {100 * ceiling:.0f}% for the play's own continuations of the same prompts "
-            f"(the ceiling: *Macbeth* has names such as Macduff, Banquo and Dunsinane that the nine plays lack)")
+            f"(the ceiling: Macbeth has names such as Macduff, Banquo and Dunsinane that the nine plays lack)")
     if last < 1:
         return head + "."
     steps = np.diff(r)
@@ -230,7 +230,7 @@ def diversity_sentence(hill: Mapping[int, Sequence[float]], real: Mapping[int, f
         verdict = (f". The vocabulary narrowed, most at order {low} (the "
                    + ("rare words" if low == 0 else "common words" if low == 2 else "typical words") + ")")
     else:
-        verdict = ". Every order grew: the text uses *more* distinct words than real text, invented ones included"
+        verdict = ". Every order grew: the text uses more distinct words than real text, invented ones included"
     if fell and rose:
         verdict += f", while order{'s' if len(rose) > 1 else ''} {', '.join(map(str, rose))} grew"
     return text + verdict + "."
@@ -271,7 +271,7 @@ def decoder_sentence(seq_ppl_first: Mapping[str, float], real_ppl: float, distin
     by_div = sorted(distinct_2_last, key=distinct_2_last.get)
     by_fit = sorted(test_ppl_last, key=test_ppl_last.get, reverse=True)
     text += (". Last distinct-2: " + ", ".join(f"{k} {distinct_2_last[k]:.2f}" for k in by_div)
-             + "; last perplexity on *Macbeth*: " + ", ".join(f"{k} {test_ppl_last[k]:.1f}" for k in by_fit))
+             + "; last perplexity on Macbeth: " + ", ".join(f"{k} {test_ppl_last[k]:.1f}" for k in by_fit))
     if by_prob == by_div == by_fit:
         return text + (". The three orders agree: the more mode-seeking the decoder, the narrower the text and the "
                        "worse its successors fit real text.")
