@@ -81,6 +81,8 @@ def test_study_comparison_sentence_both_ways():
     assert "rises +410% over 6 generations" in slow and "faster than the study's range" in slow
     fast = prose.study_comparison_sentence(1.0, 5, 0.7, 9)
     assert "faster than the study's" in fast and "within the study's range" in fast
+    small = prose.study_comparison_sentence(1.0, 5, 0.7, 9, guard="this run is too small to tell")
+    assert "too small to tell" in small and "slower" not in small and "faster" not in small and "within" not in small
 
 
 def test_faces_sentence_one_face_each_or_both():
