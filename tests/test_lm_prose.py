@@ -169,3 +169,28 @@ def test_summary_sentence_orders_and_exceptions():
 def test_the_chapter_module_re_exports_the_builders():
     for name in ("workflow_sentence", "faces_sentence", "survival_sentence", "decoder_sentence", "run_size_guard"):
         assert getattr(figures, name) is getattr(prose, name)
+
+
+def test_beam_sentence_when_no_opening_is_shared():
+    s = prose.beam_sentence(["A\nb", "B\nc"], ["C\nd", "D\ne"], {"beam": 0.5, "sampling": 0.2, "penalty": 0.1})
+    assert "with and without the penalty it opens the prompts shown with different lines" in s
+    assert s.count("different lines") == 1
+
+
+def test_losses_sentence_each_way():
+    bad = prose.losses_sentence([0.77, 0.69, 0.55], 0.17, 0.40, {"transformer": 0.26, "5-gram": 1.12})
+    assert "wrote fewer real words (77% to 55%" in bad and "used fewer of the real blocks' words" in bad
+    assert "(17% against 40%" in bad and "fit real text worse (the transformer +26%, the 5-gram +112%)" in bad
+    good = prose.losses_sentence([0.21, 0.25], 0.45, 0.40, {"transformer": -0.01, "5-gram": 0.7})
+    assert "wrote no fewer real words" in good and "used as many of the real blocks' words" in good
+    assert "did not fit real text worse in every model" in good and "\u22121.0%" in good
+    assert prose.losses_sentence([0.2, 0.1], 0.1, 0.3, {"x": 0.1}, guard="too small to tell").endswith(
+        "; too small to tell.")
+
+
+def test_analysis_gap_sentence_grows_shrinks_or_holds():
+    assert "the losses compound" in prose.analysis_gap_sentence(0.04, 0.13, 3)
+    assert "+0.04" in prose.analysis_gap_sentence(0.04, 0.13, 3) and "generation 3" in prose.analysis_gap_sentence(0.04, 0.13, 3)
+    assert "the gap shrinks" in prose.analysis_gap_sentence(0.10, 0.02, 6)
+    assert "do not compound" in prose.analysis_gap_sentence(0.05, 0.06, 6)
+

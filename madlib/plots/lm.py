@@ -18,8 +18,8 @@ from ..models.lm import shipped_bases
 from ..models.transformer import build_model
 from ..simulations.lm_base import base_for, base_setup
 from ..theory.wright_fisher import rare_loss_probability_by
-from .lm_prose import (baseline_sentence, beam_sentence, decoder_sentence, diversity_sentence, faces_sentence,
-                       finetune_sentence, per_generation, percent, prompts_sentence, real_words_sentence, rise,
+from .lm_prose import (analysis_gap_sentence, baseline_sentence, beam_sentence, decoder_sentence, diversity_sentence,
+                       faces_sentence, finetune_sentence, losses_sentence, per_generation, percent, prompts_sentence, real_words_sentence, rise,
                        run_size_guard, same_opening, study_comparison_sentence, summary_sentence, survival_sentence,
                        vocabulary_sentence, workflow_sentence)
 from .style import CYCLE, LINESTYLES, THEORY_STYLE, band_plot, per_generation as per_generation_stats

@@ -253,8 +253,11 @@ def beam_sentence(beam_texts: Sequence[str], penalty_texts: Sequence[str], rates
     """The generation-0 model's beam-search continuations: real-word shares and whether they ignore the prompt."""
     text = (f"Beam search writes the highest-scoring of its 5 beams ({100 * rates['beam']:.0f}% real words, against "
             f"{100 * rates['sampling']:.0f}% for sampling; {100 * rates['penalty']:.0f}% with the penalty)")
-    for label, texts in (("beam search", beam_texts), ("beam search with the penalty", penalty_texts)):
-        shared = same_opening(texts)
+    openings = {label: same_opening(texts) for label, texts in
+                (("beam search", beam_texts), ("beam search with the penalty", penalty_texts))}
+    if not any(openings.values()):
+        return text + "; with and without the penalty it opens the prompts shown with different lines"
+    for label, shared in openings.items():
         text += (f"; {label} opens every prompt shown with the same line, \u201c{shared}\u201d, whatever the prompt"
                  if shared else f"; {label} opens the prompts shown with different lines")
     return text
@@ -320,3 +323,39 @@ def summary_sentence(rises: Mapping[str, Mapping[str, Sequence[float]]], guard: 
                             f"{percent(r['accumulate'])})")
     text = "; ".join(verdicts)
     return text[0].upper() + text[1:] + "."
+
+
+def losses_sentence(real_word_rates: Sequence[float], word_survival_last: float, word_survival_real: float,
+                    rises: Mapping[str, float], guard: str | None = None) -> str:
+    """The summary's findings, each stated the way the runs went: the real-word share written (first and last
+    generation), the share of the real blocks' words still used at the last generation against new real text of the
+    same size, and the rise of the perplexity on real text per model (``rises[model]``, replace)."""
+    r = np.asarray(real_word_rates, dtype=float)
+    clauses = []
+    clauses.append(("wrote fewer real words" if r[-1] < r[0] else "wrote no fewer real words")
+                   + f" ({100 * r[0]:.0f}% to {100 * r[-1]:.0f}%, the transformer)")
+    clauses.append(("used fewer of the real blocks' words than new real text does" if word_survival_last <
+                    word_survival_real else "used as many of the real blocks' words as new real text does")
+                   + f" ({100 * word_survival_last:.0f}% against {100 * word_survival_real:.0f}%, the 5-gram)")
+    worse = [m for m, v in rises.items() if v > 0]
+    listing = ", ".join(f"the {m} {percent(v)}" for m, v in rises.items())
+    clauses.append(("fit real text worse" if len(worse) == len(rises) else
+                     "did not fit real text worse in every model") + f" ({listing})")
+    text = ("Trained on its own continuations, every prompt real text as in the paper's recipe, the language model "
+            + ", ".join(clauses[:-1]) + " and " + clauses[-1])
+    if guard:
+        return text + f"; {guard}."
+    return text + "."
+
+
+def analysis_gap_sentence(gap_first: float, gap_last: float, last: int) -> str:
+    """The analysis exercise: how many more of the words seen once real text keeps than generation 1 and than the
+    last generation, and whether the gap grows."""
+    text = (f"For words seen once, real text keeps {gap_first:+.2f} of them against generation 1 and {gap_last:+.2f} "
+            f"against generation {last}")
+    if gap_last > gap_first + 0.02:
+        return text + (": the losses compound generation after generation, while real text, written once, loses "
+                       "them only once")
+    if gap_last < gap_first - 0.02:
+        return text + ": the gap shrinks, so in this run the later generations lose no more than the first"
+    return text + ": the gap hardly moves, so in this run the losses do not compound"
