@@ -351,8 +351,8 @@ def losses_sentence(real_word_rates: Sequence[float], word_survival_last: float,
 def analysis_gap_sentence(gap_first: float, gap_last: float, last: int) -> str:
     """The analysis exercise: how many more of the words seen once real text keeps than generation 1 and than the
     last generation, and whether the gap grows."""
-    text = (f"For words seen once, real text keeps {gap_first:+.2f} of them against generation 1 and {gap_last:+.2f} "
-            f"against generation {last}")
+    text = (f"For words seen once, the share real text keeps minus the share the model keeps is {gap_first:+.2f} at "
+            f"generation 1 and {gap_last:+.2f} at generation {last}")
     if gap_last > gap_first + 0.02:
         return text + (": the losses compound generation after generation, while real text, written once, loses "
                        "them only once")
