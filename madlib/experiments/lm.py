@@ -50,9 +50,9 @@ from ..models.ngram import SMOOTHINGS
 from ..remedies.text import CURATIONS, ContinuationFilter
 from ..simulations.lm import (DIVERSITY_PER_BLOCK, HILL_ORDERS, SURVIVAL_BINS, TOKENIZERS, ngram_family,
                               prepare_task, simulate_lm, transformer_family)
+from . import ExperimentResult, RunContext, experiment
 
 DIVERSITY_METRICS = ("distinct_1_fixed", "distinct_2_fixed", *(f"hill_{q}" for q in HILL_ORDERS))
-from . import ExperimentResult, RunContext, experiment
 
 # The transformer chains of the chapter: one replicate (a fine-tuned model per replicate is the
 # expensive part), fewer generations than the n-gram sweeps.
@@ -208,7 +208,8 @@ def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
               "seq_ppl": result.artefact("seq_ppl"), "survival": result.stacked("survival"),
               "survival_bins": np.array(SURVIVAL_BINS),
               "real_survival": np.asarray(result.artefacts[0].get("real_next_survival",
-                                                                  np.full(len(SURVIVAL_BINS), np.nan))), "survival_words": result.artefacts[0]["survival_words"],
+                                                                  np.full(len(SURVIVAL_BINS), np.nan))),
+              "survival_words": result.artefacts[0]["survival_words"],
               "base_history": extra.pop("base_history", None), "vocabulary_size": len(task.vocabulary)}
     return ExperimentResult(summary={**summary, **extra}, table=result.table, extras=extras)
 
