@@ -43,7 +43,7 @@ def test_real_words_sentence_gives_the_ceiling_and_the_shape():
     s = prose.real_words_sentence([0.771, 0.69, 0.62, 0.63, 0.61, 0.551], 0.919, 32)
     assert "77%" in s and "92%" in s and "falls to 55%" in s and "not at every step" in s and "one seed" in s
     monotone = prose.real_words_sentence([0.8, 0.7, 0.6], 0.9, 6, replicates=3)
-    assert "it falls at every generation" in monotone and "3 seeds" in monotone
+    assert "falling at every generation" in monotone and "3 seeds" in monotone
     up = prose.real_words_sentence([0.6, 0.7], 0.9, 6)
     assert "rises to 70%" in up
 
@@ -123,6 +123,8 @@ def test_diversity_sentence_each_way():
     assert "no loss of diversity is visible" in flat
     mixed = prose.diversity_sentence({0: [600, 700], 1: [300, 300], 2: [100, 50]}, real, [0.9, 0.9], 0.9, "x", 10)
     assert "most at order 2 (the common words)" in mixed and "while order 0 grew" in mixed
+    two = prose.diversity_sentence({0: [600, 750], 1: [300, 375], 2: [100, 87]}, real, [0.9, 0.9], 0.9, "x", 10)
+    assert "most at order 2" in two and "while orders 0 and 1 grew" in two  # the default transformer run's shape
     guarded = prose.diversity_sentence({0: [600, 400]}, {0: 600.0}, [0.9, 0.8], 0.9, "x", 10, guard="too small")
     assert guarded.endswith("too small.") and "narrowed" not in guarded
 

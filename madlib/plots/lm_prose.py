@@ -101,8 +101,8 @@ def real_words_sentence(rates: Sequence[float], ceiling: float, n_prompts: int, 
     if last < 1:
         return head + "."
     steps = np.diff(r)
-    shape = ("it falls at every generation" if (steps < 0).all() else
-             "it rises at every generation" if (steps > 0).all() else
+    shape = ("falling at every generation" if (steps < 0).all() else
+             "rising at every generation" if (steps > 0).all() else
              "not at every step (" + ", ".join(f"{100 * v:.0f}" for v in r) + "%)")
     direction = "falls to" if r[-1] < r[0] else "rises to" if r[-1] > r[0] else "stays at"
     return (f"{head}. By generation {last} the share {direction} {100 * r[-1]:.0f}%, {shape}; "
@@ -237,7 +237,7 @@ def diversity_sentence(hill: Mapping[int, Sequence[float]], real: Mapping[int, f
     else:
         verdict = ". Every order grew: the text uses more distinct words than real text, invented ones included"
     if fell and rose:
-        verdict += f", while order{'s' if len(rose) > 1 else ''} {', '.join(map(str, rose))} grew"
+        verdict += f", while order{'s' if len(rose) > 1 else ''} {' and '.join(map(str, rose))} grew"
     return text + verdict + "."
 
 
