@@ -290,7 +290,7 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "from one pre-trained base) and the 5-gram model, replacing, keeping 10% real text and "
             "accumulating.",
             "Two line panels of per-character perplexity against generation, one line per workflow, with a "
-            "dotted line for the pre-trained base in the transformer's panel: under replace the perplexity "
+            "dashed line for the pre-trained base in the transformer's panel: under replace the perplexity "
             "climbs generation after generation; keeping 10 percent real text climbs less; accumulating "
             "stays lowest.", wide=True),
         "7c3574ab": Figure(

@@ -123,7 +123,7 @@ def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, 
     ax.set_xlabel("count of the word in generation-0 text (bin centres)")
     ax.set_ylabel("share of words still used")
     ax.set_title(title or "Rare words vanish first")
-    ax.legend()
+    ax.legend(fontsize="small", loc="lower right")  # frequent words all survive: the lower right is empty
     return ax.figure
 
 
