@@ -354,17 +354,20 @@ FIGURES: dict[str, dict[str, Figure]] = {
         "a5dbe8fd": Figure(
             "fig-remedies-keep-real",
             "Keep the real data: relative quality of the Gaussian, the blue cats and the mixture under "
-            "replace, keep 10% real, accumulate (with and without a fixed budget) and fresh data.",
+            "replace, keep 10% real, accumulate (with and without a fixed budget) and fresh data; on the "
+            "Gaussian, the theory's fixed point of the kept share (dashed).",
             "Three line panels, one per family, of quality relative to generation 0 against generation: "
-            "replace falls far; accumulate and fresh data stay near 1; keeping 10 percent real data holds "
-            "the Gaussian and the mixture but less so the rare blue cats.", wide=True),
+            "replace falls far; accumulate and fresh data stay near 1; keeping 10 percent real data settles "
+            "just below 1 on the Gaussian, on a dashed line at the theory's fixed point.", wide=True),
         "b947dcd8": Figure(
             "fig-remedies-keep-real-vae-lm",
-            "The same remedies on the expensive families: the VAE's recall and the language model's "
-            "perplexity, relative to generation 0.",
-            "Two line panels against generation: the VAE's relative recall falls under replace and less "
-            "with kept real data, accumulate or fresh data; the language model's relative quality behaves "
-            "the same way.", wide=True),
+            "The same remedies on the expensive families, from chapters 4 and 5's runs: the VAE's recall and "
+            "the language model's 1 / perplexity relative to generation 0, mean over seeds with the seeds' "
+            "range shaded.",
+            "Two line panels against a handful of generations, each line with a shaded band: the VAE's "
+            "relative recall falls under replace, and less with kept real data, accumulation or fresh data; "
+            "the language model's relative quality falls under replace and stays near 1 with fresh data.",
+            wide=True),
         "44e35a60": Figure(
             "fig-remedies-regression",
             "Linear regression in closed form: test error relative to generation 0 under replace, "
@@ -374,44 +377,71 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "accumulate levels off below the dotted pi squared over 6 bound; the right panel zooms on the "
             "bounded curves; simulated bands lie on the dashed theory.", wide=True),
         "161cadd2": Figure(
-            "fig-remedies-sweeps",
-            "How much real data is enough: the final relative quality against the kept real fraction, the "
-            "detector's miss rate and tail reweighting, one line per family.",
-            "Three line panels: left, quality rising with the kept real fraction, quickly for the Gaussian "
-            "and slowly for the blue cats; middle, quality falling as the detector misses more synthetic "
-            "items; right, the effect of tail reweighting.", wide=True),
-        "581b3122": Figure(
-            "fig-remedies-verifiers",
-            "Verification against self-curation on the toy families: no filter, an oracle verifier, a "
-            "learned verifier and filtering by the model's own likelihood.",
-            "Three line panels, one per family, of relative quality against generation: the oracle holds "
-            "every family near 1, the learned verifier comes close on some, and filtering by the model's "
-            "own likelihood falls faster than no filter at all.", wide=True),
-        "a91a285f": Figure(
-            "fig-remedies-verifiers-vae-lm",
-            "Verification on the expensive families: the VAE and the language model with no filter, a "
-            "learned verifier and self-likelihood filtering.",
-            "Two line panels of relative quality against generation for three filters; on the VAE all three "
-            "decline together, on the language model the filters do not beat no filter.", wide=True),
+            "fig-remedies-kept-fraction",
+            "How much real data is enough: the final relative quality against the kept real fraction, one "
+            "line per family, and the Gaussian theory (dashed).",
+            "Line chart of final quality against the kept real fraction from 0 to 0.5: the Gaussian rises "
+            "quickly towards 1 along the dashed theory curve, the blue cats rise more slowly."),
         "32648b22": Figure(
             "fig-remedies-reset",
             "A pristine snapshot, reset every 10 generations, against fresh data and replace.",
             "Two line panels of relative quality against generation: the reset curve is a saw-tooth that "
             "falls for nine generations and jumps back at each reset; fresh data stays flat near 1; "
             "replace falls steadily.", wide=True),
+    },
+    "07_filtering": {
+        "581b3122": Figure(
+            "fig-filtering-verifiers",
+            "Verification against self-curation on the toy families: no filter, an oracle verifier, a "
+            "learned verifier and filtering by the model's own likelihood.",
+            "Three line panels, one per family, of relative quality against generation: the oracle holds "
+            "every family near 1, the learned verifier comes close on some, and filtering by the model's "
+            "own likelihood falls faster than no filter at all.", wide=True),
+        "a91a285f": Figure(
+            "fig-filtering-verifiers-vae-lm",
+            "Verification on the expensive families: the VAE and the language model with no filter, a "
+            "learned verifier and self-likelihood filtering; mean over seeds with the seeds' range shaded.",
+            "Two line panels of relative quality against a handful of generations for three filters, each "
+            "with a shaded band; on the VAE all three decline, on the language model the filters do not "
+            "hold the quality either.", wide=True),
+        "c7f00006": Figure(
+            "fig-filtering-web-scrape",
+            "A web scrape with cherry-picked synthetic content, with and without a detector, against "
+            "replace; on the Gaussian, the theory's fixed points (dashed).",
+            "Two line panels of relative quality against generation: replace falls steadily; the web scrape "
+            "without a detector drops within a few generations to a flat level on its dashed theory line "
+            "near 0.75 and stays there; with a detector it stays just below 1, also on its dashed line.",
+            wide=True),
+        "c7f00008": Figure(
+            "fig-filtering-sweeps",
+            "How good must a detector be, and how strong a reweighting: the final relative quality against "
+            "the detector's miss rate and the tail-reweighting strength, one line per family, with the "
+            "Gaussian theory (dashed).",
+            "Two line panels. Left: quality falls smoothly as the detector misses more synthetic items, the "
+            "Gaussian along its dashed theory curve. Right, on a symmetric-log axis: the Gaussian's spread "
+            "stays near 1 up to the dotted line at 2/n and then grows steeply, as the dashed theory does; the "
+            "blue cats' share climbs from near 0 to well above 1.", wide=True),
+        "c7f0000b": Figure(
+            "fig-filtering-corrector",
+            "Self-correction on the toy families: each synthetic batch moved part of the way onto what is "
+            "known of the real data, against no remedy.",
+            "Three line panels, one per family, of relative quality against generation: with the corrector "
+            "the curves stay near 1, without it they fall.", wide=True),
         "75373767": Figure(
-            "fig-remedies-scoreboard",
-            "The scoreboard: every remedy on every family, coloured by the final relative quality; the text "
-            "says when quality collapsed, or that it held.",
-            "Heat map with families as rows and remedies as columns, cells coloured from dark (collapsed) "
-            "to light (held) on a colour-blind-safe scale; each cell names the generation of collapse or "
-            "says held; accumulate, fresh data and the oracle verifier hold on most rows.", wide=True),
+            "fig-filtering-scoreboard",
+            "The scoreboard of chapters 6 and 7: every remedy on every family, coloured by the final "
+            "relative quality; the text gives the verdict (held, settles at a level, falls or lost) and the "
+            "generation the quality first fell below the threshold.",
+            "Heat map with families as rows and remedies as columns, cells coloured from dark (low final "
+            "quality) to light (high) on a colour-blind-safe scale; each cell says held, settles with a "
+            "level, falls or lost with a generation, and the final value; accumulate, fresh data and the "
+            "oracle verifier hold on most rows, the web scrape settles, self-likelihood is lost.", wide=True),
         "1209a807": Figure(
-            "fig-remedies-explorer-default",
-            "The explorer's default view: the blue cats under no remedy, the oracle verifier, "
-            "self-likelihood filtering and kept real data.",
-            "Line chart of relative quality against generation for four remedies on the blue cats: the "
-            "verifier and kept real data stay high, no remedy and self-likelihood filtering fall."),
+            "fig-filtering-explorer-default",
+            "The explorer's default view: the blue cats under no remedy, the oracle verifier, the learned "
+            "verifier and self-likelihood filtering.",
+            "Line chart of relative quality against generation for four remedies on the blue cats: the two "
+            "verifiers stay high, no remedy and self-likelihood filtering fall."),
     },
     "09_questions": {
         "qa-11": Figure(

@@ -14,7 +14,9 @@ a quarter of the quality or diversity lost).
   (the cache answers when the chapters ran them; otherwise the scoreboard runs them).
 
 Remedies are named by their registry keys (:mod:`madlib.remedies.registry`); tables carry
-the labels beside them.
+the labels beside them. Each curve also gets a *verdict* (:func:`madlib.remedies.collapse_verdict`): held,
+a bounded loss that settled, still falling, or lost; and where chapter 8's recursion has a closed form, the
+scoreboard's summary carries the Gaussian's fixed point (:func:`theory_fixed_points`).
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from ..core.cache import code_fingerprint
 from ..core.config import scaled
 from ..core.params import SEED, integer, number, subset
 from ..core.validation import check_float, check_int
-from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
+from ..remedies import REMEDY_KEYS, collapse_verdict, generations_to_collapse, remedy_label
+from ..remedies.registry import DETECTOR_MISS_RATE, WEB_SCRAPE_BIAS, WEB_SCRAPE_RATIO
+from ..theory import recursion as recursion_theory
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, mix_final_quality, remedy_curve, sweep_point
 from . import ExperimentResult, RunContext, experiment, get_experiment, resolve_config, run_experiment
 
@@ -98,7 +102,7 @@ def _sub_experiment_versions(config: dict) -> dict:
     # the vae and lm rows: the chapters' presets (cached when chapters 4 and 5 ran)
     subruns=lambda config: [(f, preset) for f in ("vae", "lm") if f in str(config["families"]).split(",")
                             for preset in EXPENSIVE_PRESETS[f].values()],
-    version=5,  # 5: vae and lm rows from the chapters' presets (3 seeds); 4: cats uncapped, vae by recall, ...
+    version=6,  # 6: verdicts, seed bands and theory fixed points; 5: vae and lm rows from the chapters' presets
     inputs=_sub_experiment_versions,
     defaults={
         "families": "gaussian,cats,mixture,vae,lm",
@@ -140,19 +144,26 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
     by_point = {(p["family"], p["remedy"]): curve for p, curve in zip(points, toy_curves)}
     rows, curves = [], []
     for family in families:
+        bands, seeds = {}, {}
         if family in TOY_FAMILIES:
             family_curves = {remedy: by_point[family, remedy] for remedy in REMEDY_KEYS}
         else:
-            family_curves = _expensive_family_curves(family, use_cache=ctx.use_cache, progress=ctx.progress)
+            family_curves, bands, seeds = _expensive_family_curves(family, use_cache=ctx.use_cache,
+                                                                   progress=ctx.progress)
         for remedy, curve in family_curves.items():
+            low, high = bands.get(remedy, (np.full(len(curve), np.nan), np.full(len(curve), np.nan)))
             curves.append(pd.DataFrame({"family": family, "remedy": remedy, "label": remedy_label(remedy),
-                                        "generation": curve.index, "relative_quality": curve.to_numpy()}))
+                                        "generation": curve.index, "relative_quality": curve.to_numpy(),
+                                        "low": low, "high": high}))
+            verdict = collapse_verdict(curve.index, curve.to_numpy(), threshold)
             rows.append({"family": family, "remedy": remedy, "label": remedy_label(remedy),
-                         "horizon": int(curve.index[-1]),
+                         "horizon": int(curve.index[-1]), "seeds": seeds.get(remedy),
                          "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
-                         "final_relative_quality": float(curve.iloc[-1])})
+                         "final_relative_quality": float(curve.iloc[-1]), "verdict": verdict.kind,
+                         "lowest_relative_quality": float(curve.iloc[1:].min()) if len(curve) > 1 else float(curve.iloc[-1]),
+                         "settled_level": verdict.level, "verdict_label": verdict.short()})
     table = pd.DataFrame(rows)
-    summary = {"threshold": threshold, "families": {},
+    summary = {"threshold": threshold, "families": {}, "theory_fixed_points": theory_fixed_points(),
                "measures": {f: CASES[f]().what if f in CASES else EXPENSIVE_QUALITY[f] for f in families},
                # what the expensive rows cost when their runs were first computed (each result keeps its time)
                "row_minutes": {f: sum(expensive_run(f, r, progress=False).summary["elapsed_s"]
@@ -160,7 +171,9 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
     for row in rows:
         summary["families"].setdefault(row["family"], {})[row["remedy"]] = {
             "generations_to_collapse": row["generations_to_collapse"],
-            "final_relative_quality": row["final_relative_quality"], "horizon": row["horizon"]}
+            "final_relative_quality": row["final_relative_quality"], "horizon": row["horizon"],
+            "verdict": row["verdict"], "settled_level": row["settled_level"], "seeds": row["seeds"],
+            "lowest_relative_quality": row["lowest_relative_quality"]}
     return ExperimentResult(summary=summary, table=table, extras={"curves": pd.concat(curves, ignore_index=True)})
 
 
@@ -208,7 +221,8 @@ def expensive_curve(family: str, summary: dict) -> pd.Series:
         # recall, not class entropy: entropy only sees which classes are drawn, recall sees whether
         # the real digits' variety is still covered (chapter 4 shows entropy is too coarse)
         values = np.asarray(summary["recall"], dtype=float)
-        curve = values / values[0]
+        with np.errstate(invalid="ignore", divide="ignore"):  # recall 0 at generation 0 (smoke scale): nan
+            curve = values / values[0]
     elif family == "lm":
         values = np.asarray(summary["test_perplexity"], dtype=float)
         curve = values[0] / values
@@ -217,7 +231,41 @@ def expensive_curve(family: str, summary: dict) -> pd.Series:
     return pd.Series(curve, index=np.arange(len(curve)))
 
 
-def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False) -> dict[str, pd.Series]:
+def expensive_band(family: str, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lowest and highest relative quality per generation over the seeds (replicates) of a ``vae`` or ``lm``
+    result's long table, each seed relative to its own generation 0; and the number of seeds."""
+    metric = {"vae": "recall", "lm": "test_perplexity"}.get(family)
+    if metric is None:
+        raise ValueError(f"family must be 'vae' or 'lm', got {family!r}")
+    wide = table[table["metric"] == metric].pivot(index="generation", columns="replicate", values="value")
+    values = wide.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a smoke-scale recall of 0 at generation 0 gives nan
+        relative = values / values[0] if family == "vae" else values[0] / values
+    return relative.min(axis=1), relative.max(axis=1), int(values.shape[1])
+
+
+def theory_fixed_points(n: int = 100) -> dict[str, dict[str, float]]:
+    """Chapter 8's fixed points of the Gaussian's variance for the scoreboard's remedies that have one, as a
+    relative sigma (sqrt(v*) over generation 0's sqrt((n-1)/n)), with the formula each comes from.
+
+    * keep 10% real: :func:`madlib.theory.recursion.kept_fraction_fixed_point` (about 2fn/(2fn+1)), and the
+      cruder fn/(fn+1) that keeps the synthetic mean on the real one;
+    * web scrape, without and with a detector: (1-s)/(1-s lambda) with s the synthetic share left."""
+    start = (n - 1) / n
+    out = {}
+    kept = recursion_theory.kept_fraction_fixed_point(n, 0.1)
+    out["keep-real"] = {"relative_sigma": float(np.sqrt(kept / start)), "variance": kept,
+                        "formula": "2fn/(2fn+1) (exact recursion)",
+                        "cruder": float(np.sqrt((0.1 * n / (0.1 * n + 1)) / start))}
+    for remedy, miss in (("web-scrape", 1.0), ("web-scrape-detector", DETECTOR_MISS_RATE)):
+        share = WEB_SCRAPE_RATIO * miss / (1 + WEB_SCRAPE_RATIO * miss)
+        v = recursion_theory.web_scrape_fixed_point(share, WEB_SCRAPE_BIAS)
+        out[remedy] = {"relative_sigma": float(np.sqrt(v)), "variance": v, "synthetic_share": share,
+                       "formula": "(1-s)/(1-s lambda)"}
+    return out
+
+
+def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False):
     """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached).
 
     Every sub-run's configuration is checked first (a refused one names the remedy, in one line); a
@@ -229,7 +277,7 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
         except ValueError as error:
             raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} (--preset {preset}) is refused: "
                              f"{error}") from None
-    curves = {}
+    curves, bands, seeds = {}, {}, {}
     # The runs only this chapter makes first: in a parallel book build, chapters 4 and 5 meanwhile make
     # theirs, which the rest then reads from the cache (or waits for: see run_experiment).
     presets = EXPENSIVE_PRESETS[family]
@@ -242,7 +290,9 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
             error.add_note(f"in the scoreboard's {family} run for remedy {remedy!r} (--preset {preset})")
             raise
         curves[remedy] = expensive_curve(family, result.summary)
-    return {remedy: curves[remedy] for remedy in presets}
+        low, high, seeds[remedy] = expensive_band(family, result.table)
+        bands[remedy] = (low, high)
+    return {remedy: curves[remedy] for remedy in presets}, bands, seeds
 
 
 def _sweep_points(config: dict) -> list[tuple[str, str, float]]:
