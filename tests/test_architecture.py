@@ -122,7 +122,8 @@ def test_presets_name_the_books_configurations():
 
 
 CHAPTER_KEYS = {"01_gaussian": "gaussian", "02_cats": "cats", "03_gmm": "gmm", "04_vae": "vae", "05_lm": "lm",
-                "06_remedies": "remedies", "09_questions": "questions"}
+                "06_remedies": "remedies", "07_filtering": "filtering",
+                "09_questions": "questions"}
 
 
 def _chapter_imports(path: Path) -> list[str]:

@@ -301,55 +301,73 @@ FIGURES: dict[str, dict[str, Figure]] = {
     "05_lm": {
         "c6a3f6e2": Figure(
             "fig-lm-perplexity",
-            "Perplexity on a play neither model saw (Macbeth), per generation: the transformer and the "
-            "5-gram model, replacing, keeping 10% real text and accumulating.",
-            "Two line panels of per-character perplexity against generation, one line per workflow: under "
-            "replace it climbs generation after generation; keeping 10 percent real text or accumulating "
-            "keeps it nearly flat.", wide=True),
+            "Perplexity on a play neither model saw (Macbeth), per generation: the transformer (fine-tuned "
+            "from one pre-trained base) and the 5-gram model, replacing, keeping 10% real text and "
+            "accumulating.",
+            "Two line panels of per-character perplexity against generation, one line per workflow, with a "
+            "dashed line for the pre-trained base in the transformer's panel: under replace the perplexity "
+            "climbs generation after generation; keeping 10 percent real text climbs less; accumulating "
+            "stays lowest.", wide=True),
         "7c3574ab": Figure(
             "fig-lm-sequence-perplexity",
             "How probable the generation-0 model finds each generation's text: histograms of per-sequence "
-            "perplexity, at temperature 1 and with beam search.",
-            "Three panels of histograms on a log perplexity axis, one colour per generation: at temperature "
-            "1 the bulk moves to lower perplexity while a long tail of improbable text grows; with beam "
-            "search the whole mass moves left of the real text.", wide=True),
+            "perplexity for the transformer and the 5-gram at temperature 1, and the 5-gram with beam "
+            "search.",
+            "Three panels of histograms on a log perplexity axis, one colour per generation, the real "
+            "blocks of generation 0 as reference: at temperature 1 the whole distribution moves to higher "
+            "perplexity, beyond the real text's range; with beam search it moves to lower perplexity, left "
+            "of the real text.", wide=True),
         "32c9bf60": Figure(
             "fig-lm-rare-words",
-            "Rare words vanish first, and words stop being words: word survival by initial count, the share "
-            "of real words, and the text's diversity per generation.",
-            "Three panels: word survival rising with initial count, above it dotted neutral-resampling "
-            "curves; the share of written words found in the plays falling over generations; distinct-2 "
-            "diversity of the training text falling.", wide=True),
+            "Rare words vanish first, and words stop being words: word survival by initial count against "
+            "neutral resampling and real text, and the share of real words written per generation against "
+            "the play's own continuations.",
+            "Two panels. Left: share of generation-0 words still used against their initial count on a log "
+            "axis, rising with the count; dotted neutral-resampling curves above, and a dashed black line "
+            "for real text. Right: the share of written words found "
+            "in the training plays against generation, one line per run, below a dashed ceiling for real "
+            "text.", wide=True),
+        "a4c063b3": Figure(
+            "fig-lm-diversity",
+            "How diverse the text is, measured on the same number of words every generation: distinct-2, "
+            "and the effective vocabulary (Hill numbers of orders 0, 1 and 2) relative to real text.",
+            "Three line panels against generation. Left: distinct-2 of the transformer's and the 5-gram's "
+            "training text, each with a dotted line for real text. Middle and right: for the transformer "
+            "and for the 5-gram, the Hill numbers of orders 0, 1 and 2 divided by real text's, with a "
+            "dashed line at 1 for real text.", wide=True),
         "fd9edfdf": Figure(
             "fig-lm-decoding",
-            "Decoding is sampling bias: how probable, how diverse and how good the text is, for temperature "
-            "1, temperature 0.6 and beam search.",
-            "Three line panels against generation for three decoders: beam search writes the most probable "
-            "and least diverse text, temperature 0.6 sits between, and test perplexity rises fastest for "
-            "the biased decoders.", wide=True),
+            "Decoding is sampling bias: how probable, how diverse and how good the 5-gram's text is, for "
+            "temperature 1, temperature 0.6 and beam search.",
+            "Three line panels against generation for three decoders: the median perplexity of the text "
+            "under generation 0, its distinct-2 at a fixed size, and perplexity on Macbeth; beam search "
+            "writes the most probable and least diverse text.", wide=True),
         "5ec4d4aa": Figure(
             "fig-lm-explorer-default",
             "The explorer's default view: the 5-gram model under replace at temperature 1, its test "
             "perplexity, the diversity of its text and the vocabulary it keeps.",
             "Three line panels against generation with bands: perplexity on real test text rising, "
-            "distinct-2 diversity of the generated text falling, and the share of generation-0 words still "
-            "used falling.", wide=True),
+            "distinct-2 of the training text at a fixed size, and the share of generation-0 words still "
+            "used falling, beside a dotted line for the next real text.", wide=True),
     },
     "06_remedies": {
         "a5dbe8fd": Figure(
             "fig-remedies-keep-real",
             "Keep the real data: relative quality of the Gaussian, the blue cats and the mixture under "
-            "replace, keep 10% real, accumulate (with and without a fixed budget) and fresh data.",
+            "replace, keep 10% real, accumulate (with and without a fixed budget) and fresh data; on the "
+            "Gaussian, the theory's fixed point of the kept share (dashed).",
             "Three line panels, one per family, of quality relative to generation 0 against generation: "
-            "replace falls far; accumulate and fresh data stay near 1; keeping 10 percent real data holds "
-            "the Gaussian and the mixture but less so the rare blue cats.", wide=True),
+            "replace falls far; accumulate and fresh data stay near 1; keeping 10 percent real data settles "
+            "just below 1 on the Gaussian, on a dashed line at the theory's fixed point.", wide=True),
         "b947dcd8": Figure(
             "fig-remedies-keep-real-vae-lm",
-            "The same remedies on the expensive families: the VAE's recall and the language model's "
-            "perplexity, relative to generation 0.",
-            "Two line panels against generation: the VAE's relative recall falls under replace and less "
-            "with kept real data, accumulate or fresh data; the language model's relative quality behaves "
-            "the same way.", wide=True),
+            "The same remedies on the expensive families, from chapters 4 and 5's runs: the VAE's recall and "
+            "the language model's 1 / perplexity relative to generation 0, mean over seeds with the seeds' "
+            "range shaded.",
+            "Two line panels against a handful of generations, each line with a shaded band: the VAE's "
+            "relative recall falls under replace, and less with kept real data, accumulation or fresh data; "
+            "the language model's relative quality falls under replace and stays near 1 with fresh data.",
+            wide=True),
         "44e35a60": Figure(
             "fig-remedies-regression",
             "Linear regression in closed form: test error relative to generation 0 under replace, "
@@ -359,44 +377,71 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "accumulate levels off below the dotted pi squared over 6 bound; the right panel zooms on the "
             "bounded curves; simulated bands lie on the dashed theory.", wide=True),
         "161cadd2": Figure(
-            "fig-remedies-sweeps",
-            "How much real data is enough: the final relative quality against the kept real fraction, the "
-            "detector's miss rate and tail reweighting, one line per family.",
-            "Three line panels: left, quality rising with the kept real fraction, quickly for the Gaussian "
-            "and slowly for the blue cats; middle, quality falling as the detector misses more synthetic "
-            "items; right, the effect of tail reweighting.", wide=True),
-        "581b3122": Figure(
-            "fig-remedies-verifiers",
-            "Verification against self-curation on the toy families: no filter, an oracle verifier, a "
-            "learned verifier and filtering by the model's own likelihood.",
-            "Three line panels, one per family, of relative quality against generation: the oracle holds "
-            "every family near 1, the learned verifier comes close on some, and filtering by the model's "
-            "own likelihood falls faster than no filter at all.", wide=True),
-        "a91a285f": Figure(
-            "fig-remedies-verifiers-vae-lm",
-            "Verification on the expensive families: the VAE and the language model with no filter, a "
-            "learned verifier and self-likelihood filtering.",
-            "Two line panels of relative quality against generation for three filters; on the VAE all three "
-            "decline together, on the language model the filters do not beat no filter.", wide=True),
+            "fig-remedies-kept-fraction",
+            "How much real data is enough: the final relative quality against the kept real fraction, one "
+            "line per family, and the Gaussian theory (dashed).",
+            "Line chart of final quality against the kept real fraction from 0 to 0.5: the Gaussian rises "
+            "quickly towards 1 along the dashed theory curve, the blue cats rise more slowly."),
         "32648b22": Figure(
             "fig-remedies-reset",
             "A pristine snapshot, reset every 10 generations, against fresh data and replace.",
             "Two line panels of relative quality against generation: the reset curve is a saw-tooth that "
             "falls for nine generations and jumps back at each reset; fresh data stays flat near 1; "
             "replace falls steadily.", wide=True),
+    },
+    "07_filtering": {
+        "581b3122": Figure(
+            "fig-filtering-verifiers",
+            "Verification against self-curation on the toy families: no filter, an oracle verifier, a "
+            "learned verifier and filtering by the model's own likelihood.",
+            "Three line panels, one per family, of relative quality against generation: the oracle holds "
+            "every family near 1, the learned verifier comes close on some, and filtering by the model's "
+            "own likelihood falls faster than no filter at all.", wide=True),
+        "a91a285f": Figure(
+            "fig-filtering-verifiers-vae-lm",
+            "Verification on the expensive families: the VAE and the language model with no filter, a "
+            "learned verifier and self-likelihood filtering; mean over seeds with the seeds' range shaded.",
+            "Two line panels of relative quality against a handful of generations for three filters, each "
+            "with a shaded band; on the VAE all three decline, on the language model the filters do not "
+            "hold the quality either.", wide=True),
+        "c7f00006": Figure(
+            "fig-filtering-web-scrape",
+            "A web scrape with cherry-picked synthetic content, with and without a detector, against "
+            "replace; on the Gaussian, the theory's fixed points (dashed).",
+            "Two line panels of relative quality against generation: replace falls steadily; the web scrape "
+            "without a detector drops within a few generations to a flat level on its dashed theory line "
+            "near 0.75 and stays there; with a detector it stays just below 1, also on its dashed line.",
+            wide=True),
+        "c7f00008": Figure(
+            "fig-filtering-sweeps",
+            "How good must a detector be, and how strong a reweighting: the final relative quality against "
+            "the detector's miss rate and the tail-reweighting strength, one line per family, with the "
+            "Gaussian theory (dashed).",
+            "Two line panels. Left: quality falls smoothly as the detector misses more synthetic items, the "
+            "Gaussian along its dashed theory curve. Right, on a symmetric-log axis: the Gaussian's spread "
+            "stays near 1 up to the dotted line at 2/n and then grows steeply, as the dashed theory does; the "
+            "blue cats' share climbs from near 0 to well above 1.", wide=True),
+        "c7f0000b": Figure(
+            "fig-filtering-corrector",
+            "Self-correction on the toy families: each synthetic batch moved part of the way onto what is "
+            "known of the real data, against no remedy.",
+            "Three line panels, one per family, of relative quality against generation: with the corrector "
+            "the curves stay near 1, without it they fall.", wide=True),
         "75373767": Figure(
-            "fig-remedies-scoreboard",
-            "The scoreboard: every remedy on every family, coloured by the final relative quality; the text "
-            "says when quality collapsed, or that it held.",
-            "Heat map with families as rows and remedies as columns, cells coloured from dark (collapsed) "
-            "to light (held) on a colour-blind-safe scale; each cell names the generation of collapse or "
-            "says held; accumulate, fresh data and the oracle verifier hold on most rows.", wide=True),
+            "fig-filtering-scoreboard",
+            "The scoreboard of chapters 6 and 7: every remedy on every family, coloured by the final "
+            "relative quality; the text gives the verdict (held, settles at a level, falls or lost) and the "
+            "generation the quality first fell below the threshold.",
+            "Heat map with families as rows and remedies as columns, cells coloured from dark (low final "
+            "quality) to light (high) on a colour-blind-safe scale; each cell says held, settles with a "
+            "level, falls or lost with a generation, and the final value; accumulate, fresh data and the "
+            "oracle verifier hold on most rows, the web scrape settles, self-likelihood is lost.", wide=True),
         "1209a807": Figure(
-            "fig-remedies-explorer-default",
-            "The explorer's default view: the blue cats under no remedy, the oracle verifier, "
-            "self-likelihood filtering and kept real data.",
-            "Line chart of relative quality against generation for four remedies on the blue cats: the "
-            "verifier and kept real data stay high, no remedy and self-likelihood filtering fall."),
+            "fig-filtering-explorer-default",
+            "The explorer's default view: the blue cats under no remedy, the oracle verifier, the learned "
+            "verifier and self-likelihood filtering.",
+            "Line chart of relative quality against generation for four remedies on the blue cats: the two "
+            "verifiers stay high, no remedy and self-likelihood filtering fall."),
     },
     "09_questions": {
         "qa-11": Figure(

@@ -1,4 +1,6 @@
-"""Chapter 6's implement-it exercise: a verifier's acceptance probability.
+"""Chapter 6's exercises (keeping real data): two "break it" checkers that run the loop with the learner's
+settings, :func:`check_keep_real_breaks` and :func:`check_fresh_breaks`; and, for chapter 7 (whose own module
+:mod:`madlib.exercises.filtering` re-exports it), the implement-it checker of a verifier's acceptance probability.
 
 The learner writes ``acceptance_probability(log_p_real, log_p_model)``: for candidates drawn from
 a model, the probability that a verifier who knows the real density accepts each one, r(x) / max r
@@ -14,7 +16,9 @@ import torch
 
 from ..core.seeding import generator as make_generator
 
+from ..experiments import run_experiment
 from ..remedies.filters import acceptance_probability
+from ..theory import recursion
 from . import CheckResult, run_learner
 
 EXERCISE = "a verifier's acceptance probability"
@@ -81,3 +85,76 @@ def check_acceptance_probability(fn: Callable[[torch.Tensor, torch.Tensor], torc
         err = float((out - expected).abs().max())
         messages.append(f"replicate(s) {bad} differ from r / max r (largest difference {err:.3g})")
     return CheckResult(EXERCISE, False, messages)
+
+
+# ----------------------------------------------------------------------------- chapter 6: break it
+
+BREAK_KEEP = "break it: keep real data, and still lose a quarter of the spread"
+BREAK_FRESH = "break it: fresh data every generation, and still lose a quarter of the spread"
+BREAK_THRESHOLD = 0.75  #: the scoreboard's threshold: a quarter of the spread lost
+KEPT_SHARE = 0.1  #: the scoreboard's kept real fraction
+_RUNS = 200
+
+
+def _number(exercise: str, name: str, value, low: float, high: float, *, low_open: bool = False) -> float | CheckResult:
+    """``value`` as a float in [low, high] (or (low, high]), or a failed result that names the argument."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and (low < value if low_open else low <= value) and value <= high:
+        return float(value)
+    bracket = "(" if low_open else "["
+    return CheckResult(exercise, False, [f"{name} must be a number in {bracket}{low:g}, {high:g}], got {value!r}"])
+
+
+def check_keep_real_breaks(n_real, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 6): keep 10% real data in every training set of ``n_real`` items (at least 10, so that
+    at least one real item is kept) and find an ``n_real`` at which the Gaussian's median sigma after 200
+    generations is below 0.75 of generation 0's anyway. Runs the ``remedy-curve`` experiment; never raises."""
+    if isinstance(n_real, bool) or not isinstance(n_real, (int, np.integer)) or not 10 <= n_real <= 10_000:
+        return CheckResult(BREAK_KEEP, False, [f"n_real must be an integer in [10, 10000] (10% of it is at least one "
+                                               f"real item), got {n_real!r}"])
+    n = int(n_real)
+    curve = run_experiment("remedy-curve", family="gaussian", remedy="keep-real", n_real=n, generations=200,
+                           replicates=_RUNS, seed=seed, progress=False).summary
+    final = float(curve["final_relative_quality"])
+    kept = KEPT_SHARE * n
+    exact = float(np.sqrt(recursion.kept_fraction_fixed_point(n, KEPT_SHARE) / ((n - 1) / n)))
+    messages = [f"{n} items a generation, {kept:g} of them real: median sigma after 200 generations {final:.3f} of "
+                f"generation 0's ({_RUNS} runs). Chapter 8's fixed point of the expected variance gives "
+                f"sqrt(v*) = {exact:.3f} (2fn/(2fn+1) = {2 * kept / (2 * kept + 1):.3f} for v*); with few real items "
+                "the variance's distribution is skewed, and the median run lies below that"]
+    if final < BREAK_THRESHOLD:
+        messages.append("broken: the kept real items still anchor the loop (it settles, it does not go to 0), but "
+                        f"{kept:g} real item(s) a generation anchor it low. The share is the same 10%; the count of "
+                        "real items is what sets the level")
+        return CheckResult(BREAK_KEEP, True, messages)
+    messages.append("not broken yet: with this many real items a generation the fixed point is above 0.75. Fewer "
+                    "items per generation means fewer real ones at the same share")
+    return CheckResult(BREAK_KEEP, False, messages)
+
+
+def check_fresh_breaks(synthetic_per_real, sampling_bias, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 6): fresh real data every generation (100 items) beside ``synthetic_per_real`` synthetic
+    items per real one, drawn with ``sampling_bias``; find settings at which the Gaussian's median sigma after
+    100 generations is below 0.75 anyway. Runs the ``gaussian`` experiment; never raises."""
+    ratio = _number(BREAK_FRESH, "synthetic_per_real", synthetic_per_real, 0.1, 50)
+    lam = _number(BREAK_FRESH, "sampling_bias", sampling_bias, 0.0, 1.0, low_open=True)
+    for value in (ratio, lam):
+        if isinstance(value, CheckResult):
+            return value
+    n_real = 100
+    n_synthetic = max(1, int(round(ratio * n_real)))
+    result = run_experiment("gaussian", workflow="fresh", n_real=n_real, n_synthetic=n_synthetic, sampling_bias=lam,
+                            generations=100, replicates=_RUNS, seed=seed, progress=False)
+    median = float(result.summary["final_std_median"])
+    share = n_synthetic / (n_synthetic + n_real)
+    fixed = float(np.sqrt(recursion.web_scrape_fixed_point(share, lam))) if share * lam < 1 else 0.0
+    messages = [f"{n_synthetic} synthetic items beside {n_real} fresh real ones, lambda = {lam:g}: median sigma after "
+                f"100 generations {median:.3f} ({_RUNS} runs); the fixed point (1-s)/(1-s lambda) with s = {share:.3f} "
+                f"gives sqrt(v*) = {fixed:.3f}"]
+    if median < BREAK_THRESHOLD:
+        messages.append("broken: fresh data still anchor the loop at v* (it settles, it does not go to 0), but "
+                        "enough sharpened synthetic data drag the anchor down: a bounded loss, not a collapse")
+        return CheckResult(BREAK_FRESH, True, messages)
+    messages.append("not broken yet: more synthetic data per real item, or a stronger bias (a smaller lambda), "
+                    "lowers v*; with lambda = 1 no amount of synthetic data can")
+    return CheckResult(BREAK_FRESH, False, messages)

@@ -14,7 +14,9 @@ a quarter of the quality or diversity lost).
   (the cache answers when the chapters ran them; otherwise the scoreboard runs them).
 
 Remedies are named by their registry keys (:mod:`madlib.remedies.registry`); tables carry
-the labels beside them.
+the labels beside them. Each curve also gets a *verdict* (:func:`madlib.remedies.collapse_verdict`): held,
+a bounded loss that settled, still falling, or lost; and where chapter 8's recursion has a closed form, the
+scoreboard's summary carries the Gaussian's fixed point (:func:`theory_fixed_points`).
 """
 from __future__ import annotations
 
@@ -23,13 +25,55 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items
 from ..core.cache import code_fingerprint
 from ..core.config import scaled
 from ..core.params import SEED, integer, number, subset
 from ..core.validation import check_float, check_int
-from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
+from ..remedies import REMEDY_KEYS, collapse_verdict, generations_to_collapse, remedy_label
+from ..remedies.registry import DETECTOR_MISS_RATE, WEB_SCRAPE_BIAS, WEB_SCRAPE_RATIO
+from ..theory import recursion as recursion_theory
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, mix_final_quality, remedy_curve, sweep_point
 from . import ExperimentResult, RunContext, experiment, get_experiment, resolve_config, run_experiment
+
+def toy_units(family: str, remedy: str, generations: int, replicates: int, n_real: int = 100,
+              measured: int | None = None) -> float:
+    """Work units of one toy family's chain under one remedy: items drawn and fitted per replicate and generation
+    (the growing training set of accumulate; the verifiers' four candidates per item), EM's iterations and
+    components for the mixture, and its k-NN recall (500 x 500 pairs) at each of ``measured`` generations."""
+    workflow = remedy if remedy in ("accumulate", "fresh", "accumulate-subsample") else "replace"
+    items = loop_items(workflow, n_real, n_real * (4 if remedy in ("verifier", "learned-verifier") else 1), generations)
+    if family == "mixture":
+        checks = generations + 1 if measured is None else measured
+        return float(replicates) * (items * 2 * 40 + checks * 500 * 500 * 3 / 10)
+    return float(replicates) * items
+
+
+def _toy_points(config: dict) -> list[tuple[str, str]]:
+    return [(f.strip(), remedy) for f in str(config["families"]).split(",") if f.strip() in TOY_FAMILIES
+            for remedy in REMEDY_KEYS]
+
+
+def _scoreboard_cost(config: dict) -> float:
+    units = 0.0
+    for family, remedy in _toy_points(config):
+        if family == "mixture":
+            generations = config["mixture_generations"]
+            units += toy_units(family, remedy, generations, config["mixture_replicates"],
+                               measured=generations // max(1, generations // 20) + 2)
+        else:
+            units += toy_units(family, remedy, config["generations"], config["replicates"])
+    return units
+
+
+def _scoreboard_memory(config: dict) -> float:
+    """Bytes of the largest toy point: the accumulating chain's training set, six copies, and the recorded
+    qualities; the interpreter (PROCESS_BYTES). The vae and lm rows are their own runs (their own estimates)."""
+    largest = max([config["replicates"] * 100 * (config["generations"] + 1) if f != "mixture"
+                   else config["mixture_replicates"] * 100 * (config["mixture_generations"] + 1) * 3
+                   for f, _ in _toy_points(config)] or [0])
+    return PROCESS_BYTES + 6 * 8 * float(largest)
+
 
 def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
                      mixture_generations: int, mixture_replicates: int) -> pd.Series:
@@ -51,7 +95,14 @@ def _sub_experiment_versions(config: dict) -> dict:
 
 @experiment(
     "scoreboard",
-    version=5,  # 5: vae and lm rows from the chapters' presets (3 seeds); 4: cats uncapped, vae by recall, ...
+    memory=_scoreboard_memory,
+    cost=_scoreboard_cost,
+    calibration={"": {"families": "gaussian,cats,mixture"}},
+    parallel=lambda config: len(_toy_points(config)),
+    # the vae and lm rows: the chapters' presets (cached when chapters 4 and 5 ran)
+    subruns=lambda config: [(f, preset) for f in ("vae", "lm") if f in str(config["families"]).split(",")
+                            for preset in EXPENSIVE_PRESETS[f].values()],
+    version=6,  # 6: verdicts, seed bands and theory fixed points; 5: vae and lm rows from the chapters' presets
     inputs=_sub_experiment_versions,
     defaults={
         "families": "gaussian,cats,mixture,vae,lm",
@@ -93,19 +144,26 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
     by_point = {(p["family"], p["remedy"]): curve for p, curve in zip(points, toy_curves)}
     rows, curves = [], []
     for family in families:
+        bands, seeds = {}, {}
         if family in TOY_FAMILIES:
             family_curves = {remedy: by_point[family, remedy] for remedy in REMEDY_KEYS}
         else:
-            family_curves = _expensive_family_curves(family, use_cache=ctx.use_cache, progress=ctx.progress)
+            family_curves, bands, seeds = _expensive_family_curves(family, use_cache=ctx.use_cache,
+                                                                   progress=ctx.progress)
         for remedy, curve in family_curves.items():
+            low, high = bands.get(remedy, (np.full(len(curve), np.nan), np.full(len(curve), np.nan)))
             curves.append(pd.DataFrame({"family": family, "remedy": remedy, "label": remedy_label(remedy),
-                                        "generation": curve.index, "relative_quality": curve.to_numpy()}))
+                                        "generation": curve.index, "relative_quality": curve.to_numpy(),
+                                        "low": low, "high": high}))
+            verdict = collapse_verdict(curve.index, curve.to_numpy(), threshold)
             rows.append({"family": family, "remedy": remedy, "label": remedy_label(remedy),
-                         "horizon": int(curve.index[-1]),
+                         "horizon": int(curve.index[-1]), "seeds": seeds.get(remedy),
                          "generations_to_collapse": generations_to_collapse(curve.index, curve.to_numpy(), threshold),
-                         "final_relative_quality": float(curve.iloc[-1])})
+                         "final_relative_quality": float(curve.iloc[-1]), "verdict": verdict.kind,
+                         "lowest_relative_quality": float(curve.iloc[1:].min()) if len(curve) > 1 else float(curve.iloc[-1]),
+                         "settled_level": verdict.level, "verdict_label": verdict.short()})
     table = pd.DataFrame(rows)
-    summary = {"threshold": threshold, "families": {},
+    summary = {"threshold": threshold, "families": {}, "theory_fixed_points": theory_fixed_points(),
                "measures": {f: CASES[f]().what if f in CASES else EXPENSIVE_QUALITY[f] for f in families},
                # what the expensive rows cost when their runs were first computed (each result keeps its time)
                "row_minutes": {f: sum(expensive_run(f, r, progress=False).summary["elapsed_s"]
@@ -113,7 +171,9 @@ def run_scoreboard(config: dict, ctx: RunContext) -> ExperimentResult:
     for row in rows:
         summary["families"].setdefault(row["family"], {})[row["remedy"]] = {
             "generations_to_collapse": row["generations_to_collapse"],
-            "final_relative_quality": row["final_relative_quality"], "horizon": row["horizon"]}
+            "final_relative_quality": row["final_relative_quality"], "horizon": row["horizon"],
+            "verdict": row["verdict"], "settled_level": row["settled_level"], "seeds": row["seeds"],
+            "lowest_relative_quality": row["lowest_relative_quality"]}
     return ExperimentResult(summary=summary, table=table, extras={"curves": pd.concat(curves, ignore_index=True)})
 
 
@@ -161,7 +221,8 @@ def expensive_curve(family: str, summary: dict) -> pd.Series:
         # recall, not class entropy: entropy only sees which classes are drawn, recall sees whether
         # the real digits' variety is still covered (chapter 4 shows entropy is too coarse)
         values = np.asarray(summary["recall"], dtype=float)
-        curve = values / values[0]
+        with np.errstate(invalid="ignore", divide="ignore"):  # recall 0 at generation 0 (smoke scale): nan
+            curve = values / values[0]
     elif family == "lm":
         values = np.asarray(summary["test_perplexity"], dtype=float)
         curve = values[0] / values
@@ -170,7 +231,41 @@ def expensive_curve(family: str, summary: dict) -> pd.Series:
     return pd.Series(curve, index=np.arange(len(curve)))
 
 
-def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False) -> dict[str, pd.Series]:
+def expensive_band(family: str, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lowest and highest relative quality per generation over the seeds (replicates) of a ``vae`` or ``lm``
+    result's long table, each seed relative to its own generation 0; and the number of seeds."""
+    metric = {"vae": "recall", "lm": "test_perplexity"}.get(family)
+    if metric is None:
+        raise ValueError(f"family must be 'vae' or 'lm', got {family!r}")
+    wide = table[table["metric"] == metric].pivot(index="generation", columns="replicate", values="value")
+    values = wide.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a smoke-scale recall of 0 at generation 0 gives nan
+        relative = values / values[0] if family == "vae" else values[0] / values
+    return relative.min(axis=1), relative.max(axis=1), int(values.shape[1])
+
+
+def theory_fixed_points(n: int = 100) -> dict[str, dict[str, float]]:
+    """Chapter 8's fixed points of the Gaussian's variance for the scoreboard's remedies that have one, as a
+    relative sigma (sqrt(v*) over generation 0's sqrt((n-1)/n)), with the formula each comes from.
+
+    * keep 10% real: :func:`madlib.theory.recursion.kept_fraction_fixed_point` (about 2fn/(2fn+1)), and the
+      cruder fn/(fn+1) that keeps the synthetic mean on the real one;
+    * web scrape, without and with a detector: (1-s)/(1-s lambda) with s the synthetic share left."""
+    start = (n - 1) / n
+    out = {}
+    kept = recursion_theory.kept_fraction_fixed_point(n, 0.1)
+    out["keep-real"] = {"relative_sigma": float(np.sqrt(kept / start)), "variance": kept,
+                        "formula": "2fn/(2fn+1) (exact recursion)",
+                        "cruder": float(np.sqrt((0.1 * n / (0.1 * n + 1)) / start))}
+    for remedy, miss in (("web-scrape", 1.0), ("web-scrape-detector", DETECTOR_MISS_RATE)):
+        share = WEB_SCRAPE_RATIO * miss / (1 + WEB_SCRAPE_RATIO * miss)
+        v = recursion_theory.web_scrape_fixed_point(share, WEB_SCRAPE_BIAS)
+        out[remedy] = {"relative_sigma": float(np.sqrt(v)), "variance": v, "synthetic_share": share,
+                       "formula": "(1-s)/(1-s lambda)"}
+    return out
+
+
+def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool = False):
     """Curves of the vae or lm runs of each remedy; a failing sub-run fails the scoreboard (nothing is cached).
 
     Every sub-run's configuration is checked first (a refused one names the remedy, in one line); a
@@ -182,7 +277,7 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
         except ValueError as error:
             raise ValueError(f"scoreboard: the {family} run for remedy {remedy!r} (--preset {preset}) is refused: "
                              f"{error}") from None
-    curves = {}
+    curves, bands, seeds = {}, {}, {}
     # The runs only this chapter makes first: in a parallel book build, chapters 4 and 5 meanwhile make
     # theirs, which the rest then reads from the cache (or waits for: see run_experiment).
     presets = EXPENSIVE_PRESETS[family]
@@ -195,11 +290,23 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
             error.add_note(f"in the scoreboard's {family} run for remedy {remedy!r} (--preset {preset})")
             raise
         curves[remedy] = expensive_curve(family, result.summary)
-    return {remedy: curves[remedy] for remedy in presets}
+        low, high, seeds[remedy] = expensive_band(family, result.table)
+        bands[remedy] = (low, high)
+    return {remedy: curves[remedy] for remedy in presets}, bands, seeds
+
+
+def _sweep_points(config: dict) -> list[tuple[str, str, float]]:
+    return [(f.strip(), sweep, value) for f in str(config["families"]).split(",") if f.strip()
+            for sweep, values in SWEEPS.items() for value in values]
 
 
 @experiment(
     "remedy-sweeps",
+    # one point at a time per worker: a training set of 100 items (and a detector's features) per replicate
+    memory=lambda config: PROCESS_BYTES + 20 * 8 * float(config["replicates"]) * 100,
+    cost=lambda config: sum(toy_units(f, "none", config["generations"], config["replicates"], measured=2)
+                            for f, _, _ in _sweep_points(config)),
+    parallel=lambda config: len(_sweep_points(config)),
     defaults={
         "families": "gaussian,cats",
         "generations": scaled(smoke=20, default=200, full=1000),
@@ -233,6 +340,14 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "remedy-curve",
+    memory=lambda config: PROCESS_BYTES + 6 * 8 * float(config["replicates"]) * (config["n_real"] or 100)
+    * (config["generations"] + 1 if config["remedy"] in ("accumulate", "accumulate-subsample") else 4),
+    cost=lambda config: {config["family"]: toy_units(config["family"], config["remedy"], config["generations"],
+                                                     config["replicates"], config["n_real"] or 100,
+                                                     measured=config["generations"] // config["every"] + 2)},
+    calibration={"gaussian": {"family": "gaussian", "generations": 200, "replicates": 2000},
+                 "cats": {"family": "cats", "generations": 1000, "replicates": 4000},
+                 "mixture": {"family": "mixture", "generations": 10, "replicates": 20}},
     defaults={
         "family": "cats",
         "remedy": "none",
@@ -281,6 +396,9 @@ MIX_POINTS = ((0.0, 0.0), (0.0, 0.5), (0.0, 0.9), (0.1, 0.0), (0.1, 0.5))
 
 @experiment(
     "mix-grid",
+    memory=lambda config: PROCESS_BYTES + 3 * 6 * 8 * float(config["replicates"]) * config["n_real"],
+    cost=lambda config: float(len(MIX_POINTS)) * config["replicates"] * (config["generations"] + 1) * config["n_real"],
+    calibration={"": {"generations": 200, "replicates": 2000}},
     defaults={"generations": scaled(smoke=20, default=200, full=1000),
               "replicates": scaled(smoke=100, default=400, full=2000), "n_real": 100, "seed": 0},
     params={"generations": integer(1, 10**6), "replicates": integer(2, 10**7), "n_real": integer(20, 10**6),

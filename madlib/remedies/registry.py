@@ -65,10 +65,13 @@ def remedy_label(key: str) -> str:
 
 
 RESET_EVERY = 10  #: generations between two resets to the pristine snapshot (remedy "reset")
+WEB_SCRAPE_RATIO = 4  #: synthetic items per fresh real one in a web scrape (remedies "web-scrape*")
+WEB_SCRAPE_BIAS = 0.8  #: the sampling bias (cherry-picking) of the web scrape's synthetic content
+DETECTOR_MISS_RATE = 0.1  #: the share of synthetic items the scoreboard's detector misses
 
 
 def remedy_settings(remedy: str, *, n_real: int, reference_log_prob: LogProb | None = None,
-                    tail_strength: float | None = None, detector_miss_rate: float = 0.1,
+                    tail_strength: float | None = None, detector_miss_rate: float = DETECTOR_MISS_RATE,
                     keep_fraction: float = 0.8, kept_real_fraction: float = 0.1,
                     real_reference: torch.Tensor | None = None, features: Callable | None = None,
                     reset_every: int = RESET_EVERY, corrector: Corrector | None = None) -> dict:
@@ -106,7 +109,7 @@ def remedy_settings(remedy: str, *, n_real: int, reference_log_prob: LogProb | N
                              "madlib.remedies.corrector)")
         settings["corrector"] = corrector
     elif remedy.startswith("web-scrape"):
-        settings.update(workflow=configure("fresh"), n_synthetic=4 * n, sampling_bias=0.8)
+        settings.update(workflow=configure("fresh"), n_synthetic=WEB_SCRAPE_RATIO * n, sampling_bias=WEB_SCRAPE_BIAS)
         if remedy == "web-scrape-detector":
             settings["curate"] = ProvenanceFilter(detector_miss_rate)
     return settings

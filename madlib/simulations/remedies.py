@@ -28,6 +28,7 @@ from ..models.gmm import GMMFamily
 from ..remedies import (CorrectedFamily, GaussianCorrector, MixtureCorrector, ProvenanceFilter, ShareCorrector,
                         TailReweighting, effective_sample_size, remedy_settings)
 from ..remedies.filters import one_hot_features, quadratic_features
+from ..remedies.registry import WEB_SCRAPE_BIAS, WEB_SCRAPE_RATIO
 
 TOY_FAMILIES = ("gaussian", "cats", "mixture")
 
@@ -151,7 +152,7 @@ def sweep_settings(sweep: str, value: float, n_real: int) -> dict:
         return {"workflow": configure("replace", kept_real_fraction=value)}
     if sweep == "detector miss rate":
         # the web-scrape world: 80% of each scrape is cherry-picked synthetic content
-        return {"workflow": configure("fresh"), "n_synthetic": 4 * n_real, "sampling_bias": 0.8,
+        return {"workflow": configure("fresh"), "n_synthetic": WEB_SCRAPE_RATIO * n_real, "sampling_bias": WEB_SCRAPE_BIAS,
                 "curate": ProvenanceFilter(value)}
     if sweep == "tail reweighting strength":
         return {"workflow": configure("replace"), "curate": TailReweighting(value) if value > 0 else None}

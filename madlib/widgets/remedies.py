@@ -1,5 +1,7 @@
-"""Explorers for chapter 6: any remedy on any cheap family, computed live (ipywidgets), and a
-kernel-free Plotly version over a precomputed grid (family x items per generation)."""
+"""Explorers for chapters 6 and 7: any remedy on any cheap family, computed live (ipywidgets), and a
+kernel-free Plotly version over a precomputed grid (family x items per generation). Chapter 6 shows the
+remedies that keep real data (:data:`KEEPING`), chapter 7 the filters (:data:`FILTERING`, through
+:mod:`madlib.widgets.filtering`)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -32,8 +34,12 @@ def explorer_figure(family: str = "cats", remedies=("none", "verifier", "self-li
     return fig
 
 
-STATIC_REMEDIES = ("none", "keep-real", "accumulate", "accumulate-subsample", "fresh", "reset", "verifier",
-                   "learned-verifier", "self-likelihood")
+#: chapter 6: the remedies that keep real data in the loop
+KEEPING = ("none", "keep-real", "accumulate", "accumulate-subsample", "fresh", "reset")
+#: chapter 7: the remedies that judge, reweight, correct or filter the synthetic data
+FILTERING = ("none", "verifier", "learned-verifier", "self-likelihood", "tail-reweighting", "corrector",
+             "web-scrape", "web-scrape-detector")
+STATIC_REMEDIES = KEEPING + FILTERING[1:]
 
 
 def static_explorer_grid(families: Sequence[str] = ("gaussian", "cats"), sizes: Sequence[int] = (20, 50, 100, 200, 500),
@@ -71,8 +77,8 @@ def static_explorer(frames: dict, *, title: str = "Remedies: relative quality pe
                                      active=sizes.index(100) if 100 in sizes else 0)
 
 
-def remedy_explorer():
-    """Dropdowns and sliders: family, remedies, generations, replicates."""
+def remedy_explorer(remedies: Sequence[str] = ("none", "verifier", "self-likelihood", "keep-real")):
+    """Dropdowns and sliders: family, remedies (``remedies`` chosen at first), generations, replicates."""
     import ipywidgets as widgets
 
     def show(family, remedies, generations, replicates):
@@ -86,8 +92,7 @@ def remedy_explorer():
         show,
         family=widgets.Dropdown(options=["gaussian", "cats", "mixture"], value="cats", description="family"),
         remedies=widgets.SelectMultiple(options=[(remedy_label(k), k) for k in REMEDY_KEYS],
-                                        value=("none", "verifier", "self-likelihood", "keep-real"),
-                                        rows=9, description="remedies"),
+                                        value=tuple(remedies), rows=9, description="remedies"),
         generations=widgets.IntSlider(value=100, min=10, max=400, step=10, description="generations"),
         replicates=widgets.IntSlider(value=200, min=20, max=1000, step=20, description="replicates"),
     )

@@ -16,6 +16,7 @@ import numpy as np
 
 from madlib import run_experiment
 from madlib.plots import cats as cats_plots
+from madlib.plots import filtering as filtering_plots
 from madlib.plots import gaussian as gauss_plots
 from madlib.plots import gmm as gmm_plots
 from madlib.plots import lm as lm_plots
@@ -237,7 +238,41 @@ def remedies_regression():
 
 def remedies_sweeps():
     sweeps = run_experiment("remedy-sweeps", preset="chapter6")
-    return _figure(remedy_plots.plot_sweeps(sweeps.table, n_real=100, generations=sweeps.summary["generations"])), {}
+    return _figure(remedy_plots.plot_sweeps(sweeps.table, n_real=100, generations=sweeps.summary["generations"],
+                                            sweeps=["kept real fraction"])), {}
+
+
+# -- chapter 7 ---------------------------------------------------------------------------------------
+
+def filtering_judges():
+    board = run_experiment("scoreboard", preset="chapter6")
+    curves = board.extras["curves"]
+    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.3))
+    for ax, family in zip(axes, ["gaussian", "cats", "mixture"]):
+        filtering_plots.plot_remedy_curves(curves, family, ax=ax,
+                                           remedies=["none", "verifier", "learned-verifier", "self-likelihood"])
+    axes[0].legend(loc="lower left")
+    fig.tight_layout()
+    return fig, {}
+
+
+def filtering_scrape():
+    board = run_experiment("scoreboard", preset="chapter6")
+    fixed = board.summary["theory_fixed_points"]
+    scrape = ["none", "web-scrape", "web-scrape-detector"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    filtering_plots.plot_remedy_curves(board.extras["curves"], "gaussian", ax=ax, remedies=scrape,
+                                       fixed_points={r: fixed[r]["relative_sigma"] for r in scrape[1:]})
+    ax.legend(loc="center right", fontsize=8)
+    fig.tight_layout()
+    return fig, {"scrape_theory": fixed["web-scrape"]["relative_sigma"],
+                 "detector_theory": fixed["web-scrape-detector"]["relative_sigma"]}
+
+
+def filtering_sweeps():
+    sweeps = run_experiment("remedy-sweeps", preset="chapter6")
+    return _figure(filtering_plots.plot_sweeps(sweeps.table, n_real=100, generations=sweeps.summary["generations"],
+                                               sweeps=["detector miss rate", "tail reweighting strength"])), {}
 
 
 FIGURES: dict[str, Maker] = {
@@ -264,6 +299,9 @@ FIGURES: dict[str, Maker] = {
     "remedies-keep": remedies_keep,
     "remedies-regression": remedies_regression,
     "remedies-sweeps": remedies_sweeps,
+    "filtering-judges": filtering_judges,
+    "filtering-scrape": filtering_scrape,
+    "filtering-sweeps": filtering_sweeps,
 }
 
 
@@ -271,12 +309,14 @@ def facts() -> dict[str, float]:
     """Closed-form numbers the decks quote (``{{facts.name}}``), computed by the library, not typed."""
     from scipy.optimize import brentq
 
-    from madlib.theory import gaussian, mad
+    from madlib.theory import gaussian, mad, recursion
 
     return {
         "bias_factor_095": (gaussian.median_std_rate(1000) + 0.5 * np.log(1 / 0.95)) / gaussian.median_std_rate(1000),
         "fresh_budget_80": max(s for s in range(1, 1000) if mad.fresh_fixed_point_variance(100, s, 0.7) >= 0.8),
         "kept_items_90": 100 * brentq(lambda f: gaussian.kept_fraction_variance(100, f, 10**6) - 0.9, 1e-9, 1),
+        "kept_items_90_exact": 100 * brentq(lambda f: recursion.kept_fraction_fixed_point(100, f) - 0.9, 1e-9, 1),
+        "scrape_variance": recursion.web_scrape_fixed_point(0.8, 0.8),
     }
 
 
