@@ -403,11 +403,26 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "Line chart, log scale, fitted variance against generation: the theory's mean is flat at 1, "
             "the simulated mean wanders around it, and the median falls steadily below."),
         "qa-24": Figure(
-            "fig-questions-tail-first",
-            "Who loses first: the share of worlds that lost the rare blue cats rises long before the "
-            "Gaussian's median spread halves.",
-            "Two curves against generation: the probability that the blue cats are lost rises early and "
-            "steeply, while the median fitted standard deviation declines slowly."),
+            "fig-questions-early-late",
+            "Early and late collapse in one model: the Gaussian's tail mass beyond ±2σ₀ and its spread σ, each as a "
+            "share of the truth's value (median over runs, closed forms dashed); right, the tail kept against the "
+            "spread kept.",
+            "Left, two falling curves against generation: the tail mass drops to half within about a sixth of "
+            "the run while the spread falls slowly; right, the tail kept against the spread kept lies far below "
+            "the diagonal on which both would be lost at the same rate."),
+        "qa-knowledge-2": Figure(
+            "fig-questions-knowledge",
+            "Knowledge collapse, a toy: the Hellinger distance of public knowledge from the truth against the "
+            "share drawn from an AI that returns only the centre |x| ≤ c.",
+            "Three rising curves against the AI share from 0 to 1, one per truncation c = 0.5, 1 and 2: the "
+            "narrower the AI, the larger the distance, largest when the AI is the only source."),
+        "qa-hivemind-2": Figure(
+            "fig-questions-hivemind",
+            "Do models start to sound the same? Word-bigram similarity of chapter 5's 5-gram loops: left, one "
+            "loop's continuations of different prompts; right, two loops' continuations of the same prompt.",
+            "Two panels against generation. Left: for the biased decoders (temperature 0.6, beam search) the "
+            "similarity between continuations of different prompts rises toward 1, for temperature 1 it stays "
+            "near 0. Right: the similarity between different loops on the same prompt stays near 0."),
         "qa-27": Figure(
             "fig-questions-detector",
             "Watermarks and detectors: the final relative quality against the detector's miss rate, one "
