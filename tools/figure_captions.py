@@ -383,6 +383,96 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "Line chart of relative quality against generation for four remedies on the blue cats: the "
             "verifier and kept real data stay high, no remedy and self-likelihood filtering fall."),
     },
+    "08_theory": {
+        "theory-005": Figure(
+            "fig-theory-random-walk",
+            "Regime 1, a random walk with absorption: left, the Gaussian's log-variance over the generations with "
+            "its closed-form drift and spread; right, the share of cat worlds that have lost blue, against the exact "
+            "Wright-Fisher chain and the absorption probability.",
+            "Two panels. Left, line chart of the log of the fitted variance against generation: the simulated mean "
+            "falls in a straight line on the dashed closed-form drift, inside a shaded band of runs that widens over "
+            "time. Right, share of worlds that lost blue against generation on a log axis: the curve rises on the "
+            "dashed exact chain towards a dotted horizontal line at the loss probability.", wide=True),
+        "theory-008": Figure(
+            "fig-theory-contraction",
+            "Regime 2, a contraction to a fixed point: left, the Gaussian's expected variance when each generation "
+            "keeps real data or scrapes a partly synthetic web; right, its expected spread under a corrector; closed "
+            "forms dashed, fixed points dotted.",
+            "Two panels of line charts against generation. Left, expected variance: replace keeps falling, while "
+            "keeping 5 or 20 percent real data and the web scrape each level off on their dashed closed forms at "
+            "dotted horizontal fixed points below 1. Right, expected standard deviation: replace falls, two "
+            "corrector strengths level off at their fixed points, the stronger one higher.", wide=True),
+        "theory-012": Figure(
+            "fig-theory-summable",
+            "Regime 3, summable noise: the error of generation t relative to generation 0 for linear regression, a "
+            "Poisson rate and a logistic fit, under accumulate (left, bounded by pi squared over 6) and replace "
+            "(right, growing like t + 1).",
+            "Two panels against generation. Left, accumulate: three curves for the three models rise quickly and "
+            "flatten on the dashed partial sums of 1 over k squared, below a dotted line at pi squared over 6, about "
+            "1.64. Right, replace, log scale: the three curves climb along the dashed line t + 1 without "
+            "bound.", wide=True),
+        "theory-015": Figure(
+            "fig-theory-strong-collapse",
+            "Strong model collapse: the excess test error of least squares against the training-set size for "
+            "several fixed synthetic shares, with the closed forms (dashed) and the plateaus p²‖Δ‖² (dotted).",
+            "Log-log chart of excess test error against training-set size n. With real data only the points fall "
+            "in a straight line of slope minus one; with a synthetic share they follow it at first, then bend onto "
+            "a dotted horizontal plateau, higher for a larger share; dashed closed forms run through the points."),
+        "theory-017": Figure(
+            "fig-theory-model-size",
+            "Model size and collapse: left, the excess test error of random-feature models with and without a "
+            "synthetic share against the model size; right, the collapse term, their paired difference, which "
+            "peaks at the interpolation threshold.",
+            "Two panels, log vertical axes, model size on the horizontal axis with a dotted vertical line at the "
+            "interpolation threshold m = n. Left, two error curves, real data only and with the synthetic share, "
+            "both spiking at the threshold. Right, the collapse term rises from small models to a peak at the "
+            "threshold and falls beyond it, staying above the small models' level; dashed closed form below the "
+            "threshold.", wide=True),
+        "theory-020": Figure(
+            "fig-theory-verifier-transition",
+            "Verification has a breakdown point: the test accuracy of a classifier trained on verified synthetic "
+            "labels against the verifier's accuracy, for growing numbers of candidates, with the closed forms and "
+            "the unlimited-data step.",
+            "Line chart of the trained classifier's test accuracy against the verifier's accuracy q. Curves for "
+            "more candidates sharpen from a gentle slope into a step at a vertical line marking the breakdown "
+            "point: below it accuracy is worse than a coin, above it close to a dashed horizontal line at the "
+            "optimal accuracy; a dotted step shows the unlimited-data limit."),
+        "theory-022": Figure(
+            "fig-theory-biased-verifier",
+            "A biased verifier: left, the regression's squared error to the truth over the generations for a model "
+            "worse and one better than the verifier, and an unbiased verifier; right, the distance to the "
+            "verifier's knowledge center, closed forms dashed.",
+            "Two panels, log vertical axes, against generation. Left, squared error to the truth: the model that "
+            "started from few real items improves and then flattens on a dotted line at the verifier's own error, "
+            "the one that started from many rises up to the same line, and the unbiased verifier's keeps falling. "
+            "Right, distance to the knowledge center: all curves fall along dashed closed forms to a dotted "
+            "floor.", wide=True),
+        "theory-025": Figure(
+            "fig-theory-curation",
+            "Curation is reward optimisation: left, the share of the curator's favourite category over the "
+            "generations for several real shares; right, the expected reward, which rises towards its maximum; "
+            "closed forms dashed.",
+            "Two panels against generation. Left, the favourite category's share: without real data it climbs "
+            "towards 1, with a real share of 0.2 or 0.5 it levels off lower, each on a dashed closed form. Right, "
+            "expected reward: every curve rises from a dashed line at the real data's reward towards a dotted line "
+            "at the reward's maximum, fastest without real data.", wide=True),
+        "theory-028": Figure(
+            "fig-theory-corrector",
+            "Self-correction on the fully synthetic loop: relative quality (chapter 6's measure) over the "
+            "generations for the Gaussian and the cats, under plain replace and under replace with a corrector of "
+            "strength 0.5.",
+            "Two panels, Gaussian and cats, relative quality from 0 to 1 against generation. In both, the solid "
+            "replace curve falls towards zero while the dashed corrector curve stays high and roughly flat.",
+            wide=True),
+        "theory-035": Figure(
+            "fig-theory-explorer",
+            "The explorer at a share of 0.05 and 100 items a generation: the expected variance under replace, a "
+            "kept real share, a fresh real share and a corrector, closed forms as lines and simulated means as "
+            "dots.",
+            "Line chart of expected variance against generation: the replace curve falls steadily towards zero, "
+            "the kept real share and fresh real share curves level off below 1, and the corrector curve levels off "
+            "too; dots of simulated means sit on each line."),
+    },
     "09_questions": {
         "qa-11": Figure(
             "fig-questions-verifier",
