@@ -416,8 +416,9 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "Strong model collapse: the excess test error of least squares against the training-set size for "
             "several fixed synthetic shares, with the closed forms (dashed) and the plateaus p²‖Δ‖² (dotted).",
             "Log-log chart of excess test error against training-set size n. With real data only the points fall "
-            "in a straight line of slope minus one; with a synthetic share they follow it at first, then bend onto "
-            "a dotted horizontal plateau, higher for a larger share; dashed closed forms run through the points."),
+            "in a straight line of slope minus one; with a synthetic share they leave that line and bend onto a "
+            "dotted horizontal plateau, sooner and higher for a larger share; dashed closed forms run through the "
+            "points."),
         "theory-017": Figure(
             "fig-theory-model-size",
             "Model size and collapse: left, the excess test error of random-feature models with and without a "
@@ -444,18 +445,20 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "verifier's knowledge center, closed forms dashed.",
             "Two panels, log vertical axes, against generation. Left, squared error to the truth: the model that "
             "started from few real items improves and then flattens on a dotted line at the verifier's own error, "
-            "the one that started from many rises up to the same line, and the unbiased verifier's keeps falling. "
-            "Right, distance to the knowledge center: all curves fall along dashed closed forms to a dotted "
-            "floor.", wide=True),
+            "the one that started from many rises up to the same line, and the unbiased verifier's falls far below it. "
+            "Right, distance to the knowledge center: all curves fall, first along the dashed unlimited-data lines, "
+            "then level off on a dotted floor where finite samples hold them while the dashed lines keep "
+            "falling.", wide=True),
         "theory-025": Figure(
             "fig-theory-curation",
             "Curation is reward optimisation: left, the share of the curator's favourite category over the "
             "generations for several real shares; right, the expected reward, which rises towards its maximum; "
             "closed forms dashed.",
             "Two panels against generation. Left, the favourite category's share: without real data it climbs "
-            "towards 1, with a real share of 0.2 or 0.5 it levels off lower, each on a dashed closed form. Right, "
-            "expected reward: every curve rises from a dashed line at the real data's reward towards a dotted line "
-            "at the reward's maximum, fastest without real data.", wide=True),
+            "steadily, with a real share of 0.2 it rises more slowly and with 0.5 it levels off near its start, "
+            "each on a dashed closed form. Right, expected reward: every curve rises from a thin dashed line at "
+            "the real data's reward, fastest without real data, towards a dotted line at the reward's "
+            "maximum.", wide=True),
         "theory-028": Figure(
             "fig-theory-corrector",
             "Self-correction on the fully synthetic loop: relative quality (chapter 6's measure) over the "
@@ -469,9 +472,10 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "The explorer at a share of 0.05 and 100 items a generation: the expected variance under replace, a "
             "kept real share, a fresh real share and a corrector, closed forms as lines and simulated means as "
             "dots.",
-            "Line chart of expected variance against generation: the replace curve falls steadily towards zero, "
-            "the kept real share and fresh real share curves level off below 1, and the corrector curve levels off "
-            "too; dots of simulated means sit on each line."),
+            "Line chart of expected variance against generation, with a dashed line at the truth, 1: the replace "
+            "curve falls in a straight line, the kept real share and fresh real share curves, almost on top of each "
+            "other, bend and level off below 1, and the corrector curve bends too, lower; dots of simulated means "
+            "scatter around the lines."),
     },
     "09_questions": {
         "qa-11": Figure(
