@@ -271,13 +271,6 @@ def theory_strong_collapse():
     return _figure(theory_plots.plot_strong_collapse(strong.table, strong.summary["plateaus"])), {}
 
 
-def theory_verifier():
-    transition = run_experiment("verifier-transition", preset="breakdown")
-    t = transition.summary
-    fig = theory_plots.plot_verifier_transition(transition.table, t["breakdown_accuracy"], t["optimal_accuracy"])
-    return _figure(fig), {"breakdown": t["breakdown_accuracy"]}
-
-
 FIGURES: dict[str, Maker] = {
     "loop": loop,
     "gaussian-std-paths": gaussian_std_paths,
@@ -306,7 +299,6 @@ FIGURES: dict[str, Maker] = {
     "theory-contraction": theory_contraction,
     "theory-summable": theory_summable,
     "theory-strong-collapse": theory_strong_collapse,
-    "theory-verifier": theory_verifier,
 }
 
 
