@@ -47,8 +47,27 @@ COMMANDS = sorted({(doc, command) for doc in DOCS for command in _commands(doc)}
 
 
 def _phony_targets() -> set[str]:
-    makefile = (REPO / "Makefile").read_text()
+    makefile = (REPO / "Makefile").read_text().replace("\\\n", " ")  # continued lines joined
     return set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
+
+
+def _dask_setting_exists(env: dict[str, str]) -> bool:
+    """Every DASK_* variable names a key of Dask's configuration (distributed's defaults loaded)."""
+    import dask.config
+    import distributed  # noqa: F401  (registers distributed's configuration)
+
+    def keys(tree: dict, prefix: tuple = ()):
+        for key, value in tree.items():
+            yield from keys(value, prefix + (key,)) if isinstance(value, dict) else [prefix + (key,)]
+
+    for path in keys(dask.config.collect_env(env)):
+        node = dask.config.config
+        for key in path:
+            names = {name.replace("-", "_"): name for name in node}
+            if not isinstance(node, dict) or key.replace("-", "_") not in names:
+                return False
+            node = node[names[key.replace("-", "_")]]
+    return True
 
 
 def _run_madlib(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -73,6 +92,11 @@ def check(command: str, tmp_path: Path) -> str:
     if command.startswith("$env:"):  # PowerShell: set variables, then a command
         inner = command.split(";")[-1].strip()
         return check(inner, tmp_path) if inner and not inner.startswith("$env:") else "powershell variables"
+    if command.startswith("export "):  # environment variables for Dask's TLS (README: distributed runs)
+        assignments = dict(w.split("=", 1) for w in shlex.split(command)[1:])
+        assert assignments and all(re.fullmatch(r"DASK_[A-Z_]+", k) for k in assignments), command
+        assert _dask_setting_exists(assignments), f"{command}: not a key of Dask's configuration"
+        return "dask configuration"
     env, rest = ENV.match(command).groups()
     words = shlex.split(rest) if rest else []
     if not words:

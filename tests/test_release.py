@@ -79,7 +79,7 @@ def test_the_library_declares_ranges_and_the_application_pins() -> None:
     assert re.fullmatch(r"torch>=2\.\d+", torch), torch
     pins = _pins(REPO / "requirements.txt")
     for dep in deps:
-        name, low = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([\d.]+)", dep).groups()
+        name, low = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([\d.]+)(?:,<[\d.]+)?", dep).groups()
         pinned = pins[name.lower().replace("_", "-")]
         assert tuple(map(int, pinned.split("+")[0].split(".")[:2])) >= tuple(map(int, low.split(".")[:2])), dep
 

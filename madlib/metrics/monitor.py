@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.config import to_float64
 from ..core.validation import check_choice, check_float, check_int
 from .manifold import knn_radii
 from .text import distinct_n_at, effective_vocabulary, rare_token_survival, words
@@ -66,14 +67,14 @@ class _Manifolds:
 
     def __call__(self, anchor: np.ndarray, samples: np.ndarray, which: int) -> float:
         if self._anchor is None or self._anchor[0] is not anchor:
-            points = torch.as_tensor(anchor, dtype=torch.float64)
+            points = to_float64(anchor)
             self._anchor = (anchor, points, knn_radii(points[None], self.k)[0])
         if self._last[0] is not samples:
             _, real, real_radii = self._anchor
-            generated = torch.as_tensor(samples, dtype=torch.float64)
+            generated = to_float64(samples)
             radii = knn_radii(generated[None], self.k)[0]
-            precision = (torch.cdist(generated, real) <= real_radii[None, :]).any(dim=1).double().mean()
-            recall = (torch.cdist(real, generated) <= radii[None, :]).any(dim=1).double().mean()
+            precision = (torch.cdist(generated, real) <= real_radii[None, :]).any(dim=1).sum() / len(generated)
+            recall = (torch.cdist(real, generated) <= radii[None, :]).any(dim=1).sum() / len(real)
             self._last = (samples, (float(precision), float(recall)))
         return self._last[1][which]
 

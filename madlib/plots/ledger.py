@@ -316,102 +316,102 @@ TOY_REASON = "our toy is the simplest instance of the paper's setting, not its m
 CLAIMS: list[Claim] = [
     Claim("oreilly2023experiment", "the 1,000-sample experiment", "after 1,000 iterations the final standard deviation, "
           "averaged over 1,000 runs, gravitated to about 0.45", False, "0.45", _essay, G1,
-          "1.2 The essay's experiment, 1,000 runs", ESSAY_REASON),
+          "The essay's experiment, 1,000 runs", ESSAY_REASON),
     Claim("oreilly2023experiment", "the 1,000-sample experiment", "the 1,000-run average lands almost always between "
           "0.4 and 0.5", False, "almost always in [0.4, 0.5]", _essay_range, G1, "How sure is an average over runs?",
           ESSAY_REASON),
     Claim("oreilly2023experiment", "the 1,000-sample experiment", "after 10,000 iterations the final standard "
           "deviation was about 0.0004", False, "0.0004", _essay_10000, G1,
-          "1.4 Ten thousand generations, and why we need an exact simulator", ESSAY_REASON),
+          "Ten thousand generations, and why we need an exact simulator", ESSAY_REASON),
     *[Claim("kazdan2024collapse", "public sweep (d = 1, MLE, 100 iterations, 100 seeds)",
             f"variance after 100 iterations relative to the first, {column} over seeds, {workflow}, n = {n}", False,
-            f"{value:g}", _sweep(workflow, n, column), G1, "1.9 Replace, augment, fresh, accumulate", SWEEP_REASON)
+            f"{value:g}", _sweep(workflow, n, column), G1, "Replace, augment, fresh, accumulate", SWEEP_REASON)
       for workflow in ("replace", "accumulate") for n in (32, 100, 316) for column, value in
       zip(("mean", "median"), {("replace", 32): (0.073, 0.0024), ("replace", 100): (0.309, 0.141),
                                ("replace", 316): (0.703, 0.530), ("accumulate", 32): (0.955, 0.869),
                                ("accumulate", 100): (0.997, 0.975), ("accumulate", 316): (1.008, 0.986)}[(workflow, n)])],
     Claim("kimura1969average", "neutral Wright-Fisher model", "a category at frequency p is lost with probability "
           "1 - p (blue cats: 10 of 100)", False, "0.9", _cats("p_blue_lost", 0.9, 0.0), G2,
-          "2.2 How often, how fast: Wright-Fisher theory", "the formula is exact; ours is a Monte-Carlo estimate"),
+          "How often, how fast: Wright-Fisher theory", "the formula is exact; ours is a Monte-Carlo estimate"),
     Claim("kimura1969average", "diffusion approximation", "mean time to lose a category at p = 0.1, M = 100: "
           "-2M p ln p / (1 - p)", False, f"{wf.mean_time_to_loss(0.1, 100):.0f} generations",
           _cats("mean_generations_to_lose_blue", float(wf.mean_time_to_loss(0.1, 100)), 0.1), G2,
-          "2.2 How often, how fast: Wright-Fisher theory", "the diffusion formula approximates the exact discrete chain"),
+          "How often, how fast: Wright-Fisher theory", "the diffusion formula approximates the exact discrete chain"),
     Claim("kimura1969average", "diffusion approximation", "mean time to fixation at p = 0.1, M = 100", False,
           f"{wf.mean_time_to_fixation(0.1, 100):.0f} generations",
           _cats("mean_generations_to_fix_blue", float(wf.mean_time_to_fixation(0.1, 100)), 0.1), G2,
-          "2.2 How often, how fast: Wright-Fisher theory", "the diffusion formula approximates the exact discrete chain; "
+          "How often, how fast: Wright-Fisher theory", "the diffusion formula approximates the exact discrete chain; "
           "few worlds fix blue, so ours is noisy"),
     Claim("kimura1969average", "diffusion approximation", "mean time to absorption at p = 0.1, M = 100", False,
           f"{wf.mean_time_to_absorption(0.1, 100):.0f} generations",
           _cats("mean_generations_to_absorb", float(wf.mean_time_to_absorption(0.1, 100)), 0.1), G2,
-          "2.2 How often, how fast: Wright-Fisher theory", "the diffusion formula approximates the exact discrete chain"),
+          "How often, how fast: Wright-Fisher theory", "the diffusion formula approximates the exact discrete chain"),
     Claim("shumailov2024nature", "the blue and yellow cats", "keeping 10% of the original data slows the collapse "
-          "but does not stop it", False, "slower, not stopped", _cats_kept, G2, "2.7 Remedies in miniature",
+          "but does not stop it", False, "slower, not stopped", _cats_kept, G2, "Remedies in miniature",
           "our kept share is re-drawn from the real cats every generation: a steady immigration that holds blue at "
           "its 10% on average"),
     Claim("shumailov2024nature", "language-model experiment, no original data (5 epochs)", "20 to 28 perplexity "
-          "points", True, "34 → 54 to 62 (+59% to +82%)", _lm, G5, "3. Perplexity on real text, generation after generation",
+          "points", True, "34 → 54 to 62 (+59% to +82%)", _lm, G5, "Perplexity on real text, generation after generation",
           "model size (a small character transformer, not OPT-125m), data (Shakespeare, not wikitext-2), fewer "
           "generations"),
     Claim("shumailov2024nature", "language-model experiment, 10% of the original data kept (10 epochs)",
           "only minor degradation", True, "small rise", _lm_kept, G5,
-          "3. Perplexity on real text, generation after generation", "model size and data, as above"),
+          "Perplexity on real text, generation after generation", "model size and data, as above"),
     Claim("alemohammad2024mad", "fully synthetic loop, λ = 1", "quality (precision) and diversity (recall) both fall "
           "generation after generation", False, "both fall", _mad_both, G3,
-          "2. Fully synthetic, with and without sampling bias", "a 25-mode mixture, not a DDPM on MNIST"),
+          "Fully synthetic, with and without sampling bias", "a 25-mode mixture, not a DDPM on MNIST"),
     Claim("alemohammad2024mad", "fully synthetic loop, λ < 1", "with sampling bias precision holds while recall falls "
           "faster", False, "precision holds, recall falls faster", _mad_biased, G3,
-          "2. Fully synthetic, with and without sampling bias", "a 25-mode mixture, not a DDPM on MNIST"),
+          "Fully synthetic, with and without sampling bias", "a 25-mode mixture, not a DDPM on MNIST"),
     Claim("alemohammad2024mad", "fresh-data loop", "without sampling bias, synthetic data did not hurt even at 90% of "
-          "the training set", False, "no harm at 9x synthetic", _mad_fresh, G3, "4. The phase diagram the study only "
+          "the training set", False, "no harm at 9x synthetic", _mad_fresh, G3, "The phase diagram the study only "
           "sampled", "Gaussians in our grid; the study sampled three values of n_r"),
     Claim("gerstgrasser2024accumulate", "abstract", "if data instead accumulate, the test error has a finite upper "
           "bound independent of the number of iterations", True, "bounded by π²/6 × the first fit's error",
-          _regression_accumulate, G6, "6.3 Linear regression: replace versus accumulate, in closed form",
+          _regression_accumulate, G6, "Linear regression: replace versus accumulate, in closed form",
           "we draw new inputs every generation (they keep one design matrix); the bound is the same"),
     Claim("dohmatob2024demystified", "abstract", "test error increases linearly in the number of model iterations",
-          True, "linear in t", _regression_replace, G6, "6.3 Linear regression: replace versus accumulate, in closed form",
+          True, "linear in t", _regression_replace, G6, "Linear regression: replace versus accumulate, in closed form",
           "ordinary least squares without regularisation, isotropic inputs"),
     Claim("dey2024universality", "abstract", "the augment workflow's risk stays within π²/6 of the first fit's across "
           "a large family of canonical statistical models (our paraphrase)", False, "≤ π²/6 ≈ 1.645",
-          _universality, G8, "8.4 Regime 3: summable noise", "finite n: the logistic fit is only asymptotically linear"),
+          _universality, G8, "Regime 3: summable noise", "finite n: the logistic fit is only asymptotically linear"),
     Claim("dohmatob2025strong", "abstract (ICLR version)", "even the smallest fraction of synthetic data (e.g., as "
           "little as 1 per 1000) can still lead to model collapse: larger and larger training sets do not enhance "
           "performance", True, "a plateau at p = 0.001", _strong_plateau, G8,
-          "8.5 A fixed synthetic share in a growing data set: strong model collapse",
+          "A fixed synthetic share in a growing data set: strong model collapse",
           "isotropic ordinary least squares, not ridge with a general covariance"),
     Claim("dohmatob2025strong", "abstract", "larger models can amplify model collapse", True,
           "the collapse term grows with model size", _model_size_amplifies, G8,
-          "8.5 A fixed synthetic share in a growing data set: strong model collapse", TOY_REASON),
+          "A fixed synthetic share in a growing data set: strong model collapse", TOY_REASON),
     Claim("dohmatob2025strong", "abstract", "beyond the interpolation threshold (which can be extremely high for very "
           "large datasets), larger models may mitigate the collapse, although they do not entirely prevent it", True,
           "falls beyond m = n, stays above the small model's", _model_size_mitigates, G8,
-          "8.5 A fixed synthetic share in a growing data set: strong model collapse", TOY_REASON),
+          "A fixed synthetic share in a growing data set: strong model collapse", TOY_REASON),
     Claim("feng2024beyond", "theory (Gaussian mixtures, linear verifiers)", "the trained model's performance has a "
           "sharp phase transition set by the verifier's quality (our paraphrase)", False, "a breakdown point",
-          _verifier, G8, "8.6 Verification, properly", "our verifier errs at random, theirs near the class boundary"),
+          _verifier, G8, "Verification, properly", "our verifier errs at random, theirs near the class boundary"),
     Claim("yi2025escaping", "abstract", "verifier-guided retraining can yield near-term improvements, but ultimately "
           "drives the parameter estimate to the verifier's “knowledge center” in the long run", True,
-          "gains, then the verifier's own error", _knowledge_center, G8, "8.6 Verification, properly", TOY_REASON),
+          "gains, then the verifier's own error", _knowledge_center, G8, "Verification, properly", TOY_REASON),
     Claim("ferbach2024curated", "abstract", "if the data is curated according to a reward model, then the expected "
           "reward of the iterative retraining procedure is maximized", True, "the reward rises to its maximum",
-          _curation_reward, G8, "8.7 Curation is reward optimisation", "two candidates per choice (their theorem "
+          _curation_reward, G8, "Curation is reward optimisation", "two candidates per choice (their theorem "
           "covers K)"),
     Claim("ferbach2024curated", "abstract (experiments)", "such a procedure amplifies biases of the reward model", True,
-          "the rewarded category takes over", _curation_bias, G8, "8.7 Curation is reward optimisation", TOY_REASON),
+          "the rewarded category takes over", _curation_bias, G8, "Curation is reward optimisation", TOY_REASON),
     Claim("gillman2024self", "abstract", "self-consuming loops can be made exponentially more stable", True,
-          "stable with a corrector", _corrector, G8, "8.8 Self-correction",
+          "stable with a corrector", _corrector, G8, "Self-correction",
           "our corrector knows the real moments exactly; theirs is a physics simulator"),
     Claim("bertrand2024stability", "abstract", "stability of iterative training under the condition that the initial "
           "generative models approximate the data distribution well enough and the proportion of clean training data "
           "(w.r.t. synthetic data) is large enough", True, "a fixed point near the truth",
-          _stability, G8, "8.3 Regime 2: a contraction to a fixed point", "a Gaussian, where the fixed point has a "
+          _stability, G8, "Regime 2: a contraction to a fixed point", "a Gaussian, where the fixed point has a "
           "closed form"),
     Claim("peterson2024knowledge", "abstract", "In our default model, a 20% discount on AI-generated content generates "
           "public beliefs 2.3 times further from the truth than when there is no discount.", True, "2.3 times",
           _not_run("the course has no run of this model (chapter 8's knowledge-collapse distance is a toy, not it)"),
-          G8, "8.9 What \"model collapse\" means", "not attempted"),
+          G8, "What \"model collapse\" means", "not attempted"),
 ]
 
 
