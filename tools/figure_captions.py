@@ -69,15 +69,19 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "band; it falls along a straight line that matches the dashed theory line."),
         "7e4b0e09": Figure(
             "fig-gauss-sampling-bias",
-            "Sampling bias speeds collapse: the median standard deviation for lambda = 1, 0.99 and 0.95.",
+            "Sampling bias speeds collapse: the median standard deviation for lambda = 1, 0.99 and 0.95, each "
+            "with its closed-form median (dashed), whose rate is about 1/n + ln(1/lambda)/2 a generation.",
             "Line chart, log scale: median standard deviation against generation for three values of "
-            "lambda, each with a band; the smaller lambda, the steeper the straight-line fall."),
+            "lambda, each with a band and a dashed closed-form line through it; the smaller lambda, the "
+            "steeper the straight-line fall."),
         "37d190ca": Figure(
             "fig-gauss-workflows",
             "Only replace collapses: the standard deviation under replace, augment, fresh data and "
-            "accumulate, with n = 100 samples per generation.",
+            "accumulate, with n = 100 samples per generation; dashed, replace's closed-form median; dotted, "
+            "the fixed point of augment and fresh data to first order.",
             "Line chart, log scale: standard deviation against generation for four workflows with bands. "
-            "Replace falls steadily towards zero; augment, fresh data and accumulate stay near 1."),
+            "Replace falls steadily towards zero along a dashed closed-form line; augment, fresh data and "
+            "accumulate stay near a dotted horizontal line at 1."),
     },
     "02_cats": {
         "bec3f831": Figure(
