@@ -77,3 +77,59 @@ def test_rejects_wrong_m_steps_with_the_right_words(wrong, words):
     result = check_m_step(wrong)
     assert not result.passed
     assert words in str(result), str(result)
+
+
+# -- the break-it checkers ---------------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from madlib.exercises import gmm as gmm_exercises  # noqa: E402
+
+
+def test_fresh_data_hurt_with_plenty_of_biased_synthetic_data_and_not_without_bias():
+    broken = gmm_exercises.check_fresh_hurts(900, 0.7)
+    assert broken.passed, str(broken)
+    assert "= 0.27 of the truth" in str(broken)  # 100 / (100 + 0.3 * 900), the fixed point the solution states
+    held = gmm_exercises.check_fresh_hurts(100, 1.0)
+    assert not held.passed and "not broken yet" in str(held) and "= 1.00 of the truth" in str(held)
+
+
+def _modes_table(first, last):
+    rows = [{"metric": "modes_covered", "generation": g, "replicate": r, "value": v}
+            for r, (a, b) in enumerate(zip(first, last)) for g, v in ((0, a), (40, b))]
+    return pd.DataFrame(rows)
+
+
+def test_augment_verdict_follows_the_median_chain(monkeypatch):
+    def fake(first, last):
+        return lambda name, **config: type("R", (), {"table": _modes_table(first, last)})()
+
+    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([20, 24, 16], [15, 17, 14]))  # kept 75%, 71%, 88%
+    broken = gmm_exercises.check_augment_loses_modes(0.3)
+    assert broken.passed and "keeps 75% of the modes" in str(broken) and "200 synthetic points beside" in str(broken)
+    monkeypatch.setattr(gmm_exercises, "run_experiment", fake([20, 24, 16], [16, 19, 14]))  # 80%, 79%, 88%
+    held = gmm_exercises.check_augment_loses_modes(0.3, 2000)
+    assert not held.passed and "keeps 80%" in str(held) and "not broken yet" in str(held)
+
+
+def test_augment_breaks_with_eight_biased_synthetic_points_per_real_one_and_not_without_bias():
+    broken = gmm_exercises.check_augment_loses_modes(0.5, 1600)  # the notebook's solution
+    assert broken.passed, str(broken)
+    assert "0.20 of its variance" in str(broken)  # 200 / (200 + 0.5 * 1600)
+    held = gmm_exercises.check_augment_loses_modes(1.0)
+    assert not held.passed and "1.00 of its variance" in str(held)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: gmm_exercises.check_fresh_hurts(0, 0.7), "n_synthetic"),
+    (lambda: gmm_exercises.check_fresh_hurts(90.5, 0.7), "n_synthetic"),
+    (lambda: gmm_exercises.check_fresh_hurts(900, 0.0), "sampling_bias"),
+    (lambda: gmm_exercises.check_fresh_hurts(900, True), "sampling_bias"),
+    (lambda: gmm_exercises.check_augment_loses_modes(float("nan")), "sampling_bias"),
+    (lambda: gmm_exercises.check_augment_loses_modes(0.5, -1), "n_synthetic"),
+    (lambda: gmm_exercises.check_augment_loses_modes(..., 10), "sampling_bias"),
+])
+def test_gmm_break_checkers_refuse_bad_arguments_by_name_without_raising(call, name):
+    result = call()
+    assert not result.passed and name in str(result)

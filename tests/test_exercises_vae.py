@@ -75,3 +75,48 @@ def test_elbo_checker_names_the_mistake(wrong, words):
     result = check_negative_elbo(wrong)
     assert not result.passed
     assert words in str(result), str(result)
+
+
+# -- the break-it checkers: the verdict follows the share of generation-0 recall kept, each way ----------
+
+from types import SimpleNamespace  # noqa: E402
+
+from madlib.exercises import vae as vae_exercises  # noqa: E402
+
+
+def _fake_loop(recall_by_workflow, calls):
+    def run(name, **config):
+        calls.append((name, config))
+        return SimpleNamespace(summary={"recall": recall_by_workflow[config["workflow"]]})
+    return run
+
+
+@pytest.mark.parametrize("check, workflow", [(vae_exercises.check_fresh_breaks, "fresh"),
+                                             (vae_exercises.check_accumulate_breaks, "accumulate")])
+def test_break_checkers_pass_below_half_the_generation_0_recall_and_fail_above(monkeypatch, check, workflow):
+    calls = []
+    monkeypatch.setattr(vae_exercises, "run_experiment",
+                        _fake_loop({"fresh": [0.80, 0.60, 0.39], "accumulate": [0.80, 0.60, 0.39]}, calls))
+    broken = check(0.2)
+    assert broken.passed and "broken" in str(broken) and "49%" in str(broken)
+    assert calls == [("vae", {"workflow": workflow, "sampling_bias": 0.2, "seed": 0, "progress": False})]
+    monkeypatch.setattr(vae_exercises, "run_experiment",
+                        _fake_loop({"fresh": [0.80, 0.70, 0.41], "accumulate": [0.80, 0.70, 0.41]}, []))
+    held = check(0.9)
+    assert not held.passed and "not broken yet" in str(held) and "51%" in str(held)
+
+
+def test_break_checkers_say_when_the_run_is_too_small_to_tell(monkeypatch):
+    monkeypatch.setattr(vae_exercises, "run_experiment", _fake_loop({"fresh": [0.0, 0.0, 0.0]}, []))
+    empty = vae_exercises.check_fresh_breaks(0.3)
+    assert not empty.passed and "too small to tell" in str(empty)
+    monkeypatch.setattr(vae_exercises, "run_experiment", _fake_loop({"accumulate": [0.5]}, []))
+    assert "too small to tell" in str(vae_exercises.check_accumulate_breaks(0.3))
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, 1.5, -0.2, float("nan"), True, "0.3", ..., None])
+def test_break_checkers_refuse_bad_biases_by_name_without_running(monkeypatch, bad):
+    monkeypatch.setattr(vae_exercises, "run_experiment", lambda *a, **k: pytest.fail("ran the loop"))
+    for check in (vae_exercises.check_fresh_breaks, vae_exercises.check_accumulate_breaks):
+        result = check(bad)
+        assert not result.passed and "sampling_bias" in str(result)

@@ -118,10 +118,20 @@ def test_mad_phase_effective_sample_size_and_plots():
     result = run_experiment("mad-phase", family="gaussian", dim=2, n_real=[50], synthetic_ratio=[4.0],
                             sampling_bias=[0.7, 1.0], generations=15, tail=8, replicates=300)
     frame = result.table
-    assert np.allclose(frame["effective_sample_ratio"], 10 ** -frame["log10_ratio"])
+    assert np.allclose(frame["proxy_ratio"], 10 ** -frame["log10_ratio"])
+    # n_e read off the measured real-only curve agrees in sign with the paired comparison (anchored inversion)
+    assert ((frame["effective_sample_ratio"] > 1) == (frame["log10_ratio"] < 0)).all()
+    # a Gaussian's W2^2 falls like 1/n, so the curve's n_e is close to the 1/n proxy
+    assert np.allclose(frame["effective_sample_ratio"], frame["proxy_ratio"], rtol=0.25)
+    assert -1.2 < result.summary["real_only_slope"] < -0.8
     fig = plot_phase_diagram(frame, distance="W2²")
-    texts = [t.get_text() for ax in fig.axes[:2] for t in ax.texts]
+    texts = [t.get_text().rstrip("*") for ax in fig.axes[:2] for t in ax.texts]
     assert texts == [f"{v:.2g}" for v in frame.sort_values("sampling_bias")["effective_sample_ratio"]]
+    from madlib.plots.gmm import plot_real_only_curves
+    curves = plot_real_only_curves({"Gaussian": result.summary})
+    assert "slope" in curves.axes[0].get_legend().get_texts()[0].get_text()
+    with pytest.raises(ValueError, match="real_only_curve"):
+        plot_real_only_curves({"old": {"distance": "W2"}})
     runs = {"a": run_experiment("gmm", generations=3, replicates=2, n_real=100, n_eval=100).table}
     plotly_fig = explorer_plotly(runs, n_modes=2)
     assert len(plotly_fig.data) == 3 and max(max(t.y) for t in plotly_fig.data) <= 1.0
@@ -134,3 +144,35 @@ def test_presets_resolve():
     config = resolve_config("gmm", {}, "default", "grid25-fresh-collapsed")
     assert config["workflow"] == "fresh" and config["start"] == "collapsed" and config["snapshots"] == [0, 1, 40]
     assert resolve_config("mad-phase", {}, "smoke", "mixture")["family"] == "gmm"
+
+
+def test_effective_sample_size_inverts_the_real_only_curve():
+    from madlib.simulations.gmm import curve_slope, effective_sample_size, real_only_sizes
+    sizes = real_only_sizes(10, 1000, 9)
+    assert sizes[0] == 10 and sizes[-1] == 1000 and sizes == sorted(set(sizes))
+    n = np.asarray(sizes, dtype=float)
+    # a 1/n curve: n_e is the size whose distance is the target, inside and beyond the curve
+    n_e, extrapolated = effective_sample_size(n, 2.0 / n, [2.0 / 50, 2.0 / 4000, 2.0 / 3])
+    assert np.allclose(n_e, [50, 4000, 3]) and list(extrapolated) == [False, True, True]
+    assert curve_slope(n, 2.0 / n) == pytest.approx(-1)
+    # a curve steeper than 1/n (as EM's at small n): the 1/n proxy overstates n_e, the inversion does not
+    steep = 5.0 / n**1.5
+    target = 5.0 / 100**1.5 / 3  # the loop ends 3 times closer than a fit to 100 items
+    n_e, _ = effective_sample_size(n, steep, [target])
+    assert n_e[0] == pytest.approx(100 * 3 ** (1 / 1.5), rel=1e-6)  # 208, not the proxy's 300
+    # anchored at a cell's own real-only distance: the ratio comes from the curve's shape only
+    n_e, _ = effective_sample_size(n, 2.0 / n, [1.1 / 100], anchors=[2.2 / 100], anchor_sizes=[100])
+    assert n_e[0] == pytest.approx(200)
+    # a noisy, non-monotone curve is made non-increasing before it is read
+    noisy = 2.0 / n * np.where(np.arange(n.size) == 4, 1.3, 1.0)
+    assert np.isfinite(effective_sample_size(n, noisy, [2.0 / 120])[0]).all()
+    for bad in (dict(sizes=[1, 2], distances=[1, 0.5], targets=[0.7]),
+                dict(sizes=[3, 2, 1], distances=[1, 2, 3], targets=[1]),
+                dict(sizes=n, distances=2.0 / n, targets=[-1.0]),
+                dict(sizes=n, distances=-2.0 / n, targets=[1.0])):
+        with pytest.raises(ValueError):
+            effective_sample_size(**bad)
+    with pytest.raises(ValueError, match="anchor"):
+        effective_sample_size(n, 2.0 / n, [0.1], anchors=[0.1])
+    with pytest.raises(ValueError, match="fall"):
+        effective_sample_size(n, np.ones_like(n) * 2, [5.0])

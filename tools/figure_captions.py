@@ -232,8 +232,23 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "Top row: three scatter panels of samples at the first, a middle and the last generation over "
             "the 25 true modes, clusters drifting and emptying; bottom row: precision, recall and modes "
             "covered against generation with bands, recall and modes covered falling.", wide=True),
+        "realonly": Figure(
+            "fig-gmm-real-only",
+            "The measured real-only curves that the effective sample size is read from: the mean distance to "
+            "the truth of a fit to n real items, beside the 1/n law.",
+            "Two log-log line panels of the distance of a real-only fit against the number of real items. "
+            "Left, Gaussians: the measured points lie on the dashed 1/n line. Right, the two-blob mixture: "
+            "the distance is far above the 1/n line at the smallest sizes and joins it from a few dozen items on."),
     },
     "04_vae": {
+        "design-curves": Figure(
+            "fig-vae-design-curves",
+            "What the loop hands on against the workflow: FID and recall by generation for replace, fresh data "
+            "and accumulate, each with decoder means and with Bernoulli draws, means over seeds with their range.",
+            "Two line panels against generation. Colour is the workflow, line style what is handed on (solid: "
+            "decoder means, dashed: Bernoulli draws). FID rises and recall falls fastest for replace with "
+            "means; the Bernoulli-draw lines start at a lower FID and a higher recall and stay there longer; "
+            "fresh data and accumulate lie between, and a dotted line marks the real digits.", wide=True),
         "0cda76b3": Figure(
             "fig-vae-replace-grid",
             "A VAE trained on its own digits (replace): samples by generation, one latent vector per column "

@@ -11,16 +11,25 @@ responsibilities), which is exactly what the M step computes for one component.
 weights that are counts (not divided by n), means or covariances divided by n instead of the
 component's count N_k, covariances centred on the overall mean instead of the component's, the
 unbiased (N_k - 1) divisor, and wrong shapes.
+
+Two "break it" checkers run the loop with the learner's settings (through the cache): :func:`check_fresh_hurts`
+(a synthetic share and a sampling bias at which the fresh-data loop on ``blobs`` ends with a lower recall than
+its generation 0 in most chains) and :func:`check_augment_loses_modes` (a sampling bias, and a synthetic share,
+at which the augmentation loop on ``grid25`` loses a quarter of the modes it covered at generation 0, in the median
+chain).
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
+import numpy as np
 import torch
 
 from ..core.seeding import generator as make_generator
-
+from ..experiments import run_experiment
 from ..models.gaussian import GaussianFamily
+from ..theory.mad import fresh_fixed_point_variance
 from . import CheckResult, run_learner
 
 EXERCISE = "the M step of EM"
@@ -109,3 +118,87 @@ def check_m_step(fn: Callable[[torch.Tensor, torch.Tensor], tuple], seed: int = 
         return CheckResult(EXERCISE, False, messages)
     return CheckResult(EXERCISE, True, [f"weights, means and covariances agree with the library's fit "
                                         f"(n={n}, K={k}) to within 1e-6"])
+
+
+# -- "break it" exercises: the learner proposes settings, the checker runs the loop and judges ----------
+
+BREAK_FRESH = "break fresh data: a lower recall at the end than at generation 0, in most chains"
+BREAK_AUGMENT = "break augment: lose a quarter of the modes covered at generation 0"
+_FRESH_N_REAL, _FRESH_GENERATIONS, _FRESH_CHAINS = 100, 40, 8
+_AUGMENT_N_REAL, _AUGMENT_GENERATIONS, _AUGMENT_CHAINS, _MODES_KEPT = 200, 40, 4, 0.75
+
+
+def _number(exercise: str, name: str, value, low: float, high: float, *, low_open: bool = False,
+            integer: bool = False) -> float | CheckResult:
+    """``value`` as a number in [low, high] (or (low, high]), or a failed result that names the argument."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    ok = isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and (low < value if low_open else low <= value) and value <= high:
+        return int(value) if integer else float(value)
+    what = "an integer" if integer else "a number"
+    return CheckResult(exercise, False, [f"{name} must be {what} in {'(' if low_open else '['}{low:g}, {high:g}], "
+                                         f"got {value!r}"])
+
+
+def _per_chain(table, metric: str):
+    """``(first, last)`` per chain of ``metric`` from a gmm result's long table."""
+    wide = table[table["metric"] == metric].pivot_table(index="generation", columns="replicate", values="value")
+    return wide.iloc[0].to_numpy(dtype=float), wide.iloc[-1].to_numpy(dtype=float), int(wide.index[-1])
+
+
+def check_fresh_hurts(n_synthetic, sampling_bias, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 3): ``n_synthetic`` synthetic points beside 100 fresh real ones every generation, drawn
+    with ``sampling_bias``, at which the fresh-data loop on ``blobs`` ends (40 generations, 8 chains) with a lower
+    recall than at generation 0 in most chains. Never raises."""
+    n_s = _number(BREAK_FRESH, "n_synthetic", n_synthetic, 1, 10_000, integer=True)
+    lam = _number(BREAK_FRESH, "sampling_bias", sampling_bias, 0.0, 1.0, low_open=True)
+    for value in (n_s, lam):
+        if isinstance(value, CheckResult):
+            return value
+    result = run_experiment("gmm", dataset="blobs", workflow="fresh", n_real=_FRESH_N_REAL, n_synthetic=n_s,
+                            sampling_bias=lam, generations=_FRESH_GENERATIONS, replicates=_FRESH_CHAINS, seed=seed,
+                            progress=False)
+    first, last, generation = _per_chain(result.table, "recall")
+    fell = int((last < first).sum())
+    fixed = fresh_fixed_point_variance(_FRESH_N_REAL, n_s, lam)
+    messages = [f"{n_s} synthetic points beside {_FRESH_N_REAL} real ones, lambda = {lam:g}: recall fell from "
+                f"generation 0 to generation {generation} in {fell} of {first.size} chains (median "
+                f"{np.median(first):.2f} -> {np.median(last):.2f}); the fixed point of a Gaussian's variance is "
+                f"n_r / (n_r + (1 - lambda) n_s) = {fixed:.2f} of the truth"]
+    if fell > first.size / 2:
+        messages.append("broken: the fresh real data are an anchor, not a guarantee; with enough biased synthetic "
+                        "data the anchor sits far inside the truth's spread")
+        return CheckResult(BREAK_FRESH, True, messages)
+    messages.append("not broken yet: more synthetic points per real one, or a stronger bias (a smaller lambda), "
+                    "lower the fixed point; with lambda = 1 the fixed point is the truth's variance")
+    return CheckResult(BREAK_FRESH, False, messages)
+
+
+def check_augment_loses_modes(sampling_bias, n_synthetic=0, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 3): a ``sampling_bias`` (and ``n_synthetic`` synthetic points per generation, 0 for as many
+    as the 200 real ones) at which the augmentation loop on ``grid25`` (40 generations, 4 chains, 200 evaluation
+    samples; a few seconds at any scale) loses at least a quarter of the modes it covered at generation 0, in the
+    median chain. Never raises."""
+    lam = _number(BREAK_AUGMENT, "sampling_bias", sampling_bias, 0.0, 1.0, low_open=True)
+    n_s = _number(BREAK_AUGMENT, "n_synthetic", n_synthetic, 0, 100_000, integer=True)
+    for value in (lam, n_s):
+        if isinstance(value, CheckResult):
+            return value
+    result = run_experiment("gmm", dataset="grid25", workflow="augment", n_real=_AUGMENT_N_REAL,
+                            n_eval=_AUGMENT_N_REAL, n_synthetic=n_s, sampling_bias=lam,
+                            generations=_AUGMENT_GENERATIONS, replicates=_AUGMENT_CHAINS, seed=seed, progress=False)
+    n_s = n_s or _AUGMENT_N_REAL
+    first, last, generation = _per_chain(result.table, "modes_covered")
+    kept = float(np.median(np.where(first > 0, last / np.where(first > 0, first, 1.0), 1.0)))
+    fixed = fresh_fixed_point_variance(_AUGMENT_N_REAL, n_s, lam)
+    messages = [f"{n_s} synthetic points beside the {_AUGMENT_N_REAL} original real ones, lambda = {lam:g}: the median "
+                f"chain keeps {kept:.0%} of the modes it covered at generation 0 after {generation} generations "
+                f"(median {float(np.median(first)):g} -> {float(np.median(last)):g} of 25; {first.size} chains); each "
+                f"component keeps about {fixed:.2f} of its variance at the fixed point n_r / (n_r + (1 - lambda) n_s)"]
+    if kept <= _MODES_KEPT:
+        messages.append("broken: augmentation anchors the loop on the original real set, but with most of each "
+                        "training set sharpened synthetic data the components shrink and modes go")
+        return CheckResult(BREAK_AUGMENT, True, messages)
+    messages.append("not broken yet: a stronger bias (a smaller lambda) or more synthetic points per real one "
+                    "shrink the components further")
+    return CheckResult(BREAK_AUGMENT, False, messages)

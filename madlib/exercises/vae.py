@@ -11,15 +11,22 @@ the learner's function with inputs chosen so that each usual mistake has its own
 0.5 in the KL, the log-variance used as a standard deviation (or the variance as one), the KL's sign,
 pixels averaged instead of summed, probabilities passed where logits are expected, a batch mean
 instead of one value per image.
+
+Two "break it" checkers run the loop with the learner's setting (one seed, at the current scale, through the
+cache): :func:`check_fresh_breaks` (a sampling bias at which *fresh data* still loses half its
+generation-0 recall) and :func:`check_accumulate_breaks` (the same for *accumulate*).
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
+import numpy as np
 import torch
+from torch.nn import functional as F
 
 from ..core.seeding import generator as make_generator
-from torch.nn import functional as F
+from ..experiments import run_experiment
 
 from ..models.vae import kl_to_prior, negative_elbo, reparameterise
 from . import CheckResult, run_learner
@@ -168,3 +175,58 @@ def check_negative_elbo(fn: Callable[..., torch.Tensor], seed: int = 0) -> Check
         messages.append("the loss is off: reconstruction (sum of binary cross-entropy with logits over pixels) "
                         "+ KL(q(z|x) || N(0, I)), one value per image")
     return CheckResult(ELBO, False, messages)
+
+
+BREAK_FRESH = "break fresh data: a sampling bias at which the fresh-data loop loses half its recall"
+BREAK_ACCUMULATE = "break accumulate: a sampling bias at which the accumulate loop loses half its recall"
+_HALF = 0.5
+
+
+def _bias(exercise: str, value) -> float | CheckResult:
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+          and math.isfinite(value) and 0 < value <= 1)
+    if ok:
+        return float(value)
+    return CheckResult(exercise, False, [f"sampling_bias must be a number in (0, 1], got {value!r}"])
+
+
+def _break(exercise: str, workflow: str, sampling_bias, seed: int, why_broken: str, not_yet: str) -> CheckResult:
+    lam = _bias(exercise, sampling_bias)
+    if isinstance(lam, CheckResult):
+        return lam
+    result = run_experiment("vae", workflow=workflow, sampling_bias=lam, seed=seed, progress=False)
+    recall = [float(r) for r in result.summary["recall"]]
+    generations = len(recall) - 1
+    if generations < 1 or not recall[0] > 0:
+        return CheckResult(exercise, False, [f"workflow={workflow}, lambda = {lam:g}: recall at generation 0 is "
+                                             f"{recall[0]:.2f} over {generations} generation(s); this scale is too "
+                                             "small to tell (run it at MADLIB_SCALE=default)"])
+    kept = recall[-1] / recall[0]
+    messages = [f"workflow={workflow}, lambda = {lam:g}: recall {recall[0]:.2f} at generation 0 -> {recall[-1]:.2f} at "
+                f"generation {generations} (one seed), {kept:.0%} of its generation-0 value kept"]
+    if kept < _HALF:
+        messages.append(why_broken)
+        return CheckResult(exercise, True, messages)
+    messages.append(not_yet)
+    return CheckResult(exercise, False, messages)
+
+
+def check_fresh_breaks(sampling_bias, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 4): a ``sampling_bias`` at which the fresh-data loop (half real, half synthetic digits every
+    generation) keeps less than half of its generation-0 recall at the last generation. Never raises."""
+    return _break(BREAK_FRESH, "fresh", sampling_bias, seed,
+                  "broken: the fresh real half would anchor a Gaussian's variance at 1/(2 - lambda) of the truth, yet "
+                  "the VAE lost more than half its recall: truncation narrows what the synthetic half hands on, and "
+                  "near the centre of the latent space the decoder's means are blurred averages",
+                  "not broken yet: a stronger truncation (a smaller lambda) makes the synthetic half narrower and "
+                  "blurrier")
+
+
+def check_accumulate_breaks(sampling_bias, *, seed: int = 0) -> CheckResult:
+    """Break it (chapter 4): a ``sampling_bias`` at which the accumulate loop keeps less than half of its
+    generation-0 recall at the last generation. Never raises."""
+    return _break(BREAK_ACCUMULATE, "accumulate", sampling_bias, seed,
+                  "broken: accumulating keeps the real digits, but their share of the pool falls like 1/(t+1) and "
+                  "every truncated batch is narrower than the model that drew it",
+                  "not broken yet: a smaller lambda (or a longer horizon, generations=...) makes the truncated "
+                  "batches dominate the pool sooner")

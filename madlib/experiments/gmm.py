@@ -9,7 +9,10 @@ number of live components.
 ``mad-phase`` maps the MAD study's fresh-data loop over a grid of n_real,
 n_synthetic / n_real and lambda: for each point it compares the model the loop
 ends with (mean over the last ``tail`` generations) with the model fitted on the
-n_real real items alone (generation 0 of the same chains).
+n_real real items alone (generation 0 of the same chains). As MAD did, it also
+measures the real-only curve (the mean distance of a fit to n real items, for n
+on a log grid up to ``curve_span`` times the largest n_real) and inverts it to
+read each cell's effective sample size n_e.
 """
 from __future__ import annotations
 
@@ -19,12 +22,13 @@ import pandas as pd
 
 from ..core.config import float64_device, scaled
 from ..core.params import (KEEP_FRACTION, KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, choice, integer, integers,
-                           numbers, ref)
+                           number, numbers, ref)
 from ..core.seeding import child_seed
 from ..core.validation import check_float, check_int
 from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.toy import TOY_DATASETS, get_toy
-from ..simulations.gmm import GMM_METRICS, admissible_synthetic, phase_diagram_point, simulate_mixture
+from ..simulations.gmm import (GMM_METRICS, admissible_synthetic, curve_slope, effective_sample_size,
+                               phase_diagram_point, real_only_point, real_only_sizes, simulate_mixture)
 from . import ExperimentResult, RunContext, experiment
 
 # Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
@@ -142,6 +146,8 @@ def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
         "tail": scaled(smoke=4, default=15, full=50),
         "replicates": scaled(smoke=20, default=100, full=500),
         "n_test": 4000,
+        "curve_span": 4.0,
+        "curve_replicates": 4,
         "seed": 0,
     },
     params={"family": choice("gaussian", "gmm"),
@@ -150,7 +156,9 @@ def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
             "n_real": integers(2, 10**6), "synthetic_ratio": numbers(0, 1000),
             "sampling_bias": numbers(0, 1, open_minimum=True), "generations": integer(1, 10**5),
             "tail": integer(1, ref("generations"), doc="last generations averaged"), "replicates": integer(1, 10**6),
-            "n_test": integer(10, 10**7, applies_when={"family": ("gmm",)}), "seed": SEED},
+            "n_test": integer(10, 10**7, applies_when={"family": ("gmm",)}), "seed": SEED,
+            "curve_span": number(1, 1000, doc="the real-only curve reaches this multiple of the largest n_real"),
+            "curve_replicates": integer(1, 1000, doc="the real-only curve's fits per size, in multiples of replicates")},
     presets=MAD_PHASE_PRESETS,
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
@@ -173,8 +181,22 @@ def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
                      desc=f"mad-phase {config['family']}",
                      cost=lambda point: point["n_real"] * (1 + point["synthetic_ratio"]))  # costliest first
     frame = pd.DataFrame(rows)
-    summary = {"distance": label, "points": rows,
+    # MAD's effective sample size: invert the measured real-only curve (anchored at each cell's own real-only
+    # fit, so that n_e > n_r exactly where the loop ends closer to the truth than generation 0 of its chains)
+    curve_fixed = {k: fixed[k] for k in ("family", "dim", "dataset", "n_test", "test_seed")}
+    curve_fixed["replicates"] = fixed["replicates"] * config["curve_replicates"]
+    sizes = real_only_sizes(min_real, int(max(config["n_real"]) * config["curve_span"]))
+    curve = pd.DataFrame(ctx.sweep(partial(real_only_point, **curve_fixed), [{"n_real": n} for n in sizes], seed=child_seed(config["seed"],
+                                   "real-only curve"), fixed=curve_fixed, desc=f"mad-phase real-only {config['family']}",
+                                   backend="inline")).sort_values("n_real")
+    n_e, extrapolated = effective_sample_size(curve["n_real"], curve["distance"], frame["loop_end"],
+                                              anchors=frame["real_only"], anchor_sizes=frame["n_real"])
+    frame = frame.assign(n_effective=n_e, effective_sample_ratio=n_e / frame["n_real"], n_effective_extrapolated=extrapolated)
+    summary = {"distance": label, "points": frame.to_dict("records"),
                "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean()),
                # per (lambda, n_real): the largest synthetic ratio of the grid up to which synthetic data helps
-               "admissible": admissible_synthetic(frame).to_dict("records")}
+               "admissible": admissible_synthetic(frame).to_dict("records"),
+               "real_only_curve": curve.to_dict("list"),
+               # log-log slope of the real-only curve: -1 is the 1/n law the proxy n_e / n_r = real only / loop end assumes
+               "real_only_slope": curve_slope(curve["n_real"], curve["distance"])}
     return ExperimentResult(summary=summary, table=frame)

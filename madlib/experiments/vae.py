@@ -54,8 +54,12 @@ VAE_PRESETS: dict[str, dict] = {
     "replace-biased": {**_SEEDS, "workflow": "replace", "sampling_bias": 0.5},
     "fresh": {**_SEEDS, "workflow": "fresh"},
     "accumulate": {**_SEEDS, "workflow": "accumulate"},
-    # the same replace loop with Bernoulli (0/1) digits instead of decoder means
-    "replace-binarized": {"workflow": "replace", "binarize": True},
+    # the same loops handing on Bernoulli (0/1) draws of the decoder means instead of the means themselves (as
+    # the papers' VAE did); generation 0 is the same network (trained on real digits), so only the later,
+    # warm-started generations cost anything
+    "replace-binarized": {**_SEEDS, "workflow": "replace", "binarize": True},
+    "fresh-binarized": {**_SEEDS, "workflow": "fresh", "binarize": True},
+    "accumulate-binarized": {**_SEEDS, "workflow": "accumulate", "binarize": True},
     # the control for the warm start: every generation trained from scratch, a few generations
     "replace-scratch": {**_SEEDS, "workflow": "replace", "warm_start_epochs": 0,
                         "generations": scaled(smoke=1, default=2, full=10)},

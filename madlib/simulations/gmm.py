@@ -142,18 +142,22 @@ def phase_point(family, source, distance, *, n_real: int, n_synthetic: int, samp
     return baseline, final
 
 
+def _phase_setup(family: str, dim: int, dataset: str, n_test: int, test_seed: int):
+    """The model family, the real-data sampler and the distance to the truth of a phase-diagram cell."""
+    if family == "gaussian":
+        return GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim), gaussian_distance(dim)
+    toy = get_toy(dataset)
+    test = toy.sampler(1, n_test, make_generator(test_seed))  # shared by every point
+    return GMMFamily(toy.n_components), toy.sampler, mixture_distance(toy, test)
+
+
 def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: float, seed: int, family: str,
                         dim: int, dataset: str, n_test: int, test_seed: int, generations: int, tail: int,
                         replicates: int) -> dict:
     """One cell of MAD's phase diagram as a table row, built from plain arguments (so a sweep can run it in
     another process): the fresh-data loop of ``family`` ('gaussian' in ``dim`` dimensions, or a mixture fitted
     to the toy ``dataset``) at (n_real, n_synthetic = synthetic_ratio * n_real, lambda), on the CPU."""
-    if family == "gaussian":
-        model_family, sampler, distance = GaussianFamily(ddof=0), gaussian_source_sampler(dim=dim), gaussian_distance(dim)
-    else:
-        toy = get_toy(dataset)
-        test = toy.sampler(1, n_test, make_generator(test_seed))  # shared by every point
-        model_family, sampler, distance = GMMFamily(toy.n_components), toy.sampler, mixture_distance(toy, test)
+    model_family, sampler, distance = _phase_setup(family, dim, dataset, n_test, test_seed)
     n_synthetic = int(round(synthetic_ratio * n_real))
     baseline, final = phase_point(model_family, DistributionSource(sampler, replicates), distance, n_real=n_real,
                                   n_synthetic=n_synthetic, sampling_bias=sampling_bias, generations=generations,
@@ -161,9 +165,82 @@ def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: f
     return {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "n_synthetic": n_synthetic,
             "sampling_bias": sampling_bias, "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
             "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),
-            # MAD's effective sample size n_e / n_r: a real-only fit's distance falls like 1/n_r
-            "effective_sample_ratio": float(np.mean(baseline) / np.mean(final)),
+            # the 1/n proxy of n_e / n_r (exact only if a real-only fit's distance fell like 1/n); the
+            # experiment replaces it by inverting the measured real-only curve (effective_sample_size)
+            "proxy_ratio": float(np.mean(baseline) / np.mean(final)),
             "share_better": float(np.mean(final < baseline))}
+
+
+def real_only_point(*, n_real: int, seed: int, family: str, dim: int, dataset: str, n_test: int, test_seed: int,
+                    replicates: int) -> dict:
+    """One point of the real-only curve: the mean distance to the truth of a fit to ``n_real`` real items
+    (over ``replicates`` independent fits), the curve MAD invert to define the effective sample size."""
+    model_family, sampler, distance = _phase_setup(family, dim, dataset, n_test, test_seed)
+    result = run_loop(model_family, DistributionSource(sampler, replicates), generations=0, n_real=n_real,
+                      workflow="replace", seed=seed,
+                      observe=lambda model, data, generation, generator: {"distance": distance(model, generator)})
+    values = result.wide("distance").loc[0].to_numpy()
+    return {"n_real": n_real, "distance": float(np.mean(values)),
+            "standard_error": float(np.std(values, ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0}
+
+
+def real_only_sizes(smallest: int, largest: int, points: int = 12) -> list[int]:
+    """About ``points`` sizes from ``smallest`` to ``largest``, evenly spaced on a log scale."""
+    if smallest < 1 or largest < smallest:
+        raise ValueError(f"need 1 <= smallest <= largest, got smallest={smallest}, largest={largest}")
+    return sorted(set(np.round(np.geomspace(smallest, largest, points)).astype(int).tolist()))
+
+
+def effective_sample_size(sizes, distances, targets, *, anchors=None, anchor_sizes=None) -> tuple[np.ndarray, np.ndarray]:
+    """MAD's effective sample size: the n at which a real-only fit's mean distance equals each target.
+
+    ``sizes`` and ``distances`` are the measured real-only curve (it is made non-increasing and
+    interpolated linearly in log n and log distance); a target outside the curve's range is extrapolated
+    with the power law of the three nearest points, and flagged. With ``anchors`` (each cell's own
+    real-only distance at its n_r, from the same chains as the target) the inverse is read *relative* to
+    the anchor: ``n_e = n_r * N(target) / N(anchor)`` (``anchor_sizes`` holds the n_r), with N the inverse
+    curve, which removes the noise of comparing different chains. Returns ``(n_e, extrapolated)``.
+    """
+    n = np.asarray(sizes, dtype=float)
+    d = np.asarray(distances, dtype=float)
+    if n.ndim != 1 or n.size < 3 or d.shape != n.shape or not np.all(np.diff(n) > 0):
+        raise ValueError(f"sizes must be increasing with one distance each (at least 3), got {sizes!r}, {distances!r}")
+    if not np.all(d > 0):
+        raise ValueError(f"distances must be positive, got {distances!r}")
+    log_n, log_d = np.log(n), np.log(np.minimum.accumulate(d))
+
+    def inverse(target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.log(np.asarray(target, dtype=float))
+        low, high = t > log_d[0], t < log_d[-1]  # above the smallest size's distance / below the largest's
+        # np.interp needs increasing x: the curve read backwards
+        out = np.interp(t, log_d[::-1], log_n[::-1])
+        for mask, index in ((low, slice(0, 3)), (high, slice(-3, None))):
+            if mask.any():
+                slope, intercept = np.polyfit(log_n[index], log_d[index], 1)
+                if slope >= 0:
+                    raise ValueError("the real-only curve must fall with n to be inverted")
+                out = np.where(mask, (t - intercept) / slope, out)
+        return np.exp(out), low | high
+
+    targets = np.atleast_1d(np.asarray(targets, dtype=float))
+    if np.any(targets <= 0):
+        raise ValueError(f"targets must be positive, got {targets!r}")
+    n_e, extrapolated = inverse(targets)
+    if (anchors is None) != (anchor_sizes is None):
+        raise ValueError("anchors and anchor_sizes go together: give both or neither")
+    if anchors is not None:
+        anchor_distance = np.atleast_1d(np.asarray(anchors, dtype=float))
+        anchor_n = np.atleast_1d(np.asarray(anchor_sizes, dtype=float))
+        if anchor_distance.shape != targets.shape or anchor_n.shape != targets.shape or np.any(anchor_distance <= 0):
+            raise ValueError("anchors and anchor_sizes must be positive, one per target")
+        n_anchor, anchor_out = inverse(anchor_distance)
+        n_e, extrapolated = anchor_n * n_e / n_anchor, extrapolated | anchor_out
+    return n_e, extrapolated
+
+
+def curve_slope(sizes, distances) -> float:
+    """The slope of log(distance) against log(n) over the whole real-only curve (-1 for a 1/n law)."""
+    return float(np.polyfit(np.log(np.asarray(sizes, dtype=float)), np.log(np.asarray(distances, dtype=float)), 1)[0])
 
 
 def admissible_synthetic(frame: pd.DataFrame) -> pd.DataFrame:
