@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "smoke_golden.json"
-IGNORED = {"elapsed_s", "device", "resumed_from", "experiment", "base_seconds"}  # base_seconds: load or train time
+IGNORED = {"elapsed_s", "device", "resumed_from", "experiment", "scale", "base_seconds"}  # base_seconds: load or train time
 
 # (experiment, overrides): every experiment at its defaults plus the variants the chapters lean on.
 CASES = [

@@ -26,7 +26,7 @@ from .core.loop import LoopResult, Observation, run_loop
 from .core.sources import DistributionSource, PoolSource
 from .core.workflows import WORKFLOWS, configure
 from .experiments import ExperimentResult, list_experiments, run_experiment
-from .plots.glue import glue, glue_values
+from .plots.glue import glue, glue_values, scale_note
 from .plots.interactive import show
 from .plots.style import PALETTE, save_figure, use_house_style
 
@@ -35,5 +35,5 @@ __all__ = [
     "__version__",
     "SCALES", "WORKFLOWS", "PALETTE", "ExperimentResult", "LoopResult", "Observation", "DistributionSource",
     "PoolSource", "configure", "get_device", "get_scale", "list_experiments", "make_generator", "run_experiment", "run_loop",
-    "glue", "glue_values", "save_figure", "scaled", "show", "use_house_style",
+    "glue", "glue_values", "save_figure", "scale_note", "scaled", "show", "use_house_style",
 ]

@@ -1,5 +1,6 @@
-"""``python -m madlib list``, ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]`` and
-``python -m madlib cache info|clean``.
+"""``python -m madlib list``, ``python -m madlib run NAME [--preset P] key=value ... [--no-cache]``,
+``python -m madlib plan [--scale S] [--calibrate] [NAME ...]``, ``python -m madlib cache info|clean``,
+``python -m madlib results export|import ARCHIVE`` and
 ``python -m madlib pretrain [--scale S] [--out DIR] key=value ...`` (chapter 5's pre-trained base).
 
 A user or environment error (a bad parameter, missing data, an unusable device or cache folder,
@@ -16,15 +17,17 @@ import os
 import sys
 import warnings
 
-from .core.cache import CACHEDIR_TAG, cache_info, clean_cache, format_bytes
-from .core.params import parse_int
+from .core.budget import ResourceError
+from .core.cache import CACHEDIR_TAG, cache_info, cache_root, clean_cache, format_bytes
 from .core.config import SCALES, get_device, get_scale
+from .core.params import parse_int
 from .core.sweep import default_workers
 from .experiments import get_experiment, list_experiments, resolve_config, run_experiment
 from .simulations.lm_base import BASE_KEYS, pretrain
 
-#: ValueError: a refused argument or file; OSError: the environment (a missing or unwritable file, a full disk).
-USER_ERRORS = (ValueError, OSError)
+#: ValueError: a refused argument or file; OSError: the environment (a missing or unwritable file, a full disk);
+#: ResourceError: the machine ran out (a sweep worker killed by the operating system).
+USER_ERRORS = (ValueError, OSError, ResourceError)
 _HINTS = {errno.ENOSPC: "free some space, or set MADLIB_CACHE to a folder on another disk",
           errno.EDQUOT: "free some space, or set MADLIB_CACHE to a folder on another disk",
           errno.EROFS: "set MADLIB_CACHE to a writable folder",
@@ -104,6 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
     cache = sub.add_parser("cache", help="what the cache holds (info), or delete it (clean)")
     cache.add_argument("action", choices=("info", "clean"))
+    plan = sub.add_parser("plan", help="the estimated time and memory of every preset at a scale")
+    plan.add_argument("names", nargs="*", metavar="NAME", help="only these experiments")
+    plan.add_argument("--scale", default=None, choices=SCALES,
+                      help="the scale to plan (default: MADLIB_SCALE, else default)")
+    plan.add_argument("--calibrate", action="store_true",
+                      help="first time each experiment's small calibration run on this device (a few minutes)")
+    results = sub.add_parser("results", help="move finished results between machines (summaries and tables)")
+    results.add_argument("action", choices=("export", "import"))
+    results.add_argument("archive", help="the .tar.gz to write (export) or read (import)")
+    results.add_argument("--scale", default=None, choices=SCALES,
+                         help="export only the results of this scale")
     base = sub.add_parser("pretrain", help="pre-train chapter 5's base transformer from scratch and write it "
                           "(safetensors) with its recipe; the shipped base is `pretrain --scale default`")
     base.add_argument("params", nargs="*", metavar="key=value",
@@ -113,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     base.add_argument("--name", default=None, help="the files' name (default: lm-base-SCALE)")
     args, extra = parser.parse_known_args(argv)  # key=value parameters may also follow an option
     unknown = [item for item in extra if item.startswith("-") or args.command not in ("run", "pretrain")]
+    if args.command == "plan":
+        for name in args.names:
+            if name not in list_experiments():
+                parser.error(f"unknown experiment {name!r}; known: {', '.join(list_experiments())}")
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     params = list(getattr(args, "params", [])) + extra
@@ -136,6 +154,23 @@ def _main(args: argparse.Namespace, params: list[str]) -> int:
             return 0
         if args.command == "cache":
             return _cache_command(args.action)
+        if args.command == "plan":
+            from .experiments.plan import calibrate, format_plan, plan_rows
+
+            if args.calibrate:
+                calibrate(args.names or None, echo=lambda line: print(line, file=sys.stderr, flush=True))
+            print(format_plan(plan_rows(args.scale or get_scale(), args.names or None)))
+            return 0
+        if args.command == "results":
+            from .experiments.archive import export_results, import_results
+
+            if args.action == "export":
+                count = export_results(args.archive, scale=args.scale)
+                print(f"wrote {count} results to {args.archive}")
+            else:
+                count = import_results(args.archive)
+                print(f"imported {count} results from {args.archive} into {cache_root()}")
+            return 0
         if args.command == "pretrain":
             return _pretrain(args, params)
         get_experiment(args.name)

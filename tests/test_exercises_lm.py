@@ -55,3 +55,40 @@ def test_checker_rejects_plausible_wrong_implementations_with_the_right_message(
         result = check_sample_next(fn)
         assert not result.passed, fn.__name__
         assert message in str(result), (fn.__name__, str(result))
+
+
+# ----------------------------------------------------------------------------- the break-it checkers (5-gram loop)
+
+import pytest  # noqa: E402
+
+from madlib.exercises import lm  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("lm-break-cache")
+
+
+def test_keep10_breaks_with_a_hot_decoder_not_with_a_fair_or_mode_seeking_one(shared_cache, monkeypatch):
+    monkeypatch.setenv("MADLIB_CACHE", str(shared_cache))  # the replace baseline is shared by the calls
+    broken = lm.check_keep10_breaks({"temperature": 1.5})
+    assert broken.passed, str(broken)
+    fair = lm.check_keep10_breaks({"temperature": 1.0})
+    assert not fair.passed and "not broken yet" in str(fair)
+    assert not lm.check_keep10_breaks({"beams": 5}).passed  # beam text is close to real text: the 10% hold it
+
+
+def test_real_words_are_fooled_by_a_cool_decoder_not_by_plain_sampling(shared_cache, monkeypatch):
+    monkeypatch.setenv("MADLIB_CACHE", str(shared_cache))
+    fooled = lm.check_real_words_fooled({"temperature": 0.6})
+    assert fooled.passed, str(fooled)
+    assert not lm.check_real_words_fooled({"temperature": 1.0}).passed  # the share of real words falls: it warns
+
+
+@pytest.mark.parametrize("decoder, name", [({"temp": 0.5}, "'temp'"), ({"beams": 2.5}, "beams"),
+                                           ({"temperature": 0}, "temperature"), ("beams=5", "dict"),
+                                           ({"repetition_penalty": True}, "repetition_penalty")])
+def test_break_checkers_refuse_bad_decoders_by_name_without_raising(decoder, name):
+    for check in (lm.check_keep10_breaks, lm.check_real_words_fooled):
+        result = check(decoder)
+        assert not result.passed and name in str(result)

@@ -32,9 +32,14 @@ from madlib.simulations.gaussian import EXACT_WORKFLOWS, simulate_exact
 # ---------------------------------------------------------------- the shortcut registry
 
 #: Sizes held fixed in the comparisons (they set the cost, not the path taken).
-SIZES = {"gaussian": {"n_real": 20, "generations": 10, "replicates": 8000, "points": 3, "seed": 0}}
+SIZES = {"gaussian": {"n_real": 20, "generations": 10, "replicates": 8000, "points": 3, "seed": 0},
+         "mad-phase": {"n_real": [25], "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 4, "tail": 2,
+                       "replicates": 8000, "seed": 0}}
 #: For each parameter that is neither a size nor a choice: a second value besides its default.
-ALTERNATIVES = {"gaussian": {"sampling_bias": 0.8, "n_synthetic": 30, "dim": 2}}
+ALTERNATIVES = {"gaussian": {"sampling_bias": 0.8, "n_synthetic": 30, "dim": 2},
+                # 0.1: two synthetic items (a singular Wishart scatter); dim 8: the Bartlett factors in d dimensions
+                "mad-phase": {"sampling_bias": [0.6], "synthetic_ratio": [0.1], "dim": 8, "dataset": "grid25",
+                              "n_test": 100}}
 #: A non-default value of each workflow option.
 OPTION_ALTERNATIVES = {"kept_real_fraction": 0.2, "mix_original": 0.3, "mix_previous": 0.2, "reset_every": 3}
 
@@ -89,7 +94,9 @@ def shortcut_cases() -> list[tuple[str, str, str, str, dict]]:
         choices = {k: v for k, v in exp.choices.items() if k not in ("workflow", param)}
         grid = [dict(zip(choices, values)) for values in itertools.product(*choices.values())]
         alternatives = [{}] + [{k: v} for k, v in ALTERNATIVES[name].items()]
-        for setting in workflow_settings(exp.choices.get("workflow", WORKFLOWS)):
+        # an experiment without a workflow parameter (mad-phase runs the fresh-data loop) has one setting
+        settings = workflow_settings(exp.choices.get("workflow", WORKFLOWS)) if "workflow" in exp.defaults else [{}]
+        for setting in settings:
             for choice in grid:
                 for alternative in alternatives:
                     cases.append((name, param, fast, reference, {**setting, **choice, **alternative}))
@@ -106,9 +113,10 @@ def _final(result, metric: str, generation: int) -> np.ndarray:
                          ids=lambda x: x if isinstance(x, str) else ",".join(f"{k}={v}" for k, v in x.items()))
 def test_shortcut_agrees_with_the_plain_loop_or_refuses_by_name(name, param, fast, reference, overrides, tmp_path,
                                                                 monkeypatch):
-    """Same law at every recorded generation: mean of ln sigma and of the mean (z-tests) and the KS test of
-    ln sigma, with enough replicates that a 5% difference in sigma would stand at more than 4.5 standard
-    errors (asserted, so the test cannot quietly lose its power)."""
+    """Same law (:data:`COMPARISONS`): for the Gaussian, at every recorded generation, mean of ln sigma and of
+    the mean (z-tests) and the KS test of ln sigma; for the phase diagram, every point's mean distances. With
+    enough replicates that a 5% difference would stand at more than 4.5 standard errors (asserted, so the
+    test cannot quietly lose its power)."""
     monkeypatch.setenv("MADLIB_CACHE", str(tmp_path))
     config = {**SIZES[name], **overrides}
     try:
@@ -122,6 +130,10 @@ def test_shortcut_agrees_with_the_plain_loop_or_refuses_by_name(name, param, fas
         assert f"use {param}={reference!r}" in message and "\n" not in message, message
         return
     plain = run_experiment(name, **config, **{param: reference})
+    COMPARISONS[name](plain, shortcut)
+
+
+def _compare_gaussian(plain, shortcut) -> None:
     for generation in sorted(set(plain.table.generation)):
         a, b = np.log(_final(plain, "std", generation)), np.log(_final(shortcut, "std", generation))
         se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
@@ -132,6 +144,31 @@ def test_shortcut_agrees_with_the_plain_loop_or_refuses_by_name(name, param, fas
         m1, m2 = _final(plain, "mean", generation), _final(shortcut, "mean", generation)
         se_mean = np.sqrt(m1.var(ddof=1) / m1.size + m2.var(ddof=1) / m2.size)
         assert abs(m1.mean() - m2.mean()) <= 4.5 * se_mean + 1e-12
+
+
+def _compare_phase_points(plain, shortcut) -> None:
+    """Per point of the phase diagram: the real-only fit's and the loop end's mean distance (z-tests on the
+    rows' standard errors, with the power to see a 5% difference asserted) and the share of replicates the
+    loop leaves better off (its binomial standard error)."""
+    assert len(plain.summary["points"]) == len(shortcut.summary["points"])
+    for a, b in zip(plain.summary["points"], shortcut.summary["points"]):
+        assert {k: a[k] for k in ("n_real", "synthetic_ratio", "sampling_bias", "replicates")} == \
+            {k: b[k] for k in ("n_real", "synthetic_ratio", "sampling_bias", "replicates")}
+        for column in ("real_only", "loop_end"):
+            se = np.hypot(a[f"{column}_se"], b[f"{column}_se"])
+            assert 4.5 * se < 0.05 * a[column], f"too few replicates to see a 5% difference in {column} (se {se:.3g})"
+            assert abs(a[column] - b[column]) <= 4.5 * se, (a, b, column)
+        p = (a["share_better"] + b["share_better"]) / 2
+        se = np.sqrt(2 * p * (1 - p) / a["replicates"])
+        assert abs(a["share_better"] - b["share_better"]) <= 4.5 * se + 1e-12, (a, b)
+
+
+#: How each experiment's shortcut is compared with its reference (a new shortcut fails until it has one).
+COMPARISONS = {"gaussian": _compare_gaussian, "mad-phase": _compare_phase_points}
+
+
+def test_every_shortcut_has_a_comparison():
+    assert {name for name, *_ in shortcut_registry()} <= set(COMPARISONS)
 
 
 def test_the_exact_chain_implements_exactly_its_declared_workflows():

@@ -305,39 +305,54 @@ FIGURES: dict[str, dict[str, Figure]] = {
     "05_lm": {
         "c6a3f6e2": Figure(
             "fig-lm-perplexity",
-            "Perplexity on a play neither model saw (Macbeth), per generation: the transformer and the "
-            "5-gram model, replacing, keeping 10% real text and accumulating.",
-            "Two line panels of per-character perplexity against generation, one line per workflow: under "
-            "replace it climbs generation after generation; keeping 10 percent real text or accumulating "
-            "keeps it nearly flat.", wide=True),
+            "Perplexity on a play neither model saw (Macbeth), per generation: the transformer (fine-tuned "
+            "from one pre-trained base) and the 5-gram model, replacing, keeping 10% real text and "
+            "accumulating.",
+            "Two line panels of per-character perplexity against generation, one line per workflow, with a "
+            "dashed line for the pre-trained base in the transformer's panel: under replace the perplexity "
+            "climbs generation after generation; keeping 10 percent real text climbs less; accumulating "
+            "stays lowest.", wide=True),
         "7c3574ab": Figure(
             "fig-lm-sequence-perplexity",
             "How probable the generation-0 model finds each generation's text: histograms of per-sequence "
-            "perplexity, at temperature 1 and with beam search.",
-            "Three panels of histograms on a log perplexity axis, one colour per generation: at temperature "
-            "1 the bulk moves to lower perplexity while a long tail of improbable text grows; with beam "
-            "search the whole mass moves left of the real text.", wide=True),
+            "perplexity for the transformer and the 5-gram at temperature 1, and the 5-gram with beam "
+            "search.",
+            "Three panels of histograms on a log perplexity axis, one colour per generation, the real "
+            "blocks of generation 0 as reference: at temperature 1 the whole distribution moves to higher "
+            "perplexity, beyond the real text's range; with beam search it moves to lower perplexity, left "
+            "of the real text.", wide=True),
         "32c9bf60": Figure(
             "fig-lm-rare-words",
-            "Rare words vanish first, and words stop being words: word survival by initial count, the share "
-            "of real words, and the text's diversity per generation.",
-            "Three panels: word survival rising with initial count, above it dotted neutral-resampling "
-            "curves; the share of written words found in the plays falling over generations; distinct-2 "
-            "diversity of the training text falling.", wide=True),
+            "Rare words vanish first, and words stop being words: word survival by initial count against "
+            "neutral resampling and real text, and the share of real words written per generation against "
+            "the play's own continuations.",
+            "Two panels. Left: share of generation-0 words still used against their initial count on a log "
+            "axis, rising with the count; dotted neutral-resampling curves above, and a dashed black line "
+            "for real text. Right: the share of written words found "
+            "in the training plays against generation, one line per run, below a dashed ceiling for real "
+            "text.", wide=True),
+        "a4c063b3": Figure(
+            "fig-lm-diversity",
+            "How diverse the text is, measured on the same number of words every generation: distinct-2, "
+            "and the effective vocabulary (Hill numbers of orders 0, 1 and 2) relative to real text.",
+            "Three line panels against generation. Left: distinct-2 of the transformer's and the 5-gram's "
+            "training text, each with a dotted line for real text. Middle and right: for the transformer "
+            "and for the 5-gram, the Hill numbers of orders 0, 1 and 2 divided by real text's, with a "
+            "dashed line at 1 for real text.", wide=True),
         "fd9edfdf": Figure(
             "fig-lm-decoding",
-            "Decoding is sampling bias: how probable, how diverse and how good the text is, for temperature "
-            "1, temperature 0.6 and beam search.",
-            "Three line panels against generation for three decoders: beam search writes the most probable "
-            "and least diverse text, temperature 0.6 sits between, and test perplexity rises fastest for "
-            "the biased decoders.", wide=True),
+            "Decoding is sampling bias: how probable, how diverse and how good the 5-gram's text is, for "
+            "temperature 1, temperature 0.6 and beam search.",
+            "Three line panels against generation for three decoders: the median perplexity of the text "
+            "under generation 0, its distinct-2 at a fixed size, and perplexity on Macbeth; beam search "
+            "writes the most probable and least diverse text.", wide=True),
         "5ec4d4aa": Figure(
             "fig-lm-explorer-default",
             "The explorer's default view: the 5-gram model under replace at temperature 1, its test "
             "perplexity, the diversity of its text and the vocabulary it keeps.",
             "Three line panels against generation with bands: perplexity on real test text rising, "
-            "distinct-2 diversity of the generated text falling, and the share of generation-0 words still "
-            "used falling.", wide=True),
+            "distinct-2 of the training text at a fixed size, and the share of generation-0 words still "
+            "used falling, beside a dotted line for the next real text.", wide=True),
     },
     "06_remedies": {
         "a5dbe8fd": Figure(

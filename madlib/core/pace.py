@@ -24,9 +24,12 @@ from typing import Callable, Iterator, TextIO
 
 from .params import parse_float
 
-__all__ = ["Pace", "Progress", "long_run_seconds", "quiet", "format_duration"]
+__all__ = ["Pace", "Progress", "long_run_seconds", "quiet", "reporting", "format_duration", "PROGRESS_EVERY_S"]
 
 _QUIET = 0
+_REPORT_EVERY: float | None = None
+#: How often a long run without a progress bar reports its pace (see :func:`reporting`).
+PROGRESS_EVERY_S = 300.0
 _MIN_ELAPSED_S = 10.0  # judge the pace only after this much work
 
 
@@ -67,6 +70,24 @@ def quiet() -> Iterator[None]:
         _QUIET -= 1
 
 
+_PENDING: str | None = None
+
+
+@contextmanager
+def reporting(every: float | None, announcement: str | None = None) -> Iterator[None]:
+    """Inside, every :class:`Pace` without a bar prints a progress line with the time left at most every
+    ``every`` seconds (None: never): how a long run shows its progress in a log or a notebook built unattended.
+    ``announcement`` (a run's estimate) is printed when the first :class:`Pace` starts, that is when the work
+    starts, after the run has checked its configuration (a refused run prints its one error line only)."""
+    global _REPORT_EVERY, _PENDING
+    saved, _REPORT_EVERY = _REPORT_EVERY, every
+    pending, _PENDING = _PENDING, announcement
+    try:
+        yield
+    finally:
+        _REPORT_EVERY, _PENDING = saved, pending
+
+
 class Pace:
     """Counts finished units of a run and notes once, on standard error, when it is on pace to take hours.
 
@@ -77,12 +98,21 @@ class Pace:
 
     def __init__(self, what: str, total: int, unit: str, *, resumable: bool = False,
                  clock: Callable[[], float] | None = None, stream: TextIO | None = None,
-                 threshold: float | None = None):
+                 threshold: float | None = None, parallel: int = 1):
         self.what, self.total, self.unit, self.resumable = what, max(0, int(total)), unit, resumable
+        # units in flight at once (a sweep's workers): they finish together at first, so the pace is judged
+        # only after that many have finished (one finished unit of two workers' first pair is not the pace)
+        self.parallel = max(1, int(parallel))
         self.clock, self.stream = clock or time.monotonic, stream
         self.threshold = long_run_seconds() if threshold is None else float(threshold)
         self.done, self.start, self.said = 0, self.clock(), _QUIET > 0 or math.isinf(self.threshold)
+        global _PENDING
+        if _PENDING is not None:
+            print(_PENDING, file=self.stream or sys.stderr, flush=True)
+            _PENDING = None
         self.bar = None  # a tqdm bar that :meth:`tick` advances (see :class:`Progress`)
+        self.report_every = _REPORT_EVERY if _QUIET == 0 else None
+        self.reported = self.start
 
     def remaining(self) -> float | None:
         """Seconds still to go at the pace so far (None before the first unit)."""
@@ -96,9 +126,14 @@ class Pace:
             self.bar.update(units)
             if self.done >= self.total:
                 self.bar.close()
+        if self.report_every is not None and self.bar is None and self.done < self.total \
+                and self.clock() - self.reported >= self.report_every:
+            self.reported = self.clock()
+            print(f"madlib: progress: {self.what}: {self.done} of {self.total} {self.unit}s, about "
+                  f"{format_duration(self.remaining() or 0)} left", file=self.stream or sys.stderr, flush=True)
         if self.said or self.done >= self.total:
             return
-        if self.clock() - self.start < _MIN_ELAPSED_S:  # the first seconds are warm-up, not pace
+        if self.clock() - self.start < _MIN_ELAPSED_S or self.done < self.parallel:  # warm-up, not pace
             return
         remaining = self.remaining()
         if remaining is not None and remaining > self.threshold:

@@ -14,8 +14,14 @@ safe to spread over processes and machines:
 * **Resumable.** With ``cache_dir`` every finished point is written at once
   (atomically) to its own file; a rerun loads those and computes only the rest,
   so an interrupted sweep resumes where it stopped.
-* **No home-made machinery.** Local processes are joblib's ``loky`` backend;
+* **No home-made machinery.** Local processes are joblib's ``loky`` executor;
   clusters are ``dask.distributed``, imported only when asked for.
+* **Fits in memory.** With ``memory`` (bytes per point, estimated from its coordinates), a point
+  that cannot fit in the memory available (:func:`madlib.core.budget.available_memory`) is refused
+  before anything runs, in one line with its estimate; local workers start a point only while the
+  points running beside it leave room for it, so a sweep of large points runs fewer at once. A
+  worker killed by the operating system (out of memory) is one :class:`madlib.core.budget.ResourceError`
+  naming the points it was running and their estimates; the finished points stay cached.
 
 Backends (``backend=None`` picks one):
 
@@ -34,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import threading
 import traceback
 import uuid
@@ -43,6 +50,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 
+from .budget import ResourceError, available_memory, describe, format_gib, refusal, workers_for
 from .cache import atomic_write_text, cache_root, digest, prepare_cache_folder, read_cached
 from .config import get_scale
 from .pace import Pace, quiet
@@ -52,7 +60,7 @@ from .validation import check_choice, check_float, check_int
 
 BACKENDS = ("inline", "processes", "dask")
 
-__all__ = ["BACKENDS", "sweep", "point_seed", "point_digest", "default_workers", "default_backend", "connect_dask",
+__all__ = ["BACKENDS", "ResourceError", "sweep", "point_seed", "point_digest", "default_workers", "default_backend", "connect_dask",
            "dask_security"]
 
 
@@ -233,7 +241,8 @@ def _default_cache_dir() -> Path:
 def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: int, backend: str | None = None,
           workers: int | None = None, cache_dir: str | os.PathLike | bool | None = None, key: str | None = None,
           progress: bool = False, desc: str | None = None, client: Any = None,
-          cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False) -> list[Any]:
+          cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False,
+          memory: Callable[[dict[str, Any]], Any] | None = None) -> list[Any]:
     """``[fn(**point, seed=point_seed(seed, point)) for point in points]``, spread over workers and cached.
 
     fn: a picklable top-level function (or a ``functools.partial`` of one) taking the
@@ -258,6 +267,10 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
         *common random numbers*, for sweeps that compare treatments (remedies, workflows)
         on the same draws, so a difference between two points is the treatment's and not
         the luck of their seeds. Results are still the same whatever the backend.
+    memory: a point's peak memory in bytes (or ``(bytes, "lower n_real")``: what shrinks it), estimated
+        from its coordinates. A point that does not fit in the available memory is refused before the
+        sweep starts (a ``ValueError``, one line); local workers run only as many points at once as fit.
+        It changes how many points run at once, never the results.
     Returns the results in the order of ``points``. If ``fn`` raises on some points,
     the sweep still runs (and caches) every other point, then raises the error of the
     first failing point; a rerun computes only the points that failed.
@@ -303,13 +316,16 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
         estimates = {index: check_float("cost(point)", cost(dict(points[index])), 0.0) for index in todo}
         todo.sort(key=lambda index: -estimates[index])  # stable: ties keep the points' order
 
+    sizes = _check_memory(memory, points, todo, backend)
+
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=desc or getattr(getattr(fn, "func", fn), "__name__", "sweep"),
                unit="point", disable=not progress, leave=False)
 
     errors: dict[int, Exception] = {}
-    pace = Pace(desc or "the sweep", len(todo), "point", resumable=cache is not None)
+    pace = Pace(desc or "the sweep", len(todo), "point", resumable=cache is not None,
+                parallel=1 if backend == "inline" else min(n_workers, max(len(todo), 1)))
 
     def finished(index: int, ok: bool, value: Any) -> None:
         pace.tick()
@@ -327,7 +343,8 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
                 for index in todo:
                     finished(*_run_point(fn, index, points[index], seeds[index], remote=False))
             elif backend == "processes":
-                _run_processes(fn, todo, points, seeds, min(n_workers, len(todo)), finished)
+                _run_processes(fn, todo, points, seeds, min(n_workers, len(todo)), finished, sizes,
+                               cached=cache is not None)
             else:
                 _run_dask(fn, todo, points, seeds, client, finished)
     finally:
@@ -341,15 +358,90 @@ def sweep(fn: Callable[..., Any], points: Sequence[Mapping[str, Any]], *, seed: 
     return results
 
 
-def _run_processes(fn, todo: list[int], points: list[dict], seeds: list[int], n_jobs: int,
-                   finished: Callable[[int, Any], None]) -> None:
-    from joblib import Parallel, delayed
+def _check_memory(memory, points: list[dict], todo: list[int], backend: str) -> dict[int, float] | None:
+    """Each point's estimate (bytes); a point that cannot fit even alone is refused now, in one line."""
+    if memory is None:
+        return None
+    if not callable(memory):
+        raise ValueError(f"memory must be a callable of a point or None, got {memory!r}")
+    sizes, advice = {}, {}
+    for index in todo:
+        sizes[index], advice[index] = describe(memory(dict(points[index])))
+        check_float("memory(point)", sizes[index], 0.0)
+    if backend != "dask" and todo:  # a cluster's workers have their own memory
+        available, kind = available_memory()
+        largest = max(todo, key=lambda index: sizes[index])
+        if sizes[largest] > available:
+            raise ValueError(refusal(f"sweep point {canonical_json(points[largest])}", sizes[largest], available,
+                                     kind, advice[largest]))
+    return sizes
 
-    # unordered: each result reaches the cache as soon as it finishes, not when the points before it do;
-    # joblib reuses its loky workers across sweeps, so a second sweep does not pay their start-up again
-    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1)
-    for outcome in parallel(delayed(_run_point)(fn, i, points[i], seeds[i]) for i in todo):
-        finished(*outcome)
+
+def _run_processes(fn, todo: list[int], points: list[dict], seeds: list[int], n_jobs: int,
+                   finished: Callable[[int, Any], None], sizes: dict[int, float] | None = None,
+                   cached: bool = False) -> None:
+    """Local worker processes (joblib's loky executor, reused across sweeps so a second sweep does not pay
+    their start-up again). A point starts only while the points running beside it leave room for its
+    memory estimate; each result is handed to ``finished`` as soon as it arrives (so it is cached at once).
+    A worker killed by the operating system stops the sweep with one :class:`ResourceError`."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    available = available_memory()[0] if sizes else float("inf")
+    if sizes:
+        fitting = workers_for(max(sizes[i] for i in todo), n_jobs, available)
+        if fitting < n_jobs:
+            print(f"madlib: note: {fitting} worker{'s' if fitting > 1 else ''} instead of {n_jobs} at first: a point "
+                  f"may need up to {format_gib(max(sizes[i] for i in todo))} of the {format_gib(available)} available "
+                  "(MADLIB_MEMORY)", file=sys.stderr, flush=True)
+    executor = get_reusable_executor(max_workers=n_jobs, timeout=300)
+    queue, running, used = list(todo), {}, 0.0
+
+    def size(index: int) -> float:
+        return sizes[index] if sizes else 0.0
+
+    try:
+        while queue or running:
+            while queue and len(running) < n_jobs:
+                # the first point (costliest first) that fits beside the running ones; alone, every point fits
+                index = next((i for i in queue if not running or used + size(i) <= available), None)
+                if index is None:
+                    break
+                queue.remove(index)
+                running[executor.submit(_run_point, fn, index, points[index], seeds[index])] = index
+                used += size(index)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running[future]
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool as error:
+                    raise ResourceError(_killed(error, [running[f] for f in running], points, sizes, cached,
+                                                len(todo) - len(queue) - len(running))) from None
+                del running[future]
+                used -= size(index)
+                finished(*outcome)
+    finally:
+        for future in running:
+            future.cancel()
+
+
+def _killed(error: BaseException, lost: list[int], points: list[dict], sizes: dict[int, float] | None,
+            cached: bool, done: int) -> str:
+    """One line for a worker the operating system killed: the points it may have been running, their
+    estimates, and what to do."""
+    signal = re.search(r"SIG[A-Z]+", str(error))
+    named = "; ".join(canonical_json(points[i]) + (f" (estimated {format_gib(sizes[i])})" if sizes else "")
+                      for i in sorted(lost))
+    return (f"a sweep worker was killed by the operating system ({signal.group(0) if signal else 'it exited'}"
+            f"{', most likely out of memory' if not signal or signal.group(0) == 'SIGKILL' else ''}) while running "
+            f"{'point' if len(lost) == 1 else 'one of the points'} {named}; "
+            + (f"the {done} points finished in this run are cached and the same command computes only the rest: " if cached
+               else "")
+            + "rerun with fewer workers at once (MADLIB_WORKERS=1, or MADLIB_MEMORY set below the free memory), "
+              "or lower the sizes of the points named")
 
 
 def dask_security() -> Any:

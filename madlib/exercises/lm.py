@@ -98,3 +98,98 @@ def check_sample_next(fn: Callable[..., torch.Tensor], seed: int = 0) -> CheckRe
         return CheckResult(EXERCISE, False, messages)
     return CheckResult(EXERCISE, True, [f"{len(CASES)} settings, {DRAWS:,} draws each: the frequencies match the "
                                         "library's decoder (greedy included)"])
+
+
+# ----------------------------------------------------------------------------- break it (the 5-gram loop)
+
+BREAK_KEEP10 = "make keeping 10% real text fail"
+BREAK_REAL_WORDS = "fool the real-word rate"
+# The checkers' loop: the 5-gram model at a fixed size, whatever the scale (seconds per run, cached), 3 seeds.
+BREAK_SIZE = {"model": "ngram", "n_real": 150, "generations": 5, "replicates": 3, "test_blocks": 100,
+              "eval_prompts": 8, "n_sample_texts": 0}
+DECODER_RANGES = {"temperature": (0.05, 3.0), "top_k": (0, 76), "beams": (1, 8), "repetition_penalty": (1.0, 5.0)}
+
+
+def _decoder(exercise: str, decoder) -> dict | CheckResult:
+    """``decoder`` as the loop's decoding settings (a dict of temperature, top_k, beams, repetition_penalty), or a
+    failed result that names what is wrong."""
+    if not isinstance(decoder, dict) or not decoder:
+        return CheckResult(exercise, False, ["decoder must be a dict such as {'temperature': 0.6} or {'beams': 5}, "
+                                             f"got {decoder!r}"])
+    out = {}
+    for key, value in decoder.items():
+        if key not in DECODER_RANGES:
+            return CheckResult(exercise, False, [f"decoder has an unknown setting {key!r}: use "
+                                                 f"{', '.join(DECODER_RANGES)}"])
+        low, high = DECODER_RANGES[key]
+        integer = key in ("top_k", "beams")
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and float(value) == float(value)
+              and low <= value <= high and (not integer or float(value).is_integer()))
+        if not ok:
+            kind = "an integer" if integer else "a number"
+            return CheckResult(exercise, False, [f"decoder[{key!r}] must be {kind} in [{low:g}, {high:g}], got {value!r}"])
+        out[key] = int(value) if integer else float(value)
+    return out
+
+
+def _rise(result) -> float:
+    ppl = result.summary["test_perplexity"]
+    return 100 * (ppl[-1] / ppl[0] - 1)
+
+
+def _break_run(decoder: dict | None = None, **settings):
+    from ..experiments import run_experiment
+
+    return run_experiment("lm", **BREAK_SIZE, **settings, **(decoder or {}), progress=False)
+
+
+def _describe(decoder: dict) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in decoder.items())
+
+
+def check_keep10_breaks(decoder) -> CheckResult:
+    """Break it (chapter 5): a decoder with which the 5-gram's keep-10% loop rises *more* than plain replace at
+    temperature 1 (relative test perplexity, last generation against generation 0). Never raises."""
+    settings = _decoder(BREAK_KEEP10, decoder)
+    if isinstance(settings, CheckResult):
+        return settings
+    keep, plain = _break_run(settings, kept_real_fraction=0.1), _break_run()
+    ours, base = _rise(keep), _rise(plain)
+    size = f"{BREAK_SIZE['n_real']} real blocks, {BREAK_SIZE['generations']} generations, {BREAK_SIZE['replicates']} seeds"
+    messages = [f"keep 10% real with {_describe(settings)}: test perplexity {ours:+.0f}% from generation 0; "
+                f"replace at temperature 1: {base:+.0f}% ({size})"]
+    if ours > base:
+        messages.append("broken: the synthetic 90% is so far from real text that 10% real blocks no longer hold the "
+                        "model, and it drifts further than the unprotected loop with a fair decoder")
+        return CheckResult(BREAK_KEEP10, True, messages)
+    messages.append("not broken yet: the real 10% still holds it below plain replace. Which way of biasing the "
+                    "decoder makes the synthetic 90% furthest from real text: towards its most probable text, or away?")
+    return CheckResult(BREAK_KEEP10, False, messages)
+
+
+def check_real_words_fooled(decoder) -> CheckResult:
+    """Break it (chapter 5): a decoder under which the 5-gram's *replace* loop writes at least as large a share of
+    real words at its last generation as at generation 0, while its test perplexity rises more than at temperature 1:
+    the real-word rate, read alone, then says all is well while the model drifts from real text. Never raises."""
+    settings = _decoder(BREAK_REAL_WORDS, decoder)
+    if isinstance(settings, CheckResult):
+        return settings
+    ours, plain = _break_run(settings), _break_run()
+    words = ours.summary["real_word_rate"]
+    messages = [f"replace with {_describe(settings)}: real words {100 * words[0]:.0f}% at generation 0, "
+                f"{100 * words[-1]:.0f}% at generation {len(words) - 1}; test perplexity {_rise(ours):+.0f}% "
+                f"(at temperature 1: {_rise(plain):+.0f}%, real words {100 * plain.summary['real_word_rate'][-1]:.0f}% "
+                f"at the end)"]
+    fooled = words[-1] >= words[0] and _rise(ours) > _rise(plain)
+    if fooled:
+        messages.append("broken: the words look as real as ever (or more), yet the model fits real text worse than "
+                        "the plain loop does. A mode-seeking decoder writes the common words and loses the rest: "
+                        "watch a measure of the tail (rare-word survival, the Hill number of order 0) beside it")
+        return CheckResult(BREAK_REAL_WORDS, True, messages)
+    messages.append("not broken yet: either the share of real words falls (the metric does warn) or the test "
+                    "perplexity rises no faster than at temperature 1. Try a decoder that favours probable text")
+    return CheckResult(BREAK_REAL_WORDS, False, messages)
+
+
+__all__ = ["BREAK_KEEP10", "BREAK_REAL_WORDS", "EXERCISE", "check_keep10_breaks", "check_real_words_fooled",
+           "check_sample_next"]

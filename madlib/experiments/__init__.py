@@ -32,11 +32,12 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import torch
 
+from ..core.budget import available_memory, describe, refusal
 from ..core.cache import (atomic_write_bytes, atomic_write_text, cache_root, code_fingerprint, digest,
                           file_digest)
 from ..core.config import cpu_threads, get_device, get_scale, resolve
 from ..core.loop import LoopCheckpoint
-from ..core.pace import Progress, long_run_seconds
+from ..core.pace import PROGRESS_EVERY_S, Progress, long_run_seconds, reporting
 from ..core.params import Param, check_config, choice
 from ..core.state import frame_from_parquet, frame_to_parquet, load_state, save_state
 from ..core.sweep import sweep
@@ -67,6 +68,7 @@ class RunContext:
     progress: bool
     device: torch.device
     use_cache: bool = True  # composite experiments pass it on to the runs they make
+    memory: Any = None  # the run's estimate (bytes, or (bytes, advice)): a sweep point's when it declares none
 
     def progress_for(self, desc: str) -> Progress:
         """How a chain of this run shows its progress: named ``desc``, a bar when the run shows bars."""
@@ -79,7 +81,7 @@ class RunContext:
 
     def sweep(self, fn: Callable[..., Any], points: list[dict[str, Any]], *, seed: int, fixed: Mapping[str, Any],
               desc: str, cost: Callable[[dict[str, Any]], float] | None = None, common_seed: bool = False,
-              backend: str | None = None) -> list:
+              backend: str | None = None, memory: Callable[[dict[str, Any]], Any] | None = None) -> list:
         """Map ``fn`` over independent points with :func:`madlib.core.sweep.sweep`, the experiment's way.
 
         Every local core (``MADLIB_WORKERS``) or a Dask cluster (``MADLIB_DASK_SCHEDULER``) at
@@ -88,12 +90,16 @@ class RunContext:
         a key of ``fixed`` (everything besides the coordinates and the seed that changes a
         result), so an interrupted run resumes with its finished points. ``backend="inline"``
         keeps points that take well under a second in this process, where starting workers
-        would cost more than it saves.
+        would cost more than it saves. ``memory(point)`` estimates a point's bytes (default: the whole
+        run's estimate, an upper bound): a point that cannot fit is refused before the sweep starts, and
+        the workers run only as many points at once as fit.
         """
+        if memory is None and self.memory is not None:
+            memory = lambda point: self.memory  # noqa: E731 - every point bounded by the run's estimate
         return sweep(fn, points, seed=check_int("seed", seed, 0), cache_dir=self.checkpoint_dir / "points",
                      key=digest({desc: dict(fixed)}),
                      backend="inline" if self.device.type == "cuda" else backend,
-                     cost=cost, progress=self.progress, desc=desc, common_seed=common_seed)
+                     cost=cost, progress=self.progress, desc=desc, common_seed=common_seed, memory=memory)
 
 
 @dataclass
@@ -110,6 +116,10 @@ class Experiment:
     params: dict[str, Param] = field(default_factory=dict)
     threads: Callable[[dict[str, Any]], int | None] | None = None
     shortcuts: dict[str, dict[str, str]] = field(default_factory=dict)
+    cost: Callable[[dict[str, Any]], Any] | None = None
+    calibration: dict[str, Any] = field(default_factory=dict)  # class -> overrides, or [small, larger]
+    subruns: Callable[[dict[str, Any]], list] | None = None
+    parallel: Callable[[dict[str, Any]], int] | None = None
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -122,7 +132,11 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
                memory: Callable[[dict[str, Any]], float] | None = None,
                params: Mapping[str, Param] | None = None,
                threads: Callable[[dict[str, Any]], int | None] | None = None,
-               shortcuts: Mapping[str, Mapping[str, str]] | None = None):
+               shortcuts: Mapping[str, Mapping[str, str]] | None = None,
+               cost: Callable[[dict[str, Any]], Any] | None = None,
+               calibration: Mapping[str, Mapping[str, Any]] | None = None,
+               subruns: Callable[[dict[str, Any]], list] | None = None,
+               parallel: Callable[[dict[str, Any]], int] | None = None):
     """Register ``fn`` as the experiment ``name``.
 
     ``params`` declares every parameter's type, range and when it applies
@@ -131,8 +145,15 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
     ``choices`` is shorthand for ``choice(...)``. :func:`resolve_config` checks every value against it.
     ``presets`` name configurations (overrides of ``defaults``); ``inputs(config)`` returns a
     JSON-able fingerprint of the data the run reads (paths resolved, content hashes), which the
-    cache key includes. ``memory(config)`` estimates the bytes a run needs, so a run that
-    cannot fit is refused before it allocates anything. ``threads(config)`` is the run's one thread
+    cache key includes. ``memory(config)`` estimates the bytes a run needs at its peak (or returns
+    ``(bytes, "lower replicates")``, naming what shrinks it), so a run that cannot fit is refused before it
+    allocates anything. ``cost(config)`` counts its work in units (a number, or ``{"class": units}`` when
+    parts of it run at different speeds); ``calibration`` names, per class, a small configuration (overrides
+    of the smoke-scale defaults) that ``madlib plan --calibrate`` times to learn the seconds per unit on this
+    device (:mod:`madlib.experiments.plan`); ``subruns(config)`` lists the other experiments' runs it makes,
+    as ``(name, overrides)`` or ``(name, preset)``, whose estimates add to its own; ``parallel(config)`` is the number of
+    independent sweep points the run spreads over workers. Every experiment declares ``memory`` and
+    ``cost`` (``tests/test_full_scale.py`` enumerates this registry). ``threads(config)`` is the run's one thread
     policy: torch's CPU threads while it runs (default 1: the chains are many small tensor ops, which
     threads only slow down, by 10-25x on a busy 2-core machine; ``None`` leaves torch's setting; a
     GPU run is not affected). ``shortcuts`` declares the fast paths: ``{"method": {"exact": "sample"}}``
@@ -167,7 +188,9 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
         _REGISTRY[name] = Experiment(name, fn, dict(defaults), dict(choices or {}), doc[0] if doc else "",
                                      version, {k: dict(v) for k, v in (presets or {}).items()}, inputs, memory,
                                      {key: specs[key] for key in defaults if key in specs}, threads,
-                                     {k: dict(v) for k, v in (shortcuts or {}).items()})
+                                     {k: dict(v) for k, v in (shortcuts or {}).items()}, cost,
+                                     {k: ([dict(c) for c in v] if isinstance(v, (list, tuple)) else dict(v))
+                                      for k, v in (calibration or {}).items()}, subruns, parallel)
         return fn
 
     return decorate
@@ -294,8 +317,9 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
     if "seed" in config:
         config["seed"] = check_int("seed", config["seed"], 0, 2**63 - 1)
     device = get_device()
-    if exp.memory is not None:
-        check_memory(name, exp.memory(config))
+    estimate = exp.memory(config) if exp.memory is not None else None
+    if estimate is not None:
+        check_memory(name, estimate, device)
     key = cache_key(name, config)
     directory = cache_root() / name / key
     if use_cache:
@@ -310,8 +334,8 @@ def run_experiment(name: str, *, use_cache: bool = True, progress: bool | None =
             cached = _load_if_complete(directory, config, warn=False)
             if cached is not None:
                 return cached
-            return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
-    return _compute(exp, name, config, key, directory, scale, device, use_cache, progress)
+            return _compute(exp, name, config, key, directory, scale, device, use_cache, progress, preset, estimate)
+    return _compute(exp, name, config, key, directory, scale, device, use_cache, progress, preset, estimate)
 
 
 @contextlib.contextmanager
@@ -343,17 +367,21 @@ def _computing(directory: Path):
 
 
 def _compute(exp: "Experiment", name: str, config: dict, key: str, directory: Path, scale: str,
-             device: torch.device, use_cache: bool, progress: bool | None) -> ExperimentResult:
+             device: torch.device, use_cache: bool, progress: bool | None, preset: str | None,
+             estimate: Any) -> ExperimentResult:
     # A fresh recomputation works in its own folder; a cached run resumes its checkpoints in place.
     work = directory.with_name(f"{key}.fresh-{uuid.uuid4().hex[:8]}") if not use_cache else directory
     _make_folder(work)
     ctx = RunContext(checkpoint_dir=work / "checkpoints",
                      progress=sys.stderr.isatty() if progress is None else progress,
-                     device=device, use_cache=use_cache)
+                     device=device, use_cache=use_cache, memory=estimate)
+    announced = _announcement(name, preset, config, device, scale)
     threads = exp.threads(config) if exp.threads is not None else 1
     started = time.perf_counter()
     try:
-        with cpu_threads(threads, device=device):
+        # a long run without a progress bar (a log, a notebook built in the background) reports its pace
+        with cpu_threads(threads, device=device), \
+                reporting(PROGRESS_EVERY_S if announced and not ctx.progress else None, announced):
             result = exp.fn(dict(config), ctx)
     except BaseException:
         if work != directory:
@@ -367,6 +395,7 @@ def _compute(exp: "Experiment", name: str, config: dict, key: str, directory: Pa
     summary = _jsonable({"experiment": name, **result.summary})
     summary.setdefault("elapsed_s", round(elapsed, 3))
     summary.setdefault("device", str(ctx.device))
+    summary.setdefault("scale", scale)  # which scale computed it (an exported result carries it along)
     result.summary = summary
     # the table as stored (Parquet: None in a float column reads back as NaN): a fresh result and a cached
     # one are the same frame
@@ -377,16 +406,25 @@ def _compute(exp: "Experiment", name: str, config: dict, key: str, directory: Pa
     return result
 
 
-def check_memory(name: str, needed_bytes: float) -> None:
-    """Refuse a run whose estimated memory exceeds what this machine has available (a ValueError
-    with both numbers), before anything is allocated."""
-    import psutil
-
-    available = psutil.virtual_memory().available
+def check_memory(name: str, needed: Any, device: Any = None) -> None:
+    """Refuse a run whose estimated memory (bytes, or ``(bytes, what to lower)``) exceeds what this machine
+    has available (RAM; a CUDA device's free memory; ``MADLIB_MEMORY`` caps both): one ``ValueError`` line
+    with the estimate, what is available and the parameter to lower, before anything is allocated."""
+    needed_bytes, advice = describe(needed)
+    available, kind = available_memory(device)
     if needed_bytes > available:
-        raise ValueError(f"experiment {name!r} needs about {needed_bytes / 2**30:.1f} GiB of memory with this "
-                         f"configuration, but this machine has {available / 2**30:.1f} GiB available: lower "
-                         "replicates, n_real or generations")
+        raise ValueError(refusal(f"experiment {name!r}", needed_bytes, available, kind, advice))
+
+
+def _announcement(name: str, preset: str | None, config: dict, device: Any, scale: str) -> str | None:
+    """The line that says a run's estimated time and memory when it will take minutes
+    (:func:`madlib.experiments.plan.announcement`); printed when its work starts. Never fails a run."""
+    from .plan import announcement
+
+    try:
+        return announcement(name, preset, config, device, scale)
+    except Exception:  # noqa: BLE001 - an estimate is a courtesy: a broken calibration file must not stop a run
+        return None
 
 
 def _make_folder(path: Path) -> None:

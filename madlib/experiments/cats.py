@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items, loop_peak_items
 from ..core.config import float64_device, scaled
 from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number, numbers, ref
 from ..core.validation import check_float, check_fraction, check_int
@@ -41,14 +42,43 @@ def _mean_and_se(values: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def _cats_memory(config: dict) -> float:
-    """Bytes: per generation two flags per replicate (kept as artefacts) and a few float64 vectors."""
+    """Bytes: per generation two flags per replicate (kept as artefacts) and a few float64 vectors, the
+    training set (six copies of its items) and the interpreter (PROCESS_BYTES)."""
     replicates, generations = float(config["replicates"]), float(config["generations"]) + 1
-    return generations * replicates * 2 + 40 * 8 * replicates + 8 * generations * config["trajectories"]
+    items = loop_peak_items(config["workflow"], config["n_real"], config["n_real"], generations)
+    return (PROCESS_BYTES + generations * replicates * 2 + 40 * 8 * replicates + 8 * generations * config["trajectories"]
+            + 6 * 8 * replicates * items)
+
+
+def _cats_cost(config: dict) -> float:
+    """Work units: every cat drawn and counted, per replicate and generation."""
+    return float(config["replicates"]) * loop_items(config["workflow"], config["n_real"], config["n_real"],
+                                                    config["generations"])
+
+
+def _hues_memory(config: dict) -> float:
+    """Bytes: the hues (and, for the mixture, EM's responsibilities) of every replicate, six copies; the
+    colour shares per generation; the interpreter."""
+    R, G = float(config["replicates"]), float(config["generations"]) + 1
+    items = loop_peak_items(config["workflow"], config["n_real"], config["n_real"], G)
+    components = config["components"] if config["family"] == "mixture" else 1
+    return PROCESS_BYTES + 6 * 8 * R * items * (components + 1) + 8 * G * R * 8
+
+
+def _hues_cost(config: dict) -> dict[str, float]:
+    """Work units: hues drawn and fitted (times components and EM iterations for the mixture)."""
+    items = float(config["replicates"]) * loop_items(config["workflow"], config["n_real"], config["n_real"],
+                                                      config["generations"])
+    if config["family"] == "mixture":
+        return {"mixture": items * config["components"] * config["iterations"]}
+    return {"gaussian": items}
 
 
 @experiment(
     "cats",
     memory=_cats_memory,
+    cost=_cats_cost,
+    calibration={"": {"generations": 300, "replicates": 20000}},
     defaults={
         "n_real": 100,
         "blue": 10,
@@ -129,6 +159,10 @@ def run_cats(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "cat-hues",
+    memory=_hues_memory,
+    cost=_hues_cost,
+    calibration={"gaussian": {"family": "gaussian", "generations": 100, "replicates": 400},
+                 "mixture": {"family": "mixture", "generations": 20, "replicates": 400}},
     defaults={
         "family": "gaussian",
         "n_real": 100,
@@ -193,6 +227,12 @@ def run_cat_hues(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "zipf-survival",
+    # the counts of every word per replicate (a few copies) and its loss generation; the interpreter
+    memory=lambda config: PROCESS_BYTES + 10 * 8 * float(config["replicates"]) * config["vocabulary"],
+    # a multinomial draw of n_real tokens over the vocabulary, per replicate and generation
+    cost=lambda config: float(config["replicates"]) * (config["generations"] + 1)
+    * (config["vocabulary"] + loop_items(config["workflow"], config["n_real"], config["n_real"], 1) / 2),
+    calibration={"": {"generations": 300, "replicates": 20}},
     defaults={
         "vocabulary": 500,
         "n_real": 5000,
@@ -274,6 +314,16 @@ CAT_REMEDIES = ("none", "keep-real", "fresh", "accumulate")
 
 @experiment(
     "cat-remedies",
+    # the accumulating worlds keep every generation's cats; the others one training set each
+    memory=lambda config: PROCESS_BYTES + 6 * 8 * max(float(config["replicates"]) * config["n_real"],
+                                              float(min(config["replicates"], config["accumulate_replicates"]))
+                                              * config["n_real"] * (config["generations"] + 1)),
+    cost=lambda config: sum(float(min(config["replicates"], config["accumulate_replicates"])
+                                  if workflow == "accumulate" else config["replicates"])
+                            * loop_items(workflow, config["n_real"], config["n_real"], config["generations"])
+                            for workflow in ("replace", "replace", "fresh", "accumulate")),
+    # the proportions of full (ten times the worlds of accumulate), long enough for accumulate's growth to show
+    calibration={"": {"generations": 300, "replicates": 4000, "accumulate_replicates": 400}},
     defaults={
         "n_real": 100,
         "blue": 10,
@@ -319,6 +369,12 @@ def run_cat_remedies(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "zipf-tails",
+    # per replicate the counts of every word (int64), a few copies, and the shares of the two laws
+    memory=lambda config: PROCESS_BYTES + 4 * 8 * float(config["replicates"] + 4) * config["vocabulary"],
+    # two multinomial draws over the vocabulary per replicate, size and training set (clean, tail-cut, mixes)
+    cost=lambda config: 2.0 * (2 + len(config["clean_shares"])) * config["points"] * config["replicates"]
+    * config["vocabulary"],
+    calibration={"": {"replicates": 40}},
     defaults={
         "vocabulary": scaled(smoke=20_000, default=100_000, full=1_000_000),
         "exponent": 1.5,

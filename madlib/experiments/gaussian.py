@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items
 from ..core.config import float64_device, scaled
 from ..core.params import SAMPLING_BIAS, SEED, integer
 from ..core.validation import check_int
@@ -28,9 +29,22 @@ def _gaussian_memory(config: dict) -> float:
     return table + 6 * 8 * replicates * n * dim + 8 * 8 * replicates * dim * dim
 
 
+def _gaussian_cost(config: dict) -> dict[str, float]:
+    """Work units: the exact chain draws two numbers per replicate and generation; the sampled one draws and
+    fits every item (items x d, plus a d x d covariance per replicate and generation)."""
+    R, G, d = float(config["replicates"]), float(config["generations"]), float(config["dim"])
+    if config["method"] == "exact":
+        return {"exact": R * (G + 1)}
+    items = loop_items(config["workflow"], config["n_real"], config["n_synthetic"] or config["n_real"], G)
+    return {"sample": R * (items * d + (G + 1) * d**3)}
+
+
 @experiment(
     "gaussian",
     memory=_gaussian_memory,
+    cost=_gaussian_cost,
+    calibration={"exact": {"generations": 2000, "replicates": 5000, "points": 51},
+                 "sample": {"method": "sample", "n_real": 1000, "generations": 40, "replicates": 500, "points": 41}},
     defaults={
         "n_real": 1000,
         # the essay's 1,000 and 10,000 iterations are 1,000 and 10,000 fits: generations 999 and 9,999
@@ -171,6 +185,10 @@ def sweep_cell(workflow: str, n: int, *, generations: int, replicates: int, ddof
 
 @experiment(
     "gaussian-sweep",
+    # six cells of the exact chain, one after another: a few arrays of replicates each
+    memory=lambda config: PROCESS_BYTES + 12 * 8 * float(config["replicates"]),
+    cost=lambda config: {"exact": 6.0 * config["replicates"] * (config["generations"] + 1)},
+    calibration={"exact": {"replicates": 20000}},
     version=3,  # 2: theory columns beside the published ones; 3: the SE of a 100-seed mean
     # the study's 100 iterations are 100 fits: generation 99
     defaults={"generations": 99, "replicates": scaled(smoke=2000, default=20000, full=100000), "ddof": 0, "seed": 0},

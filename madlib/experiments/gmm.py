@@ -20,6 +20,7 @@ from functools import partial
 
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items, loop_peak_items
 from ..core.config import float64_device, scaled
 from ..core.params import (KEEP_FRACTION, KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, choice, integer, integers,
                            number, numbers, ref)
@@ -27,8 +28,10 @@ from ..core.seeding import child_seed
 from ..core.validation import check_float, check_int
 from ..core.workflows import WORKFLOWS, workflow_from_config
 from ..data.toy import TOY_DATASETS, get_toy
-from ..simulations.gmm import (GMM_METRICS, admissible_synthetic, curve_slope, effective_sample_size,
-                               phase_diagram_point, real_only_point, real_only_sizes, simulate_mixture)
+from ..core.sweep import point_seed
+from ..simulations.gmm import (GMM_METRICS, PHASE_METHODS, admissible_synthetic, check_phase_method, curve_slope,
+                               effective_sample_size, phase_block, phase_block_memory, phase_row, real_only_point,
+                               real_only_sizes, replicate_blocks, simulate_mixture)
 from . import ExperimentResult, RunContext, experiment
 
 # Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
@@ -60,7 +63,7 @@ GMM_PRESETS: dict[str, dict] = {
 # The phase diagrams of chapter 3: Gaussians (the experiment's defaults) and the two-blob mixture.
 MAD_PHASE_PRESETS: dict[str, dict] = {
     "gaussian": {"family": "gaussian"},
-    "mixture": {"family": "gmm", "dataset": "blobs",
+    "mixture": {"family": "gmm", "method": "sample", "dataset": "blobs",
                 "n_real": scaled(smoke=[20, 100], default=[20, 50, 200], full=[20, 50, 200, 1000]),
                 "synthetic_ratio": scaled(smoke=[0.5, 4.0], default=[0.5, 2.0, 9.0], full=[0.5, 1.0, 2.0, 4.0, 9.0]),
                 "sampling_bias": scaled(smoke=[0.7, 1.0], default=[0.7, 1.0], full=[0.7, 0.85, 1.0]),
@@ -69,19 +72,40 @@ MAD_PHASE_PRESETS: dict[str, dict] = {
 }
 
 
-def _gmm_memory(config: dict) -> float:
-    """Bytes: EM's per-item tensors for every replicate (items x components x features, float64),
-    about ten copies, plus the evaluation samples."""
-    replicates, n = float(config["replicates"]), float(max(config["n_real"], config["n_synthetic"]))
-    if config["workflow"] == "accumulate":
-        n *= float(config["generations"]) + 1
-    components = max(int(config["n_components"]), 25)
-    return 10 * 8 * replicates * n * components * 7 + 10 * 8 * replicates * float(config["n_eval"]) * 7
+def _gmm_memory(config: dict) -> tuple[float, str]:
+    """Bytes: EM's per-item tensors for every replicate (the 7 features of a 2-D item, three copies, and
+    the responsibilities and log-densities, about five per component, float64) over the largest training
+    set; the k-NN distances of precision and recall (replicates x n_eval x up to 2,048 rows, three copies);
+    the interpreter and torch (PROCESS_BYTES)."""
+    replicates = float(config["replicates"])
+    n_synthetic = config["n_synthetic"] or config["n_real"]
+    items = loop_peak_items(config["workflow"], config["n_real"], n_synthetic, config["generations"])
+    components = config["n_components"] or get_toy(config["dataset"]).n_components
+    n_eval = float(config["n_eval"])
+    return (PROCESS_BYTES + 8 * replicates * items * (21 + 5 * components)
+            + 3 * 8 * replicates * min(n_eval, 2048) * n_eval,
+            "lower replicates, n_eval or n_real (or generations, under accumulate)")
+
+
+def _gmm_cost(config: dict) -> float:
+    """Work units: EM over every training item and component (about 30 iterations of a 2-D E- and M-step)
+    per replicate and generation, and the k-NN precision and recall (n_eval^2 pairs, three sets) at each
+    measured generation."""
+    components = config["n_components"] or get_toy(config["dataset"]).n_components
+    items = loop_items(config["workflow"], config["n_real"], config["n_synthetic"] or config["n_real"],
+                       config["generations"])
+    measured = min(config["eval_points"], config["generations"] + 1) + len(config["snapshots"])
+    return float(config["replicates"]) * (items * components * 30 + measured * 3 * float(config["n_eval"]) ** 2 / 10)
 
 
 @experiment(
     "gmm",
     memory=_gmm_memory,
+    cost=_gmm_cost,
+    calibration={"": [{"dataset": "grid25", "generations": 2, "replicates": 4, "n_real": 500, "n_eval": 500,
+                       "eval_points": 2},
+                      {"dataset": "grid25", "generations": 6, "replicates": 10, "n_real": 1000, "n_eval": 1000,
+                       "eval_points": 4}]},
     defaults={
         "dataset": "blobs",
         "workflow": "replace",
@@ -132,10 +156,56 @@ def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
                                     "modes": dataset.modes})
 
 
+def _phase_points(config: dict) -> list[dict]:
+    return [{"n_real": n, "synthetic_ratio": r, "sampling_bias": lam} for n in config["n_real"]
+            for r in config["synthetic_ratio"] for lam in config["sampling_bias"]]
+
+
+def _phase_block_memory(config: dict, point: dict) -> tuple[float, str]:
+    return phase_block_memory(family=config["family"], method=config["method"], dim=config["dim"],
+                              dataset=config["dataset"], n_real=point["n_real"],
+                              synthetic_ratio=point["synthetic_ratio"], replicates=config["replicates"],
+                              n_test=config["n_test"])
+
+
+def _mad_phase_memory(config: dict) -> tuple[float, str]:
+    """Bytes: the largest block of one point (the sweep runs as many blocks at once as fit, at least one)."""
+    return max((_phase_block_memory(config, point) for point in _phase_points(config)), key=lambda m: m[0])
+
+
+def _mad_phase_cost(config: dict) -> dict[str, float]:
+    """Work units: per replicate and generation, the exact chain's d x d algebra (d^3, and as much again per
+    measured generation for the eigenvalues of W2); the sampled Gaussian's items x d^2; a mixture's items x
+    components x EM iterations (about 20)."""
+    R, G, tail, d = config["replicates"], config["generations"] + 1, config["tail"] + 1, config["dim"]
+    points = _phase_points(config)
+    if config["method"] == "exact":
+        return {"exact": len(points) * R * d**3 * (G + tail)}
+    items = sum(p["n_real"] * (1 + p["synthetic_ratio"]) for p in points)
+    if config["family"] == "gaussian":
+        return {"sample": R * G * items * d * d + len(points) * R * (G + tail) * d**3}
+    toy = get_toy(config["dataset"])
+    return {"mixture": R * G * (items * toy.n_components * 20 + len(points) * config["n_test"] * toy.n_components)}
+
+
 @experiment(
     "mad-phase",
+    memory=_mad_phase_memory,
+    cost=_mad_phase_cost,
+    parallel=lambda config: len(_phase_points(config)) * len(replicate_blocks(config["replicates"])),
+    calibration={"exact": {"family": "gaussian", "method": "exact", "dim": 100, "n_real": [150],
+                           "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 20, "tail": 10,
+                           "replicates": 100},
+                 "sample": {"family": "gaussian", "method": "sample", "dim": 10, "n_real": [100],
+                            "synthetic_ratio": [4.0], "sampling_bias": [1.0], "generations": 40, "tail": 20,
+                            "replicates": 100},
+                 "mixture": {"family": "gmm", "method": "sample", "n_real": [200], "synthetic_ratio": [2.0],
+                             "sampling_bias": [1.0], "generations": 20, "tail": 10, "replicates": 40}},
     defaults={
         "family": "gaussian",
+        # exact at full, where a point draws up to 25,000 items of 100 dimensions per replicate and generation
+        # (out of reach of a CPU); the smaller scales keep the sampled loop the book was built with
+        "method": scaled(smoke="sample", default="sample", full="exact"),
         "dim": scaled(smoke=2, default=10, full=100),
         "dataset": "blobs",
         "n_real": scaled(smoke=[20, 100], default=[20, 50, 100, 250], full=[150, 250, 500, 1000, 2500]),
@@ -150,8 +220,11 @@ def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
         "curve_replicates": 4,
         "seed": 0,
     },
-    params={"family": choice("gaussian", "gmm"),
-            "dim": integer(1, 1000, applies_when={"family": ("gaussian",)}),
+    choices={"family": ("gaussian", "gmm"), "method": PHASE_METHODS},
+    # method="exact" draws the Gaussian chain's sufficient statistics (normal means, Wishart scatters) instead of
+    # its samples: a shortcut of the sampled loop, tested against it; it refuses the mixture family by name
+    shortcuts={"method": {"exact": "sample"}},
+    params={"dim": integer(1, 1000, applies_when={"family": ("gaussian",)}),
             "dataset": choice("blobs", "grid25", applies_when={"family": ("gmm",)}),
             "n_real": integers(2, 10**6), "synthetic_ratio": numbers(0, 1000),
             "sampling_bias": numbers(0, 1, open_minimum=True), "generations": integer(1, 10**5),
@@ -163,23 +236,35 @@ def run_gmm(config: dict, ctx: RunContext) -> ExperimentResult:
 )
 def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     """Phase diagram of the fresh-data loop: does synthetic data end better or worse than n_real real items alone?"""
+    check_phase_method(config["method"], config["family"])
     generations = check_int("generations", config["generations"], 1)
-    fixed = {"family": config["family"], "dim": check_int("dim", config["dim"], 1), "dataset": config["dataset"],
-             "n_test": check_int("n_test", config["n_test"], 10),
-             "test_seed": child_seed(check_int("seed", config["seed"], 0), "test set"),
+    seed = check_int("seed", config["seed"], 0)
+    fixed = {"family": config["family"], "method": config["method"], "dim": check_int("dim", config["dim"], 1),
+             "dataset": config["dataset"], "n_test": check_int("n_test", config["n_test"], 10),
+             "test_seed": child_seed(seed, "test set"),
              "generations": generations, "tail": check_int("tail", config["tail"], 1, generations),
              "replicates": check_int("replicates", config["replicates"], 1)}
     if config["family"] == "gaussian":
         label, min_real = "W2^2 to the truth", fixed["dim"] + 1
     else:
         label, min_real = "KL(truth || model)", 2 * get_toy(config["dataset"]).n_components
-    points = [{"n_real": check_int("n_real", n, min_real), "synthetic_ratio": check_float("synthetic_ratio", r, 0.0),
-               "sampling_bias": check_float("sampling_bias", lam, 0.0, 1.0, open_minimum=True)}
-              for n in config["n_real"] for r in config["synthetic_ratio"] for lam in config["sampling_bias"]]
-    # Independent points, each with its own seed, cached as it finishes (see RunContext.sweep).
-    rows = ctx.sweep(partial(phase_diagram_point, **fixed), points, seed=config["seed"], fixed=fixed,
-                     desc=f"mad-phase {config['family']}",
-                     cost=lambda point: point["n_real"] * (1 + point["synthetic_ratio"]))  # costliest first
+    points = [{"n_real": check_int("n_real", p["n_real"], min_real),
+               "synthetic_ratio": check_float("synthetic_ratio", p["synthetic_ratio"], 0.0),
+               "sampling_bias": check_float("sampling_bias", p["sampling_bias"], 0.0, 1.0, open_minimum=True)}
+              for p in _phase_points(config)]
+    # The sweep's unit is a block of a point's replicates (REPLICATE_BLOCK each), so large points spread over
+    # workers and memory bounds how many blocks run at once. Every block gets the run's seed (common_seed) and
+    # derives its own from its point's coordinates, exactly as a sweep of the points would, and from its index
+    # (block_seed): the numbers are the same whatever the workers, the memory or the order.
+    blocks = len(replicate_blocks(fixed["replicates"]))
+    tasks = [{**point, "block": b} for point in points for b in range(blocks)]
+    exact = config["method"] == "exact"
+    results = ctx.sweep(partial(_phase_task, **fixed), tasks, seed=seed, fixed=fixed, common_seed=True,
+                        desc=f"mad-phase {config['family']}" + (" (exact)" if exact else ""),
+                        memory=lambda task: _phase_block_memory(config, task),
+                        # costliest first: the sampled loop's cost grows with the items, the exact chain's does not
+                        cost=lambda task: 1.0 if exact else task["n_real"] * (1 + task["synthetic_ratio"]))
+    rows = [phase_row(point, results[i * blocks:(i + 1) * blocks]) for i, point in enumerate(points)]
     frame = pd.DataFrame(rows)
     # MAD's effective sample size: invert the measured real-only curve (anchored at each cell's own real-only
     # fit, so that n_e > n_r exactly where the loop ends closer to the truth than generation 0 of its chains)
@@ -192,7 +277,7 @@ def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     n_e, extrapolated = effective_sample_size(curve["n_real"], curve["distance"], frame["loop_end"],
                                               anchors=frame["real_only"], anchor_sizes=frame["n_real"])
     frame = frame.assign(n_effective=n_e, effective_sample_ratio=n_e / frame["n_real"], n_effective_extrapolated=extrapolated)
-    summary = {"distance": label, "points": frame.to_dict("records"),
+    summary = {"distance": label, "method": config["method"], "points": frame.to_dict("records"),
                "share_of_grid_where_synthetic_helps": float((frame["log10_ratio"] < 0).mean()),
                # per (lambda, n_real): the largest synthetic ratio of the grid up to which synthetic data helps
                "admissible": admissible_synthetic(frame).to_dict("records"),
@@ -200,3 +285,10 @@ def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
                # log-log slope of the real-only curve: -1 is the 1/n law the proxy n_e / n_r = real only / loop end assumes
                "real_only_slope": curve_slope(curve["n_real"], curve["distance"])}
     return ExperimentResult(summary=summary, table=frame)
+
+
+def _phase_task(*, n_real: int, synthetic_ratio: float, sampling_bias: float, block: int, seed: int,
+                **fixed) -> dict:
+    """One sweep task: block ``block`` of the point, with the point's own seed derived from the run's."""
+    point = {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "sampling_bias": sampling_bias}
+    return phase_block(**point, block=block, seed=point_seed(seed, point), **fixed)

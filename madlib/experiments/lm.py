@@ -48,9 +48,11 @@ from ..models.decoding import Decoding
 from ..models.lm import PROMPT_MODES, shipped_bases
 from ..models.ngram import SMOOTHINGS
 from ..remedies.text import CURATIONS, ContinuationFilter
-from ..simulations.lm import (SURVIVAL_BINS, TOKENIZERS, ngram_family, prepare_task, simulate_lm,
-                              transformer_family)
+from ..simulations.lm import (DIVERSITY_PER_BLOCK, HILL_ORDERS, SURVIVAL_BINS, TOKENIZERS, ngram_family,
+                              prepare_task, simulate_lm, transformer_family)
 from . import ExperimentResult, RunContext, experiment
+
+DIVERSITY_METRICS = ("distinct_1_fixed", "distinct_2_fixed", *(f"hill_{q}" for q in HILL_ORDERS))
 
 # The transformer chains of the chapter: one replicate (a fine-tuned model per replicate is the
 # expensive part), fewer generations than the n-gram sweeps.
@@ -84,8 +86,52 @@ def corpus_inputs(config: dict) -> dict:
     return out
 
 
+def _lm_memory(config: dict) -> float:
+    """Bytes: the corpus and its blocks, the n-gram tables (their entries grow with the text), or the
+    transformer with its optimiser state and a batch's activations; plus the interpreter and torch (400 MB)."""
+    blocks = float(config["n_real"]) / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
+    text = 64 * 8 * config["replicates"] * (blocks + config["test_blocks"]) * config["block_len"]
+    if config["model"] == "ngram":
+        return 400e6 + text + 200 * 8 * config["replicates"] * blocks * config["block_len"] * config["order"]
+    d, layers, batch = config["d_model"], config["n_layers"], max(config["base_batch_size"], config["batch_size"])
+    context = config["prompt_len"] + config["block_len"]
+    weights = 12 * d * d * layers * 4 * 4  # weights, gradients and Adam's two moments, float32
+    activations = 20 * 4 * batch * context * d * layers + 4 * 4 * batch * context * context * config["n_heads"] * layers
+    return 400e6 + text + weights + activations
+
+
+def _lm_cost(config: dict) -> dict[str, float]:
+    """Work units. The n-gram: every character of every generation's training, generated and test text, times
+    the order (and beams). The transformer: the multiply-adds of pre-training, fine-tuning (6 x weights x
+    tokens each) and decoding (2 x weights per token, times beams)."""
+    generations, R = config["generations"] + 1, float(config["replicates"])
+    blocks = float(config["n_real"]) / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
+    if config["model"] == "ngram":
+        chars = (blocks * 2 + config["test_blocks"] + config["eval_prompts"]) * config["block_len"]
+        return {"ngram": R * generations * chars * config["order"] * config["beams"]}
+    weights = 12.0 * config["d_model"] ** 2 * config["n_layers"]
+    context = config["prompt_len"] + config["block_len"]
+    training = 6 * weights * context * (config["base_steps"] * config["base_batch_size"]
+                                        + R * generations * config["finetune_steps"] * config["batch_size"])
+    decoding = 2 * weights * R * generations * (blocks + config["eval_prompts"]) * config["block_len"] * config["beams"]
+    evaluation = 2 * weights * R * generations * config["test_blocks"] * context
+    return {"transformer": training + decoding + evaluation}
+
+
 @experiment(
     "lm",
+    memory=_lm_memory,
+    cost=_lm_cost,
+    # two sizes each: the difference is the model's work, what is left the run's fixed cost (the corpus, the
+    # reference n-gram, the text statistics)
+    calibration={"ngram": [{"model": "ngram", "generations": 1, "n_real": 100},
+                           {"model": "ngram", "generations": 3, "n_real": 300}],
+                 "transformer": [{"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 30,
+                                  "base_batch_size": 8, "finetune_steps": 5, "d_model": 128, "n_layers": 2,
+                                  "base_threads": 1},
+                                 {"model": "transformer", "generations": 1, "replicates": 1, "base_steps": 150,
+                                  "base_batch_size": 8, "finetune_steps": 25, "d_model": 128, "n_layers": 2,
+                                  "base_threads": 1}]},
     defaults={
         "model": "ngram",
         "workflow": "replace",
@@ -204,9 +250,21 @@ def run_lm(config: dict, ctx: RunContext) -> ExperimentResult:
     extras = {"sample_prompts": summary["sample_prompts"], "sample_texts": summary["samples"],
               "excerpt": task.corpus.train[2000:2400],
               "seq_ppl": result.artefact("seq_ppl"), "survival": result.stacked("survival"),
-              "survival_bins": np.array(SURVIVAL_BINS), "survival_words": result.artefacts[0]["survival_words"],
+              "survival_bins": np.array(SURVIVAL_BINS),
+              "real_survival": np.asarray(result.artefacts[0].get("real_next_survival",
+                                                                  np.full(len(SURVIVAL_BINS), np.nan))),
+              "survival_words": result.artefacts[0]["survival_words"],
               "base_history": extra.pop("base_history", None), "vocabulary_size": len(task.vocabulary)}
     return ExperimentResult(summary={**summary, **extra}, table=result.table, extras=extras)
+
+
+def _faces(seq_ppl: dict) -> dict:
+    """Per generation, the shares of sequence perplexities below generation 0's 1st percentile and above its 99th."""
+    if 0 not in seq_ppl:
+        return {}
+    low, high = np.quantile(seq_ppl[0], [0.01, 0.99])
+    return {"seq_ppl_below_real": [float(np.mean(v < low)) for v in seq_ppl.values()],
+            "seq_ppl_above_real": [float(np.mean(v > high)) for v in seq_ppl.values()]}
 
 
 def lm_summary(result, task, config: dict, n_drawn: int, extra: dict) -> dict:
@@ -214,18 +272,30 @@ def lm_summary(result, task, config: dict, n_drawn: int, extra: dict) -> dict:
     per_generation = result.table.groupby(["metric", "generation"])["value"]
     mean, sd = per_generation.mean(), per_generation.std(ddof=0).fillna(0.0)
     seq_ppl = result.artefact("seq_ppl")
+    gen0 = result.artefacts.get(0, {})
     curating = config["curate"] != "none"
     return {
         "model": config["model"], "workflow": config["workflow"], "prompt_mode": config["prompt_mode"],
         "curate": config["curate"], "keep_fraction": config["keep_fraction"] if curating else 1.0,
         "n_candidates": n_drawn, "generations": config["generations"],
         **{m: mean[m].tolist() for m in ("test_loss_nats", "test_perplexity", "real_word_rate", "distinct_1",
-                                         "distinct_2", "distinct_3", "word_survival")},
+                                         "distinct_2", "distinct_3", "word_survival", *DIVERSITY_METRICS)},
+        # the real-text yardsticks: the true continuations of the held-out prompts (real-word rate) and of
+        # generation 0's blocks (word survival, diversity at the same fixed size)
+        "real_word_rate_real_text": task.real_text_word_rate,
+        "word_survival_real_text": float(gen0.get("real_next_word_survival", float("nan"))),
+        **{f"{k}_real_text": float(v) for k, v in gen0.get("real_next_diversity", {}).items()},
+        "diversity_size": DIVERSITY_PER_BLOCK * config["n_real"],
+        "sample_prompt_len": task.sample_prompt_len, "sample_len": task.sample_len,
+        "eval_prompts": int(task.eval_prompts.shape[0]),
         "test_perplexity_sd": sd["test_perplexity"].tolist(),
         "seq_ppl_median": [float(np.median(v)) for v in seq_ppl.values()],
         "seq_ppl_q05": [float(np.quantile(v, 0.05)) for v in seq_ppl.values()],
         "seq_ppl_q95": [float(np.quantile(v, 0.95)) for v in seq_ppl.values()],
         "seq_ppl_mean": [float(np.mean(v)) for v in seq_ppl.values()],
+        # the two faces of the study's histogram: the share of each generation's text that the generation-0 model
+        # finds more probable than all but 1% of its own (real) training blocks, and less probable than all but 1%
+        **_faces(seq_ppl),
         "sample_prompts": task.eval_prompt_texts[:config["n_sample_texts"]],
         "samples": list(result.artefact("texts").values()),
         "resumed_from": result.resumed_from,

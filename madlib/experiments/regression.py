@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items, loop_peak_items
 from ..core.config import float64_device, scaled
 from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, integer, number
 from ..core.workflows import WORKFLOWS, workflow_from_config
@@ -19,8 +20,25 @@ from ..theory import regression as theory
 from . import ExperimentResult, RunContext, experiment
 
 
+def _regression_memory(config: dict) -> float:
+    """Bytes: the largest training set (features and labels, float64, four copies) per replicate."""
+    n_synthetic = config["n_synthetic"] or config["n_real"]
+    items = loop_peak_items(config["workflow"], config["n_real"], n_synthetic, config["generations"])
+    return PROCESS_BYTES + 4 * 8 * float(config["replicates"]) * items * (config["dim"] + 1)
+
+
+def _regression_cost(config: dict) -> float:
+    """Work units: an OLS fit (items x d^2) per replicate and generation."""
+    n_synthetic = config["n_synthetic"] or config["n_real"]
+    items = loop_items(config["workflow"], config["n_real"], n_synthetic, config["generations"])
+    return float(config["replicates"]) * items * config["dim"] ** 2
+
+
 @experiment(
     "regression",
+    memory=_regression_memory,
+    cost=_regression_cost,
+    calibration={"": {"workflow": "accumulate", "generations": 30, "replicates": 2000}},
     defaults={
         "dim": 10,
         "n_real": 50,

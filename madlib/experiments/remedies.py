@@ -23,6 +23,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items
 from ..core.cache import code_fingerprint
 from ..core.config import scaled
 from ..core.params import SEED, integer, number, subset
@@ -30,6 +31,45 @@ from ..core.validation import check_float, check_int
 from ..remedies import REMEDY_KEYS, generations_to_collapse, remedy_label
 from ..simulations.remedies import CASES, SWEEPS, TOY_FAMILIES, mix_final_quality, remedy_curve, sweep_point
 from . import ExperimentResult, RunContext, experiment, get_experiment, resolve_config, run_experiment
+
+def toy_units(family: str, remedy: str, generations: int, replicates: int, n_real: int = 100,
+              measured: int | None = None) -> float:
+    """Work units of one toy family's chain under one remedy: items drawn and fitted per replicate and generation
+    (the growing training set of accumulate; the verifiers' four candidates per item), EM's iterations and
+    components for the mixture, and its k-NN recall (500 x 500 pairs) at each of ``measured`` generations."""
+    workflow = remedy if remedy in ("accumulate", "fresh", "accumulate-subsample") else "replace"
+    items = loop_items(workflow, n_real, n_real * (4 if remedy in ("verifier", "learned-verifier") else 1), generations)
+    if family == "mixture":
+        checks = generations + 1 if measured is None else measured
+        return float(replicates) * (items * 2 * 40 + checks * 500 * 500 * 3 / 10)
+    return float(replicates) * items
+
+
+def _toy_points(config: dict) -> list[tuple[str, str]]:
+    return [(f.strip(), remedy) for f in str(config["families"]).split(",") if f.strip() in TOY_FAMILIES
+            for remedy in REMEDY_KEYS]
+
+
+def _scoreboard_cost(config: dict) -> float:
+    units = 0.0
+    for family, remedy in _toy_points(config):
+        if family == "mixture":
+            generations = config["mixture_generations"]
+            units += toy_units(family, remedy, generations, config["mixture_replicates"],
+                               measured=generations // max(1, generations // 20) + 2)
+        else:
+            units += toy_units(family, remedy, config["generations"], config["replicates"])
+    return units
+
+
+def _scoreboard_memory(config: dict) -> float:
+    """Bytes of the largest toy point: the accumulating chain's training set, six copies, and the recorded
+    qualities; the interpreter (PROCESS_BYTES). The vae and lm rows are their own runs (their own estimates)."""
+    largest = max([config["replicates"] * 100 * (config["generations"] + 1) if f != "mixture"
+                   else config["mixture_replicates"] * 100 * (config["mixture_generations"] + 1) * 3
+                   for f, _ in _toy_points(config)] or [0])
+    return PROCESS_BYTES + 6 * 8 * float(largest)
+
 
 def toy_remedy_curve(family: str, remedy: str, *, seed: int, generations: int, replicates: int,
                      mixture_generations: int, mixture_replicates: int) -> pd.Series:
@@ -51,6 +91,13 @@ def _sub_experiment_versions(config: dict) -> dict:
 
 @experiment(
     "scoreboard",
+    memory=_scoreboard_memory,
+    cost=_scoreboard_cost,
+    calibration={"": {"families": "gaussian,cats,mixture"}},
+    parallel=lambda config: len(_toy_points(config)),
+    # the vae and lm rows: the chapters' presets (cached when chapters 4 and 5 ran)
+    subruns=lambda config: [(f, preset) for f in ("vae", "lm") if f in str(config["families"]).split(",")
+                            for preset in EXPENSIVE_PRESETS[f].values()],
     version=5,  # 5: vae and lm rows from the chapters' presets (3 seeds); 4: cats uncapped, vae by recall, ...
     inputs=_sub_experiment_versions,
     defaults={
@@ -198,8 +245,18 @@ def _expensive_family_curves(family: str, use_cache: bool = True, progress: bool
     return {remedy: curves[remedy] for remedy in presets}
 
 
+def _sweep_points(config: dict) -> list[tuple[str, str, float]]:
+    return [(f.strip(), sweep, value) for f in str(config["families"]).split(",") if f.strip()
+            for sweep, values in SWEEPS.items() for value in values]
+
+
 @experiment(
     "remedy-sweeps",
+    # one point at a time per worker: a training set of 100 items (and a detector's features) per replicate
+    memory=lambda config: PROCESS_BYTES + 20 * 8 * float(config["replicates"]) * 100,
+    cost=lambda config: sum(toy_units(f, "none", config["generations"], config["replicates"], measured=2)
+                            for f, _, _ in _sweep_points(config)),
+    parallel=lambda config: len(_sweep_points(config)),
     defaults={
         "families": "gaussian,cats",
         "generations": scaled(smoke=20, default=200, full=1000),
@@ -233,6 +290,14 @@ def run_remedy_sweeps(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "remedy-curve",
+    memory=lambda config: PROCESS_BYTES + 6 * 8 * float(config["replicates"]) * (config["n_real"] or 100)
+    * (config["generations"] + 1 if config["remedy"] in ("accumulate", "accumulate-subsample") else 4),
+    cost=lambda config: {config["family"]: toy_units(config["family"], config["remedy"], config["generations"],
+                                                     config["replicates"], config["n_real"] or 100,
+                                                     measured=config["generations"] // config["every"] + 2)},
+    calibration={"gaussian": {"family": "gaussian", "generations": 200, "replicates": 2000},
+                 "cats": {"family": "cats", "generations": 1000, "replicates": 4000},
+                 "mixture": {"family": "mixture", "generations": 10, "replicates": 20}},
     defaults={
         "family": "cats",
         "remedy": "none",
@@ -281,6 +346,9 @@ MIX_POINTS = ((0.0, 0.0), (0.0, 0.5), (0.0, 0.9), (0.1, 0.0), (0.1, 0.5))
 
 @experiment(
     "mix-grid",
+    memory=lambda config: PROCESS_BYTES + 3 * 6 * 8 * float(config["replicates"]) * config["n_real"],
+    cost=lambda config: float(len(MIX_POINTS)) * config["replicates"] * (config["generations"] + 1) * config["n_real"],
+    calibration={"": {"generations": 200, "replicates": 2000}},
     defaults={"generations": scaled(smoke=20, default=200, full=1000),
               "replicates": scaled(smoke=100, default=400, full=2000), "n_real": 100, "seed": 0},
     params={"generations": integer(1, 10**6), "replicates": integer(2, 10**7), "n_real": integer(20, 10**6),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.budget import PROCESS_BYTES, loop_items, loop_peak_items
 from ..core.config import scaled
 from ..core.params import SEED, integer, integers, number, numbers, ref
 from ..core.validation import check_float, check_int
@@ -45,8 +46,86 @@ def contraction_theory(case: str, n: int, generations: int) -> np.ndarray:
     return rec.corrector_std_path(n, float(case.split()[1]), generations)
 
 
+# Memory (bytes) and work units of each experiment, from its configuration (:mod:`madlib.experiments.plan`):
+# rough, float64 arrays times the copies a step makes; units proportional to the arithmetic.
+def _contraction_memory(c: dict) -> float:
+    return PROCESS_BYTES + 8 * c["replicates"] * (6 * c["n_real"] + 4 * (c["generations"] + 1))
+
+
+def _contraction_cost(c: dict) -> float:
+    return len(sims.CONTRACTION_CASES) * float(c["replicates"]) * c["n_real"] * (c["generations"] + 1)
+
+
+def _universality_memory(c: dict) -> float:
+    peak = loop_peak_items("accumulate", c["n_real"], c["n_real"], c["generations"])
+    return PROCESS_BYTES + 4 * 8 * peak * max(c["poisson_replicates"], c["logistic_replicates"] * (c["dim"] + 2))
+
+
+def _universality_cost(c: dict) -> float:
+    items = sum(loop_items(w, c["n_real"], c["n_real"], c["generations"]) for w in ("replace", "accumulate"))
+    return items * (c["poisson_replicates"] + 20.0 * c["logistic_replicates"] * c["dim"])  # ~20 Newton steps
+
+
+def _strong_collapse_memory(c: dict) -> float:
+    return (PROCESS_BYTES + 8 * 8 * float(c["replicates"]) * c["dim"] * c["dim"]
+            + 8 * float(c["replicates"]) * len(c["shares"]) * c["points"])
+
+
+def _strong_collapse_cost(c: dict) -> float:
+    return len(c["shares"]) * c["points"] * float(c["replicates"]) * (c["dim"] ** 3 + 10 * c["dim"] ** 2)
+
+
+def _model_size_memory(c: dict) -> float:
+    m = max(c["model_sizes"])
+    return PROCESS_BYTES + 8 * float(c["replicates"]) * (2 * c["n_real"] * c["dim"] + 3 * c["dim"] * m
+                                                          + 3 * c["n_real"] * m + 2 * min(m, c["n_real"]) ** 2)
+
+
+def _model_size_cost(c: dict) -> float:
+    n, d = c["n_real"], c["dim"]
+    return float(c["replicates"]) * sum(n * d * m + 2 * min(n, m) ** 2 * max(n, m) for m in c["model_sizes"])
+
+
+def _verifier_transition_memory(c: dict) -> float:
+    return (PROCESS_BYTES + 2 * 8 * float(c["replicates"]) * len(c["candidates"]) * len(c["accuracies"])
+            + 8 * 8 * float(c["replicates"]) * (c["dim"] + 3))
+
+
+def _verifier_transition_cost(c: dict) -> float:
+    return len(c["candidates"]) * len(c["accuracies"]) * float(c["replicates"]) * (c["dim"] + 10)
+
+
+def _biased_verifier_memory(c: dict) -> float:
+    items = max(n for n, _ in VERIFIER_CASES) + c["candidates"]
+    return PROCESS_BYTES + 6 * 8 * float(c["replicates"]) * items * (c["dim"] + 1)
+
+
+def _biased_verifier_cost(c: dict) -> float:
+    return sum(float(c["replicates"]) * loop_items("replace", n, c["candidates"], c["generations"]) * (c["dim"] + 1)
+               for n, _ in VERIFIER_CASES)
+
+
+def _curation_items(c: dict, rho: float) -> tuple[float, float]:
+    """The n_real and candidates (twice the kept) of one real share, as :func:`sims.simulate_curation` sets them."""
+    kept = max(1, round(c["n_real"] * (1 - rho) / rho)) if rho > 0 else c["n_real"]
+    return c["n_real"], 2 * kept
+
+
+def _curation_memory(c: dict) -> float:
+    peak = max(sum(_curation_items(c, rho)) for rho in c["real_shares"])
+    return PROCESS_BYTES + 6 * 8 * float(c["replicates"]) * peak * len(c["proportions"])
+
+
+def _curation_cost(c: dict) -> float:
+    return sum(float(c["replicates"]) * loop_items("augment" if rho > 0 else "replace", *_curation_items(c, rho),
+                                                   c["generations"]) * len(c["proportions"])
+               for rho in c["real_shares"])
+
+
 @experiment(
     "contraction",
+    memory=_contraction_memory,
+    cost=_contraction_cost,
     defaults={"n_real": 100, "generations": scaled(smoke=20, default=50, full=200),
               "replicates": scaled(smoke=200, default=500, full=5000), "seed": 0},
     params={"n_real": integer(10, 10**6), "generations": integer(1, 10**5), "replicates": integer(2, 10**7),
@@ -79,6 +158,8 @@ def run_contraction(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "universality",
+    memory=_universality_memory,
+    cost=_universality_cost,
     defaults={"n_real": 200, "rate": 4.0, "dim": 2,
               "generations": scaled(smoke=6, default=20, full=100),
               "poisson_replicates": scaled(smoke=500, default=4000, full=20000),
@@ -117,6 +198,8 @@ def run_universality(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "strong-collapse",
+    memory=_strong_collapse_memory,
+    cost=_strong_collapse_cost,
     defaults={"dim": 10, "shift_sq": 10.0, "smallest": 100, "largest": scaled(smoke=10**6, default=10**8),
               "points": scaled(smoke=6, default=13), "shares": [0.0, 0.001, 0.01, 0.1],
               "replicates": scaled(smoke=300, default=2000, full=10000), "seed": 0},
@@ -150,6 +233,8 @@ def run_strong_collapse(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "model-size",
+    memory=_model_size_memory,
+    cost=_model_size_cost,
     defaults={"n_real": 100, "dim": 200, "share": 0.2, "shift_sq": 4.0,
               "model_sizes": [5, 10, 20, 40, 60, 80, 90, 95, 105, 120, 150, 200],
               "replicates": scaled(smoke=40, default=300, full=2000), "seed": 0},
@@ -184,6 +269,8 @@ def run_model_size(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "verifier-transition",
+    memory=_verifier_transition_memory,
+    cost=_verifier_transition_cost,
     defaults={"label_error": 0.6, "dim": 10, "signal": 1.0,
               "accuracies": [round(0.4 + 0.02 * i, 2) for i in range(21)],
               "candidates": scaled(smoke=[100, 10000], default=[100, 1000, 10000, 100000]),
@@ -223,6 +310,8 @@ VERIFIER_CASES = ((20, 0.0), (20, 0.3), (400, 0.3))
 
 @experiment(
     "biased-verifier",
+    memory=_biased_verifier_memory,
+    cost=_biased_verifier_cost,
     defaults={"dim": 5, "n_keep": 200, "candidates": 800, "tolerance": 1.0,
               "generations": scaled(smoke=6, default=20, full=50),
               "replicates": scaled(smoke=60, default=300, full=2000), "seed": 0},
@@ -262,6 +351,8 @@ def run_biased_verifier(config: dict, ctx: RunContext) -> ExperimentResult:
 
 @experiment(
     "curation",
+    memory=_curation_memory,
+    cost=_curation_cost,
     defaults={"proportions": [0.6, 0.3, 0.1], "reward": [0.0, 0.3, 0.6], "real_shares": [0.0, 0.2, 0.5],
               "n_real": scaled(smoke=300, default=1000), "generations": scaled(smoke=8, default=30, full=60),
               "replicates": scaled(smoke=40, default=200, full=1000), "seed": 0},

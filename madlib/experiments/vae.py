@@ -19,6 +19,7 @@ import warnings
 import pandas as pd
 import torch
 
+from ..core.budget import loop_items, loop_peak_items
 from ..core.config import scaled
 from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, flag, integer, number, ref
 from ..core.seeding import generator as make_generator
@@ -75,8 +76,41 @@ def _mnist_inputs(config: dict) -> dict:
     return {"mnist": mnist_fingerprint(config["data_source"])}
 
 
+def _vae_memory(config: dict) -> float:
+    """Bytes: MNIST (70,000 digits, float32), each generation's training and candidate digits, the evaluation
+    samples and features kept per generation, a batch's activations; plus the interpreter and torch (400 MB)."""
+    n_synthetic = config["n_synthetic"] or config["n_real"]
+    drawn = n_synthetic / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
+    items = loop_peak_items(config["workflow"], config["n_real"], drawn, config["generations"])
+    kept = (config["generations"] + 1) * config["replicates"] * (config["n_embed"] * 64 * 4 + config["grid_size"] * 784)
+    activations = 4 * 4 * config["batch_size"] * 784 * config["channels"] * 4
+    return 400e6 + 70_000 * 784 * 4 * 2 + 4 * 4 * items * 784 + 4 * 4 * config["n_eval"] * 784 + kept + activations
+
+
+def _vae_cost(config: dict) -> float:
+    """Work units: digit-epochs of the VAE (times its convolution width), per replicate and generation, plus
+    the classifier's training and the evaluation samples."""
+    n_synthetic = config["n_synthetic"] or config["n_real"]
+    drawn = n_synthetic / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
+    generations = config["generations"]
+    trained = loop_items(config["workflow"], config["n_real"], n_synthetic, generations)
+    # generation 0 trains `epochs`; a later one `warm_start_epochs` from its predecessor (0: from scratch)
+    later = config["warm_start_epochs"] or config["epochs"]
+    digit_epochs = config["n_real"] * config["epochs"] + (trained - config["n_real"]) * later
+    width = config["channels"] ** 2 + config["hidden"]  # the convolutions grow with channels squared
+    vae = config["replicates"] * (digit_epochs + (generations + 1) * (drawn + config["n_eval"])) * width
+    pool = config["classifier_train_size"] or 60_000
+    return float(vae + config["classifier_epochs"] * pool * 64 * 2)
+
+
 @experiment(
     "vae",
+    memory=_vae_memory,
+    cost=_vae_cost,
+    # two sizes: the difference is the VAE's training, what is left the run's fixed cost (data, classifier)
+    calibration={"": [{"generations": 1, "channels": 8, "hidden": 128},
+                      {"generations": 1, "epochs": 12, "warm_start_epochs": 4, "n_real": 400, "channels": 8,
+                       "hidden": 128}]},
     defaults={
         "workflow": "replace",
         "generations": scaled(smoke=2, default=5, full=10),

@@ -56,3 +56,40 @@ def glue_values(prefix: str, values: Mapping[str, Any], keys: Iterable[str] | Ma
             names.append(f"{prefix}_{name}" if prefix else name)
             glue(names[-1], value)
     return names
+
+
+#: What each scale is, in the words of the scale note.
+SCALE_WORDS = {"smoke": "the test suite's tiny sizes: the figures only show that the code runs",
+               "default": "sizes that run in minutes on a laptop: the shapes of the papers' results, with more noise",
+               "full": "the papers' sizes"}
+
+
+def scale_line(scale: str | None = None) -> str:
+    """The sentence of :func:`scale_note`: the scale the chapter ran at (every run it shows resolves its sizes
+    there) and, when results were imported from another machine (``madlib results import``), where from."""
+    from ..core.config import get_scale
+    from ..experiments.archive import provenance
+
+    scale = scale or get_scale()
+    if scale not in SCALE_WORDS:
+        raise ValueError(f"scale must be one of {tuple(SCALE_WORDS)}, got {scale!r}")
+    line = f"**Results at the `{scale}` scale**: {SCALE_WORDS[scale]}."
+    imported = provenance()
+    if imported and imported.get("scale") in (None, scale):
+        line += (f" Results computed on {imported.get('device') or 'another machine'}"
+                 f"{' (' + str(imported['created'])[:10] + ')' if imported.get('created') else ''} were imported "
+                 "with `madlib results import`; anything else was computed here.")
+    return line
+
+
+def scale_note(scale: str | None = None) -> None:
+    """The line at the top of every chapter that says which scale its results show: displayed as Markdown
+    (:func:`scale_line`) and glued as ``scale`` (``{glue:text}`scale``` in the prose)."""
+    from IPython.display import Markdown, display
+
+    from ..core.config import get_scale
+
+    scale = scale or get_scale()
+    line = scale_line(scale)
+    glue("scale", scale)
+    display(Markdown(line))

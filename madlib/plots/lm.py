@@ -11,14 +11,18 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ..experiments import resolve_config
 from ..models.lm import shipped_bases
 from ..models.transformer import build_model
 from ..simulations.lm_base import base_for, base_setup
 from ..theory.wright_fisher import rare_loss_probability_by
-from .style import CYCLE, LINESTYLES, THEORY_STYLE, band_plot
+from .lm_prose import (analysis_gap_sentence, baseline_sentence, beam_sentence, decoder_sentence, diversity_sentence,
+                       faces_sentence, finetune_sentence, losses_sentence, per_generation, percent, prompts_sentence, real_words_sentence, rise,
+                       run_size_guard, same_opening, study_comparison_sentence, summary_sentence, survival_sentence,
+                       vocabulary_sentence, workflow_sentence)
+from .style import CYCLE, LINESTYLES, THEORY_STYLE, band_plot, per_generation as per_generation_stats
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
@@ -61,16 +65,33 @@ def plot_sequence_perplexity(result, generations: Sequence[int] | None = None, *
         _, ax = plt.subplots()
     values = np.concatenate([seq[g] for g in generations])
     edges = np.geomspace(max(values.min(), 1.0), values.max(), bins + 1)
+    width = np.diff(np.log10(edges))
     for i, g in enumerate(generations):
-        ax.hist(seq[g], bins=edges, histtype="step", linewidth=2, density=True, label=f"generation {g}",
-                **_style(i))
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis overlap
+        counts, _ = np.histogram(seq[g], bins=edges)
+        label = f"generation {g}" + (" (its real training blocks)" if g == 0 else "")
+        ax.stairs(counts / max(counts.sum(), 1) / width, edges, linewidth=2, label=label, **_style(i))
+    log_axis_ticks(ax)
     ax.set_xlabel("perplexity of a sequence under the generation-0 model")
-    ax.set_ylabel("density")
+    ax.set_ylabel("density per decade of perplexity")
     ax.set_title(title or "Generated text, scored by the generation-0 model")
     ax.legend()
     return ax.figure
+
+
+def log_axis_ticks(ax) -> None:
+    """Label a short log x axis at 1, 2 and 5 times each power of ten, in plain numbers."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def faces(result, generation: int | None = None) -> tuple[float, float]:
+    """The shares of a generation's text (default: the last) below generation 0's 1st percentile of sequence
+    perplexity and above its 99th: sharpening and the tail of errors."""
+    below, above = result.summary["seq_ppl_below_real"], result.summary["seq_ppl_above_real"]
+    g = len(below) - 1 if generation is None else generation
+    return float(below[g]), float(above[g])
 
 
 def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, theory: bool = True,
@@ -92,14 +113,80 @@ def plot_survival(result, generations: Sequence[int] | None = None, *, ax=None, 
             k = np.geomspace(1, centre.max(), 60)
             ax.plot(k, 1 - rare_loss_probability_by(k, g), color=_style(i)["color"], linestyle=":", linewidth=1.3)
     if theory:
-        ax.plot([], [], **{**THEORY_STYLE, "linestyle": ":"}, label="neutral resampling (dotted)")
+        ax.plot([], [], **{**THEORY_STYLE, "linestyle": ":"}, label="neutral resampling (dotted, same colour)")
+    real = result.extras.get("real_survival")
+    if real is not None and np.isfinite(real).any():
+        ax.plot(centre, real, color=THEORY_STYLE["color"], linestyle="--", marker="x", linewidth=1.6,
+                label="real text: the true continuations")
     ax.set_xscale("log")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("count of the word in generation-0 text")
+    ax.set_xlabel("count of the word in generation-0 text (bin centres)")
     ax.set_ylabel("share of words still used")
     ax.set_title(title or "Rare words vanish first")
-    ax.legend()
+    ax.legend(fontsize="small", loc="lower right")  # frequent words all survive: the lower right is empty
     return ax.figure
+
+
+def plot_real_words(results: Mapping[str, object], *, ax=None, title: str | None = None):
+    """The share of the words written from the held-out prompts that occur in the training plays, per generation,
+    with the ceiling: the same share for the play's own continuations of the same prompts."""
+    fig = plot_metric_per_generation(results, "real_word_rate", ax=ax, ylabel="share of written words found in the plays",
+                                     title=title or "Real words")
+    ax = fig.axes[0] if ax is None else ax
+    ceiling = next(iter(results.values())).summary.get("real_word_rate_real_text")
+    if ceiling is not None and np.isfinite(ceiling):
+        ax.axhline(ceiling, **THEORY_STYLE, label="real text (the play's own continuations)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small", loc="lower left")  # the shares sit well above 0 and the ceiling near 1
+    return ax.figure
+
+
+def plot_diversity(results: Mapping[str, object], orders: Sequence[int] = (0, 1, 2), *, axes=None):
+    """The effective vocabulary per generation: the Hill numbers of ``orders`` of each run's training text (on the
+    same number of words every generation), as a share of the same number for real text (dashed line at 1); one
+    panel per labelled run."""
+    if axes is None:
+        _, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+        axes = axes[0]
+    for ax, (label, result) in zip(axes, results.items()):
+        for i, q in enumerate(orders):
+            real = result.summary[f"hill_{q}_real_text"]
+            stats = per_generation_stats(result.table, f"hill_{q}", quantiles=(0.05, 0.5, 0.95))
+            line, = ax.plot(stats.index, stats["q50"] / real, marker=MARKERS[i], markersize=5,
+                            label=f"order {q}" + {0: " (distinct words)", 1: " (exp entropy)",
+                                                   2: " (inverse Simpson)"}.get(q, ""), **_style(i))
+            if stats["count"].max() > 1:
+                ax.fill_between(stats.index, stats["q05"] / real, stats["q95"] / real, color=line.get_color(),
+                                alpha=0.18, linewidth=0)
+        ax.axhline(1.0, **THEORY_STYLE, label="real text")
+        ax.set_xlabel("generation")
+        ax.set_ylabel("effective vocabulary / real text's")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"Effective vocabulary ({label})")
+        ax.legend(fontsize="small")
+    return axes[0].figure
+
+
+def sample_frame(result, generations: Sequence[int] | None = None, prompts: Sequence[int] | None = None,
+                 prompt_chars: int = 24) -> pd.DataFrame:
+    """The samples to read side by side, as a table (rendered as HTML, so the site never retypes the generated text:
+    no smart quotes, no dashes): one row per fixed held-out prompt (its last ``prompt_chars`` characters), one
+    column per generation; line breaks are shown as `` / ``."""
+    texts = result.extras["sample_texts"]
+    if not texts or not texts[0]:
+        raise ValueError("this result holds no sample texts (n_sample_texts=0)")
+    last = len(texts) - 1
+    generations = sorted({0, last // 2, last}) if generations is None else list(generations)
+    prompts = range(len(texts[0])) if prompts is None else prompts
+
+    def cell(text: str) -> str:
+        return " / ".join(line.strip() for line in text.split("\n"))
+
+    rows = {"…" + cell(result.extras["sample_prompts"][p][-prompt_chars:]):
+            {f"generation {g}": cell(texts[g][p]) for g in generations} for p in prompts}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "prompt (end)"
+    return frame
 
 
 def sample_table(result, generations: Sequence[int] | None = None, prompt: int = 0, width: int = 60) -> pd.DataFrame:

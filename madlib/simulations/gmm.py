@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.budget import PROCESS_BYTES
 from ..core.loop import LoopCheckpoint, Observation, run_loop
 from ..core.pace import Progress
-from ..core.seeding import generator as make_generator
+from ..core.seeding import child_seed, generator as make_generator
 from ..core.sources import DistributionSource
 from ..core.workflows import WorkflowChoice
 from ..data.toy import ToyDataset, get_toy
@@ -23,6 +24,7 @@ from ..metrics.manifold import precision_recall
 from ..metrics.modes import high_quality_share, modes_covered, sliced_w2_squared
 from ..models.gaussian import GaussianFamily, gaussian_source_sampler
 from ..models.gmm import GMMFamily, GMMModel, StartFrom
+from .gaussian import simulate_fresh_exact
 
 GMM_METRICS = ("precision", "recall", "modes_covered", "high_quality", "sliced_w2", "spread", "components")
 
@@ -151,35 +153,129 @@ def _phase_setup(family: str, dim: int, dataset: str, n_test: int, test_seed: in
     return GMMFamily(toy.n_components), toy.sampler, mixture_distance(toy, test)
 
 
-def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: float, seed: int, family: str,
-                        dim: int, dataset: str, n_test: int, test_seed: int, generations: int, tail: int,
-                        replicates: int) -> dict:
-    """One cell of MAD's phase diagram as a table row, built from plain arguments (so a sweep can run it in
-    another process): the fresh-data loop of ``family`` ('gaussian' in ``dim`` dimensions, or a mixture fitted
-    to the toy ``dataset``) at (n_real, n_synthetic = synthetic_ratio * n_real, lambda), on the CPU."""
-    model_family, sampler, distance = _phase_setup(family, dim, dataset, n_test, test_seed)
-    n_synthetic = int(round(synthetic_ratio * n_real))
-    baseline, final = phase_point(model_family, DistributionSource(sampler, replicates), distance, n_real=n_real,
-                                  n_synthetic=n_synthetic, sampling_bias=sampling_bias, generations=generations,
-                                  tail=tail, seed=seed)
-    return {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "n_synthetic": n_synthetic,
-            "sampling_bias": sampling_bias, "real_only": float(np.mean(baseline)), "loop_end": float(np.mean(final)),
+#: Replicates are simulated in blocks of this many, each with its own seed (block 0 the point's own, block b
+#: ``child_seed(seed, "replicate block", b)``): the unit of randomness, so a point's numbers do not depend on how
+#: many blocks are in memory at once, and a point of at most one block is the chain as it always was.
+REPLICATE_BLOCK = 100
+#: How each method of a phase point simulates the fresh-data loop (``exact``: Gaussians only).
+PHASE_METHODS = ("sample", "exact")
+
+
+def replicate_blocks(replicates: int, block: int | None = None) -> list[int]:
+    """The sizes of the blocks of ``replicates`` (all full but the last)."""
+    block = REPLICATE_BLOCK if block is None else block
+    full, rest = divmod(replicates, block)
+    return [block] * full + ([rest] if rest else [])
+
+
+def block_seed(seed: int, block: int) -> int:
+    """The seed of one block of a point's replicates: the point's own for block 0."""
+    return seed if block == 0 else child_seed(seed, "replicate block", block)
+
+
+def check_phase_method(method: str, family: str) -> None:
+    """Refuse, in one line, what ``method='exact'`` does not implement."""
+    if method not in PHASE_METHODS:
+        raise ValueError(f"method must be one of {PHASE_METHODS}, got {method!r}")
+    if method == "exact" and family != "gaussian":
+        raise ValueError(f"method='exact' supports family='gaussian' only (sufficient statistics of a Gaussian), "
+                         f"not {family!r}; use method='sample'")
+
+
+def phase_block(*, n_real: int, synthetic_ratio: float, sampling_bias: float, block: int, seed: int, family: str,
+                method: str, dim: int, dataset: str, n_test: int, test_seed: int, generations: int, tail: int,
+                replicates: int) -> dict:
+    """One block of one cell of MAD's phase diagram, built from plain arguments (so a sweep can run it in another
+    process): the fresh-data loop of ``family`` ('gaussian' in ``dim`` dimensions, or a mixture fitted to the toy
+    ``dataset``) at (n_real, n_synthetic = synthetic_ratio * n_real, lambda), on the CPU, for the replicates of
+    block ``block`` (:data:`REPLICATE_BLOCK` each) of a point whose seed is ``seed``. ``method='exact'`` draws
+    a Gaussian chain's sufficient statistics (:func:`madlib.simulations.gaussian.simulate_fresh_exact`) instead
+    of its samples. Returns per replicate the distance of the real-only fit and the loop's end."""
+    check_phase_method(method, family)
+    size = replicate_blocks(replicates)[block]
+    n_synthetic, seed = int(round(synthetic_ratio * n_real)), block_seed(seed, block)
+    if method == "exact":
+        keep = {0} | set(range(max(generations - tail + 1, 1), generations + 1))
+        distances = simulate_fresh_exact(dim, n_real, n_synthetic, generations=generations, replicates=size,
+                                         sampling_bias=sampling_bias, seed=seed, keep=keep)
+        tail_values = [distances[g] for g in sorted(keep - {0})]
+        baseline = distances[0]
+        final = np.mean(tail_values, axis=0) if tail_values else baseline
+    elif family == "gaussian":
+        baseline, final = phase_point(GaussianFamily(ddof=0), DistributionSource(gaussian_source_sampler(dim=dim), size),
+                                      gaussian_distance(dim), n_real=n_real, n_synthetic=n_synthetic,
+                                      sampling_bias=sampling_bias, generations=generations, tail=tail, seed=seed)
+    else:
+        toy = get_toy(dataset)
+        test = toy.sampler(1, n_test, make_generator(test_seed))  # shared by every point
+        baseline, final = phase_point(GMMFamily(toy.n_components), DistributionSource(toy.sampler, size),
+                                      mixture_distance(toy, test), n_real=n_real, n_synthetic=n_synthetic,
+                                      sampling_bias=sampling_bias, generations=generations, tail=tail, seed=seed)
+    return {"real_only": np.array(baseline, dtype=float), "loop_end": np.array(final, dtype=float)}  # copies: writable
+
+
+def phase_row(point: dict, blocks: list[dict]) -> dict:
+    """A cell of the phase diagram as a table row, from its blocks (in order): means over every replicate with
+    their standard errors, the log ratio of the loop's end to the real-only fit, MAD's effective sample ratio."""
+    baseline = np.concatenate([np.asarray(b["real_only"], dtype=float) for b in blocks])
+    final = np.concatenate([np.asarray(b["loop_end"], dtype=float) for b in blocks])
+    n_real, ratio = point["n_real"], point["synthetic_ratio"]
+
+    def se(values: np.ndarray) -> float | None:
+        return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else None
+
+    return {"n_real": n_real, "synthetic_ratio": ratio, "n_synthetic": int(round(ratio * n_real)),
+            "sampling_bias": point["sampling_bias"], "real_only": float(np.mean(baseline)),
+            "loop_end": float(np.mean(final)), "real_only_se": se(baseline), "loop_end_se": se(final),
             "log10_ratio": float(np.log10(np.mean(final) / np.mean(baseline))),
             # the 1/n proxy of n_e / n_r (exact only if a real-only fit's distance fell like 1/n); the
             # experiment replaces it by inverting the measured real-only curve (effective_sample_size)
             "proxy_ratio": float(np.mean(baseline) / np.mean(final)),
-            "share_better": float(np.mean(final < baseline))}
+            "share_better": float(np.mean(final < baseline)), "replicates": int(baseline.size)}
+
+
+def phase_diagram_point(*, n_real: int, synthetic_ratio: float, sampling_bias: float, seed: int, family: str,
+                        dim: int, dataset: str, n_test: int, test_seed: int, generations: int, tail: int,
+                        replicates: int, method: str = "sample") -> dict:
+    """One cell of MAD's phase diagram as a table row (:func:`phase_row`), its blocks one after another."""
+    point = {"n_real": n_real, "synthetic_ratio": synthetic_ratio, "sampling_bias": sampling_bias}
+    blocks = [phase_block(**point, block=b, seed=seed, family=family, method=method, dim=dim, dataset=dataset,
+                          n_test=n_test, test_seed=test_seed, generations=generations, tail=tail,
+                          replicates=replicates) for b in range(len(replicate_blocks(replicates)))]
+    return phase_row(point, blocks)
+
+
+def phase_block_memory(*, family: str, method: str, dim: int, dataset: str, n_real: int, synthetic_ratio: float,
+                       replicates: int, n_test: int = 0) -> tuple[float, str]:
+    """Peak bytes of one block of a phase point (and what lowers it): the exact chain holds about 14 d x d
+    matrices per replicate; the sampled one about six copies of its training set (n_real + n_synthetic items)
+    and, for a mixture, EM's per-item responsibilities; plus the interpreter and libraries (PROCESS_BYTES)."""
+    size = float(min(replicates, REPLICATE_BLOCK))
+    items = n_real * (1 + synthetic_ratio)
+    if method == "exact":
+        return PROCESS_BYTES + 14 * 8 * size * dim * dim, "lower dim"
+    if family == "gaussian":
+        return (PROCESS_BYTES + 6 * 8 * size * items * dim + 12 * 8 * size * dim * dim,
+                "lower n_real or synthetic_ratio (or dim), or use method='exact'")
+    toy = get_toy(dataset)
+    components, d = toy.n_components, toy.modes.shape[1]
+    return (PROCESS_BYTES + 10 * 8 * size * (items + n_test) * components * (d + 2),
+            "lower n_real or synthetic_ratio")
 
 
 def real_only_point(*, n_real: int, seed: int, family: str, dim: int, dataset: str, n_test: int, test_seed: int,
                     replicates: int) -> dict:
     """One point of the real-only curve: the mean distance to the truth of a fit to ``n_real`` real items
-    (over ``replicates`` independent fits), the curve MAD invert to define the effective sample size."""
+    (over ``replicates`` independent fits), the curve MAD invert to define the effective sample size. The fits run
+    in blocks of :data:`REPLICATE_BLOCK` (seeds as :func:`block_seed`), so memory stays that of one block."""
     model_family, sampler, distance = _phase_setup(family, dim, dataset, n_test, test_seed)
-    result = run_loop(model_family, DistributionSource(sampler, replicates), generations=0, n_real=n_real,
-                      workflow="replace", seed=seed,
-                      observe=lambda model, data, generation, generator: {"distance": distance(model, generator)})
-    values = result.wide("distance").loc[0].to_numpy()
+    values = []
+    for block, size in enumerate(replicate_blocks(replicates)):
+        result = run_loop(model_family, DistributionSource(sampler, size), generations=0, n_real=n_real,
+                          workflow="replace", seed=block_seed(seed, block),
+                          observe=lambda model, data, generation, generator: {"distance": distance(model, generator)})
+        values.append(result.wide("distance").loc[0].to_numpy())
+    values = np.concatenate(values)
     return {"n_real": n_real, "distance": float(np.mean(values)),
             "standard_error": float(np.std(values, ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0}
 

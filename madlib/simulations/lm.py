@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -28,8 +29,8 @@ from ..core.seeding import generator as make_generator
 from ..core.sources import PoolSource
 from ..core.workflows import WorkflowChoice
 from ..data.text import Corpus, text_to_blocks
-from ..metrics.text import (continuation_words, distinct_n, real_word_rate, sequence_perplexity,
-                            survival_by_frequency, word_counts)
+from ..metrics.text import (continuation_words, distinct_n, distinct_n_at, hill_number, real_word_rate,
+                            sequence_perplexity, survival_by_frequency, word_counts, words)
 from ..models.decoding import Decoding
 from ..models.lm import NGramFamily, TransformerFamily
 from ..models.ngram import NGramModel
@@ -39,6 +40,36 @@ from .lm_base import base_for, make_tokenizer
 
 SURVIVAL_BINS = (1, 2, 3, 5, 9, 17, 33)
 TOKENIZERS = ("char", "byte")
+# Diversity at a fixed sample size: distinct-n and the Hill numbers grow with the number of words they see, and
+# a generation that writes longer (invented) words writes fewer of them. So every generation is measured on the
+# same number of words (and of word pairs): this many per training block, far below the 11-12 words of a real
+# 64-character block, so that even text of long invented words reaches it.
+DIVERSITY_PER_BLOCK = 4
+HILL_ORDERS = (0, 1, 2)
+
+
+def diversity_at(texts: list[str], size: int) -> dict[str, float]:
+    """The chain's diversity panel of ``texts`` at a fixed sample ``size``: distinct-1 and distinct-2 over the first
+    ``size`` words (word pairs), and the Hill numbers of orders 0, 1 and 2 (the effective vocabulary) of the first
+    ``size`` words. NaN where the texts hold fewer."""
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    first: list[str] = []
+    for text in texts:
+        first.extend(words(text))
+        if len(first) >= size:
+            break
+    counts = Counter(first[:size]) if len(first) >= size else Counter()
+    return {"distinct_1_fixed": distinct_n_at(texts, 1, size), "distinct_2_fixed": distinct_n_at(texts, 2, size),
+            **{f"hill_{q}": hill_number(counts, q) for q in HILL_ORDERS}}
+
+
+def real_continuations(task: "TextTask", first_blocks: torch.Tensor) -> torch.Tensor:
+    """The true continuation of each real block (the next block of the corpus): what a perfect model of the
+    training plays would write from the paper's prompts (``prompt_len <= block_len``: the prompt ends where its
+    block ends). ``first_blocks`` are indices into ``task.train_blocks``; the last block continues itself."""
+    last = task.train_blocks.shape[0] - 1
+    return task.train_blocks[(first_blocks.cpu() + 1).clamp(max=last)]
 
 
 def speaker_prompts(text: str, prompt_len: int, count: int) -> list[int]:
@@ -69,6 +100,7 @@ class TextTask:
     sample_len: int
     vocabulary: set[str]  # the words of the training plays
     reference_ngram: NGramModel  # the same n-gram fitted on ALL the training text
+    real_text_word_rate: float = float("nan")  # the real-word rate of the prompts' true continuations: the ceiling
 
     @property
     def sample_prompt_len(self) -> int:
@@ -95,11 +127,16 @@ def prepare_task(corpus: Corpus, tokenizer: str = "char", *, block_len: int = 64
     # Fixed held-out prompts (the test play, just after a speaker's name): samples and the real-word rate.
     # Samples fill the model's context: prompt + sample = prompt_len + block_len.
     sample_prompt_len = prompt_len + block_len - sample_len
-    texts = [corpus.test[e - sample_prompt_len: e] for e in speaker_prompts(corpus.test, sample_prompt_len, eval_prompts)]
+    ends = speaker_prompts(corpus.test, sample_prompt_len, eval_prompts)
+    texts = [corpus.test[e - sample_prompt_len: e] for e in ends]
     reference = NGramModel(order=order, vocab_size=tok.vocab_size, smoothing=smoothing).fit(train_ids[None, None])
+    vocabulary = set(word_counts([corpus.train]))
+    # the ceiling of the real-word rate: the play's own continuations of the same prompts, counted the same way
+    truth = [corpus.test[e - sample_prompt_len: e + sample_len] for e in ends]
+    ceiling = real_word_rate([continuation_words(x, sample_prompt_len) for x in truth if len(x) > sample_prompt_len],
+                             vocabulary)
     return TextTask(corpus, tok, train_ids, text_to_blocks(train_ids, block_len), test,
-                    torch.stack([tok.encode(t) for t in texts]), texts, sample_len,
-                    set(word_counts([corpus.train])), reference)
+                    torch.stack([tok.encode(t) for t in texts]), texts, sample_len, vocabulary, reference, ceiling)
 
 
 def ngram_family(task: TextTask, *, order: int, smoothing: str, decoding: Decoding, prompt_len: int,
@@ -154,10 +191,24 @@ class TextObserver:
     """
 
     def __init__(self, task: TextTask, new_blocks: NewBlocks, *, replicates: int, n_sample_texts: int,
-                 device: torch.device):
+                 device: torch.device, real_next: torch.Tensor | None = None):
         self.task, self.new_blocks, self.replicates = task, new_blocks, replicates
-        self.n_sample_texts, self.device = n_sample_texts, device
+        self.n_sample_texts, self.device, self.real_next = n_sample_texts, device, real_next
         self.gen0 = self.initial_counts = None
+
+    def _real_baseline(self, counts: list[dict], size: int) -> dict[str, Any]:
+        """Generation 0's real-text yardstick: the true continuations of its blocks (``real_next``), measured as
+        every generation's text is: word survival by initial count, overall, and the diversity panel."""
+        texts = [[self.task.tokenizer.decode(row) for row in self.real_next[r]] for r in range(self.replicates)]
+        later = [word_counts(texts[r]) for r in range(self.replicates)]
+        survival = [survival_by_frequency(counts[r], later[r], SURVIVAL_BINS)["survival"] for r in range(self.replicates)]
+        panels = [diversity_at(texts[r], size) for r in range(self.replicates)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return {"real_next_survival": np.nanmean(np.stack(survival), axis=0),
+                    "real_next_word_survival": float(np.mean([np.mean([w in later[r] for w in counts[r]])
+                                                              for r in range(self.replicates)])),
+                    "real_next_diversity": {k: float(np.nanmean([p[k] for p in panels])) for k in panels[0]}}
 
     def restore(self, artefacts: Mapping[int, Mapping[str, Any]]) -> None:
         self.gen0, self.initial_counts = artefacts[0]["model"], [dict(c) for c in artefacts[0]["initial_counts"]]
@@ -178,9 +229,13 @@ class TextObserver:
         ppl = sequence_perplexity(self.gen0.token_log_probs(new)).cpu().numpy()  # (R, n)
         texts = [[task.tokenizer.decode(row) for row in new[r].cpu()] for r in range(R)]
         counts = [dict(word_counts(texts[r])) for r in range(R)]
+        size = DIVERSITY_PER_BLOCK * new.shape[1]
         if t == 0:
             self.initial_counts = counts
             artefacts.update(model=model, initial_counts=counts)
+            if self.real_next is not None:
+                artefacts.update(self._real_baseline(counts, size))
+        panels = [diversity_at(texts[r], size) for r in range(R)]
         survival = [survival_by_frequency(self.initial_counts[r], counts[r], SURVIVAL_BINS) for r in range(R)]
         with warnings.catch_warnings():  # a count bin without words is NaN in every replicate
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -189,7 +244,8 @@ class TextObserver:
         metrics = {"test_loss_nats": loss, "test_perplexity": torch.exp(loss), "real_word_rate": rates,
                    **{f"distinct_{n}": [distinct_n(texts[r], n) for r in range(R)] for n in (1, 2, 3)},
                    "word_survival": [np.mean([w in counts[r] for w in self.initial_counts[r]]) for r in range(R)],
-                   "seq_ppl_median": np.median(ppl, axis=1)}
+                   "seq_ppl_median": np.median(ppl, axis=1),
+                   **{k: [p[k] for p in panels] for k in panels[0]}}
         return Observation(metrics=metrics, artefacts=artefacts)
 
 
@@ -201,8 +257,12 @@ def simulate_lm(family, task: TextTask, *, replicates: int, generations: int, n_
     ``n_synthetic`` (default ``n_real``) new blocks are written per generation (``curate`` keeps some)."""
     device = torch.device(device)
     new_blocks = NewBlocks(curate)
-    observer = TextObserver(task, new_blocks, replicates=replicates, n_sample_texts=n_sample_texts, device=device)
     pool = PoolSource(task.train_blocks.to(device), replicates, generator=make_generator(seed, "pool"))
+    # generation 0 draws the first n_real blocks of each replicate's order: their true continuations are the
+    # real-text yardstick of the word-survival and diversity measures
+    real_next = real_continuations(task, pool.order[:, :n_real])
+    observer = TextObserver(task, new_blocks, replicates=replicates, n_sample_texts=n_sample_texts, device=device,
+                            real_next=real_next)
     return run_loop(family, pool, generations=generations, n_real=n_real, n_synthetic=n_synthetic, workflow=workflow,
                     seed=seed, observe=observer, curate=new_blocks, checkpoint=checkpoint,
                     progress=progress or Progress("lm"))

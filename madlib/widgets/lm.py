@@ -28,10 +28,13 @@ def explorer_figure(model: str = "ngram", workflow: str = "replace", temperature
     band_plot(axes[0], result.table, "test_perplexity", color=PALETTE["blue"])
     axes[0].set_ylabel("test perplexity (per character)")
     axes[0].set_title("Perplexity on real test text")
-    band_plot(axes[1], result.table, "distinct_2", color=PALETTE["orange"], linestyle="--")
-    axes[1].set_ylabel("distinct-2")
-    axes[1].set_title("Diversity of generated text")
+    band_plot(axes[1], result.table, "distinct_2_fixed", color=PALETTE["orange"], linestyle="--")
+    axes[1].set_ylabel(f"distinct-2 ({result.summary['diversity_size']:,} word pairs)")
+    axes[1].set_title("Diversity of the training text")
     band_plot(axes[2], result.table, "word_survival", color=PALETTE["green"], linestyle="-.")
+    axes[2].axhline(result.summary["word_survival_real_text"], color=PALETTE["black"], linestyle=":",
+                    label="the next real text")
+    axes[2].legend(fontsize="small")
     axes[2].set_ylabel("share of generation-0 words used")
     axes[2].set_title("Vocabulary kept")
     for ax in axes:
@@ -87,7 +90,7 @@ def text_explorer() -> widgets.Widget:
         workflow=widgets.Dropdown(options=list(WORKFLOW_MENU), value="replace"),
         temperature=widgets.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1),
         beams=widgets.IntSlider(value=1, min=1, max=5),
-        repetition_penalty=widgets.FloatSlider(value=1.0, min=1.0, max=2.0, step=0.1),
+        repetition_penalty=widgets.FloatSlider(value=1.0, min=1.0, max=3.0, step=0.1),
         kept_real_fraction=widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05),
         generations=widgets.fixed(None),
     )
