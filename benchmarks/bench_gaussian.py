@@ -16,7 +16,8 @@ import torch
 
 from madlib.core.config import cpu_threads
 from madlib.core.loop import run_loop
-from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler, simulate_exact
+from madlib.models.gaussian import GaussianFamily, gaussian_source_sampler
+from madlib.simulations.gaussian import simulate_exact
 from madlib.core.sources import DistributionSource
 
 

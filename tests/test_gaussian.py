@@ -282,3 +282,26 @@ def test_prob_std_below_matches_the_exact_chain_and_inverts_the_quantile(ddof):
         assert simulated == pytest.approx(q, abs=0.02)
     with pytest.raises(ValueError, match="threshold"):
         theory.prob_std_below(0.0, n, T)
+
+
+def test_the_workflow_figure_draws_each_closed_form_and_the_fixed_point():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from madlib.plots.gaussian import plot_workflows
+    from madlib.theory import gaussian as theory
+
+    g = np.arange(11)
+    table = pd.DataFrame([{"generation": t, "replicate": r, "metric": "std", "value": 0.9**t + 0.01 * r}
+                          for t in g for r in range(3)])
+    curve = theory.median_std(100, g, sampling_bias=0.95)
+    fig = plot_workflows({"λ = 0.95": table, "fresh": table}, theory_curves={"λ = 0.95": curve},
+                         fixed_point=(1.0, "fixed point"))
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert np.allclose(lines["closed form (dashed)"].get_ydata(), curve)
+    assert np.allclose(lines["fixed point"].get_ydata(), 1.0) and lines["fixed point"].get_linestyle() == ":"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="theory_curves"):
+        plot_workflows({"fresh": table}, theory_curves={"replace": curve})

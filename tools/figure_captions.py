@@ -69,15 +69,19 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "band; it falls along a straight line that matches the dashed theory line."),
         "7e4b0e09": Figure(
             "fig-gauss-sampling-bias",
-            "Sampling bias speeds collapse: the median standard deviation for lambda = 1, 0.99 and 0.95.",
+            "Sampling bias speeds collapse: the median standard deviation for lambda = 1, 0.99 and 0.95, each "
+            "with its closed-form median (dashed), whose rate is about 1/n + ln(1/lambda)/2 a generation.",
             "Line chart, log scale: median standard deviation against generation for three values of "
-            "lambda, each with a band; the smaller lambda, the steeper the straight-line fall."),
+            "lambda, each with a band and a dashed closed-form line through it; the smaller lambda, the "
+            "steeper the straight-line fall."),
         "37d190ca": Figure(
             "fig-gauss-workflows",
             "Only replace collapses: the standard deviation under replace, augment, fresh data and "
-            "accumulate, with n = 100 samples per generation.",
+            "accumulate, with n = 100 samples per generation; dashed, replace's closed-form median; dotted, "
+            "the fixed point of augment and fresh data to first order.",
             "Line chart, log scale: standard deviation against generation for four workflows with bands. "
-            "Replace falls steadily towards zero; augment, fresh data and accumulate stay near 1."),
+            "Replace falls steadily towards zero along a dashed closed-form line; augment, fresh data and "
+            "accumulate stay near a dotted horizontal line at 1."),
     },
     "02_cats": {
         "bec3f831": Figure(
@@ -443,6 +447,100 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "Line chart of relative quality against generation for four remedies on the blue cats: the two "
             "verifiers stay high, no remedy and self-likelihood filtering fall."),
     },
+    "08_theory": {
+        "theory-005": Figure(
+            "fig-theory-random-walk",
+            "Regime 1, a random walk with absorption: left, the Gaussian's log-variance over the generations with "
+            "its closed-form drift and spread; right, the share of cat worlds that have lost blue, against the exact "
+            "Wright-Fisher chain and the absorption probability.",
+            "Two panels. Left, line chart of the log of the fitted variance against generation: the simulated mean "
+            "falls in a straight line on the dashed closed-form drift, inside a shaded band of runs that widens over "
+            "time. Right, share of worlds that lost blue against generation on a log axis: the curve rises on the "
+            "dashed exact chain towards a dotted horizontal line at the loss probability.", wide=True),
+        "theory-008": Figure(
+            "fig-theory-contraction",
+            "Regime 2, a contraction to a fixed point: left, the Gaussian's expected variance when each generation "
+            "keeps real data or scrapes a partly synthetic web; right, its expected spread under a corrector; closed "
+            "forms dashed, fixed points dotted.",
+            "Two panels of line charts against generation. Left, expected variance: replace keeps falling, while "
+            "keeping 5 or 20 percent real data and the web scrape each level off on their dashed closed forms at "
+            "dotted horizontal fixed points below 1. Right, expected standard deviation: replace falls, two "
+            "corrector strengths level off at their fixed points, the stronger one higher.", wide=True),
+        "theory-012": Figure(
+            "fig-theory-summable",
+            "Regime 3, summable noise: the error of generation t relative to generation 0 for linear regression, a "
+            "Poisson rate and a logistic fit, under accumulate (left, bounded by pi squared over 6) and replace "
+            "(right, growing like t + 1).",
+            "Two panels against generation. Left, accumulate: three curves for the three models rise quickly and "
+            "flatten on the dashed partial sums of 1 over k squared, below a dotted line at pi squared over 6, about "
+            "1.64. Right, replace, log scale: the three curves climb along the dashed line t + 1 without "
+            "bound.", wide=True),
+        "theory-015": Figure(
+            "fig-theory-strong-collapse",
+            "Strong model collapse: the excess test error of least squares against the training-set size for "
+            "several fixed synthetic shares, with the closed forms (dashed) and the plateaus p²‖Δ‖² (dotted).",
+            "Log-log chart of excess test error against training-set size n. With real data only the points fall "
+            "in a straight line of slope minus one; with a synthetic share they leave that line and bend onto a "
+            "dotted horizontal plateau, sooner and higher for a larger share; dashed closed forms run through the "
+            "points."),
+        "theory-017": Figure(
+            "fig-theory-model-size",
+            "Model size and collapse: left, the excess test error of random-feature models with and without a "
+            "synthetic share against the model size; right, the collapse term, their paired difference, which "
+            "peaks at the interpolation threshold.",
+            "Two panels, log vertical axes, model size on the horizontal axis with a dotted vertical line at the "
+            "interpolation threshold m = n. Left, two error curves, real data only and with the synthetic share, "
+            "both spiking at the threshold. Right, the collapse term rises from small models to a peak at the "
+            "threshold and falls beyond it, staying above the small models' level; dashed closed form below the "
+            "threshold.", wide=True),
+        "theory-020": Figure(
+            "fig-theory-verifier-transition",
+            "Verification has a breakdown point: the test accuracy of a classifier trained on verified synthetic "
+            "labels against the verifier's accuracy, for growing numbers of candidates, with the closed forms and "
+            "the unlimited-data step.",
+            "Line chart of the trained classifier's test accuracy against the verifier's accuracy q. Curves for "
+            "more candidates sharpen from a gentle slope into a step at a vertical line marking the breakdown "
+            "point: below it accuracy is worse than a coin, above it close to a dashed horizontal line at the "
+            "optimal accuracy; a dotted step shows the unlimited-data limit."),
+        "theory-022": Figure(
+            "fig-theory-biased-verifier",
+            "A biased verifier: left, the regression's squared error to the truth over the generations for a model "
+            "worse and one better than the verifier, and an unbiased verifier; right, the distance to the "
+            "verifier's knowledge center, closed forms dashed.",
+            "Two panels, log vertical axes, against generation. Left, squared error to the truth: the model that "
+            "started from few real items improves and then flattens on a dotted line at the verifier's own error, "
+            "the one that started from many rises up to the same line, and the unbiased verifier's falls far below it. "
+            "Right, distance to the knowledge center: all curves fall, first along the dashed unlimited-data lines, "
+            "then level off on a dotted floor where finite samples hold them while the dashed lines keep "
+            "falling.", wide=True),
+        "theory-025": Figure(
+            "fig-theory-curation",
+            "Curation is reward optimisation: left, the share of the curator's favourite category over the "
+            "generations for several real shares; right, the expected reward, which rises towards its maximum; "
+            "closed forms dashed.",
+            "Two panels against generation. Left, the favourite category's share: without real data it climbs "
+            "steadily, with a real share of 0.2 it rises more slowly and with 0.5 it levels off near its start, "
+            "each on a dashed closed form. Right, expected reward: every curve rises from a thin dashed line at "
+            "the real data's reward, fastest without real data, towards a dotted line at the reward's "
+            "maximum.", wide=True),
+        "theory-028": Figure(
+            "fig-theory-corrector",
+            "Self-correction on the fully synthetic loop: relative quality (chapter 6's measure) over the "
+            "generations for the Gaussian and the cats, under plain replace and under replace with a corrector of "
+            "strength 0.5.",
+            "Two panels, Gaussian and cats, relative quality from 0 to 1 against generation. In both, the solid "
+            "replace curve falls towards zero while the dashed corrector curve stays high and roughly flat.",
+            wide=True),
+        "theory-035": Figure(
+            "fig-theory-explorer",
+            "The explorer at a share of 0.05 and 100 items a generation: the expected variance under replace, a "
+            "kept real share, a fresh real share and a corrector, closed forms as lines and simulated means as "
+            "dots.",
+            "Line chart of expected variance against generation, with a dashed line at the truth, 1: the replace "
+            "curve falls in a straight line, the kept real share and fresh real share curves, almost on top of each "
+            "other, bend and level off below 1, and the corrector curve bends too, lower; dots of simulated means "
+            "scatter around the lines."),
+    },
     "09_questions": {
         "qa-11": Figure(
             "fig-questions-verifier",
@@ -463,11 +561,26 @@ FIGURES: dict[str, dict[str, Figure]] = {
             "Line chart, log scale, fitted variance against generation: the theory's mean is flat at 1, "
             "the simulated mean wanders around it, and the median falls steadily below."),
         "qa-24": Figure(
-            "fig-questions-tail-first",
-            "Who loses first: the share of worlds that lost the rare blue cats rises long before the "
-            "Gaussian's median spread halves.",
-            "Two curves against generation: the probability that the blue cats are lost rises early and "
-            "steeply, while the median fitted standard deviation declines slowly."),
+            "fig-questions-early-late",
+            "Early and late collapse in one model: the Gaussian's tail mass beyond ±2σ₀ and its spread σ, each as a "
+            "share of the truth's value (median over runs, closed forms dashed); right, the tail kept against the "
+            "spread kept.",
+            "Left, two falling curves against generation: the tail mass drops to half within about a sixth of "
+            "the run while the spread falls slowly; right, the tail kept against the spread kept lies far below "
+            "the diagonal on which both would be lost at the same rate."),
+        "qa-knowledge-2": Figure(
+            "fig-questions-knowledge",
+            "Knowledge collapse, a toy: the Hellinger distance of public knowledge from the truth against the "
+            "share drawn from an AI that returns only the centre |x| ≤ c.",
+            "Three rising curves against the AI share from 0 to 1, one per truncation c = 0.5, 1 and 2: the "
+            "narrower the AI, the larger the distance, largest when the AI is the only source."),
+        "qa-hivemind-2": Figure(
+            "fig-questions-hivemind",
+            "Do models start to sound the same? Word-bigram similarity of chapter 5's 5-gram loops: left, one "
+            "loop's continuations of different prompts; right, two loops' continuations of the same prompt.",
+            "Two panels against generation. Left: for the biased decoders (temperature 0.6, beam search) the "
+            "similarity between continuations of different prompts rises toward 1, for temperature 1 it stays "
+            "near 0. Right: the similarity between different loops on the same prompt stays near 0."),
         "qa-27": Figure(
             "fig-questions-detector",
             "Watermarks and detectors: the final relative quality against the detector's miss rate, one "

@@ -153,7 +153,7 @@ def plot_colour_shares(shares: Mapping[str, Sequence[float]], *, names: Sequence
         ax.plot(np.arange(values.size), values, color=NAME_COLOURS[name],
                 linestyle=LINESTYLES[(i + linestyle_offset) % len(LINESTYLES)], marker=NAME_MARKERS[name],
                 markevery=max(values.size // 8, 1), label=f"{name}{label_suffix}")
-    ax.set_xlabel("generation (0 = the real cats)")
+    ax.set_xlabel("generation (0: fitted to the real cats)")
     ax.set_ylabel("share of cats")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="best", fontsize=9)
@@ -171,7 +171,7 @@ def plot_blue_trajectories(blue_share: np.ndarray, *, ax=None, title: str | None
     ax.plot(np.arange(share.shape[0]), share, color=PALETTE["blue"], alpha=0.35, linewidth=0.9)
     ax.plot([], [], color=PALETTE["blue"], alpha=0.6, label=f"{share.shape[1]} replicate worlds")
     ax.axhline(share[0, 0], **THEORY_STYLE, label="starting share")
-    ax.set_xlabel("generation (0 = the real cats)")
+    ax.set_xlabel("generation (0: fitted to the real cats)")
     ax.set_ylabel("share of blue cats")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="upper right")
@@ -217,7 +217,7 @@ def plot_survival(curves: Mapping[str, np.ndarray], *, theory: np.ndarray | None
     if theory is not None:
         ax.plot(np.arange(len(theory)), theory, **THEORY_STYLE, label="Wright-Fisher, exact")
         ax.axhline(theory[-1] if len(theory) > 300 else np.nan, color="grey", linewidth=0.8)
-    ax.set_xlabel("generation t (0 = the real cats)")
+    ax.set_xlabel("generation t (0: fitted to the real cats)")
     ax.set_ylabel(ylabel)
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="best", fontsize=9)

@@ -121,12 +121,23 @@ def plot_methods(sample_table: pd.DataFrame, exact_table: pd.DataFrame, *, n_rea
 
 
 def plot_workflows(tables: Mapping[str, pd.DataFrame], *, metric: str = "std", title: str | None = None,
-                   ylabel: str = "$\\sigma_t$ (median, 5-95% band)", log: bool = True):
-    """One band per workflow (or any labelled tables)."""
+                   ylabel: str = "$\\sigma_t$ (median, 5-95% band)", log: bool = True,
+                   theory_curves: Mapping[str, np.ndarray] | None = None,
+                   fixed_point: tuple[float, str] | None = None):
+    """One band per workflow (or any labelled tables). ``theory_curves`` maps a table's label to its closed form
+    per generation (dashed, in the band's colour); ``fixed_point`` = ``(value, label)`` draws a dotted level."""
     fig, ax = plt.subplots()
     colors = [PALETTE[c] for c in ("vermillion", "blue", "green", "purple", "orange", "sky")]
     for i, (label, table) in enumerate(tables.items()):
         band_plot(ax, table, metric, label=label, color=colors[i % len(colors)], linestyle=LINESTYLES[i % len(LINESTYLES)])
+    for i, (label, curve) in enumerate((theory_curves or {}).items()):
+        if label not in tables:
+            raise ValueError(f"theory_curves: {label!r} names no table (tables: {sorted(tables)})")
+        curve = np.asarray(curve, dtype=float)
+        ax.plot(np.arange(curve.size), curve, **THEORY_STYLE,
+                label="closed form (dashed)" if i == 0 else None)
+    if fixed_point is not None:
+        ax.axhline(fixed_point[0], color=PALETTE["grey"], linestyle=":", linewidth=1.2, label=fixed_point[1])
     if log:
         ax.set_yscale("log")
     ax.set(ylabel=ylabel, title=title or "Workflows compared")

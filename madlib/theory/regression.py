@@ -52,7 +52,8 @@ the Monte-Carlo standard error of a simulation needs a finite variance of
 above d when comparing a simulation with these forms.
 
 Generation numbering: generation 0 is the first fit (to real data), as in the
-loop (:mod:`madlib.core.loop`), not the truth as in :mod:`madlib.theory.gaussian`.
+loop (:mod:`madlib.core.loop`) and in :mod:`madlib.theory.gaussian` (the course's one convention, see
+the glossary).
 """
 from __future__ import annotations
 

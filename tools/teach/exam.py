@@ -101,11 +101,12 @@ def check_namespace() -> dict[str, Any]:
     import madlib.exercises.lm
     import madlib.metrics.images
     import madlib.models.vae
-    from madlib.theory import gaussian, mad, recursion, regression, wright_fisher
+    from madlib.theory import curation, gaussian, mad, recursion, regression, synthetic_mix, wright_fisher
 
     return {"np": np, "math": math, "torch": torch, "brentq": brentq, "truncnorm": truncnorm, "norm": norm,
             "madlib": madlib, "gaussian": gaussian, "mad": mad, "regression": regression,
-            "recursion": recursion, "wright_fisher": wright_fisher}
+            "wright_fisher": wright_fisher, "recursion": recursion, "curation": curation,
+            "synthetic_mix": synthetic_mix}
 
 
 def evaluate_check(question: Question, namespace: dict[str, Any] | None = None) -> float:

@@ -25,6 +25,8 @@ END = "<!-- END generated -->"
 _NUMBER_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?\s+)")
 _LABEL_RE = re.compile(r"^\((?P<label>[\w:-]+)\)=\s*$")
 _HEADING_RE = re.compile(r"^(?P<hashes>#{1,4})\s+(?P<text>.+?)\s*$")
+# headings that tools/chapter_meta.py writes into every chapter (its reference list): not a lecture section
+GENERATED_HEADINGS = {"References"}
 
 
 def normalise(title: str) -> str:
@@ -60,7 +62,7 @@ def headings(doc: str) -> list[Heading]:
         fenced = _fenced_lines(lines)
         for i, line in enumerate(lines):
             match = _HEADING_RE.match(line)
-            if not match or i in fenced:
+            if not match or i in fenced or match.group("text") in GENERATED_HEADINGS:
                 continue
             label = _LABEL_RE.match(lines[i - 1]) if i > 0 else None
             found.append(Heading(len(match.group("hashes")), match.group("text"), label.group("label") if label else None))

@@ -21,8 +21,10 @@ from madlib.plots import gaussian as gauss_plots
 from madlib.plots import gmm as gmm_plots
 from madlib.plots import lm as lm_plots
 from madlib.plots import remedies as remedy_plots
+from madlib.plots import theory as theory_plots
 from madlib.plots import vae as vae_plots
 from madlib.plots.loop import plot_loop
+from madlib.theory import recursion
 from madlib.theory import wright_fisher as wf
 
 Figure = Any
@@ -275,6 +277,35 @@ def filtering_sweeps():
                                                sweeps=["detector miss rate", "tail reweighting strength"])), {}
 
 
+# -- chapter 8 ---------------------------------------------------------------------------------------
+
+def theory_random_walk():
+    gauss = run_experiment("gaussian", preset="martingale")
+    cats = run_experiment("cats", preset="blue-cats")
+    fig = theory_plots.plot_random_walk(gauss.table, cats.table, n_real=gauss.config["n_real"],
+                                        blue=cats.config["blue"], cats=cats.config["n_real"])
+    return _figure(fig), {"p_lost": cats.summary["p_blue_lost"], "p_lost_theory": cats.summary["theory_p_blue_lost"]}
+
+
+def theory_contraction():
+    contraction = run_experiment("contraction", preset="regimes")
+    fixed = contraction.summary["fixed_points"]
+    return _figure(theory_plots.plot_contraction(contraction.table, fixed)), \
+        {"keep5_fixed": fixed["keep 5% real"], "n": contraction.config["n_real"]}
+
+
+def theory_summable():
+    universality = run_experiment("universality", preset="pi2-over-6")
+    regression = {w: run_experiment("regression", preset=w).summary for w in ("replace", "accumulate")}
+    return _figure(theory_plots.plot_summable(universality.table, regression)), \
+        {"pi2_over_6": recursion.PI2_OVER_6}
+
+
+def theory_strong_collapse():
+    strong = run_experiment("strong-collapse", preset="plateau")
+    return _figure(theory_plots.plot_strong_collapse(strong.table, strong.summary["plateaus"])), {}
+
+
 FIGURES: dict[str, Maker] = {
     "loop": loop,
     "gaussian-std-paths": gaussian_std_paths,
@@ -302,6 +333,10 @@ FIGURES: dict[str, Maker] = {
     "filtering-judges": filtering_judges,
     "filtering-scrape": filtering_scrape,
     "filtering-sweeps": filtering_sweeps,
+    "theory-random-walk": theory_random_walk,
+    "theory-contraction": theory_contraction,
+    "theory-summable": theory_summable,
+    "theory-strong-collapse": theory_strong_collapse,
 }
 
 
