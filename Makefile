@@ -15,7 +15,8 @@ LAB_ARGS   ?=
 BOOK_ARGS  ?=
 
 .PHONY: book test test-pdf test-lib test-notebooks site-check bench clean clean-cache venv lab notebooks pdf vendor-js \
-	install-cell teach slides student-notebooks instructor-notebooks autograde exam teaching-md
+	install-cell teach slides student-notebooks instructor-notebooks autograde exam teaching-md \
+	book-all i18n-update i18n-check i18n-stats
 
 venv: $(STAMP)
 
@@ -36,6 +37,24 @@ $(STAMP): requirements.txt pyproject.toml
 ## non-zero, naming the chapter and cell, whenever a chapter fails: on the first build and every rebuild.
 book: $(STAMP)
 	MADLIB_SCALE=$${MADLIB_SCALE:-default} JOBS=$(JOBS) $(PY) -m tools.build_book . $(BOOK_ARGS)
+
+## The Russian and Chinese editions too (issue 31; locales/README.md): `make book`, then tools/i18n.py renders
+## the English edition again with a language switcher, and _build/html/ru and _build/html/zh_CN, from the
+## same executed notebooks (the execution cache of make book: nothing executes twice).
+book-all: book
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.i18n build
+
+## After the English changed: new .pot templates, then the .po catalogues under locales/ (sphinx-intl).
+i18n-update: $(STAMP)
+	$(PY) -m tools.i18n update
+
+## Fails when a catalogue is stale against the English or a translation breaks MyST syntax.
+i18n-check: $(STAMP)
+	$(PY) -m tools.i18n check
+
+## How much of each page is translated, per language.
+i18n-stats: $(STAMP)
+	$(PY) -m tools.i18n stats
 
 ## Library unit tests, then every notebook under chapters/ at MADLIB_SCALE=smoke (nbmake).
 ## A fresh experiment cache each run: the notebooks recompute, never read an old result.
