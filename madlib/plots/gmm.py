@@ -196,9 +196,9 @@ def ess_cap_sentence(frame: pd.DataFrame, slope: float, *, label: str, cap: floa
     out = f"At λ = 1 {label} reaches $n_e/n_r$ = {ratio:.2f} ({where}), "
     if ratio <= cap * (1 + tolerance):
         return out + (f"within the factor {cap:g} that unbiased synthetic data can give a Gaussian's mean "
-                      f"(the theory box of section 3), up to the run's noise.")
+                      f"(the theory box of section 3.3), up to the run's noise.")
     out += (f"above the factor {cap:g} that unbiased synthetic data can give a Gaussian's mean (the theory box of "
-            f"section 3): the loop ends closer to the truth than a real-only fit to {cap:g}$n_r$ items. ")
+            f"section 3.3): the loop ends closer to the truth than a real-only fit to {cap:g}$n_r$ items. ")
     if slope < -1.1:
         return out + (f"The real-only curve falls faster than $1/n$ (log-log slope {slope:.2f}): small real-only fits "
                       f"are worse than their sample size explains, and the synthetic items pooled with the real ones "
