@@ -38,8 +38,10 @@ SIZES = {"gaussian": {"n_real": 20, "generations": 10, "replicates": 8000, "poin
 #: For each parameter that is neither a size nor a choice: a second value besides its default.
 ALTERNATIVES = {"gaussian": {"sampling_bias": 0.8, "n_synthetic": 30, "dim": 2},
                 # 0.1: two synthetic items (a singular Wishart scatter); dim 8: the Bartlett factors in d dimensions
+                # curve_span, curve_replicates: the real-only curve n_e is read off (the same sampled fits whatever
+                # the method, so the loop's end decides the comparison)
                 "mad-phase": {"sampling_bias": [0.6], "synthetic_ratio": [0.1], "dim": 8, "dataset": "grid25",
-                              "n_test": 100}}
+                              "n_test": 100, "curve_span": 2.0, "curve_replicates": 1}}
 #: A non-default value of each workflow option.
 OPTION_ALTERNATIVES = {"kept_real_fraction": 0.2, "mix_original": 0.3, "mix_previous": 0.2, "reset_every": 3}
 
