@@ -185,10 +185,10 @@ def test_switcher_absent_with_one_edition() -> None:
 
 
 def test_staleness_detects_changed_english(toy: Path, tmp_path: Path) -> None:
-    assert i18n.staleness(toy / "_build/gettext", toy / "locales", ["ru"]) == []
+    assert i18n.staleness(toy / "_build/i18n/gettext", toy / "locales", ["ru"]) == []
     # The English changes: a paragraph rewritten, a page added.
     changed = tmp_path / "changed"
-    shutil.copytree(toy / "_build/gettext", changed)
+    shutil.copytree(toy / "_build/i18n/gettext", changed)
     intro = changed / "intro.pot"
     intro.write_text(intro.read_text().replace("A second paragraph stays in English.", "A rewritten paragraph."))
     (changed / "new.pot").write_text((changed / "intro.pot").read_text())
@@ -204,7 +204,7 @@ def test_staleness_detects_changed_english(toy: Path, tmp_path: Path) -> None:
     catalog = i18n.read_po(po)
     next(m for m in i18n.messages(catalog) if m.id == "A toy book").flags.add("fuzzy")
     i18n.write_po(catalog, po)
-    assert any("1 fuzzy string(s)" in p for p in i18n.staleness(toy / "_build/gettext", tmp_path / "locales", ["ru"]))
+    assert any("1 fuzzy string(s)" in p for p in i18n.staleness(toy / "_build/i18n/gettext", tmp_path / "locales", ["ru"]))
 
 
 @pytest.mark.parametrize("msgstr, problem", [
@@ -277,3 +277,46 @@ def test_build_never_executes(toy: Path) -> None:
     with i18n.block_execution():
         with pytest.raises(RuntimeError, match="never executes"):
             cache.single_nb_execution(None)
+
+
+def test_book_catalogues_carry_no_guessed_python_format_and_compile_strictly() -> None:
+    """babel flags any English '%' ("10% of") as python-format; msgfmt -c then rejects a faithful
+    "10% реальных". write_po drops the guess, and every committed catalogue compiles with msgfmt -c."""
+    import shutil
+    import subprocess
+
+    for path in sorted((ROOT / "locales").rglob("*.po")):
+        text = path.read_text(encoding="utf-8")
+        assert "python-format" not in text.replace("no-python-format", ""), f"{path}: a guessed python-format flag"
+        if shutil.which("msgfmt"):
+            done = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+            assert done.returncode == 0, f"{path}: {done.stderr[-800:]}"
+
+
+def test_write_po_drops_the_guessed_python_format_flag(tmp_path: Path) -> None:
+    from babel.messages.catalog import Catalog
+
+    catalog = Catalog(locale="ru")
+    catalog.add("Keep 10% of the real data", string="Сохраняйте 10% реальных данных")
+    assert "python-format" in next(m for m in catalog if m.id).flags  # babel's guess
+    i18n.write_po(catalog, tmp_path / "x.po")
+    assert "python-format" not in (tmp_path / "x.po").read_text(encoding="utf-8")
+
+
+def test_extract_writes_nothing_beside_the_english_build(tmp_path: Path) -> None:
+    """myst-nb writes the notebooks it renders to <outdir>/../jupyter_execute: extracting the templates must
+    keep that under _build/i18n, never over _build/jupyter_execute (the executed chapters make notebooks
+    reads; an extraction once replaced them with unexecuted copies)."""
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    (book / "_config.yml").write_text(CONFIG.format(ext=(ROOT / "_ext").as_posix()))
+    (book / "_toc.yml").write_text(TOC)
+    (book / "intro.md").write_text(INTRO)
+    (book / "chapters" / "page.ipynb").write_text(json.dumps(notebook()))
+    sentinel = book / "_build" / "jupyter_execute" / "chapters" / "page.ipynb"
+    sentinel.parent.mkdir(parents=True)
+    sentinel.write_text("executed")
+    pot = i18n.extract(book)
+    assert pot == book / i18n.POT_DIR and i18n.pot_files(pot)
+    assert sentinel.read_text() == "executed"
+    assert (book / i18n.I18N_BUILD / "jupyter_execute").is_dir()

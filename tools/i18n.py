@@ -2,7 +2,7 @@
 ``make i18n-check``, ``make i18n-stats``, ``make book-all``). The translators' page is ``locales/README.md``.
 
 One English source, several editions. Sphinx's gettext builder extracts every paragraph, heading, list
-item, caption and alt text of the book into ``.pot`` templates (``_build/gettext``, one per page:
+item, caption and alt text of the book into ``.pot`` templates (``_build/i18n/gettext``, one per page:
 ``gettext_compact: false``); ``sphinx-intl update`` keeps one ``.po`` catalogue per page and language
 under ``locales/<lang>/LC_MESSAGES/``; a translator fills in the ``msgstr``. Code cells and their outputs
 are never extracted, so they never fork. Commands:
@@ -33,6 +33,7 @@ import contextlib
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -44,8 +45,11 @@ from typing import Any, Iterable, Iterator
 EDITIONS = [["en", "English"], ["ru", "Русский"], ["zh_CN", "简体中文"]]
 TRANSLATIONS = ("ru", "zh_CN")
 LOCALE_DIR = "locales"
-POT_DIR = Path("_build") / "gettext"
 I18N_BUILD = Path("_build") / "i18n"
+# Beside its output folder (``<outdir>/../jupyter_execute``) myst-nb writes the notebooks it rendered: every
+# build of this tool keeps its output under I18N_BUILD, so that neither the English build's executed
+# notebooks (``_build/jupyter_execute``, read by ``make notebooks``) nor the published site is written over.
+POT_DIR = I18N_BUILD / "gettext"
 PO_WIDTH = 76  # sphinx-intl's and babel's line width: a rewritten catalogue diffs only where it changed
 
 # ------------------------------------------------------------------------------------------- MyST tokens
@@ -182,6 +186,8 @@ def write_po(catalog: Any, path: Path) -> None:
 
     from madlib.core.cache import atomic_write_bytes
 
+    for message in catalog:  # babel guesses python-format from any '%' ("10% of"): Sphinx never %-formats
+        message.flags.discard("python-format")  # these strings, and msgfmt -c rejects "10% реальных" under it
     buffer = io.BytesIO()
     babel_write_po(buffer, catalog, width=PO_WIDTH, include_previous=True)
     atomic_write_bytes(path, buffer.getvalue())
@@ -453,7 +459,19 @@ def update(source: Path, languages: Iterable[str] = TRANSLATIONS, pot_dir: Path 
         for docname, path in catalogues(source / LOCALE_DIR, language).items():
             if (changed := qualify_catalogue(path, docname, source)):
                 notes.append(f"{path}: {changed} string(s) with glue references qualified")
+            else:
+                normalise_catalogue(path)
     return notes
+
+
+def normalise_catalogue(path: Path) -> bool:
+    """Rewrite a catalogue through :func:`write_po` when sphinx-intl left a guessed ``python-format`` flag in
+    it; returns whether it changed."""
+    text = path.read_text(encoding="utf-8")
+    if "python-format" not in text.replace("no-python-format", ""):
+        return False
+    write_po(read_po(path), path)
+    return True
 
 
 def block_execution() -> contextlib.AbstractContextManager:
@@ -493,7 +511,7 @@ def build(source: Path, languages: Iterable[str] = TRANSLATIONS, *, english: boo
             if code == "en":
                 outdir, doctrees, extra = source / "_build" / "html", source / "_build" / ".doctrees", {}
             else:
-                outdir, doctrees, extra = (source / "_build" / "html" / code,
+                outdir, doctrees, extra = (source / I18N_BUILD / code / "html",
                                            source / I18N_BUILD / code / ".doctrees", {"language": code})
             started = time.perf_counter()
             status = run_sphinx(source, outdir, doctrees, "html", sphinx_overrides(source, **shared, **extra),
@@ -501,6 +519,11 @@ def build(source: Path, languages: Iterable[str] = TRANSLATIONS, *, english: boo
             seconds = time.perf_counter() - started
             if status != 0:
                 raise RuntimeError(f"the {code} edition failed (status {status}): see {source / I18N_BUILD / f'{code}.log'}")
+            if code != "en":  # rendered beside its own jupyter_execute, published inside the English site
+                site = source / "_build" / "html" / code
+                shutil.rmtree(site, ignore_errors=True)
+                shutil.copytree(outdir, site)
+                outdir = site
             print(f"  {code:<6} rendered in {seconds:.0f} s: {outdir / 'index.html'}", flush=True)
             out.append(outdir)
     return out
