@@ -423,6 +423,9 @@ def _run_processes(fn, todo: list[int], points: list[dict], seeds: list[int], n_
                 del running[future]
                 used -= size(index)
                 finished(*outcome)
+    except BrokenProcessPool as error:  # a worker died between two waits: the next submit is refused
+        raise ResourceError(_killed(error, list(running.values()), points, sizes, cached,
+                                    len(todo) - len(queue) - len(running))) from None
     finally:
         for future in running:
             future.cancel()
