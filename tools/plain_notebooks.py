@@ -494,6 +494,36 @@ def check(out: Path = OUT, chapters: Iterable[Path] | None = None) -> list[str]:
     return found
 
 
+def _with_cached_outputs(executed_dir: Path, build: Path, tmp: Path) -> Path:
+    """A copy of the build's executed chapters in which a chapter that myst-nb wrote without outputs (a page
+    Sphinx did not re-read writes none) gets them from the build's execution cache (jupyter-cache), glued
+    values left to its ``.glue.json``. Refuses when the cache has no execution of that chapter."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    from tools import book_guard
+
+    out = tmp / "chapters"
+    shutil.copytree(executed_dir, out)
+    cache = None
+    for path in sorted(out.glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        if any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"):
+            continue
+        cache = cache or get_cache(str(book_guard.cache_path(build, ROOT)))
+        try:
+            _, merged = cache.merge_match_into_notebook(nbformat.reads(path.read_text(), as_version=4))
+        except KeyError as error:
+            raise RuntimeError(f"{path.name}: no execution in the book's cache: run make book again") from error
+        merged = json.loads(nbformat.writes(merged))
+        for cell in merged["cells"]:
+            if cell["cell_type"] == "code":
+                cell["outputs"] = [o for o in cell.get("outputs", [])
+                                   if not any(k.startswith(PAPERMILL_PREFIX) for k in o.get("data", {}))]
+        path.write_text(json.dumps(merged, indent=1, ensure_ascii=False))
+    return out
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 def make(build: Path = BUILD, out: Path = OUT, scale: str | None = None) -> list[Path]:
@@ -505,6 +535,7 @@ def make(build: Path = BUILD, out: Path = OUT, scale: str | None = None) -> list
     missing = [s.name for s in sources if not (executed_dir / s.name).is_file()]
     if missing:
         raise FileNotFoundError(f"no executed copy of {missing} under {executed_dir}: run make book first")
+    executed_dir = _with_cached_outputs(executed_dir, build, Path(tempfile.mkdtemp(prefix="executed-")))
     for source in sources:
         executed = json.loads((executed_dir / source.name).read_text())
         got = [_norm(_text(c)) for c in executed["cells"]]
