@@ -10,6 +10,9 @@
     try { correct = JSON.parse(atob(JSON.parse(keyElement.textContent))).correct; } catch (e) { return; }
     var feedback = quiz.querySelector(".quiz-feedback");
     quiz.setAttribute("role", "group");
+    // the choices become buttons: their list is no list for assistive technology any more (axe: a <ul> may
+    // only hold list items, and an <li> with role=button is none)
+    choices.forEach(function (choice) { if (choice.parentNode) choice.parentNode.setAttribute("role", "none"); });
     choices.forEach(function (choice, index) {
       choice.setAttribute("tabindex", "0");
       choice.setAttribute("role", "button");
