@@ -460,7 +460,6 @@ def ledger_html(table: pd.DataFrame, *, from_page: str = "ledger", labels: dict[
     ``labels`` maps bibliography keys to the names shown (default: :data:`PAPER_LABELS`, else the key)."""
     depth = from_page.count("/")
     prefix = "../" * depth
-    colours = {"reproduced": "#009E73", "partly": "#E69F00", "differs": "#D55E00", "not run": "#999999"}
     head = ("<tr><th>paper</th><th>where</th><th>the paper says</th><th>published</th><th>ours (this build)</th>"
             "<th>status</th><th>computed in</th></tr>")
     body = []
@@ -468,7 +467,7 @@ def ledger_html(table: pd.DataFrame, *, from_page: str = "ledger", labels: dict[
         words = html.escape(row.words)
         words = f"“{words}”" if row.quoted else f"<em>{words}</em> (paraphrase)"
         link = f'<a href="{prefix}{row.page}.html#{row.anchor}">{html.escape(row.section)}</a>'
-        status = (f'<span style="color:{colours[row.status]};font-weight:bold">{row.status}</span>'
+        status = (f'<strong class="ledger-{row.status.replace(" ", "-")}">{row.status}</strong>'  # the word; no colour (contrast in both modes)
                   + (f"<br><small>{html.escape(row.reason)}</small>" if row.reason else ""))
         name = html.escape({**PAPER_LABELS, **(labels or {})}.get(row.paper, row.paper))
         body.append(f"<tr><td>{name}</td><td>{html.escape(row.where)}</td><td>{words}</td>"
