@@ -4,12 +4,16 @@ Loaded from _config.yml (``sphinx.local_extensions``). The book must work offlin
 browser check, which fails a page that requests anything from another host, so:
 
 * MathJax 3.2.2 comes from the installed PyPI package ``django-static-mathjax`` (Apache-2.0,
-  module ``mathjax``). Only ``es5/tex-chtml.js`` (TeX input, CommonHTML output, menu, AMS) and
-  its woff-v2 fonts are copied, to ``_static/mathjax/`` (about 1.5 MB). MathJax finds its fonts
-  relative to the script, so the layout under ``_static/mathjax`` mirrors ``es5/``. A TeX macro
-  that MathJax loads on demand (``\\boldsymbol``, ``\\color``, ``\\cancel`` ...) is not copied;
-  using one gives a 404 that the browser check reports: then add ``input/tex/extensions/NAME.js``
-  to ``MATHJAX_FILES``. ``mathjax_path`` in _config.yml points Sphinx at the copy.
+  module ``mathjax``), copied to ``_static/mathjax/`` with the layout of ``es5/`` (MathJax finds
+  its components and fonts relative to its loader). The pages load its components, not the
+  combined ``tex-chtml.js``: this extension sets ``mathjax_path`` to ``startup.js`` (the loader)
+  and ``mathjax3_config.loader.load`` to :data:`MATHJAX_LOAD`, TeX input, CommonHTML output and
+  assistive MathML (what a screen reader reads): about 0.75 MB a page instead of 1.16 MB. What is
+  left out is MathJax's right-click menu (``ui/menu``, 426 KB on every page: zoom, "show math
+  as", speech options); ``_static/math-keyboard.js`` gives display formulas the keyboard focus
+  the menu used to give them (a formula wider than the column scrolls). The TeX extensions that
+  MathJax loads on demand (``\\boldsymbol``, ``\\cancel`` ...) are copied too and cost a page
+  nothing until it uses one. The slides (``tools/teach/slides.py``) load MathJax the same way.
 * plotly.js is the *basic* partial bundle (npm ``plotly.js-basic-dist-min``, MIT, the same
   plotly.js version as the ``plotly`` wheel's full bundle; scatter, bar and pie traces: the
   explorers draw scatter traces only), 1.2 MB instead of the full 4.8 MB. It is vendored at
@@ -37,7 +41,10 @@ from pathlib import Path
 from typing import Any
 
 # Relative to the mathjax package's es5/ folder; globs allowed. Keep it small: see the docstring.
-MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2/*.woff")
+MATHJAX_FILES = ("startup.js", "core.js", "input/tex.js", "input/tex/extensions/*.js", "output/chtml.js",
+                 "output/chtml/fonts/tex.js", "output/chtml/fonts/woff-v2/*.woff", "a11y/assistive-mml.js")
+MATHJAX_LOADER = "startup.js"  # what a page loads; it loads MATHJAX_LOAD (relative to es5/, no ".js")
+MATHJAX_LOAD = ("input/tex", "output/chtml", "a11y/assistive-mml")
 MATHJAX_TARGET = "mathjax"  # under _static/
 PLOTLY_TARGET = "vendor/plotly-basic.min.js"  # under the output's _static/
 PLOTLY_SOURCE = Path(__file__).resolve().parent / "vendor" / "plotly-basic.min.js"
@@ -59,8 +66,8 @@ def _package_dir(module: str, hint: str) -> Path:
 def mathjax_es5_dir() -> Path:
     """The ``es5`` folder of MathJax 3 inside the installed django-static-mathjax package."""
     es5 = _package_dir("mathjax", "django-static-mathjax (see requirements.txt)") / "static" / "mathjax" / "es5"
-    if not (es5 / "tex-chtml.js").is_file():
-        raise AssetError(f"{es5}/tex-chtml.js is missing: is `mathjax` the django-static-mathjax package?")
+    if not (es5 / MATHJAX_LOADER).is_file():
+        raise AssetError(f"{es5}/{MATHJAX_LOADER} is missing: is `mathjax` the django-static-mathjax package?")
     return es5
 
 
@@ -168,7 +175,16 @@ def _lighter_figures(app: Any, exception: Exception | None) -> None:
             os.replace(tmp, path)
 
 
+def configure_mathjax(app: Any, config: Any) -> None:
+    """The pages load MathJax's loader from the copy and, through it, :data:`MATHJAX_LOAD` only."""
+    config.mathjax_path = f"{MATHJAX_TARGET}/{MATHJAX_LOADER}"
+    settings = dict(config.mathjax3_config or {})
+    settings["loader"] = {**settings.get("loader", {}), "load": list(MATHJAX_LOAD)}
+    config.mathjax3_config = settings
+
+
 def setup(app: Any) -> dict:
+    app.connect("config-inited", configure_mathjax)
     app.connect("build-finished", _lighter_figures)
     app.connect("builder-inited", _copy_on_init)
     app.connect("html-page-context", _lazy_images)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import base64
-import json
 import importlib.util
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -41,6 +41,18 @@ def _explorer(frames: dict) -> str:
                  head="<script defer src='_static/vendor/plotly-basic.min.js'></script>")
 
 
+def _course_assets():
+    path = Path(__file__).resolve().parents[1] / "_ext" / "course_assets.py"
+    spec = importlib.util.spec_from_file_location("course_assets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# MathJax as the book's pages load it (_ext/course_assets.py): the loader, which loads the components.
+MATHJAX_HEAD = ("<script>window.MathJax = {loader: {load: %s}}</script>"
+                "<script defer src='_static/mathjax/%s'></script>"
+                % (json.dumps(list(_course_assets().MATHJAX_LOAD)), _course_assets().MATHJAX_LOADER))
 X = list(range(20))
 PAGES = {
     "good.html": _page("<h1>Good</h1><p>A ValueError is raised for bad arguments.</p>"
@@ -52,12 +64,12 @@ PAGES = {
                        "<pre><code>label = r'$$\\frac{1}{n}\\sigma$$'</code></pre>"),
     "math.html": _page("<p>Typeset offline: \\(\\sigma_T^2 = \\frac{n-1}{n}\\sigma_{T-1}^2\\)</p>"
                        "<div class='math'>\\[\\mathbb{E}[\\hat\\sigma^2] = \\sigma^2\\]</div>",
-                       head="<script defer src='_static/mathjax/tex-chtml.js'></script>"),
+                       head=MATHJAX_HEAD),
     "raw_tex.html": _page("<p>The variance: $$\\frac{n-1}{n}\\sigma^2$$</p>"),
     "math_error.html": _page("<p>\\(x^2^3\\)</p>",
-                             head="<script defer src='_static/mathjax/tex-chtml.js'></script>"),
+                             head=MATHJAX_HEAD),
     "math_undefined.html": _page("<p>\\(\\notamacro{x}\\)</p>",
-                             head="<script defer src='_static/mathjax/tex-chtml.js'></script>"),
+                             head=MATHJAX_HEAD),
     "remote_script.html": _page("<p>text</p><script src='https://cdn.jsdelivr.net/npm/nothing@1/x.js'></script>"),
     "remote_font.html": _page("<p>text</p>",
                               head="<link rel='stylesheet' href='https://fonts.example.org/css?family=Lato'>"),
@@ -113,14 +125,6 @@ def site(tmp_path_factory) -> Path:
     (root / "_static" / "madlib-explorers.js").write_bytes(
         (Path(__file__).resolve().parents[1] / "_static" / "madlib-explorers.js").read_bytes())
     return root
-
-
-def _course_assets():
-    path = Path(__file__).resolve().parents[1] / "_ext" / "course_assets.py"
-    spec = importlib.util.spec_from_file_location("course_assets", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_list_pages_skips_indexes_and_static(site: Path) -> None:
@@ -222,16 +226,22 @@ def test_course_assets_copy_mathjax_subset_and_plotly_once(tmp_path: Path) -> No
     assets = _course_assets()
     files = assets.vendor_assets(tmp_path)
     names = {f.relative_to(tmp_path).as_posix() for f in files}
-    assert {"mathjax/tex-chtml.js", "vendor/plotly-basic.min.js",
+    assert {"mathjax/startup.js", "mathjax/core.js", "mathjax/input/tex.js", "mathjax/output/chtml.js",
+            "mathjax/a11y/assistive-mml.js", "vendor/plotly-basic.min.js",
             "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"} <= names
+    # every component a page loads is copied, and the menu (426 KB a page) is not
+    assert {f"mathjax/{c}.js" for c in assets.MATHJAX_LOAD} <= names and "mathjax/ui/menu.js" not in names
+    loaded = sum((tmp_path / "mathjax" / f"{c}.js").stat().st_size
+                 for c in ("startup", "core", *assets.MATHJAX_LOAD, "output/chtml/fonts/tex"))
+    assert loaded < 800_000, loaded  # what a page with formulas loads, fonts aside (tex-chtml.js: 1.16 MB)
     total = sum(f.stat().st_size for f in files)
-    assert total < 3_500_000, total  # MathJax subset (~1.6 MB), plotly.js basic (~1.2 MB), Font Awesome (~0.4 MB)
+    assert total < 3_500_000, total  # MathJax (~1.4 MB with its on-demand TeX extensions), plotly.js basic (~1.2 MB), Font Awesome (~0.4 MB)
     assert (tmp_path / "vendor" / "plotly-basic.min.js").stat().st_size < 1_300_000  # not the full 4.8 MB
     # the same plotly.js as the plotly wheel, whose figures it draws
     wheel = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data" / "plotly.min.js"
     assert assets.plotly_js_version(assets.plotly_js_file()) == assets.plotly_js_version(wheel)
-    assert all(not assets.copy_atomic(src, tmp_path / "mathjax" / "tex-chtml.js")
-               for src in [assets.mathjax_es5_dir() / "tex-chtml.js"])  # identical: not rewritten
+    assert not assets.copy_atomic(assets.mathjax_es5_dir() / "startup.js",
+                                  tmp_path / "mathjax" / "startup.js")  # identical: not rewritten
     assert not list(tmp_path.rglob("*.tmp"))
 
 

@@ -67,7 +67,7 @@ def test_every_deck_builds_with_its_figures(built):
             assert (built / "figures" / f"{key}.png").stat().st_size > 5000, key
             assert f'src="figures/{key}.png"' in page
         assert "{{" not in page and "figure:" not in page
-    assert (built / "index.html").exists() and (built / "mathjax" / "tex-chtml.js").exists()
+    assert (built / "index.html").exists() and (built / "mathjax" / "startup.js").exists()
 
 
 def test_no_deck_refers_to_another_host(built):

@@ -23,5 +23,6 @@ def plot_monitor(report: pd.DataFrame, *, threshold: float = 3.0, title: str = "
     ax.axhspan(-threshold, threshold, color=PALETTE["grey"], alpha=0.15, linewidth=0,
                label=f"real data of the same size (|z| < {threshold:g})")
     ax.set(xlabel="generation", ylabel="z (null standard deviations; clipped at ±50)", title=title)
-    ax.legend(loc="lower left", fontsize=8.5)
+    # Below the axes: a collapsed indicator sits at the clip (-50), where a legend inside would cover it.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8.5)
     return ax.figure

@@ -9,6 +9,9 @@ from ..theory import gaussian as gauss
 from ..theory import recursion as rec
 from .style import CYCLE, LINESTYLES, PALETTE, THEORY_STYLE
 
+# How the sweep's families read in a legend.
+FAMILY_NAMES = {"gaussian": "Gaussian", "cats": "cats"}
+
 
 def plot_generations_to_lose(sizes=np.logspace(1, 6, 41), biases=(1.0, 0.95, 0.8), threshold: float = 0.9):
     """How many generations a fully synthetic Gaussian loop takes before its median sigma falls below ``threshold``
@@ -27,13 +30,13 @@ def plot_generations_to_lose(sizes=np.logspace(1, 6, 41), biases=(1.0, 0.95, 0.8
 
 def plot_detector(sweeps: pd.DataFrame, *, n_real: int = 100, share_of_synthetic: float = 0.8,
                   sampling_bias: float = 0.8):
-    """Chapter 6's detector sweep: final relative quality against the detector's miss rate, for the Gaussian and the
+    """Chapter 7's detector sweep: final relative quality against the detector's miss rate, for the Gaussian and the
     cats, with the Gaussian's fixed point ``sqrt((1-s)/(1-s lambda))`` for the leaked synthetic share s."""
     fig, ax = plt.subplots(figsize=(8, 4.3))
     part = sweeps[sweeps["sweep"] == "detector miss rate"]
     for i, (family, rows) in enumerate(part.groupby("family", sort=False)):
         ax.plot(rows["value"], rows["final_relative_quality"], marker="o", color=CYCLE[i], linestyle=LINESTYLES[i],
-                label=f"{family} (chapter 6)")
+                label=f"{FAMILY_NAMES.get(family, family)} (chapter 7)")
     miss = np.linspace(0, 1, 101)
     ratio = share_of_synthetic / (1 - share_of_synthetic)
     leaked = ratio * miss / (1 + ratio * miss)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import os
 import re
 import shutil
@@ -115,7 +116,19 @@ def render_deck(deck: Deck, values: dict[str, float], figure_dir: str = "figures
         aside = f'<aside class="notes">{md.render(notes)}</aside>' if notes else ""
         sections.append(f"<section>\n{content}{aside}\n</section>")
     title = html.escape(deck.title)
-    return PAGE.format(title=title, slides="\n".join(sections), reveal="vendor/reveal.js")
+    assets = _course_assets()
+    return PAGE.format(title=title, slides="\n".join(sections), reveal="vendor/reveal.js",
+                       mathjax_loader=assets.MATHJAX_LOADER, mathjax_load=json.dumps(list(assets.MATHJAX_LOAD)))
+
+
+def _course_assets():
+    """The book's asset extension (_ext/course_assets.py): which MathJax files to copy and load."""
+    sys.path.insert(0, str(S.REPO / "_ext"))
+    try:
+        import course_assets
+    finally:
+        sys.path.remove(str(S.REPO / "_ext"))
+    return course_assets
 
 
 PAGE = """<!doctype html>
@@ -130,9 +143,10 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="deck.css">
 <script>
 window.MathJax = {{ tex: {{ inlineMath: [["\\\\(", "\\\\)"]], displayMath: [["\\\\[", "\\\\]"]] }},
+                   loader: {{ load: {mathjax_load} }},
                    options: {{ skipHtmlTags: ["script", "noscript", "style", "textarea", "pre", "code"] }} }};
 </script>
-<script src="mathjax/tex-chtml.js" defer></script>
+<script src="mathjax/{mathjax_loader}" defer></script>
 </head>
 <body>
 <div class="reveal"><div class="slides">
@@ -170,11 +184,7 @@ def copy_assets(out: Path) -> None:
     """reveal.js and MathJax next to the decks (MathJax as the book copies it: _ext/course_assets.py)."""
     for name in REVEAL_FILES:
         _copy(REVEAL_DIR / name, out / "vendor" / "reveal.js" / name)
-    sys.path.insert(0, str(S.REPO / "_ext"))
-    try:
-        import course_assets
-    finally:
-        sys.path.remove(str(S.REPO / "_ext"))
+    course_assets = _course_assets()
     es5 = course_assets.mathjax_es5_dir()
     for pattern in course_assets.MATHJAX_FILES:
         for src in es5.glob(pattern):
