@@ -60,7 +60,7 @@ def _role_class():
                 markdown = markdown_from_glue_file(env.mystnb_config.output_folder, docname, key)
             except LookupError as exc:
                 return [], [glue_warning(str(exc), self.document, self.line)]
-            parsed, messages = self.inliner.parse(markdown, self.lineno, None, nodes.inline())
+            parsed, messages = self.inliner.parse(markdown, self.line, None, nodes.inline())
             for node in parsed:
                 self.set_source_info(node)
             return list(parsed), list(messages)

@@ -123,7 +123,11 @@ def test_chapter_1_runs_in_a_clean_venv_with_only_the_install_cell_s_packages(tm
     assert install.returncode == 0, install.stderr[-3000:]
     missing = subprocess.run([str(python), "-c", "import myst_nb"], capture_output=True)
     assert missing.returncode != 0, "the clean venv must not have the book's tooling"
+    # The executor (not the kernel) gets the fix for nbclient's lost wake-up, as nbmake and the book's build do
+    # (tools/kernel_wakeup.py): without it, chapter 1's first interact can stall the whole cell timeout.
     script = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+        "from tools import kernel_wakeup; kernel_wakeup.install(); sys.path.pop(0)\n"
         "import json, nbformat, nbclient\n"
         f"nb = nbformat.read({str(REPO / 'notebooks' / '01_gaussian.ipynb')!r}, as_version=4)\n"
         "client = nbclient.NotebookClient(nb, timeout=600, kernel_name='python3', allow_errors=False)\n"

@@ -432,13 +432,44 @@ def run_sphinx(source: Path, outdir: Path, doctreedir: Path, builder: str, overr
     return int(result)
 
 
+def executed_notebooks(source: Path) -> tuple[Path, list[Path], list[Path]]:
+    """The execution cache of ``make book`` at this MADLIB_SCALE, the book's notebooks it holds a successful
+    execution of, and those it does not."""
+    import nbformat
+
+    from tools import book_guard
+    from tools.build_book import book_notebooks, read_config
+
+    source = Path(source).resolve()
+    cache_dir = book_guard.cache_path(source / "_build", source)
+    cached, missing = [], []
+    for path in book_notebooks(source, read_config(source)):
+        known = cache_dir.is_dir() and book_guard.cached_record(cache_dir, nbformat.read(str(path), as_version=4)) is not None
+        (cached if known else missing).append(path)
+    return cache_dir, cached, missing
+
+
 def extract(source: Path, pot_dir: Path | None = None) -> Path:
-    """The ``.pot`` templates of the book, without executing a notebook."""
+    """The ``.pot`` templates of the book, without executing a notebook.
+
+    A figure's caption and alt text (a code cell's ``mystnb`` metadata) are on the page only where the cell
+    has its image output, so the notebooks that ``make book`` executed at this MADLIB_SCALE are read from
+    its execution cache; one that is not in it is read as stored (no outputs: its captions are not
+    extracted, and a note says so)."""
     source = Path(source)
     pot_dir = Path(pot_dir) if pot_dir is not None else source / POT_DIR
-    status = run_sphinx(source, pot_dir, source / I18N_BUILD / "gettext-doctrees", "gettext",
-                        sphinx_overrides(source, nb_execution_mode="off"), warningiserror=False,
-                        log=source / I18N_BUILD / "gettext.log")
+    cache_dir, _, missing = executed_notebooks(source)
+    root = source.resolve()
+    overrides = {"nb_execution_mode": "cache", "nb_execution_cache_path": str(cache_dir),
+                 "nb_execution_excludepatterns": [p.relative_to(root).as_posix() for p in missing]}
+    if missing:
+        print(f"i18n: {len(missing)} notebook(s) not in the execution cache of this MADLIB_SCALE, so their figure "
+              f"captions and alt texts are not extracted (run make book first): "
+              + ", ".join(p.relative_to(root).as_posix() for p in missing), file=sys.stderr)
+    with block_execution():
+        status = run_sphinx(source, pot_dir, source / I18N_BUILD / "gettext-doctrees", "gettext",
+                            sphinx_overrides(source, **overrides), warningiserror=False,
+                            log=source / I18N_BUILD / "gettext.log")
     if status != 0 or not pot_files(pot_dir):
         raise RuntimeError(f"the gettext build failed (status {status}): see {source / I18N_BUILD / 'gettext.log'}")
     return pot_dir
@@ -489,16 +520,8 @@ def block_execution() -> contextlib.AbstractContextManager:
 def build(source: Path, languages: Iterable[str] = TRANSLATIONS, *, english: bool = True) -> list[Path]:
     """Render the English edition (again, with the switcher) and each translation from the execution cache
     of ``make book``; returns the html folders."""
-    import nbformat
-
-    from tools import book_guard
-    from tools.build_book import book_notebooks, read_config
-
     source = Path(source).resolve()
-    cache_dir = book_guard.cache_path(source / "_build", source)
-    config = read_config(source)
-    missing = [p for p in book_notebooks(source, config)
-               if book_guard.cached_record(cache_dir, nbformat.read(str(p), as_version=4)) is None]
+    cache_dir, _, missing = executed_notebooks(source)
     if missing:
         raise RuntimeError("no execution in the cache of this MADLIB_SCALE for "
                            + ", ".join(p.relative_to(source).as_posix() for p in missing) + ": run make book first")
