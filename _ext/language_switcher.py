@@ -14,6 +14,11 @@ Configuration (``sphinx.config`` or ``-D``):
   the site's root. Default: English alone, and then no switcher is shown (``make book``: the other
   editions are not built, and a link to them would be dead); ``tools/i18n.py`` sets all three.
 * ``language``: Sphinx's own setting picks the current edition (``None``/``en``: the root one).
+
+What a cell computed stays as computed in every edition (:class:`OutputsAsComputed`): the text of a
+notebook's outputs (a printed result, a checker's verdict, the scale note) depends on the scale and the
+run, so it is neither extracted for translation nor replaced by one; a figure's caption and alt text,
+which the notebook states, are translated.
 """
 from __future__ import annotations
 
@@ -126,8 +131,43 @@ def _add_style(app: Any) -> None:
         atomic_write_text(Path(app.outdir) / "_static" / "language-switcher.css", STYLE)
 
 
+def _outputs_as_computed_class():
+    from docutils import nodes
+    from sphinx.transforms import SphinxTransform
+
+    class OutputsAsComputed(SphinxTransform):
+        """Text inside a cell's outputs is not translatable, except figure captions and alt texts (see the
+    module's docstring)."""
+
+        # after Sphinx's ExtraTranslatableNodes (10), which marks every image translatable, and before its
+        # Locale transform (20) and the gettext builder's reading
+        default_priority = 11
+
+        def apply(self, **kwargs: Any) -> None:
+            for output in self.document.findall(nodes.container):
+                if "cell_output" not in output.get("classes", []):
+                    continue
+                for image in output.findall(nodes.image):
+                    # its alt text is translated; its file (named by a hash of this run's picture) is not
+                    image["translatable"] = False
+                for node in output.findall(nodes.TextElement):
+                    if not isinstance(node, nodes.caption) and not any(
+                            isinstance(parent, nodes.caption) for parent in _ancestors(node, output)):
+                        node["translatable"] = False
+
+    return OutputsAsComputed
+
+
+def _ancestors(node: Any, stop: Any) -> Any:
+    parent = node.parent
+    while parent is not None and parent is not stop:
+        yield parent
+        parent = parent.parent
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("course_languages", DEFAULT_LANGUAGES, "html")
+    app.add_transform(_outputs_as_computed_class())
     app.connect("builder-inited", _add_style)
     app.connect("doctree-read", _translate_toctree_captions, priority=100)
     app.add_css_file("language-switcher.css")

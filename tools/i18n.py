@@ -460,8 +460,14 @@ def extract(source: Path, pot_dir: Path | None = None) -> Path:
     pot_dir = Path(pot_dir) if pot_dir is not None else source / POT_DIR
     cache_dir, _, missing = executed_notebooks(source)
     root = source.resolve()
+    from myst_nb.core.render import base_render_priority
+
+    # myst-nb has no output priorities for the gettext builder and drops every image output there (with
+    # its alt text): it renders the outputs as for the HTML pages the catalogues translate.
     overrides = {"nb_execution_mode": "cache", "nb_execution_cache_path": str(cache_dir),
-                 "nb_execution_excludepatterns": [p.relative_to(root).as_posix() for p in missing]}
+                 "nb_execution_excludepatterns": [p.relative_to(root).as_posix() for p in missing],
+                 "nb_mime_priority_overrides": [("gettext", mime, priority)
+                                                for mime, priority in base_render_priority()["html"].items()]}
     if missing:
         print(f"i18n: {len(missing)} notebook(s) not in the execution cache of this MADLIB_SCALE, so their figure "
               f"captions and alt texts are not extracted (run make book first): "
@@ -488,11 +494,24 @@ def update(source: Path, languages: Iterable[str] = TRANSLATIONS, pot_dir: Path 
     notes = []
     for language in languages:
         for docname, path in catalogues(source / LOCALE_DIR, language).items():
+            drop_untranslated_obsolete(path)
             if (changed := qualify_catalogue(path, docname, source)):
                 notes.append(f"{path}: {changed} string(s) with glue references qualified")
             else:
                 normalise_catalogue(path)
     return notes
+
+
+def drop_untranslated_obsolete(path: Path) -> int:
+    """Remove the obsolete entries (``#~``, English the book no longer has) that carry no translation: nothing
+    to revive, only noise in the catalogue's diff. Returns how many went."""
+    catalog = read_po(path)
+    empty = [key for key, message in catalog.obsolete.items() if not message.string]
+    for key in empty:
+        del catalog.obsolete[key]
+    if empty:
+        write_po(catalog, path)
+    return len(empty)
 
 
 def normalise_catalogue(path: Path) -> bool:
