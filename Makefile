@@ -16,7 +16,7 @@ BOOK_ARGS  ?=
 
 .PHONY: book test test-pdf test-lib test-notebooks site-check bench clean clean-cache venv lab notebooks pdf vendor-js \
 	install-cell teach slides student-notebooks instructor-notebooks autograde exam teaching-md \
-	book-all i18n-update i18n-check i18n-stats
+	book-all i18n-update i18n-check i18n-stats pdf-all
 
 venv: $(STAMP)
 
@@ -80,6 +80,13 @@ notebooks: $(STAMP)
 ## (TeX Live needed: tools/build_pdf.py names the Debian packages; .ci/run installs them).
 pdf: $(STAMP)
 	$(PY) -m tools.build_pdf
+
+## The PDF of every edition: English, Russian (.ru.pdf) and Chinese (.zh_CN.pdf), from the same `make book`
+## and the catalogues under locales/ (Chinese also needs texlive-lang-chinese and fonts-noto-cjk).
+pdf-all: $(STAMP)
+	$(PY) -m tools.build_pdf
+	$(PY) -m tools.build_pdf --language ru
+	$(PY) -m tools.build_pdf --language zh_CN
 
 ## Refresh the vendored JavaScript from package-lock.json (npm): plotly.js's basic bundle for the
 ## explorers (_ext/vendor/) and axe-core for the accessibility check (tools/vendor/).

@@ -432,16 +432,16 @@ def run_sphinx(source: Path, outdir: Path, doctreedir: Path, builder: str, overr
     return int(result)
 
 
-def executed_notebooks(source: Path) -> tuple[Path, list[Path], list[Path]]:
-    """The execution cache of ``make book`` at this MADLIB_SCALE, the book's notebooks it holds a successful
-    execution of, and those it does not."""
+def executed_notebooks(source: Path, build_dir: Path | None = None) -> tuple[Path, list[Path], list[Path]]:
+    """The execution cache of ``make book`` at this MADLIB_SCALE (under ``build_dir``, default the book's
+    ``_build``), the book's notebooks it holds a successful execution of, and those it does not."""
     import nbformat
 
     from tools import book_guard
     from tools.build_book import book_notebooks, read_config
 
     source = Path(source).resolve()
-    cache_dir = book_guard.cache_path(source / "_build", source)
+    cache_dir = book_guard.cache_path(Path(build_dir) if build_dir is not None else source / "_build", source)
     cached, missing = [], []
     for path in book_notebooks(source, read_config(source)):
         known = cache_dir.is_dir() and book_guard.cached_record(cache_dir, nbformat.read(str(path), as_version=4)) is not None
@@ -449,16 +449,17 @@ def executed_notebooks(source: Path) -> tuple[Path, list[Path], list[Path]]:
     return cache_dir, cached, missing
 
 
-def extract(source: Path, pot_dir: Path | None = None) -> Path:
+def extract(source: Path, pot_dir: Path | None = None, build_dir: Path | None = None) -> Path:
     """The ``.pot`` templates of the book, without executing a notebook.
 
     A figure's caption and alt text (a code cell's ``mystnb`` metadata) are on the page only where the cell
     has its image output, so the notebooks that ``make book`` executed at this MADLIB_SCALE are read from
-    its execution cache; one that is not in it is read as stored (no outputs: its captions are not
-    extracted, and a note says so)."""
+    its execution cache (under ``build_dir``: the book's ``_build``, or the ``--path-output`` of a build
+    elsewhere); one that is not in it is read as stored (no outputs: its captions are not extracted, and
+    a note says so)."""
     source = Path(source)
     pot_dir = Path(pot_dir) if pot_dir is not None else source / POT_DIR
-    cache_dir, _, missing = executed_notebooks(source)
+    cache_dir, _, missing = executed_notebooks(source, build_dir)
     root = source.resolve()
     from myst_nb.core.render import base_render_priority
 

@@ -73,7 +73,7 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int 
         torch.manual_seed(seed)
         model = DigitClassifier().to(device)
     images, labels = images.to(device, torch.float32), labels.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4, foreach=True)  # as madlib.models.vae
     loop = range(epochs)
     if progress:
         from tqdm.auto import tqdm

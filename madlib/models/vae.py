@@ -256,7 +256,10 @@ class VAEFamily:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 network = ConvVAE(self.latent_dim, self.channels, self.hidden).to(self.device)
-        optimizer = torch.optim.AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        # foreach: the multi-tensor update, bit-identical to the per-tensor default on the CPU and about a
+        # third faster for this small network (chapter 4: 80 s -> 50 s a preset; tests/test_optimizers.py)
+        optimizer = torch.optim.AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay,
+                                      foreach=True)
         epochs = range(self.warm_start_epochs if warm else self.epochs)
         if self.progress:
             from tqdm.auto import tqdm
