@@ -68,7 +68,7 @@ test: $(STAMP)
 
 ## The PDF of the smoke build that `make test` kept (a few minutes of XeLaTeX; .ci/run runs it after make test).
 test-pdf: $(STAMP)
-	$(PY) -m pytest -q tests/test_pdf.py
+	MADLIB_SCALE=smoke $(PY) -m pytest -q tests/test_pdf.py
 
 ## The reader's notebooks in notebooks/ (Colab, Binder, any Jupyter), from the last `make book`:
 ## numbers filled in, plain Markdown, solutions at the end, the build's figures (tools/plain_notebooks.py).
@@ -79,14 +79,14 @@ notebooks: $(STAMP)
 ## The whole book as one PDF, _build/pdf/model-collapse-hands-on.pdf, from the last `make book`
 ## (TeX Live needed: tools/build_pdf.py names the Debian packages; .ci/run installs them).
 pdf: $(STAMP)
-	$(PY) -m tools.build_pdf
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.build_pdf
 
 ## The PDF of every edition: English, Russian (.ru.pdf) and Chinese (.zh_CN.pdf), from the same `make book`
 ## and the catalogues under locales/ (Chinese also needs texlive-lang-chinese and fonts-noto-cjk).
 pdf-all: $(STAMP)
-	$(PY) -m tools.build_pdf
-	$(PY) -m tools.build_pdf --language ru
-	$(PY) -m tools.build_pdf --language zh_CN
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.build_pdf
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.build_pdf --language ru
+	MADLIB_SCALE=$${MADLIB_SCALE:-default} $(PY) -m tools.build_pdf --language zh_CN
 
 ## Refresh the vendored JavaScript from package-lock.json (npm): plotly.js's basic bundle for the
 ## explorers (_ext/vendor/) and axe-core for the accessibility check (tools/vendor/).

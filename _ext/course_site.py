@@ -9,8 +9,8 @@
   page, reports them as serious and critical), applied to every written page when the build
   finishes (``accessible_html``):
 
-  - pydata-sphinx-theme's search buttons are labelled ``aria-label="Search"`` while they show
-    "Search Ctrl+K": a speech-input user saying what they see does not match the name (WCAG 2.5.3,
+  - pydata-sphinx-theme's search buttons are labelled ``aria-label="Search"`` (in a translated edition
+    ``"Поиск"``, ``"搜索"``) while they show "Search Ctrl+K": a speech-input user saying what they see does not match the name (WCAG 2.5.3,
     axe ``label-content-name-mismatch``). Without the label the button's name is its visible text.
   - docutils writes a citation list as ``role="list"`` holding ``role="doc-biblioentry"`` items, a
     deprecated role that a list may not contain (axe ``aria-required-children``): they become
@@ -32,7 +32,8 @@ HTML_FIXES = (
     (re.compile(r'<link rel="preload" as="script" href="([^"]*?)scripts/fontawesome\.js[^"]*" />\s*'), ""),
     (re.compile(r'<script defer src="([^"]*?)scripts/fontawesome\.js[^"]*"></script>'),
      r'<link rel="stylesheet" href="\1vendor/fontawesome/css/all.min.css" />'),
-    (re.compile(r'(<button class="[^"]*\bsearch-button__button\b[^"]*"[^>]*?) aria-label="Search"'), r"\1"),
+    # (any language: "Поиск", "搜索" in the translated editions)
+    (re.compile(r'(<button class="[^"]*\bsearch-button__button\b[^"]*"[^>]*?) aria-label="[^"]*"'), r"\1"),
     (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
     # myst-nb's "Show code cell source" toggle is named "Toggle hidden content" (axe
     # label-content-name-mismatch): without the label its name is the text it shows.

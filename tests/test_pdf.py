@@ -19,6 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "_build" / "test-book" / "_build"
 
 
+@pytest.fixture(autouse=True)
+def smoke_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build's execution cache is keyed by the scale it ran at: make test's book is the smoke one."""
+    monkeypatch.setenv("MADLIB_SCALE", "smoke")
+
+
 def test_the_pdf_has_every_chapter_its_figures_and_numbers(tmp_path: Path) -> None:
     if not (BUILD / "jupyter_execute" / "chapters").is_dir():
         pytest.skip(f"no smoke build in {BUILD} (make test builds it; then make test-pdf)")

@@ -418,6 +418,10 @@ def test_course_site_fixes_the_theme_s_search_label_and_docutils_citation_roles(
     assert 'title="Search" data-bs-toggle' in fixed and 'aria-label="Color mode"' in fixed
     assert 'role="listitem"' in fixed and "doc-biblioentry" not in fixed
     assert course_site.accessible_html(fixed) == fixed
+    # the translated editions' buttons too (issue 31: every ru and zh_CN page failed this rule)
+    for word in ("Поиск", "搜索"):
+        translated = course_site.accessible_html(page.replace("Search", word))
+        assert f'aria-label="{word}"' not in translated and f'title="{word}"' in translated
 
 
 def test_figures_get_a_palette_that_keeps_the_picture_and_saves_bytes() -> None:

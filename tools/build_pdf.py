@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sphinx.builders.latex.constants import XELATEX_DEFAULT_FONTPKG
 
-from tools.plain_notebooks import BUILD, ROOT, prepare_source, run_book
+from tools.plain_notebooks import BUILD, ROOT, _with_cached_outputs, prepare_source, run_book
 
 PDF_NAME = "model-collapse-hands-on.pdf"
 NEEDS = ("xelatex", "latexmk")
@@ -83,6 +83,9 @@ def build(build_dir: Path = BUILD, out: Path | None = None, language: str = "en"
         raise FileNotFoundError(f"no executed chapters under {executed}: run make book first")
     out = out or build_dir / "pdf" / pdf_name(language)
     with tempfile.TemporaryDirectory(prefix="book-pdf-") as tmp:
+        # myst-nb writes some executed chapters without their outputs (see make notebooks): take them from the
+        # build's execution cache, as tools/plain_notebooks.py does, or the PDF loses its figures
+        executed = _with_cached_outputs(executed, build_dir, Path(tmp) / "executed")
         # bbm.sty: a stand-in (tools/latex/), so TeX Live's 1.4 GB fonts-extra package is not needed
         # figure_align H: a figure stays where it is, which also lets one sit inside an exercise's
         # solution box (a floating figure there is "Not in outer par mode")
