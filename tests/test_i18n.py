@@ -167,6 +167,23 @@ def test_glued_markdown_from_a_missing_key_is_a_warning(tmp_path: Path) -> None:
             glue_markdown.markdown_from_glue_file(tmp_path, docname, key)
 
 
+def test_update_refuses_a_notebook_missing_from_the_execution_cache(tmp_path: Path) -> None:
+    """A notebook stored without outputs and not executed by make book has no figure captions to extract: updating
+    then would demote their translations to obsolete entries, so update refuses, naming it."""
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "_config.yml").write_text(CONFIG.format(ext=(ROOT / "_ext").as_posix()))
+    (tmp_path / "_toc.yml").write_text(TOC)
+    (tmp_path / "intro.md").write_text(INTRO)
+    bare = notebook()
+    for cell in bare["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+    (tmp_path / "chapters" / "page.ipynb").write_text(json.dumps(bare))
+    with pytest.raises(RuntimeError, match=r"chapters/page\.ipynb.*make book first"):
+        i18n.update(tmp_path, ["ru"])
+    assert not (tmp_path / "locales").exists()
+
+
 def test_qualify_glue() -> None:
     """The rewrite that avoids the pitfall (a local glue reference renders empty in a translation)."""
     assert i18n.qualify_glue(GLUED, "page.ipynb") == "The value of x in this run is {glue:text}`page.ipynb::x:.2f`."

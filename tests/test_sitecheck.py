@@ -41,12 +41,17 @@ def _explorer(frames: dict) -> str:
                  head="<script defer src='_static/vendor/plotly-basic.min.js'></script>")
 
 
-def _course_assets():
-    path = Path(__file__).resolve().parents[1] / "_ext" / "course_assets.py"
-    spec = importlib.util.spec_from_file_location("course_assets", path)
+def _ext_module(name: str):
+    """One of the book's Sphinx extensions (``_ext/<name>.py``), loaded from its file."""
+    path = Path(__file__).resolve().parents[1] / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _course_assets():
+    return _ext_module("course_assets")
 
 
 # MathJax as the book's pages load it (_ext/course_assets.py): the loader, which loads the components.
@@ -270,10 +275,7 @@ def test_course_site_extension_drops_duplicate_inline_scripts() -> None:
 
     from sphinx.builders.html._assets import _JavaScript
 
-    path = Path(__file__).resolve().parents[1] / "_ext" / "course_site.py"
-    spec = importlib.util.spec_from_file_location("course_site", path)
-    course_site = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(course_site)
+    course_site = _ext_module("course_site")
     assets = course_site._UniqueAssets()
     assets.extend([_JavaScript(None, body="const A = 1"), _JavaScript("x.js"), _JavaScript("", body="const A = 1"),
                    _JavaScript(None, body="const B = 2")])
@@ -283,11 +285,7 @@ def test_course_site_extension_drops_duplicate_inline_scripts() -> None:
 
 
 def _install_cell_module():
-    path = Path(__file__).resolve().parents[1] / "_ext" / "install_cell.py"
-    spec = importlib.util.spec_from_file_location("install_cell", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _ext_module("install_cell")
 
 
 def _run_install_cell(code: str, madlib_importable: bool) -> list[tuple[str, str]]:
@@ -406,10 +404,7 @@ def test_course_assets_make_notebook_figures_lazy() -> None:
 
 
 def test_course_site_fixes_the_theme_s_search_label_and_docutils_citation_roles() -> None:
-    path = Path(__file__).resolve().parents[1] / "_ext" / "course_site.py"
-    spec = importlib.util.spec_from_file_location("course_site", path)
-    course_site = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(course_site)
+    course_site = _ext_module("course_site")
     page = ('<button class="btn search-button-field search-button__button pst-js-only" title="Search" '
             'aria-label="Search" data-bs-toggle="tooltip"><span>Search</span><kbd>Ctrl</kbd>+<kbd>K</kbd></button>'
             '<button class="theme-switch-button" aria-label="Color mode">x</button>'

@@ -483,8 +483,19 @@ def extract(source: Path, pot_dir: Path | None = None, build_dir: Path | None = 
 
 
 def update(source: Path, languages: Iterable[str] = TRANSLATIONS, pot_dir: Path | None = None) -> list[str]:
-    """Extract, ``sphinx-intl update`` every language, qualify the glue in every catalogue."""
+    """Extract, ``sphinx-intl update`` every language, qualify the glue in every catalogue.
+
+    Refuses (``RuntimeError``) when a notebook stored without outputs is not in ``make book``'s execution
+    cache: its figure captions and alt texts would leave the templates, and sphinx-intl would demote their
+    translations to obsolete entries that a later update does not bring back."""
     source = Path(source)
+    _, _, missing = executed_notebooks(source)
+    bare = [p for p in missing if not any(c.get("outputs") for c in json.loads(p.read_text(encoding="utf-8"))["cells"]
+                                          if c.get("cell_type") == "code")]
+    if bare:
+        raise RuntimeError("not in the execution cache of this MADLIB_SCALE, so their figure captions would be lost: "
+                           + ", ".join(p.relative_to(source.resolve()).as_posix() for p in bare)
+                           + " (run make book first, at the same MADLIB_SCALE)")
     pot_dir = extract(source, pot_dir)
     languages = list(languages)
     command = [sys.executable, "-m", "sphinx_intl", "update", "-p", str(pot_dir), "-d", str(source / LOCALE_DIR),
@@ -587,7 +598,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "extract":
         print(f"templates in {extract(source)}")
     elif args.command == "update":
-        for note in update(source, languages):
+        try:
+            notes = update(source, languages)
+        except RuntimeError as exc:
+            print(f"i18n-update: {exc}", file=sys.stderr)
+            return 1
+        for note in notes:
             print(note)
         print(format_coverage(coverage(locale_dir, languages)))
     elif args.command == "stats":
