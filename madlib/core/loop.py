@@ -16,6 +16,7 @@ The loop knows nothing about families: it calls ``family.fit`` and ``model.sampl
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -182,7 +183,8 @@ class _Chain:
 def run_loop(family: Family, real: RealSource, *, generations: int, n_real: int, n_synthetic: int | None = None,
              workflow: str | WorkflowChoice = "replace", sampling_bias: float = 1.0, seed: int = 0,
              observe: Observe | None = None, curate: Curate | None = None,
-             checkpoint: LoopCheckpoint | None = None, progress: Progress | None = None) -> LoopResult:
+             checkpoint: LoopCheckpoint | None = None, progress: Progress | None = None,
+             stop: threading.Event | None = None) -> LoopResult:
     """Run the self-consuming loop for ``generations`` generations after generation 0.
 
     ``n_real`` real items make generation 0 (and each *fresh* generation); ``n_synthetic`` (default
@@ -196,7 +198,9 @@ def run_loop(family: Family, real: RealSource, *, generations: int, n_real: int,
     that remembers earlier generations has ``restore(artefacts)``: a resumed run hands it back what it kept.
     ``curate(synthetic, generation, generator, model)`` returns weights ``(R, m)`` for the new samples (0
     drops one): verification, filtering, reweighting. ``checkpoint`` saves every finished generation and
-    resumes from it; ``progress`` names the run and may draw a bar.
+    resumes from it; ``progress`` names the run and may draw a bar. ``stop`` (chains in threads,
+    :mod:`madlib.core.chains`): once it is set, the loop raises :class:`~madlib.core.chains.ChainStopped`
+    after the generation it is training has been checkpointed.
     """
     s = _settings(workflow, generations, n_real, n_synthetic, sampling_bias, seed)
     saver = checkpoint.checkpointer(s.key()) if checkpoint is not None else None
@@ -226,6 +230,10 @@ def run_loop(family: Family, real: RealSource, *, generations: int, n_real: int,
         if saver is not None:
             c.save(saver, t, real, generator, eval_generator)
         pace.tick()
+        if stop is not None and stop.is_set() and t < s.generations:
+            from .chains import ChainStopped
+
+            raise ChainStopped(f"stopped after generation {t} of {s.generations}")
     table = pd.DataFrame.from_records(c.records, columns=["generation", "replicate", "metric", "value"])
     return LoopResult(table=table, model=c.model, artefacts=c.artefacts,
                       resumed_from=c.start - 1 if c.start > 0 else None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,13 @@ from .validation import check_int
 
 SEED_BITS = 63  # fits torch.manual_seed, numpy and a signed int64
 
-__all__ = ["SEED_BITS", "canonical_json", "key_digest", "child_seed", "generator", "seed_from"]
+# Held by code that seeds torch's global generator and draws from it (a network's initial weights come from
+# there: nn.Module's initialisers have no generator argument). Chains that run in threads at once
+# (madlib.core.chains) would otherwise interleave their draws and no longer be the chains a run one after
+# another makes. Re-entrant, so a helper that holds it may call another that does.
+GLOBAL_RNG = threading.RLock()
+
+__all__ = ["GLOBAL_RNG", "SEED_BITS", "canonical_json", "key_digest", "child_seed", "generator", "seed_from"]
 
 
 def canonical_json(key: Any) -> str:

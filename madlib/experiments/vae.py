@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from ..core.budget import loop_items, loop_peak_items
+from ..core.chains import chain_workers
 from ..core.config import scaled
 from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, flag, integer, number, ref
 from ..core.seeding import generator as make_generator
@@ -76,15 +77,22 @@ def _mnist_inputs(config: dict) -> dict:
     return {"mnist": mnist_fingerprint(config["data_source"])}
 
 
-def _vae_memory(config: dict) -> float:
-    """Bytes: MNIST (70,000 digits, float32), each generation's training and candidate digits, the evaluation
-    samples and features kept per generation, a batch's activations; plus the interpreter and torch (400 MB)."""
+def _vae_chain_memory(config: dict) -> float:
+    """Bytes one chain holds while it trains: its training and candidate digits, the evaluation samples,
+    a batch's activations (the chains that train at once each hold this, see madlib.core.chains)."""
     n_synthetic = config["n_synthetic"] or config["n_real"]
     drawn = n_synthetic / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
     items = loop_peak_items(config["workflow"], config["n_real"], drawn, config["generations"])
-    kept = (config["generations"] + 1) * config["replicates"] * (config["n_embed"] * 64 * 4 + config["grid_size"] * 784)
     activations = 4 * 4 * config["batch_size"] * 784 * config["channels"] * 4
-    return 400e6 + 70_000 * 784 * 4 * 2 + 4 * 4 * items * 784 + 4 * 4 * config["n_eval"] * 784 + kept + activations
+    return 4 * 4 * items * 784 + 4 * 4 * config["n_eval"] * 784 + activations
+
+
+def _vae_memory(config: dict) -> float:
+    """Bytes: MNIST (70,000 digits, float32), one training chain (:func:`_vae_chain_memory`; more chains train
+    at once only where they fit), the samples' features and grids kept per generation; plus the interpreter
+    and torch (400 MB)."""
+    kept = (config["generations"] + 1) * config["replicates"] * (config["n_embed"] * 64 * 4 + config["grid_size"] * 784)
+    return 400e6 + 70_000 * 784 * 4 * 2 + _vae_chain_memory(config) + kept
 
 
 def _vae_cost(config: dict) -> float:
@@ -184,7 +192,10 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
         curate=image_curator(curate, n_keep=n_synthetic, n_drawn=n_drawn, classifier=classifier,
                              class_shares=real_shares),
         checkpoint=lambda r: ctx.loop_checkpoint(dict(config, n_real=n_real), f"replicate_{r}"),
-        progress=lambda r: ctx.progress_for(f"vae {workflow.name} (replicate {r})"))
+        progress=lambda r: ctx.progress_for(f"vae {workflow.name} (replicate {r})"),
+        # the seeds' chains train at once on the CPU's cores, as far as they fit in memory: bit for bit the
+        # chains of one after another (madlib.core.chains)
+        workers=chain_workers(config["replicates"], ctx.device, memory_per_chain=_vae_chain_memory(config)))
     summary = _summarize(chains.table, generations, config["replicates"])
     histogram_mean = chains.histograms.mean(0)  # (G+1, 10)
     summary.update({

@@ -15,7 +15,7 @@ from torch.nn import functional as F
 
 from ..core.cache import atomic_torch_save, cache_root, digest, read_cached, tensor_digest
 from ..core.config import get_device
-from ..core.seeding import generator as make_generator
+from ..core.seeding import GLOBAL_RNG, generator as make_generator
 from ..core.validation import check_int
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int 
     epochs = check_int("epochs", epochs, 1)
     device = torch.device(device) if device is not None else get_device()
     generator = make_generator(seed, device=device)
-    with torch.random.fork_rng(devices=[]):
+    with GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DigitClassifier().to(device)
     images, labels = images.to(device, torch.float32), labels.to(device)

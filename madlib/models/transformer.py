@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.pace import Pace
-from ..core.seeding import child_seed, generator as make_generator
+from ..core.seeding import GLOBAL_RNG, child_seed, generator as make_generator
 from ..core.state import register_state_class
 from ..core.validation import check_float, check_int
 from .decoding import Decoding, generate
@@ -123,10 +123,11 @@ class TinyTransformer(nn.Module):
 
 def build_model(cfg: TransformerConfig, seed: int = 0, device: torch.device | str = "cpu") -> TinyTransformer:
     """A freshly initialised model, deterministic in ``seed``."""
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)  # nn.Module init uses the global RNG; restore it afterwards
-    model = TinyTransformer(cfg)
-    torch.random.set_rng_state(gen_state)
+    with GLOBAL_RNG:  # nn.Module init uses the global RNG; restore it afterwards
+        gen_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        model = TinyTransformer(cfg)
+        torch.random.set_rng_state(gen_state)
     return model.to(device)
 
 
@@ -336,8 +337,9 @@ def train(model: TinyTransformer, blocks: torch.Tensor, cfg: TrainConfig, *, wei
     device = next(model.parameters()).device
     cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
     # Dropout draws from the global random state: fork it, seed it, and checkpoint it, so a
-    # resumed run draws the same masks, and the caller's random state is not disturbed.
-    with torch.random.fork_rng(devices=cuda):
+    # resumed run draws the same masks, and the caller's random state is not disturbed. The whole training
+    # holds GLOBAL_RNG: a run in another thread must not draw from that state meanwhile (madlib.core.chains).
+    with GLOBAL_RNG, torch.random.fork_rng(devices=cuda):
         torch.default_generator.manual_seed(child_seed(seed, "dropout"))
         for index in cuda:
             torch.cuda.default_generators[index].manual_seed(child_seed(seed, "dropout"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -17,13 +18,15 @@ from torch.nn import functional as F
 
 from ..core.cache import atomic_write_bytes, cache_root, code_fingerprint, digest, read_cached, tensor_digest
 from ..core.config import get_device
-from ..core.seeding import generator as make_generator, seed_from
+from ..core.seeding import GLOBAL_RNG, generator as make_generator, seed_from
 from ..core.state import register_state_class
 from ..core.validation import check_float, check_int
+from .flat_adamw import FlatAdamW
 
 LATENT_DIM = 20
 _COLD_FITS: "OrderedDict[tuple, tuple[dict, float]]" = OrderedDict()  # memo of from-scratch fits, see VAEFamily
 _COLD_FITS_KEPT = 4
+_COLD_FITS_LOCK = threading.Lock()  # chains in threads (madlib.core.chains) share the memo
 
 
 def _cold_fit_path(memo_key: tuple):
@@ -236,16 +239,13 @@ class VAEFamily:
         local = make_generator(seed, device=self.device)
         warm = self.warm_start_epochs > 0 and isinstance(previous, VAEModel)
         memo_key = None if warm else self._memo_key(images, item_weights, seed)
-        if memo_key is not None and memo_key not in _COLD_FITS:
-            stored = read_cached(_cold_fit_path(memo_key), _read_cold_fit)
-            if stored is not None:
-                _COLD_FITS[memo_key] = stored
-        if memo_key in _COLD_FITS:
+        memo = self._recall(memo_key)
+        if memo is not None:
             # Same data, same seed, same settings: the fit would be bit-for-bit the same network, so reuse
             # it. The chapter's workflows share generation 0 (same real digits, same loop seed); this
             # trains it once per session instead of once per workflow, and once per machine (the file
             # under the cache, e.g. chapter 6's curated runs reuse chapter 4's generation 0).
-            state, loss_value = _COLD_FITS[memo_key]
+            state, loss_value = memo
             network = ConvVAE(self.latent_dim, self.channels, self.hidden).to(self.device)
             network.load_state_dict(state)
             network.eval()
@@ -253,13 +253,12 @@ class VAEFamily:
         if warm:
             network = copy.deepcopy(previous.network).to(self.device)
         else:
-            with torch.random.fork_rng(devices=[]):
+            with GLOBAL_RNG, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 network = ConvVAE(self.latent_dim, self.channels, self.hidden).to(self.device)
-        # foreach: the multi-tensor update, bit-identical to the per-tensor default on the CPU and about a
-        # third faster for this small network (chapter 4: 80 s -> 50 s a preset; tests/test_optimizers.py)
-        optimizer = torch.optim.AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay,
-                                      foreach=True)
+        # AdamW on one flat buffer: torch's update bit for bit, in a few kernels a step instead of ~8 per tensor
+        # (madlib.models.flat_adamw; tests/test_optimizers.py)
+        optimizer = FlatAdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         epochs = range(self.warm_start_epochs if warm else self.epochs)
         if self.progress:
             from tqdm.auto import tqdm
@@ -280,7 +279,7 @@ class VAEFamily:
                 kl_weight = 1.0 if warm else min(1.0, (step + 1) / warmup_steps)
                 step += 1
                 loss = network.loss(batch, noise, None if item_weights is None else item_weights[index], kl_weight)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * batch.shape[0]
@@ -290,11 +289,29 @@ class VAEFamily:
                 epochs.set_postfix(loss=f"{loss_value:.1f}")
         network.eval()
         if memo_key is not None:
-            _COLD_FITS[memo_key] = ({k: v.detach().clone() for k, v in network.state_dict().items()}, loss_value)
-            _write_cold_fit(_cold_fit_path(memo_key), *_COLD_FITS[memo_key])
-            while len(_COLD_FITS) > _COLD_FITS_KEPT:
-                _COLD_FITS.popitem(last=False)
+            fitted = ({k: v.detach().clone() for k, v in network.state_dict().items()}, loss_value)
+            _write_cold_fit(_cold_fit_path(memo_key), *fitted)
+            with _COLD_FITS_LOCK:
+                _COLD_FITS[memo_key] = fitted
+                while len(_COLD_FITS) > _COLD_FITS_KEPT:
+                    _COLD_FITS.popitem(last=False)
         return VAEModel(network, binarize=self.binarize, final_loss=loss_value)
+
+    @staticmethod
+    def _recall(memo_key: tuple | None) -> tuple[dict, float] | None:
+        """The memoised from-scratch fit of ``memo_key`` (this session's, else the cache folder's), or None."""
+        if memo_key is None:
+            return None
+        with _COLD_FITS_LOCK:
+            if memo_key in _COLD_FITS:
+                return _COLD_FITS[memo_key]
+        stored = read_cached(_cold_fit_path(memo_key), _read_cold_fit)
+        if stored is not None:
+            with _COLD_FITS_LOCK:
+                _COLD_FITS[memo_key] = stored
+                while len(_COLD_FITS) > _COLD_FITS_KEPT:
+                    _COLD_FITS.popitem(last=False)
+        return stored
 
     def _memo_key(self, images: torch.Tensor, weights: torch.Tensor | None, seed: int) -> tuple:
         """What determines a from-scratch fit: the data's bytes, the weights, the seed and the settings."""

@@ -15,6 +15,7 @@ from typing import Callable
 import pandas as pd
 import torch
 
+from ..core.chains import run_chains
 from ..core.loop import LoopCheckpoint, Observation, run_loop
 from ..core.pace import Progress
 from ..core.seeding import child_seed, generator as make_generator
@@ -65,22 +66,25 @@ def simulate_vae(family, pool: torch.Tensor, classifier, reference_features: tor
                  sampling_bias: float = 1.0, curate=None, seed: int = 0, n_eval: int = 500, n_embed: int = 300,
                  grid_size: int = 40, binarize: bool = False,
                  checkpoint: Callable[[int], LoopCheckpoint | None] = lambda replicate: None,
-                 progress: Callable[[int], Progress | None] = lambda replicate: None) -> VAEChains:
+                 progress: Callable[[int], Progress | None] = lambda replicate: None, workers: int = 1) -> VAEChains:
     """``replicates`` independent chains (seeds ``child_seed(seed, "replicate", r)``), each dealing its real
     digits from ``pool`` without replacement; ``n_synthetic`` digits are drawn per generation (curation
-    keeps some of them). ``checkpoint(r)`` and ``progress(r)`` give chain r's checkpoint and progress."""
-    tables, stacks, resumed_from = [], {k: [] for k in ("grid", "histogram", "features", "predicted")}, []
-    for replicate in range(replicates):
+    keeps some of them). ``checkpoint(r)`` and ``progress(r)`` give chain r's checkpoint and progress.
+    ``workers`` chains train at once, in threads (:mod:`madlib.core.chains`): the same chains, bit for bit,
+    as one after another."""
+
+    def chain(replicate: int, stop):
         chain_seed = child_seed(seed, "replicate", replicate)
         grid_z = torch.randn(grid_size, family.latent_dim, generator=make_generator(seed, "grid", replicate))
         observe = digit_observer(classifier, reference_features, n_eval=n_eval, n_embed=n_embed, grid_z=grid_z,
                                  sampling_bias=sampling_bias, binarize=binarize, grid_seed=chain_seed)
         source = PoolSource(pool, 1, generator=make_generator(chain_seed, device=pool.device))
-        result = run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
-                          workflow=workflow, sampling_bias=sampling_bias, seed=chain_seed, observe=observe,
-                          curate=curate, checkpoint=checkpoint(replicate), progress=progress(replicate))
-        resumed_from.append(result.resumed_from)
-        tables.append(result.table.assign(replicate=replicate))
-        for name in stacks:
-            stacks[name].append(result.stacked(name))
-    return VAEChains(pd.concat(tables, ignore_index=True), *(torch.stack(stacks[k]) for k in stacks), resumed_from)
+        return run_loop(family, source, generations=generations, n_real=n_real, n_synthetic=n_synthetic,
+                        workflow=workflow, sampling_bias=sampling_bias, seed=chain_seed, observe=observe,
+                        curate=curate, checkpoint=checkpoint(replicate), progress=progress(replicate), stop=stop)
+
+    results = run_chains(chain, replicates, workers=workers)
+    stacks = {k: torch.stack([result.stacked(k) for result in results])
+              for k in ("grid", "histogram", "features", "predicted")}
+    table = pd.concat([result.table.assign(replicate=r) for r, result in enumerate(results)], ignore_index=True)
+    return VAEChains(table, *stacks.values(), [result.resumed_from for result in results])
