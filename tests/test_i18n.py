@@ -375,3 +375,35 @@ def test_extract_writes_nothing_beside_the_english_build(tmp_path: Path) -> None
     assert pot == book / i18n.POT_DIR and i18n.pot_files(pot)
     assert sentinel.read_text() == "executed"
     assert (book / i18n.I18N_BUILD / "jupyter_execute").is_dir()
+
+
+@pytest.mark.parametrize("text, ru, zh", [
+    ("38 min 42 s", "38 мин 42 с", "38 分 42 秒"),
+    ("7 h 14 min", "7 ч 14 мин", "7 小时 14 分"),
+    ("13 s", "13 с", "13 秒"),
+    ("9.3 GiB", "9.3 GiB", "9.3 GiB"),
+    ("–", "–", "–"),
+])
+def test_a_quantity_is_translated_mechanically(text, ru, zh):
+    assert i18n.translate_quantity(text, "ru") == ru
+    assert i18n.translate_quantity(text, "zh_CN") == zh
+
+
+@pytest.mark.parametrize("text", ["13 seconds", "about 13 s", "13 s (idle)", "chapter 4", "", "s"])
+def test_anything_but_a_quantity_is_left_to_a_translator(text):
+    assert i18n.translate_quantity(text, "ru") is None
+
+
+def test_update_fills_new_and_fuzzy_quantities_and_keeps_translations(tmp_path):
+    po = tmp_path / "teaching.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "12 min 3 s"\nmsgstr ""\n\n'
+                  '#, fuzzy\n#| msgid "38 min 42 s"\nmsgid "38 min 40 s"\nmsgstr "38 мин 42 с"\n\n'
+                  'msgid "40 s"\nmsgstr "40 с"\n\n'
+                  'msgid "a sentence"\nmsgstr ""\n', encoding="utf-8")
+    assert i18n.fill_quantities(po, "ru") == 2
+    catalog = i18n.read_po(po)
+    assert catalog["12 min 3 s"].string == "12 мин 3 с"
+    assert catalog["38 min 40 s"].string == "38 мин 40 с" and not catalog["38 min 40 s"].fuzzy
+    assert catalog["40 s"].string == "40 с" and catalog["a sentence"].string == ""
+    assert i18n.fill_quantities(po, "ru") == 0

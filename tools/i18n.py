@@ -507,11 +507,46 @@ def update(source: Path, languages: Iterable[str] = TRANSLATIONS, pot_dir: Path 
     for language in languages:
         for docname, path in catalogues(source / LOCALE_DIR, language).items():
             drop_untranslated_obsolete(path)
+            if (filled := fill_quantities(path, language)):
+                notes.append(f"{path}: {filled} quantity string(s) (times, memory) written in {language}")
             if (changed := qualify_catalogue(path, docname, source)):
                 notes.append(f"{path}: {changed} string(s) with glue references qualified")
             else:
                 normalise_catalogue(path)
     return notes
+
+
+# A generated table's cells that are only a quantity ("38 min 42 s", "9.3 GiB", "–"): their translation is
+# mechanical, so `update` writes it (a new measurement must not leave the editions stale until a translator
+# comes by). Units as the editions write them; sizes stay in GiB/MiB.
+_QUANTITY = re.compile(r"(?:\d+(?:\.\d+)? (?:h|min|s|GiB|MiB)(?: \d+ (?:min|s))?|–)")
+QUANTITY_UNITS = {"ru": {"h": "ч", "min": "мин", "s": "с"}, "zh_CN": {"h": "小时", "min": "分", "s": "秒"}}
+
+
+def translate_quantity(text: str, language: str) -> str | None:
+    """``text`` in ``language`` when it is only a quantity (``"7 h 14 min"`` -> ``"7 ч 14 мин"``), else None."""
+    units = QUANTITY_UNITS.get(language)
+    if units is None or not _QUANTITY.fullmatch(text):
+        return None
+    return re.sub(r"(?<=\d )(h|min|s)\b", lambda m: units[m.group(1)], text)
+
+
+def fill_quantities(path: Path, language: str) -> int:
+    """Write the translation of every untranslated or fuzzy message of ``path`` that is only a quantity;
+    returns how many it wrote."""
+    catalog = read_po(path)
+    written = 0
+    for message in messages(catalog):
+        if message.string and not message.fuzzy:
+            continue
+        if (text := translate_quantity(text_of(message.id), language)) is not None:
+            message.string = text
+            message.flags.discard("fuzzy")
+            message.previous_id = ()
+            written += 1
+    if written:
+        write_po(catalog, path)
+    return written
 
 
 def drop_untranslated_obsolete(path: Path) -> int:

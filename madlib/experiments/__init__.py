@@ -152,7 +152,7 @@ def experiment(name: str, *, defaults: Mapping[str, Any], choices: Mapping[str, 
     of the smoke-scale defaults) that ``madlib plan --calibrate`` times to learn the seconds per unit on this
     device (:mod:`madlib.experiments.plan`); ``subruns(config)`` lists the other experiments' runs it makes,
     as ``(name, overrides)`` or ``(name, preset)``, whose estimates add to its own; ``parallel(config)`` is the number of
-    independent sweep points the run spreads over workers. Every experiment declares ``memory`` and
+    independent sweep points the run spreads over workers (or of chains that train at once, on the CPU). Every experiment declares ``memory`` and
     ``cost`` (``tests/test_full_scale.py`` enumerates this registry). ``threads(config)`` is the run's one thread
     policy: torch's CPU threads while it runs (default 1: the chains are many small tensor ops, which
     threads only slow down, by 10-25x on a busy 2-core machine; ``None`` leaves torch's setting; a

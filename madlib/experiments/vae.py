@@ -156,6 +156,7 @@ def _vae_cost(config: dict) -> float:
             "classifier_epochs": integer(1, 10_000), "classifier_train_size": integer(0, 10**7, doc="0: the whole pool"),
             "keep_fraction": number(0, 1, open_minimum=True, applies_when={"curate": tuple(c for c in CURATIONS if c != "none")})},
     inputs=_mnist_inputs,
+    parallel=lambda config: config["replicates"],  # the seeds' chains train at once on the CPU (madlib.core.chains)
     version=4,
     presets=VAE_PRESETS,
 )
