@@ -314,3 +314,26 @@ def test_vae_presets_resolve():
     scratch = resolve_config("vae", {}, "default", "replace-scratch")
     assert scratch["warm_start_epochs"] == 0 and scratch["replicates"] == 3 and scratch["generations"] == 2
     assert resolve_config("vae", {}, "smoke", "replace-biased")["replicates"] == 1
+
+
+def test_the_estimates_count_the_digits_the_run_will_use(monkeypatch):
+    """At ``full`` offline the pool has 4,000 digits, not the 10,000 asked for: the run uses 4,000 (capped),
+    so its time and memory estimates must count 4,000 too (they said 1 h 40 min for a 6 min 36 s run)."""
+    from madlib.experiments import resolve_config
+    from madlib.experiments import vae as vae_experiment
+
+    monkeypatch.setattr(vae_experiment, "_training_pool", lambda source: 4000)
+    config = resolve_config("vae", None, "full", preset="replace")
+    assert config["n_real"] == 10_000
+    as_used = dict(config, n_real=4000)
+    assert vae_experiment._vae_cost(config) == vae_experiment._vae_cost(as_used)
+    assert vae_experiment._vae_memory(config) == vae_experiment._vae_memory(as_used)
+    fresh = dict(config, workflow="fresh")  # eleven generations of new digits share the pool
+    assert vae_experiment._vae_cost(fresh) == vae_experiment._vae_cost(dict(fresh, n_real=4000 // 11))
+    monkeypatch.setattr(vae_experiment, "_training_pool", lambda source: None)  # no digits readable here
+    assert vae_experiment._vae_cost(config) > vae_experiment._vae_cost(as_used)  # the configuration as asked
+    # the compute table estimates what the configuration asks, whatever this machine holds
+    monkeypatch.setattr(vae_experiment, "_training_pool", lambda source: 4000)
+    with vae_experiment.nominal_data():
+        assert vae_experiment._vae_cost(config) > vae_experiment._vae_cost(as_used)
+    assert vae_experiment._vae_cost(config) == vae_experiment._vae_cost(as_used)

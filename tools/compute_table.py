@@ -52,26 +52,33 @@ def _duration(seconds: float | None) -> str:
 def full_estimates() -> dict[str, tuple[float | None, float, list[str]]]:
     """Per chapter: the summed ``full`` estimate on the reference calibration, the largest peak memory, and
     what is not calibrated."""
-    from madlib.experiments import get_experiment, resolve_config
-    from madlib.experiments.plan import estimate, reference_calibration
+    from madlib.experiments.plan import reference_calibration
+    from madlib.experiments.vae import nominal_data
 
     calibration = reference_calibration()
-    out = {}
-    for notebook in sorted(CHAPTERS.glob("*.ipynb")):
-        seconds, memory, missing = 0.0, 0.0, []
-        for name, preset in chapter_runs(notebook):
-            if preset is not None and preset not in get_experiment(name).presets:
-                continue
-            # the reference machine's cores and room, not this machine's: the table is the same wherever it is made
-            found = estimate(name, resolve_config(name, None, "full", preset), calibration, scale="full",
-                             cores=calibration.get("cores") or 2, available=float("inf"))
-            memory = max(memory, found.memory)
-            if found.seconds is None:
-                missing += found.missing
-            else:
-                seconds += found.seconds
-        out[notebook.stem] = (None if missing else seconds, memory, sorted(set(missing)))
-    return out
+    with nominal_data():  # the configurations' sizes, not the data this machine happens to hold
+        return {notebook.stem: _chapter_estimate(notebook, calibration)
+                for notebook in sorted(CHAPTERS.glob("*.ipynb"))}
+
+
+def _chapter_estimate(notebook: Path, calibration: dict) -> tuple[float | None, float, list[str]]:
+    """One chapter's summed ``full`` estimate, largest peak memory and uncalibrated runs."""
+    from madlib.experiments import get_experiment, resolve_config
+    from madlib.experiments.plan import estimate
+
+    seconds, memory, missing = 0.0, 0.0, []
+    for name, preset in chapter_runs(notebook):
+        if preset is not None and preset not in get_experiment(name).presets:
+            continue
+        # the reference machine's cores and room, not this machine's: the table is the same wherever it is made
+        found = estimate(name, resolve_config(name, None, "full", preset), calibration, scale="full",
+                         cores=calibration.get("cores") or 2, available=float("inf"))
+        memory = max(memory, found.memory)
+        if found.seconds is None:
+            missing += found.missing
+        else:
+            seconds += found.seconds
+    return (None if missing else seconds, memory, sorted(set(missing)))
 
 
 def render() -> str:

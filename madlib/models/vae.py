@@ -291,10 +291,7 @@ class VAEFamily:
         if memo_key is not None:
             fitted = ({k: v.detach().clone() for k, v in network.state_dict().items()}, loss_value)
             _write_cold_fit(_cold_fit_path(memo_key), *fitted)
-            with _COLD_FITS_LOCK:
-                _COLD_FITS[memo_key] = fitted
-                while len(_COLD_FITS) > _COLD_FITS_KEPT:
-                    _COLD_FITS.popitem(last=False)
+            self._remember(memo_key, fitted)
         return VAEModel(network, binarize=self.binarize, final_loss=loss_value)
 
     @staticmethod
@@ -307,11 +304,16 @@ class VAEFamily:
                 return _COLD_FITS[memo_key]
         stored = read_cached(_cold_fit_path(memo_key), _read_cold_fit)
         if stored is not None:
-            with _COLD_FITS_LOCK:
-                _COLD_FITS[memo_key] = stored
-                while len(_COLD_FITS) > _COLD_FITS_KEPT:
-                    _COLD_FITS.popitem(last=False)
+            VAEFamily._remember(memo_key, stored)
         return stored
+
+    @staticmethod
+    def _remember(memo_key: tuple, fitted: tuple[dict, float]) -> None:
+        """Keep ``fitted`` in this session's memo (the last few only)."""
+        with _COLD_FITS_LOCK:
+            _COLD_FITS[memo_key] = fitted
+            while len(_COLD_FITS) > _COLD_FITS_KEPT:
+                _COLD_FITS.popitem(last=False)
 
     def _memo_key(self, images: torch.Tensor, weights: torch.Tensor | None, seed: int) -> tuple:
         """What determines a from-scratch fit: the data's bytes, the weights, the seed and the settings."""
