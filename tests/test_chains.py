@@ -64,11 +64,12 @@ def test_chains_in_threads_equal_chains_one_after_another(monkeypatch, tmp_path,
 
 
 def test_a_failing_chain_stops_the_others_and_its_error_is_raised():
-    reached = {}
+    reached, started = {}, [threading.Event() for _ in range(3)]
 
     def run(index, stop):
+        started[index].set()
         if index == 1:
-            time.sleep(0.05)
+            assert all(event.wait(30) for event in started)  # the others are running
             raise ValueError("chain 1 failed")
         for generation in range(200):
             if stop.is_set():
@@ -87,11 +88,12 @@ def test_ctrl_c_stops_every_chain_between_generations_and_is_raised_again():
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("Ctrl-C reaches only the main thread, and this test does not run in it")
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own: a KeyboardInterrupt
-    finished = []
+    finished, started = [], [threading.Event(), threading.Event()]
 
     def run(index, stop):
+        started[index].set()
         for generation in range(300):
-            if index == 0 and generation == 10:  # both chains are running by now
+            if index == 0 and generation == 10 and started[1].wait(30):  # both chains are running now
                 os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C (what a notebook's interrupt sends the kernel)
             time.sleep(0.01)  # "training" a generation: it always finishes
             if stop.is_set():
