@@ -50,8 +50,15 @@ def vae_run(monkeypatch, tmp_path, workers: int, options: dict):
     {"curate": "learned-verifier"},
     {"curate": "self-likelihood", "keep_fraction": 0.5},
     {"kept_real_fraction": 0.1},
-], ids=["replace", "scratch-accumulate", "fresh-biased-binarized", "verifier", "self-likelihood", "kept10"])
+    {"workflow": "augment"},
+    {"workflow": "accumulate-subsample"},
+    {"workflow": "mix", "mix_original": 0.2, "mix_previous": 0.3},
+    {"workflow": "reset", "reset_every": 1},
+], ids=["replace", "scratch-accumulate", "fresh-biased-binarized", "verifier", "self-likelihood", "kept10",
+        "augment", "accumulate-subsample", "mix", "reset"])
 def test_chains_in_threads_equal_chains_one_after_another(monkeypatch, tmp_path, options):
+    """Every workflow of the loop and every option of the VAE experiment (curation, bias, binarized digits,
+    from scratch or warm-started): the threads' results equal the sequential ones exactly."""
     one_by_one = vae_run(monkeypatch, tmp_path, 1, options)
     at_once = vae_run(monkeypatch, tmp_path, 3, options)
     assert not at_once.cached and not one_by_one.cached
