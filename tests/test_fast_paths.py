@@ -38,8 +38,8 @@ SIZES = {"gaussian": {"n_real": 20, "generations": 10, "replicates": 8000, "poin
 #: For each parameter that is neither a size nor a choice: a second value besides its default.
 ALTERNATIVES = {"gaussian": {"sampling_bias": 0.8, "n_synthetic": 30, "dim": 2},
                 # 0.1: two synthetic items (a singular Wishart scatter); dim 8: the Bartlett factors in d dimensions
-                # curve_span, curve_replicates: the real-only curve n_e is read off (the same sampled fits whatever
-                # the method, so the loop's end decides the comparison)
+                # curve_span, curve_replicates: the real-only curve n_e is read off (sampled fits, or under the
+                # exact method each fit's sufficient statistics: compared size by size below)
                 "mad-phase": {"sampling_bias": [0.6], "synthetic_ratio": [0.1], "dim": 8, "dataset": "grid25",
                               "n_test": 100, "curve_span": 2.0, "curve_replicates": 1}}
 #: A non-default value of each workflow option.
@@ -163,6 +163,13 @@ def _compare_phase_points(plain, shortcut) -> None:
         p = (a["share_better"] + b["share_better"]) / 2
         se = np.sqrt(2 * p * (1 - p) / a["replicates"])
         assert abs(a["share_better"] - b["share_better"]) <= 4.5 * se + 1e-12, (a, b)
+    # the real-only curve MAD's n_e is read off: the exact method draws its fits' sufficient statistics
+    curve_a, curve_b = plain.summary["real_only_curve"], shortcut.summary["real_only_curve"]
+    assert curve_a["n_real"] == curve_b["n_real"]
+    for i, n in enumerate(curve_a["n_real"]):
+        se = np.hypot(curve_a["standard_error"][i], curve_b["standard_error"][i])
+        assert 4.5 * se < 0.05 * curve_a["distance"][i], f"too few fits to see a 5% difference at n={n} (se {se:.3g})"
+        assert abs(curve_a["distance"][i] - curve_b["distance"][i]) <= 4.5 * se, (n, curve_a, curve_b)
 
 
 #: How each experiment's shortcut is compared with its reference (a new shortcut fails until it has one).

@@ -34,17 +34,19 @@ from ..simulations.gmm import (GMM_METRICS, PHASE_METHODS, admissible_synthetic,
                                real_only_sizes, replicate_blocks, simulate_mixture)
 from . import ExperimentResult, RunContext, experiment
 
-# Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale.
+# Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale. At
+# `full` the chains are the studies' lengths and sizes and the replicates few (MAD and "The Curse of Recursion" show
+# one chain each): the chapter's ten runs then fit in an hour on two CPU cores (measured, benchmarks/compute-table.md).
 _GRID_GENERATIONS = scaled(smoke=6, default=40, full=400)
 # n_eval = n_real: precision and recall compare sets of the training set's size (and fit the 90 s budget)
-_GRID = {"dataset": "grid25", "generations": _GRID_GENERATIONS, "replicates": scaled(smoke=3, default=8, full=100),
+_GRID = {"dataset": "grid25", "generations": _GRID_GENERATIONS, "replicates": scaled(smoke=3, default=8, full=20),
          "n_real": scaled(smoke=300, default=500, full=1000), "n_eval": scaled(smoke=300, default=500, full=1000)}
 _GRID_SNAPSHOTS = scaled(smoke=[0, 1, 6], default=[0, 10, 40], full=[0, 100, 400])
 _MOONS = {"dataset": "moons", "generations": scaled(smoke=6, default=40, full=200),
-          "replicates": scaled(smoke=3, default=8, full=100), "n_real": 300, "n_eval": 300}
+          "replicates": scaled(smoke=3, default=8, full=10), "n_real": 300, "n_eval": 300}
 GMM_PRESETS: dict[str, dict] = {
     # "The Curse of Recursion": two blobs, 1,000 points, a two-component mixture refitted on its own samples
-    "blobs": {"dataset": "blobs", "workflow": "replace", "replicates": scaled(smoke=6, default=20, full=200),
+    "blobs": {"dataset": "blobs", "workflow": "replace", "replicates": scaled(smoke=6, default=20, full=50),
               "snapshots": scaled(smoke=[0, 1, 12], default=[0, 20, 200], full=[0, 200, 2000])},
     # MAD's 25-mode grid, fully synthetic: no bias, covariances shrunk by lambda = 0.8, cherry-picking half
     "grid25": {**_GRID, "snapshots": _GRID_SNAPSHOTS},
@@ -68,7 +70,7 @@ MAD_PHASE_PRESETS: dict[str, dict] = {
                 "synthetic_ratio": scaled(smoke=[0.5, 4.0], default=[0.5, 2.0, 9.0], full=[0.5, 1.0, 2.0, 4.0, 9.0]),
                 "sampling_bias": scaled(smoke=[0.7, 1.0], default=[0.7, 1.0], full=[0.7, 0.85, 1.0]),
                 "generations": scaled(smoke=6, default=20, full=60), "tail": scaled(smoke=3, default=10, full=30),
-                "replicates": scaled(smoke=8, default=40, full=200)},
+                "replicates": scaled(smoke=8, default=40, full=100)},
 }
 
 
@@ -176,16 +178,24 @@ def _mad_phase_memory(config: dict) -> tuple[float, str]:
 def _mad_phase_cost(config: dict) -> dict[str, float]:
     """Work units: per replicate and generation, the exact chain's d x d algebra (d^3, and as much again per
     measured generation for the eigenvalues of W2); the sampled Gaussian's items x d^2; a mixture's items x
-    components x EM iterations (about 20)."""
+    components x EM iterations (about 20). The real-only curve (``curve_replicates`` x replicates fits at each
+    of its sizes) costs what generation 0 of a chain costs at those sizes, in the same units."""
     R, G, tail, d = config["replicates"], config["generations"] + 1, config["tail"] + 1, config["dim"]
     points = _phase_points(config)
+    gaussian = config["family"] == "gaussian"
+    min_real = d + 1 if gaussian else 2 * get_toy(config["dataset"]).n_components
+    sizes = real_only_sizes(min_real, int(max(config["n_real"]) * config["curve_span"]))
+    fits = R * config["curve_replicates"]
     if config["method"] == "exact":
-        return {"exact": len(points) * R * d**3 * (G + tail)}
+        return {"exact": len(points) * R * d**3 * (G + tail) + fits * len(sizes) * 2 * d**3}
     items = sum(p["n_real"] * (1 + p["synthetic_ratio"]) for p in points)
-    if config["family"] == "gaussian":
-        return {"sample": R * G * items * d * d + len(points) * R * (G + tail) * d**3}
+    if gaussian:
+        return {"sample": R * G * items * d * d + len(points) * R * (G + tail) * d**3
+                + fits * (sum(sizes) * d * d + len(sizes) * 2 * d**3)}
     toy = get_toy(config["dataset"])
-    return {"mixture": R * G * (items * toy.n_components * 20 + len(points) * config["n_test"] * toy.n_components)}
+    per_test = config["n_test"] * toy.n_components
+    return {"mixture": R * G * (items * toy.n_components * 20 + len(points) * per_test)
+            + fits * (sum(sizes) * toy.n_components * 20 + len(sizes) * per_test)}
 
 
 @experiment(
@@ -193,9 +203,13 @@ def _mad_phase_cost(config: dict) -> dict[str, float]:
     memory=_mad_phase_memory,
     cost=_mad_phase_cost,
     parallel=lambda config: len(_phase_points(config)) * len(replicate_blocks(config["replicates"])),
-    calibration={"exact": {"family": "gaussian", "method": "exact", "dim": 100, "n_real": [150],
-                           "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 20, "tail": 10,
-                           "replicates": 100},
+    # the exact chain at two lengths (the same curve): their difference is the chain's rate, the rest start-up
+    calibration={"exact": [{"family": "gaussian", "method": "exact", "dim": 100, "n_real": [150],
+                            "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 10, "tail": 5,
+                            "replicates": 100},
+                           {"family": "gaussian", "method": "exact", "dim": 100, "n_real": [150],
+                            "synthetic_ratio": [1.0], "sampling_bias": [1.0], "generations": 60, "tail": 30,
+                            "replicates": 100}],
                  "sample": {"family": "gaussian", "method": "sample", "dim": 10, "n_real": [100],
                             "synthetic_ratio": [4.0], "sampling_bias": [1.0], "generations": 40, "tail": 20,
                             "replicates": 100},
@@ -214,7 +228,7 @@ def _mad_phase_cost(config: dict) -> dict[str, float]:
         "sampling_bias": scaled(smoke=[0.7, 1.0], default=[0.7, 0.85, 1.0], full=[0.5, 0.7, 0.85, 0.95, 1.0]),
         "generations": scaled(smoke=8, default=30, full=100),
         "tail": scaled(smoke=4, default=15, full=50),
-        "replicates": scaled(smoke=20, default=100, full=500),
+        "replicates": scaled(smoke=20, default=100, full=200),
         "n_test": 4000,
         "curve_span": 4.0,
         "curve_replicates": 4,
@@ -269,6 +283,8 @@ def run_mad_phase(config: dict, ctx: RunContext) -> ExperimentResult:
     # MAD's effective sample size: invert the measured real-only curve (anchored at each cell's own real-only
     # fit, so that n_e > n_r exactly where the loop ends closer to the truth than generation 0 of its chains)
     curve_fixed = {k: fixed[k] for k in ("family", "dim", "dataset", "n_test", "test_seed")}
+    if exact:  # the exact chain's curve from sufficient statistics too (the sampled one keeps its cache key)
+        curve_fixed["method"] = "exact"
     curve_fixed["replicates"] = fixed["replicates"] * config["curve_replicates"]
     sizes = real_only_sizes(min_real, int(max(config["n_real"]) * config["curve_span"]))
     curve = pd.DataFrame(ctx.sweep(partial(real_only_point, **curve_fixed), [{"n_real": n} for n in sizes], seed=child_seed(config["seed"],

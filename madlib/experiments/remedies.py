@@ -106,10 +106,12 @@ def _sub_experiment_versions(config: dict) -> dict:
     inputs=_sub_experiment_versions,
     defaults={
         "families": "gaussian,cats,mixture,vae,lm",
+        # full: a horizon five times default's; accumulate's training sets grow to 100,000 items a chain, so 500
+        # chains (20 of the mixture) keep the toy rows within an hour on two CPU cores
         "generations": scaled(smoke=20, default=200, full=1000),
         "mixture_generations": scaled(smoke=8, default=40, full=300),
-        "replicates": scaled(smoke=100, default=400, full=2000),
-        "mixture_replicates": scaled(smoke=8, default=16, full=100),
+        "replicates": scaled(smoke=100, default=400, full=500),
+        "mixture_replicates": scaled(smoke=8, default=16, full=20),
         "threshold": 0.75,
         "seed": 0,
     },
