@@ -40,6 +40,7 @@ from . import ExperimentResult, RunContext, experiment
 
 METRICS = ("fid", "precision", "recall", "class_entropy")
 VANISHED_SHARE = 0.02  # a digit counts as vanished when under 2% of the samples (10% when balanced)
+HELD_OUT = 1000  # test digits split off the pool when the data has no test split of its own
 
 
 def n_real_budget(pool_size: int, workflow: str, generations: int) -> int:
@@ -103,13 +104,13 @@ def nominal_data() -> Iterator[None]:
 
 @functools.lru_cache(maxsize=None)
 def _training_pool(source: str) -> int | None:
-    """How many training digits ``source`` gives on this machine (the run holds 1,000 out when the data has
-    no test split); None when none can be read (the run itself then says why)."""
+    """How many training digits ``source`` gives on this machine (the run holds :data:`HELD_OUT` out when the
+    data has no test split); None when none can be read (the run itself then says why)."""
     try:
         data = load_mnist(source, split="train")
     except Exception:  # noqa: BLE001 - an estimate never fails a plan; the run reports the missing data
         return None
-    return len(data) - 1000 if data.split == "all" else len(data)
+    return len(data) - HELD_OUT if data.split == "all" else len(data)
 
 
 def _n_real_used(config: dict) -> int:
@@ -215,7 +216,7 @@ def run_vae(config: dict, ctx: RunContext) -> ExperimentResult:
         # the loop would keep real digits in proportion to the candidates, not to the curated set
         raise ValueError(f"kept_real_fraction must be 0 when curate is not 'none'; got "
                          f"kept_real_fraction={workflow.options['kept_real_fraction']} with curate={curate!r}")
-    train, test = load_mnist_splits(config["data_source"], test_size=1000, seed=0)
+    train, test = load_mnist_splits(config["data_source"], test_size=HELD_OUT, seed=0)
     n_real = capped_n_real(config["n_real"], len(train), workflow.name, generations)
     n_synthetic = config["n_synthetic"] or n_real
     n_classifier = config["classifier_train_size"] or len(train)
