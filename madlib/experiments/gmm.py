@@ -35,8 +35,9 @@ from ..simulations.gmm import (GMM_METRICS, PHASE_METHODS, admissible_synthetic,
 from . import ExperimentResult, RunContext, experiment
 
 # Chapter 3's figures, one preset each (`python -m madlib run gmm --preset NAME`); sizes follow the scale. At
-# `full` the chains are the studies' lengths and sizes and the replicates few (MAD and "The Curse of Recursion" show
-# one chain each): the chapter's ten runs then fit in an hour on two CPU cores (measured, benchmarks/compute-table.md).
+# `full` the chains are long (grid 400 generations; blobs 2,000, near the 2,050 refits of "The Curse of
+# Recursion") and the replicates few (10-50): the chapter's runs then fit in an hour on two CPU cores (measured,
+# benchmarks/compute-table.md).
 _GRID_GENERATIONS = scaled(smoke=6, default=40, full=400)
 # n_eval = n_real: precision and recall compare sets of the training set's size (and fit the 90 s budget)
 _GRID = {"dataset": "grid25", "generations": _GRID_GENERATIONS, "replicates": scaled(smoke=3, default=8, full=20),
